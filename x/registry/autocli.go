@@ -1,0 +1,83 @@
+package registry
+
+import (
+	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
+)
+
+// AutoCLIOptions describes the `chroomd tx registry` and `chroomd query
+// registry` commands.
+func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
+	return &autocliv1.ModuleOptions{
+		Query: &autocliv1.ServiceCommandDescriptor{
+			Service: "chroom.registry.v1.Query",
+			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
+				{
+					RpcMethod:      "Node",
+					Use:            "node <node-id>",
+					Short:          "Show one registered node",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "node_id"}},
+				},
+				{
+					RpcMethod: "Nodes",
+					Use:       "nodes [--node-type media|orchestrator] [--status active|jailed|unbonding] [--region DE]",
+					Short:     "List registered nodes, filtered by type, status and region",
+					Long:      "List registered nodes. Filters combine; a two-letter --region also matches its sub-regions (DE matches DE-BY).",
+				},
+				{
+					RpcMethod:      "NodesByOperator",
+					Use:            "nodes-by-operator <operator-address>",
+					Short:          "List the nodes an account operates",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "operator"}},
+				},
+				{
+					RpcMethod: "Params",
+					Use:       "params",
+					Short:     "Show the x/registry params",
+				},
+			},
+		},
+		Tx: &autocliv1.ServiceCommandDescriptor{
+			Service: "chroom.registry.v1.Msg",
+			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
+				{
+					RpcMethod: "RegisterNode",
+					Use:       "register-node --node-type media|orchestrator --pubkey <base64> --stake 5000000uchr --moniker NAME --region DE --endpoints URL[,URL] --max-sessions N --max-egress-kbps N --from KEY",
+					Short:     "Register a media node or orchestrator and bond its stake",
+					Long: `Register a media node or orchestrator and bond its stake from the --from account, which becomes the operator.
+--pubkey is the node's ed25519 public key in base64, as 'chroomd node-key generate' prints it.
+--endpoints are absolute public URLs: https:// (signaling, WHIP, WHEP, RPC) and turn:/turns: URIs.
+--region is an ISO 3166-1 alpha-2 code, optionally with a sub-region: DE, US-CA.`,
+					Example: "chroomd tx registry register-node --node-type media --pubkey 3q2+7w...= --stake 5000000uchr --moniker berlin-1 --region DE --endpoints https://sfu.example.com,turn:sfu.example.com:3478 --max-sessions 500 --max-egress-kbps 1000000 --from operator",
+				},
+				{
+					RpcMethod:      "UpdateNode",
+					Use:            "update-node <node-id> [--moniker NAME] [--endpoints URL[,URL]] [--region CODE] [--max-sessions N] [--max-egress-kbps N] --from KEY",
+					Short:          "Change a node's moniker, endpoints, region or capacity (operator only)",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "node_id"}},
+				},
+				{
+					RpcMethod:      "AddStake",
+					Use:            "add-stake <node-id> <amount> --from KEY",
+					Short:          "Bond more stake to a node (operator only)",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "node_id"}, {ProtoField: "amount"}},
+				},
+				{
+					RpcMethod:      "DeregisterNode",
+					Use:            "deregister-node <node-id> --from KEY",
+					Short:          "Start unbonding a node; its stake returns after the unbonding period (operator only)",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "node_id"}},
+				},
+				{
+					RpcMethod:      "Unjail",
+					Use:            "unjail <node-id> --from KEY",
+					Short:          "Return a jailed node to active after its jail time (operator only)",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "node_id"}},
+				},
+				{
+					RpcMethod: "UpdateParams",
+					Skip:      true, // governance only
+				},
+			},
+		},
+	}
+}

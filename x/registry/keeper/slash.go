@@ -1,0 +1,126 @@
+package keeper
+
+import (
+	"context"
+
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/chroom/chroom/x/registry/types"
+)
+
+// Slash burns fraction (in [0, 1]) of a node's stake, records it in the
+// node's slash history and jails the node for the jail duration. It is the
+// hook other modules (x/verification on equivocation) call; there is no
+// message for it. An UNBONDING node is slashed but stays UNBONDING, so a
+// node cannot escape a slash by deregistering. The burned amount is
+// truncated towards zero. Errors: ErrInvalidSlash for a fraction outside
+// [0, 1] or a reason that is empty or longer than 64 bytes, ErrNodeNotFound.
+func (k Keeper) Slash(ctx context.Context, nodeID string, fraction sdkmath.LegacyDec, reason string) (sdk.Coin, error) {
+	if fraction.IsNil() || fraction.IsNegative() || fraction.GT(sdkmath.LegacyOneDec()) {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrInvalidSlash, "fraction must be in [0, 1], got %s", fraction)
+	}
+	if err := validateReason(reason); err != nil {
+		return sdk.Coin{}, err
+	}
+	node, err := k.GetNode(ctx, nodeID)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	burned := sdk.NewCoin(node.Stake.Denom, fraction.MulInt(node.Stake.Amount).TruncateInt())
+	if burned.IsPositive() {
+		if err := k.bank.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(burned)); err != nil {
+			return sdk.Coin{}, errorsmod.Wrap(err, "burn slashed stake")
+		}
+		node.Stake = node.Stake.Sub(burned)
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	node.SlashHistory = append(node.SlashHistory, types.SlashRecord{
+		Height: sdkCtx.BlockHeight(), Fraction: fraction, Burned: burned, Reason: reason,
+	})
+	if over := len(node.SlashHistory) - types.MaxSlashHistory; over > 0 {
+		node.SlashHistory = node.SlashHistory[over:]
+	}
+	if err := emitNodeSlashed(ctx, node, fraction, burned, reason); err != nil {
+		return sdk.Coin{}, err
+	}
+	if node.Status != types.NodeStatus_NODE_STATUS_UNBONDING {
+		if err := k.jailLocked(ctx, &node, reason); err != nil {
+			return sdk.Coin{}, err
+		}
+	}
+	return burned, k.setNode(ctx, node)
+}
+
+// Jail jails an ACTIVE or JAILED node for the jail duration without
+// burning stake (a JAILED node's term restarts). It does nothing to an
+// UNBONDING node. Errors: ErrInvalidSlash for a bad reason, ErrNodeNotFound.
+func (k Keeper) Jail(ctx context.Context, nodeID, reason string) error {
+	if err := validateReason(reason); err != nil {
+		return err
+	}
+	node, err := k.GetNode(ctx, nodeID)
+	if err != nil {
+		return err
+	}
+	if node.Status == types.NodeStatus_NODE_STATUS_UNBONDING {
+		return nil
+	}
+	if err := k.jailLocked(ctx, &node, reason); err != nil {
+		return err
+	}
+	return k.setNode(ctx, node)
+}
+
+// jailLocked sets node to JAILED until block time + jail duration; the
+// caller stores it.
+func (k Keeper) jailLocked(ctx context.Context, node *types.Node, reason string) error {
+	params, err := k.params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	node.Status = types.NodeStatus_NODE_STATUS_JAILED
+	node.JailedUntil = sdk.UnwrapSDKContext(ctx).BlockTime().Add(params.JailDuration)
+	return emitNodeJailed(ctx, *node, reason)
+}
+
+func validateReason(reason string) error {
+	if reason == "" || len(reason) > types.MaxReasonLength {
+		return errorsmod.Wrapf(types.ErrInvalidSlash, "reason must be 1 to %d bytes", types.MaxReasonLength)
+	}
+	return nil
+}
+
+// RecordVerifiedWork adds accepted work to a node's on-chain statistics:
+// sessions (receipts), seconds of verified service and bytes served, and
+// sets its last verified epoch. x/verification calls it for each accepted
+// receipt batch. Errors: ErrNodeNotFound.
+func (k Keeper) RecordVerifiedWork(ctx context.Context, nodeID string, epoch int64, sessions, seconds, bytes uint64) error {
+	node, err := k.GetNode(ctx, nodeID)
+	if err != nil {
+		return err
+	}
+	node.Stats.SessionsServed += sessions
+	node.Stats.VerifiedSeconds += seconds
+	node.Stats.BytesServed += bytes
+	if epoch > node.Stats.LastVerifiedEpoch {
+		node.Stats.LastVerifiedEpoch = epoch
+	}
+	return k.setNode(ctx, node)
+}
+
+// SetQualityScore sets a node's quality score, which must be in [0, 1].
+// x/incentives calls it at the end of each epoch. Errors: ErrInvalidParams
+// for a score outside [0, 1], ErrNodeNotFound.
+func (k Keeper) SetQualityScore(ctx context.Context, nodeID string, score sdkmath.LegacyDec) error {
+	if score.IsNil() || score.IsNegative() || score.GT(sdkmath.LegacyOneDec()) {
+		return errorsmod.Wrapf(types.ErrInvalidParams, "quality score must be in [0, 1], got %s", score)
+	}
+	node, err := k.GetNode(ctx, nodeID)
+	if err != nil {
+		return err
+	}
+	node.Stats.QualityScore = score
+	return k.setNode(ctx, node)
+}
