@@ -20,8 +20,13 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{
 					RpcMethod: "Nodes",
 					Use:       "nodes [--node-type media|orchestrator] [--status active|jailed|unbonding] [--region DE]",
-					Short:     "List registered nodes, filtered by type, status and region",
-					Long:      "List registered nodes. Filters combine; a two-letter --region also matches its sub-regions (DE matches DE-BY).",
+					FlagOptions: map[string]*autocliv1.FlagOptions{
+						"node_type": {Usage: "only nodes of this type"},
+						"status":    {Usage: "only nodes with this status"},
+						"region":    {Usage: "only nodes in this region; a country code also matches its sub-regions"},
+					},
+					Short: "List registered nodes, filtered by type, status and region",
+					Long:  "List registered nodes. Filters combine; a two-letter --region also matches its sub-regions (DE matches DE-BY).",
 				},
 				{
 					RpcMethod:      "NodesByOperator",
@@ -47,12 +52,14 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 --pubkey is the node's ed25519 public key in base64, as 'chroomd node-key generate' prints it.
 --endpoints are absolute public URLs: https:// (signaling, WHIP, WHEP, RPC) and turn:/turns: URIs.
 --region is an ISO 3166-1 alpha-2 code, optionally with a sub-region: DE, US-CA.`,
-					Example: "chroomd tx registry register-node --node-type media --pubkey 3q2+7w...= --stake 5000000uchr --moniker berlin-1 --region DE --endpoints https://sfu.example.com,turn:sfu.example.com:3478 --max-sessions 500 --max-egress-kbps 1000000 --from operator",
+					FlagOptions: nodeFlags(true),
+					Example:     "chroomd tx registry register-node --node-type media --pubkey 3q2+7w...= --stake 5000000uchr --moniker berlin-1 --region DE --endpoints https://sfu.example.com,turn:sfu.example.com:3478 --max-sessions 500 --max-egress-kbps 1000000 --from operator",
 				},
 				{
 					RpcMethod:      "UpdateNode",
 					Use:            "update-node <node-id> [--moniker NAME] [--endpoints URL[,URL]] [--region CODE] [--max-sessions N] [--max-egress-kbps N] --from KEY",
 					Short:          "Change a node's moniker, endpoints, region or capacity (operator only)",
+					FlagOptions:    nodeFlags(false),
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "node_id"}},
 				},
 				{
@@ -80,4 +87,27 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			},
 		},
 	}
+}
+
+// nodeFlags returns the usage of the node metadata flags; register says
+// whether they are for register-node (else update-node, where an omitted
+// flag leaves the field unchanged).
+func nodeFlags(register bool) map[string]*autocliv1.FlagOptions {
+	keep := ""
+	if !register {
+		keep = " (omit to keep the current value)"
+	}
+	flags := map[string]*autocliv1.FlagOptions{
+		"moniker":         {Usage: "human-readable name, at most 70 bytes" + keep},
+		"endpoints":       {Usage: "comma-separated public URLs: https:// or wss:// for signaling/WHIP/WHEP/RPC, turn:host:port for TURN" + keep},
+		"region":          {Usage: "ISO 3166-1 alpha-2 country code with optional sub-region, e.g. DE or US-CA" + keep},
+		"max_sessions":    {Usage: "most concurrent participant sessions the node accepts (> 0)" + keep},
+		"max_egress_kbps": {Usage: "outbound bandwidth the node offers, in kbit/s (> 0)" + keep},
+	}
+	if register {
+		flags["node_type"] = &autocliv1.FlagOptions{Usage: "media or orchestrator"}
+		flags["pubkey"] = &autocliv1.FlagOptions{Usage: "the node's ed25519 public key in base64 (chroomd node-key generate prints it)"}
+		flags["stake"] = &autocliv1.FlagOptions{Usage: "stake to bond, e.g. 5000000uchr; at least min_stake_media_node or min_stake_orchestrator"}
+	}
+	return flags
 }

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# devnet.sh — a single-validator Chroom chain on 127.0.0.1, for `make demo`
+# and `make localnet`.
+#
+#   scripts/devnet.sh up      create (first time) and start the devnet; with
+#                             REGISTER=1 also register one media node and one
+#                             orchestrator by real txs; with FOREGROUND=1 stay
+#                             attached until Ctrl-C, then stop cleanly
+#   scripts/devnet.sh down    stop the devnet's processes
+#   scripts/devnet.sh reset   stop and delete the devnet folder
+#   scripts/devnet.sh status  say whether it runs and at which height
+#
+# Settings (environment): DEVNET_DIR (default .demo), CHROOMD (default
+# build/chroomd), CHAIN_ID (chroom-devnet-1), and the ports RPC_PORT
+# (26657), P2P_PORT (26656), GRPC_PORT (9090), API_PORT (1317).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DEVNET_DIR=${DEVNET_DIR:-$ROOT/.demo}
+CHROOMD=${CHROOMD:-$ROOT/build/chroomd}
+CHAIN_ID=${CHAIN_ID:-chroom-devnet-1}
+RPC_PORT=${RPC_PORT:-26657}
+P2P_PORT=${P2P_PORT:-26656}
+GRPC_PORT=${GRPC_PORT:-9090}
+API_PORT=${API_PORT:-1317}
+REGISTER=${REGISTER:-0}
+FOREGROUND=${FOREGROUND:-0}
+
+HOME_DIR=$DEVNET_DIR/chroomd
+LOG_DIR=$DEVNET_DIR/logs
+PID_FILE=$DEVNET_DIR/chroomd.pid
+KR=(--keyring-backend test --home "$HOME_DIR")
+NODE=(--node "tcp://127.0.0.1:$RPC_PORT")
+TX=(--chain-id "$CHAIN_ID" "${KR[@]}" "${NODE[@]}" --yes --output json --gas 400000)
+
+step() { printf '==> %s\n' "$*"; }
+fail() {
+  printf 'devnet: %s\n' "$1" >&2
+  [ -n "${2:-}" ] && printf '        see %s\n' "$2" >&2
+  exit 1
+}
+
+running_pid() {
+  [ -f "$PID_FILE" ] || return 1
+  local pid
+  pid=$(cat "$PID_FILE")
+  kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
+  return 1
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+check_ports() {
+  local name port
+  for name in RPC_PORT P2P_PORT GRPC_PORT API_PORT; do
+    port=${!name}
+    if port_in_use "$port"; then
+      fail "port $port is already taken on 127.0.0.1; free it or choose another with $name=<port>"
+    fi
+  done
+}
+
+init_chain() {
+  step "creating the devnet in $DEVNET_DIR (chain $CHAIN_ID)"
+  mkdir -p "$LOG_DIR"
+  local log=$LOG_DIR/init.log
+  : >"$log"
+  {
+    "$CHROOMD" init devnet-validator --chain-id "$CHAIN_ID" --home "$HOME_DIR"
+    for key in validator media-operator orchestrator-operator; do
+      "$CHROOMD" keys add "$key" "${KR[@]}"
+    done
+    "$CHROOMD" genesis add-genesis-account validator 1000000000000uchr "${KR[@]}"
+    "$CHROOMD" genesis add-genesis-account media-operator 100000000000uchr "${KR[@]}"
+    "$CHROOMD" genesis add-genesis-account orchestrator-operator 100000000000uchr "${KR[@]}"
+    "$CHROOMD" genesis gentx validator 10000000000uchr --chain-id "$CHAIN_ID" "${KR[@]}"
+    "$CHROOMD" genesis collect-gentxs --home "$HOME_DIR"
+    "$CHROOMD" genesis validate --home "$HOME_DIR"
+  } >>"$log" 2>&1 || fail "creating the genesis failed" "$log"
+
+  local cfg=$HOME_DIR/config/config.toml app=$HOME_DIR/config/app.toml
+  # About one-second blocks, everything on loopback.
+  sed -i -e 's/^timeout_commit = .*/timeout_commit = "1s"/' \
+    -e 's/^timeout_propose = .*/timeout_propose = "1s"/' \
+    -e "s#^laddr = \"tcp://127.0.0.1:26657\"#laddr = \"tcp://127.0.0.1:$RPC_PORT\"#" \
+    -e "s#^laddr = \"tcp://0.0.0.0:26656\"#laddr = \"tcp://127.0.0.1:$P2P_PORT\"#" \
+    -e 's#^pprof_laddr = .*#pprof_laddr = ""#' \
+    -e 's/^addr_book_strict = .*/addr_book_strict = false/' "$cfg"
+  sed -i -e '/^\[api\]/,/^\[/ s/^enable = false/enable = true/' \
+    -e "s#^address = \"tcp://localhost:1317\"#address = \"tcp://127.0.0.1:$API_PORT\"#" \
+    -e "s#^address = \"localhost:9090\"#address = \"127.0.0.1:$GRPC_PORT\"#" "$app"
+  mkdir -p "$DEVNET_DIR/nodes"
+}
+
+start_chain() {
+  step "starting chroomd (log: $LOG_DIR/chroomd.log)"
+  "$CHROOMD" start --home "$HOME_DIR" >>"$LOG_DIR/chroomd.log" 2>&1 &
+  echo $! >"$PID_FILE"
+  local i height
+  for i in $(seq 1 60); do
+    if ! running_pid >/dev/null; then
+      fail "chroomd exited while starting" "$LOG_DIR/chroomd.log"
+    fi
+    height=$("$CHROOMD" status "${NODE[@]}" 2>/dev/null | grep -o '"latest_block_height":"[0-9]*"' | grep -o '[0-9]*' || true)
+    if [ -n "$height" ] && [ "$height" -ge 2 ]; then
+      step "chain is producing blocks (height $height)"
+      return 0
+    fi
+    sleep 1
+  done
+  fail "chroomd did not produce blocks within 60 s" "$LOG_DIR/chroomd.log"
+}
+
+# send_tx LOG ARGS... — broadcast a tx, wait until it is in a block, fail
+# with the chain's reason if it was rejected.
+send_tx() {
+  local log=$1
+  shift
+  local out hash code
+  out=$("$CHROOMD" tx "$@" "${TX[@]}" 2>>"$log") || fail "tx $* was refused: $(tail -n 3 "$log")" "$log"
+  echo "$out" >>"$log"
+  code=$(echo "$out" | grep -o '"code":[0-9]*' | head -1 | grep -o '[0-9]*' || echo 0)
+  [ "$code" = 0 ] || fail "tx $1 $2 failed in CheckTx: $out" "$log"
+  hash=$(echo "$out" | grep -o '"txhash":"[0-9A-F]*"' | grep -o '[0-9A-F]\{64\}')
+  out=$("$CHROOMD" query wait-tx "$hash" "${NODE[@]}" --timeout 30s --output json 2>>"$log") ||
+    fail "tx $hash was not included within 30 s" "$log"
+  echo "$out" >>"$log"
+  code=$(echo "$out" | grep -o '"code":[0-9]*' | head -1 | grep -o '[0-9]*' || echo 0)
+  [ "$code" = 0 ] || fail "tx $1 $2 failed in the block: $(echo "$out" | grep -o '"raw_log":"[^"]*"')" "$log"
+}
+
+# register NAME TYPE OPERATOR STAKE URL
+register() {
+  local name=$1 type=$2 operator=$3 stake=$4 url=$5
+  local keyfile=$DEVNET_DIR/nodes/$name/node_key.json log=$LOG_DIR/register-$name.log
+  : >"$log"
+  if [ ! -f "$keyfile" ]; then
+    "$CHROOMD" node-key generate --out "$keyfile" >>"$log" 2>&1 || fail "node-key generate for $name failed" "$log"
+  fi
+  local info id pubkey
+  info=$("$CHROOMD" node-key show "$keyfile")
+  id=$(echo "$info" | grep -o '"node_id":"[0-9a-f]*"' | cut -d'"' -f4)
+  pubkey=$(echo "$info" | grep -o '"pubkey":"[^"]*"' | cut -d'"' -f4)
+  if "$CHROOMD" query registry node "$id" "${NODE[@]}" >/dev/null 2>&1; then
+    step "$name ($type) is already registered as $id"
+    return 0
+  fi
+  step "registering $name ($type) as node $id with $stake"
+  send_tx "$log" registry register-node --node-type "$type" --pubkey "$pubkey" --stake "$stake" \
+    --moniker "$name" --region DE --endpoints "$url" --max-sessions 100 --max-egress-kbps 200000 \
+    --from "$operator"
+}
+
+print_help() {
+  local media orch
+  media=$("$CHROOMD" keys show media-operator -a "${KR[@]}")
+  orch=$("$CHROOMD" keys show orchestrator-operator -a "${KR[@]}")
+  cat <<MSG
+
+Chroom devnet is up: chain $CHAIN_ID, RPC http://127.0.0.1:$RPC_PORT, gRPC 127.0.0.1:$GRPC_PORT, REST http://127.0.0.1:$API_PORT
+
+Query it (from $ROOT):
+  build/chroomd query registry nodes --node tcp://127.0.0.1:$RPC_PORT
+  build/chroomd query registry nodes --node-type media --status active --region DE --node tcp://127.0.0.1:$RPC_PORT
+  build/chroomd query registry nodes-by-operator $media --node tcp://127.0.0.1:$RPC_PORT
+  build/chroomd query registry params --node tcp://127.0.0.1:$RPC_PORT
+  curl -s http://127.0.0.1:$API_PORT/chroom/registry/v1/nodes
+Operator accounts (keyring: --keyring-backend test --home $HOME_DIR):
+  media-operator        $media
+  orchestrator-operator $orch
+Logs: $LOG_DIR
+Stop: Ctrl-C here, or 'make demo-stop'; start over: 'make demo-reset'
+MSG
+}
+
+stop_chain() {
+  local pid
+  if pid=$(running_pid); then
+    step "stopping chroomd (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$PID_FILE"
+}
+
+cmd_up() {
+  [ -x "$CHROOMD" ] || fail "$CHROOMD is missing; run 'make build' first"
+  if pid=$(running_pid); then
+    fail "a devnet is already running from $DEVNET_DIR (chroomd pid $pid); stop it with 'make demo-stop' or start over with 'make demo-reset'"
+  fi
+  check_ports
+  if [ -f "$HOME_DIR/config/genesis.json" ]; then
+    step "reusing the devnet in $DEVNET_DIR ('make demo-reset' starts over)"
+    mkdir -p "$LOG_DIR" "$DEVNET_DIR/nodes"
+  else
+    rm -rf "$DEVNET_DIR"
+    init_chain
+  fi
+  start_chain
+  if [ "$REGISTER" = 1 ]; then
+    register media-node-1 media media-operator 5000000uchr "https://127.0.0.1:7880"
+    register orchestrator-1 orchestrator orchestrator-operator 5000000uchr "https://127.0.0.1:7800"
+  fi
+  print_help
+  if [ "$FOREGROUND" = 1 ]; then
+    trap 'echo; stop_chain; exit 0' INT TERM
+    local pid
+    pid=$(running_pid) || fail "chroomd stopped" "$LOG_DIR/chroomd.log"
+    while kill -0 "$pid" 2>/dev/null; do sleep 1; done
+    fail "chroomd exited" "$LOG_DIR/chroomd.log"
+  fi
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) stop_chain ;;
+  reset)
+    stop_chain
+    step "deleting $DEVNET_DIR"
+    rm -rf "$DEVNET_DIR"
+    ;;
+  status)
+    if pid=$(running_pid); then
+      echo "running (chroomd pid $pid), height $("$CHROOMD" status "${NODE[@]}" 2>/dev/null | grep -o '"latest_block_height":"[0-9]*"' | grep -o '[0-9]*')"
+    else
+      echo "not running"
+    fi
+    ;;
+  *)
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
