@@ -11,7 +11,7 @@ LDFLAGS      := -X $(SDK_VERSION).Name=chroom -X $(SDK_VERSION).AppName=chroomd 
                 -X $(SDK_VERSION).Version=$(VERSION) -X $(SDK_VERSION).Commit=$(COMMIT)
 BINARIES     := chroomd
 
-.PHONY: help build install test test-unit test-bench bench lint fmt proto-gen \
+.PHONY: help build install test test-unit devnet-check bench proto-check lint fmt proto-gen \
         localnet localnet-stop demo demo-stop demo-reset clean
 
 help: ## list the targets
@@ -25,8 +25,12 @@ build: ## build every binary into build/
 install: ## install the binaries into $GOBIN
 	@for b in $(BINARIES); do $(GO) install -ldflags '$(LDFLAGS)' ./cmd/$$b || exit 1; done
 
-test: lint ## vet, format check and every test (unit, keeper, in-process network)
+test: lint build ## vet, format check, every Go test (unit, keeper, in-process network) and a devnet smoke run
 	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory devnet-check
+
+devnet-check: ## start a throw-away devnet on spare ports, register nodes by tx, check them, stop it
+	bash scripts/devnet-check.sh
 
 test-unit: ## unit and keeper tests only (fast)
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests)
@@ -44,6 +48,12 @@ fmt: ## format the Go code
 
 proto-gen: ## regenerate the Go code from proto/ (offline)
 	bash scripts/protocgen.sh
+
+proto-check: proto-gen ## fail if the committed generated code differs from proto/
+	@git diff --exit-code --stat -- '*.pb.go' '*.pb.gw.go' || \
+	  (echo "generated code is stale: run 'make proto-gen' and commit"; exit 1)
+	@test -z "$$(git status --porcelain -- '*.pb.go' '*.pb.gw.go')" || \
+	  (echo "make proto-gen created files that are not committed"; git status --porcelain -- '*.pb.go'; exit 1)
 
 localnet: build ## run a single-validator chain on 127.0.0.1 in .localnet/ (Ctrl-C stops it)
 	DEVNET_DIR=$(CURDIR)/.localnet FOREGROUND=1 bash scripts/devnet.sh up

@@ -155,4 +155,3 @@ func TestUnbondingReturnsStakeOnChain(t *testing.T) {
 	// Stake back, minus the fees of the two deregister txs.
 	require.Equal(t, afterRegister.Add(sdkmath.NewInt(5_000_000-20)), c.balance(operator))
 }
-

@@ -28,7 +28,12 @@ type Registry struct {
 	Bank      *Bank
 	Authority string
 	Codec     moduletestutil.TestEncodingConfig
+	cms       storetypes.CommitMultiStore
 }
+
+// Commit commits the store, as a block does, so reads hit persisted IAVL
+// state instead of the uncommitted working set.
+func (r *Registry) Commit() { r.cms.Commit() }
 
 // NewRegistry returns an x/registry keeper with default params, a fresh
 // in-memory store and bank, and a context at height 1 and GenesisTime.
@@ -46,7 +51,7 @@ func NewRegistry(tb testing.TB) *Registry {
 	if err := k.InitGenesis(ctx, registrytypes.DefaultGenesis()); err != nil {
 		tb.Fatalf("init registry genesis: %v", err)
 	}
-	return &Registry{Keeper: k, Ctx: ctx, Bank: bank, Authority: authority, Codec: enc}
+	return &Registry{Keeper: k, Ctx: ctx, Bank: bank, Authority: authority, Codec: enc, cms: testCtx.CMS}
 }
 
 // AdvanceTime moves the context's block time forward by d and the height by one.
