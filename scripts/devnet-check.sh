@@ -13,7 +13,7 @@ trap cleanup EXIT
 
 bash "$ROOT/scripts/devnet.sh" up >"$DEVNET_DIR.out" 2>&1 || { cat "$DEVNET_DIR.out"; exit 1; }
 count=$("$ROOT/build/chroomd" query registry nodes --status active --node "tcp://127.0.0.1:$RPC_PORT" -o json |
-  grep -o '"status":"NODE_STATUS_ACTIVE"' | wc -l)
+  grep -o '"status": *"NODE_STATUS_ACTIVE"' | wc -l || true)
 if [ "$count" != 2 ]; then
   echo "devnet-check: want 2 active nodes, got $count" >&2
   cat "$DEVNET_DIR.out"

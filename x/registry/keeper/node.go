@@ -86,7 +86,7 @@ func (k Keeper) RegisterNode(ctx context.Context, msg *types.MsgRegisterNode) (s
 	node := types.Node{
 		Id:               id,
 		NodeType:         msg.NodeType,
-		Operator:         msg.Operator,
+		Operator:         operator.String(), // canonical (lowercase) form
 		Pubkey:           msg.Pubkey,
 		Moniker:          msg.Moniker,
 		Endpoints:        msg.Endpoints,
@@ -235,7 +235,8 @@ func (k Keeper) Unjail(ctx context.Context, operatorAddr, nodeID string) error {
 // Errors: ErrInvalidAddress, ErrInvalidNodeID, ErrNodeNotFound,
 // ErrNotOperator.
 func (k Keeper) operatedNode(ctx context.Context, operatorAddr, nodeID string) (types.Node, error) {
-	if _, err := k.operatorAddress(operatorAddr); err != nil {
+	operator, err := k.operatorAddress(operatorAddr)
+	if err != nil {
 		return types.Node{}, err
 	}
 	if err := types.ValidateNodeID(nodeID); err != nil {
@@ -245,7 +246,7 @@ func (k Keeper) operatedNode(ctx context.Context, operatorAddr, nodeID string) (
 	if err != nil {
 		return types.Node{}, err
 	}
-	if node.Operator != operatorAddr {
+	if node.Operator != operator.String() {
 		return types.Node{}, errorsmod.Wrapf(types.ErrNotOperator, "node %s is operated by %s, not %s", nodeID, node.Operator, operatorAddr)
 	}
 	return node, nil

@@ -58,6 +58,7 @@ func (q queryServer) Nodes(ctx context.Context, req *types.QueryNodesRequest) (*
 	if err := checkPage(req.Pagination); err != nil {
 		return nil, err
 	}
+	req.Pagination = defaultPage(req.Pagination)
 	if req.NodeType != types.NodeType_NODE_TYPE_UNSPECIFIED {
 		if err := types.ValidateNodeType(req.NodeType); err != nil {
 			return nil, status.Error(codes.InvalidArgument, err.Error())
@@ -115,6 +116,7 @@ func (q queryServer) NodesByOperator(ctx context.Context, req *types.QueryNodesB
 	if err := checkPage(req.Pagination); err != nil {
 		return nil, err
 	}
+	req.Pagination = defaultPage(req.Pagination)
 	operator, err := q.k.addressCodec.StringToBytes(req.Operator)
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "operator %q: %s", req.Operator, err)
@@ -137,6 +139,15 @@ func (q queryServer) Params(ctx context.Context, req *types.QueryParamsRequest) 
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &types.QueryParamsResponse{Params: p}, nil
+}
+
+// defaultPage is used when a request has no pagination: the SDK default
+// would also count the total, which walks the whole index.
+func defaultPage(p *query.PageRequest) *query.PageRequest {
+	if p == nil {
+		return &query.PageRequest{Limit: query.DefaultLimit}
+	}
+	return p
 }
 
 func checkPage(p *query.PageRequest) error {
