@@ -78,9 +78,15 @@ import (
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/spf13/cast"
 
+	"github.com/chroom/chroom/x/incentives"
+	incentiveskeeper "github.com/chroom/chroom/x/incentives/keeper"
+	incentivestypes "github.com/chroom/chroom/x/incentives/types"
 	"github.com/chroom/chroom/x/registry"
 	registrykeeper "github.com/chroom/chroom/x/registry/keeper"
 	registrytypes "github.com/chroom/chroom/x/registry/types"
+	"github.com/chroom/chroom/x/verification"
+	verificationkeeper "github.com/chroom/chroom/x/verification/keeper"
+	verificationtypes "github.com/chroom/chroom/x/verification/types"
 )
 
 var (
@@ -101,6 +107,8 @@ var (
 		govtypes.ModuleName:                 {authtypes.Burner},
 		// x/registry holds node stake and burns it when a node is slashed.
 		registrytypes.ModuleName: {authtypes.Burner},
+		// x/incentives mints the per-epoch emission into the reward pool.
+		incentivestypes.ModuleName: {authtypes.Minter},
 	}
 )
 
@@ -134,6 +142,8 @@ type ChroomApp struct {
 	ConsensusParamsKeeper consensusparamkeeper.Keeper
 	EpochsKeeper          epochskeeper.Keeper
 	RegistryKeeper        registrykeeper.Keeper
+	VerificationKeeper    verificationkeeper.Keeper
+	IncentivesKeeper      incentiveskeeper.Keeper
 
 	ModuleManager      *module.Manager
 	BasicModuleManager module.BasicManager
@@ -178,7 +188,7 @@ func New(
 		authtypes.StoreKey, banktypes.StoreKey, stakingtypes.StoreKey, distrtypes.StoreKey,
 		slashingtypes.StoreKey, minttypes.StoreKey, govtypes.StoreKey, upgradetypes.StoreKey,
 		evidencetypes.StoreKey, consensusparamtypes.StoreKey, epochstypes.StoreKey,
-		registrytypes.StoreKey,
+		registrytypes.StoreKey, verificationtypes.StoreKey, incentivestypes.StoreKey,
 	)
 	if err := bApp.RegisterStreamingServices(appOpts, keys); err != nil {
 		panic(err)
@@ -255,6 +265,15 @@ func New(
 	app.RegistryKeeper = registrykeeper.NewKeeper(
 		appCodec, runtime.NewKVStoreService(keys[registrytypes.StoreKey]), accAddrCodec, app.BankKeeper, authority,
 	)
+	app.VerificationKeeper = verificationkeeper.NewKeeper(
+		appCodec, runtime.NewKVStoreService(keys[verificationtypes.StoreKey]), accAddrCodec,
+		app.RegistryKeeper, &app.EpochsKeeper, authority,
+	)
+	app.IncentivesKeeper = incentiveskeeper.NewKeeper(
+		appCodec, runtime.NewKVStoreService(keys[incentivestypes.StoreKey]), accAddrCodec,
+		app.BankKeeper, app.VerificationKeeper, app.RegistryKeeper, &app.EpochsKeeper, authority,
+	)
+	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.IncentivesKeeper.Hooks()))
 
 	app.ModuleManager = module.NewManager(
 		genutil.NewAppModule(app.AccountKeeper, app.StakingKeeper, app, txConfig),
@@ -268,8 +287,10 @@ func New(
 		upgrade.NewAppModule(app.UpgradeKeeper, app.AccountKeeper.AddressCodec()),
 		evidence.NewAppModule(app.EvidenceKeeper),
 		consensus.NewAppModule(appCodec, app.ConsensusParamsKeeper),
-		epochs.NewAppModule(&app.EpochsKeeper),
+		epochsModule{epochs.NewAppModule(&app.EpochsKeeper)},
 		registry.NewAppModule(appCodec, app.RegistryKeeper),
+		verification.NewAppModule(appCodec, app.VerificationKeeper),
+		incentives.NewAppModule(appCodec, app.IncentivesKeeper),
 	)
 	app.BasicModuleManager = module.NewBasicManagerFromManager(
 		app.ModuleManager,
@@ -289,6 +310,7 @@ func New(
 	// x/bank must come first in v0.55.
 	app.ModuleManager.SetOrderEndBlockers(
 		banktypes.ModuleName, govtypes.ModuleName, stakingtypes.ModuleName, registrytypes.ModuleName,
+		verificationtypes.ModuleName, incentivestypes.ModuleName,
 	)
 	// genutil runs after staking so gentxs see the genesis accounts, and
 	// after auth so it can read auth params.
@@ -296,7 +318,7 @@ func New(
 		consensusparamtypes.ModuleName, authtypes.ModuleName, banktypes.ModuleName, distrtypes.ModuleName,
 		stakingtypes.ModuleName, slashingtypes.ModuleName, govtypes.ModuleName, minttypes.ModuleName,
 		genutiltypes.ModuleName, evidencetypes.ModuleName, upgradetypes.ModuleName, epochstypes.ModuleName,
-		registrytypes.ModuleName,
+		registrytypes.ModuleName, verificationtypes.ModuleName, incentivestypes.ModuleName,
 	}
 	app.ModuleManager.SetOrderInitGenesis(genesisOrder...)
 	app.ModuleManager.SetOrderExportGenesis(genesisOrder...)

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
@@ -13,6 +15,11 @@ const (
 	DisplayDenom = "chr"
 	// Bech32Prefix is the account address prefix: chroom1...
 	Bech32Prefix = "chroom"
+	// ChroomEpochIdentifier is the x/epochs epoch receipts and rewards count in.
+	ChroomEpochIdentifier = "chroom"
+	// DefaultChroomEpochDuration is one hour; devnets shorten it with
+	// `chroomd genesis set-epoch-duration`.
+	DefaultChroomEpochDuration = time.Hour
 )
 
 var (

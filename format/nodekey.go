@@ -184,7 +184,9 @@ func (k *NodeKey) PrivateKey() ed25519.PrivateKey { return k.privateKey }
 
 // Verify reports whether sig is pubkey's signature over payload as an
 // object of the given kind for chainID. It is false for a malformed key or
-// signature, a different object kind, or a different chain.
+// signature, a different object kind, or a different chain. Verification
+// follows ZIP-215 (github.com/hdevalence/ed25519consensus), as the chain
+// does.
 func Verify(pubkey []byte, object, chainID string, payload, sig []byte) bool {
 	if len(pubkey) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
 		return false
@@ -193,5 +195,5 @@ func Verify(pubkey []byte, object, chainID string, payload, sig []byte) bool {
 	if err != nil {
 		return false
 	}
-	return ed25519.Verify(pubkey, msg, sig)
+	return verifyEd25519(pubkey, msg, sig)
 }

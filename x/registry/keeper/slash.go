@@ -11,46 +11,72 @@ import (
 )
 
 // Slash burns fraction (in [0, 1]) of a node's stake, records it in the
-// node's slash history and jails the node for the jail duration. It is the
-// hook other modules (x/verification on equivocation) call; there is no
-// message for it. An UNBONDING node is slashed but stays UNBONDING, so a
-// node cannot escape a slash by deregistering. The burned amount is
-// truncated towards zero. Errors: ErrInvalidSlash for a fraction outside
-// [0, 1] or a reason that is empty or longer than 64 bytes, ErrNodeNotFound.
+// node's slash history and jails the node for the jail duration. An
+// UNBONDING node is slashed but stays UNBONDING, so a node cannot escape a
+// slash by deregistering. The burned amount is truncated towards zero.
+// Errors: ErrInvalidSlash for a fraction outside [0, 1] or a reason that
+// is empty or longer than 64 bytes, ErrNodeNotFound.
 func (k Keeper) Slash(ctx context.Context, nodeID string, fraction sdkmath.LegacyDec, reason string) (sdk.Coin, error) {
+	burned, _, err := k.SlashWithBounty(ctx, nodeID, fraction, reason, nil, sdkmath.LegacyZeroDec())
+	return burned, err
+}
+
+// SlashWithBounty is Slash, except that bountyFraction (in [0, 1]) of the
+// slashed amount, truncated, is paid to reporter instead of being burned.
+// It is the hook x/verification calls on proven equivocation. It returns
+// the burned amount and the bounty. Errors: those of Slash, and
+// ErrInvalidSlash for a bounty fraction outside [0, 1] or a bounty without
+// a reporter.
+func (k Keeper) SlashWithBounty(
+	ctx context.Context, nodeID string, fraction sdkmath.LegacyDec, reason string,
+	reporter sdk.AccAddress, bountyFraction sdkmath.LegacyDec,
+) (burned, bounty sdk.Coin, err error) {
 	if fraction.IsNil() || fraction.IsNegative() || fraction.GT(sdkmath.LegacyOneDec()) {
-		return sdk.Coin{}, errorsmod.Wrapf(types.ErrInvalidSlash, "fraction must be in [0, 1], got %s", fraction)
+		return sdk.Coin{}, sdk.Coin{}, errorsmod.Wrapf(types.ErrInvalidSlash, "fraction must be in [0, 1], got %s", fraction)
+	}
+	if bountyFraction.IsNil() || bountyFraction.IsNegative() || bountyFraction.GT(sdkmath.LegacyOneDec()) {
+		return sdk.Coin{}, sdk.Coin{}, errorsmod.Wrapf(types.ErrInvalidSlash, "bounty fraction must be in [0, 1], got %s", bountyFraction)
+	}
+	if bountyFraction.IsPositive() && len(reporter) == 0 {
+		return sdk.Coin{}, sdk.Coin{}, errorsmod.Wrap(types.ErrInvalidSlash, "a bounty needs a reporter")
 	}
 	if err := validateReason(reason); err != nil {
-		return sdk.Coin{}, err
+		return sdk.Coin{}, sdk.Coin{}, err
 	}
 	node, err := k.GetNode(ctx, nodeID)
 	if err != nil {
-		return sdk.Coin{}, err
+		return sdk.Coin{}, sdk.Coin{}, err
 	}
-	burned := sdk.NewCoin(node.Stake.Denom, fraction.MulInt(node.Stake.Amount).TruncateInt())
+	slashed := fraction.MulInt(node.Stake.Amount).TruncateInt()
+	bounty = sdk.NewCoin(node.Stake.Denom, bountyFraction.MulInt(slashed).TruncateInt())
+	burned = sdk.NewCoin(node.Stake.Denom, slashed.Sub(bounty.Amount))
+	if bounty.IsPositive() {
+		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, reporter, sdk.NewCoins(bounty)); err != nil {
+			return sdk.Coin{}, sdk.Coin{}, errorsmod.Wrap(err, "pay slash bounty")
+		}
+	}
 	if burned.IsPositive() {
 		if err := k.bank.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(burned)); err != nil {
-			return sdk.Coin{}, errorsmod.Wrap(err, "burn slashed stake")
+			return sdk.Coin{}, sdk.Coin{}, errorsmod.Wrap(err, "burn slashed stake")
 		}
-		node.Stake = node.Stake.Sub(burned)
 	}
+	node.Stake.Amount = node.Stake.Amount.Sub(slashed)
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	node.SlashHistory = append(node.SlashHistory, types.SlashRecord{
-		Height: sdkCtx.BlockHeight(), Fraction: fraction, Burned: burned, Reason: reason,
+		Height: sdkCtx.BlockHeight(), Fraction: fraction, Burned: sdk.NewCoin(node.Stake.Denom, slashed), Reason: reason,
 	})
 	if over := len(node.SlashHistory) - types.MaxSlashHistory; over > 0 {
 		node.SlashHistory = node.SlashHistory[over:]
 	}
 	if err := emitNodeSlashed(ctx, node, fraction, burned, reason); err != nil {
-		return sdk.Coin{}, err
+		return sdk.Coin{}, sdk.Coin{}, err
 	}
 	if node.Status != types.NodeStatus_NODE_STATUS_UNBONDING {
 		if err := k.jailLocked(ctx, &node, reason); err != nil {
-			return sdk.Coin{}, err
+			return sdk.Coin{}, sdk.Coin{}, err
 		}
 	}
-	return burned, k.setNode(ctx, node)
+	return burned, bounty, k.setNode(ctx, node)
 }
 
 // Jail jails an ACTIVE or JAILED node for the jail duration without

@@ -239,7 +239,7 @@ type SlashRecord struct {
 	Height int64 `protobuf:"varint,1,opt,name=height,proto3" json:"height,omitempty"`
 	// fraction of the stake that was burned, in [0, 1].
 	Fraction cosmossdk_io_math.LegacyDec `protobuf:"bytes,2,opt,name=fraction,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"fraction"`
-	// burned is the amount of stake burned.
+	// burned is the stake taken: burned, or paid to the reporter as a bounty.
 	Burned types.Coin `protobuf:"bytes,3,opt,name=burned,proto3" json:"burned"`
 	// reason is a short machine-readable cause, e.g. "equivocation".
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`

@@ -1,0 +1,48 @@
+package keeper
+
+import (
+	"context"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/chroom/chroom/x/incentives/types"
+)
+
+type msgServer struct{ k Keeper }
+
+var _ types.MsgServer = msgServer{}
+
+// NewMsgServerImpl returns the x/incentives Msg service.
+func NewMsgServerImpl(k Keeper) types.MsgServer { return msgServer{k: k} }
+
+// FundPool implements types.MsgServer.
+func (s msgServer) FundPool(ctx context.Context, msg *types.MsgFundPool) (*types.MsgFundPoolResponse, error) {
+	if err := s.k.FundPool(ctx, msg.Funder, msg.Amount); err != nil {
+		return nil, err
+	}
+	return &types.MsgFundPoolResponse{}, nil
+}
+
+// ClaimRewards implements types.MsgServer.
+func (s msgServer) ClaimRewards(ctx context.Context, msg *types.MsgClaimRewards) (*types.MsgClaimRewardsResponse, error) {
+	amount, err := s.k.ClaimRewards(ctx, msg.Operator)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgClaimRewardsResponse{Amount: amount}, nil
+}
+
+// UpdateParams implements types.MsgServer (gov only).
+func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if err := sdk.ValidateAuthority(sdkCtx, s.k.authority, msg.Authority); err != nil {
+		return nil, err
+	}
+	if err := s.k.SetParams(ctx, msg.Params); err != nil {
+		return nil, err
+	}
+	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventParamsUpdated{Authority: msg.Authority}); err != nil {
+		return nil, err
+	}
+	return &types.MsgUpdateParamsResponse{}, nil
+}

@@ -1,0 +1,74 @@
+package keeper
+
+import (
+	"context"
+
+	errorsmod "cosmossdk.io/errors"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/chroom/chroom/x/incentives/types"
+)
+
+// FundPool moves amount (uchr, positive) from funder into the pool and
+// counts it as fees of the current epoch, so it is paid out with that
+// epoch's budget. Errors: ErrInvalidAddress, ErrInvalidAmount, the bank's
+// insufficient-funds error, or a missing epoch.
+func (k Keeper) FundPool(ctx context.Context, funder string, amount sdk.Coin) error {
+	addr, err := k.addressCodec.StringToBytes(funder)
+	if err != nil {
+		return errorsmod.Wrapf(types.ErrInvalidAddress, "funder %q: %s", funder, err)
+	}
+	if err := amount.Validate(); err != nil || amount.Denom != types.RewardDenom || !amount.IsPositive() {
+		return errorsmod.Wrapf(types.ErrInvalidAmount, "amount must be a positive amount of %s, got %s", types.RewardDenom, amount)
+	}
+	params, err := k.params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	epoch, err := k.currentEpoch(ctx, params.EpochIdentifier)
+	if err != nil {
+		return err
+	}
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, addr, types.ModuleName, sdk.NewCoins(amount)); err != nil {
+		return errorsmod.Wrap(err, "fund pool")
+	}
+	if err := k.addPool(ctx, amount.Amount); err != nil {
+		return err
+	}
+	fees, err := getInt(k.fees.Get(ctx, epoch))
+	if err != nil {
+		return err
+	}
+	if err := k.fees.Set(ctx, epoch, fees.Add(amount.Amount)); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventPoolFunded{
+		Funder: sdk.AccAddress(addr).String(), Epoch: epoch, Amount: amount,
+	})
+}
+
+// ClaimRewards pays operator all its claimable rewards and returns the
+// amount. Errors: ErrInvalidAddress, ErrNothingToClaim.
+func (k Keeper) ClaimRewards(ctx context.Context, operator string) (sdk.Coin, error) {
+	addr, err := k.addressCodec.StringToBytes(operator)
+	if err != nil {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrInvalidAddress, "operator %q: %s", operator, err)
+	}
+	amount, err := k.Claimable(ctx, addr)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if !amount.IsPositive() {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNothingToClaim, "%s has no claimable rewards", sdk.AccAddress(addr))
+	}
+	coin := sdk.NewCoin(types.RewardDenom, amount)
+	if err := k.addClaimable(ctx, addr, amount.Neg()); err != nil {
+		return sdk.Coin{}, err
+	}
+	if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, addr, sdk.NewCoins(coin)); err != nil {
+		return sdk.Coin{}, errorsmod.Wrap(err, "pay rewards")
+	}
+	return coin, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventRewardsClaimed{
+		Operator: sdk.AccAddress(addr).String(), Amount: coin,
+	})
+}

@@ -1,0 +1,38 @@
+package types
+
+import (
+	"context"
+
+	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	epochstypes "github.com/cosmos/cosmos-sdk/x/epochs/types"
+
+	registrytypes "github.com/chroom/chroom/x/registry/types"
+	verificationtypes "github.com/chroom/chroom/x/verification/types"
+)
+
+// BankKeeper is what x/incentives needs from x/bank.
+type BankKeeper interface {
+	MintCoins(ctx context.Context, moduleName string, amt sdk.Coins) error
+	SendCoinsFromAccountToModule(ctx context.Context, senderAddr sdk.AccAddress, recipientModule string, amt sdk.Coins) error
+	SendCoinsFromModuleToAccount(ctx context.Context, senderModule string, recipientAddr sdk.AccAddress, amt sdk.Coins) error
+	GetBalance(ctx context.Context, addr sdk.AccAddress, denom string) sdk.Coin
+}
+
+// VerificationKeeper gives the verified work of an epoch.
+type VerificationKeeper interface {
+	EpochTotals(ctx context.Context, epoch int64) (verificationtypes.EpochTotals, error)
+	WalkNodeTallies(ctx context.Context, epoch int64, after string, fn func(verificationtypes.NodeEpochTally) (bool, error)) error
+	WalkOrchestratorTallies(ctx context.Context, epoch int64, after string, fn func(verificationtypes.OrchestratorEpochTally) (bool, error)) error
+}
+
+// RegistryKeeper reads node status and publishes quality scores.
+type RegistryKeeper interface {
+	GetNode(ctx context.Context, id string) (registrytypes.Node, error)
+	SetQualityScore(ctx context.Context, nodeID string, score sdkmath.LegacyDec) error
+}
+
+// EpochsKeeper is what x/incentives needs from x/epochs.
+type EpochsKeeper interface {
+	GetEpochInfo(ctx sdk.Context, identifier string) (epochstypes.EpochInfo, error)
+}

@@ -1,0 +1,49 @@
+package keeper
+
+import (
+	"context"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/chroom/chroom/x/verification/types"
+)
+
+type msgServer struct{ k Keeper }
+
+var _ types.MsgServer = msgServer{}
+
+// NewMsgServerImpl returns the x/verification Msg service.
+func NewMsgServerImpl(k Keeper) types.MsgServer { return msgServer{k: k} }
+
+// SubmitReceipts implements types.MsgServer.
+func (s msgServer) SubmitReceipts(ctx context.Context, msg *types.MsgSubmitReceipts) (*types.MsgSubmitReceiptsResponse, error) {
+	accepted, rejected, err := s.k.SubmitReceipts(ctx, msg.Submitter, msg.Receipts)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgSubmitReceiptsResponse{Accepted: accepted, Rejected: rejected}, nil
+}
+
+// SubmitEvidence implements types.MsgServer.
+func (s msgServer) SubmitEvidence(ctx context.Context, msg *types.MsgSubmitEvidence) (*types.MsgSubmitEvidenceResponse, error) {
+	slashed, bounty, err := s.k.SubmitEvidence(ctx, msg.Reporter, msg.ReceiptA, msg.ReceiptB)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgSubmitEvidenceResponse{SlashedNodeIds: slashed, Bounty: bounty}, nil
+}
+
+// UpdateParams implements types.MsgServer (gov only).
+func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if err := sdk.ValidateAuthority(sdkCtx, s.k.authority, msg.Authority); err != nil {
+		return nil, err
+	}
+	if err := s.k.SetParams(ctx, msg.Params); err != nil {
+		return nil, err
+	}
+	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventParamsUpdated{Authority: msg.Authority}); err != nil {
+		return nil, err
+	}
+	return &types.MsgUpdateParamsResponse{}, nil
+}

@@ -1,0 +1,342 @@
+package keeper
+
+import (
+	"context"
+	"fmt"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/hdevalence/ed25519consensus"
+
+	"github.com/chroom/chroom/format"
+	registrytypes "github.com/chroom/chroom/x/registry/types"
+	"github.com/chroom/chroom/x/verification/types"
+)
+
+// candidate is a receipt that passed every check but its signatures.
+type candidate struct {
+	index    int
+	signed   *format.SignedReceipt
+	media    registrytypes.Node
+	orch     registrytypes.Node
+	payload  []byte
+	key      markerKey
+	hash     []byte
+	seconds  uint64
+	quality  sdkmath.LegacyDec
+	bytesSum uint64
+}
+
+// SubmitReceipts checks each receipt of a batch on its own and records the
+// accepted ones (DESIGN.md §2): well-formed; media node and orchestrator
+// registered with the right type and ACTIVE; submitter operates the
+// orchestrator; epoch current or previous; (epoch, media node, session)
+// never accepted before nor twice in the batch; duration ≤ one epoch;
+// bytes_in + bytes_out ≤ max_egress_kbps × duration; packets_lost ≤
+// packets_sent; and both signatures valid for this chain. The signatures
+// of all remaining receipts are checked in one ed25519 batch (ZIP-215),
+// falling back to one-by-one checks only when the batch fails.
+//
+// It returns the accepted indexes and the rejections. Errors (which fail
+// the whole message): ErrInvalidAddress, ErrNoReceipts,
+// ErrTooManyReceipts, ErrEpochNotFound, and store errors.
+func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts []format.SignedReceipt) ([]uint32, []types.Rejection, error) {
+	submitterAddr, err := k.addressCodec.StringToBytes(submitter)
+	if err != nil {
+		return nil, nil, errorsmod.Wrapf(types.ErrInvalidAddress, "submitter %q: %s", submitter, err)
+	}
+	params, err := k.params.Get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(receipts) == 0 {
+		return nil, nil, errorsmod.Wrap(types.ErrNoReceipts, "receipts is empty")
+	}
+	if len(receipts) > int(params.MaxReceiptsPerMsg) {
+		return nil, nil, errorsmod.Wrapf(types.ErrTooManyReceipts, "%d receipts, at most %d per message", len(receipts), params.MaxReceiptsPerMsg)
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	sdkCtx.GasMeter().ConsumeGas(params.VerifyGasPerReceipt*uint64(len(receipts)), "verify usage receipts")
+
+	current, epochSeconds, err := k.CurrentEpoch(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	chainID := sdkCtx.ChainID()
+	operator := sdk.AccAddress(submitterAddr).String()
+
+	var (
+		accepted  []uint32
+		rejected  []types.Rejection
+		cands     []candidate
+		inBatch   = make(map[string]bool, len(receipts))
+		nodeCache = make(map[string]nodeLookup)
+	)
+	reject := func(i int, r *format.UsageReceipt, reason types.RejectReason, detail string) error {
+		rejected = append(rejected, types.Rejection{Index: uint32(i), Reason: reason, Detail: detail})
+		ev := &types.EventReceiptRejected{Index: uint32(i), Reason: reason, Detail: detail}
+		if r != nil {
+			ev.MediaNodeId, ev.SessionId = r.MediaNodeId, r.SessionIDHex()
+		}
+		return sdkCtx.EventManager().EmitTypedEvent(ev)
+	}
+
+	for i := range receipts {
+		s := &receipts[i]
+		r := s.Receipt
+		if reason, detail := checkShape(s); reason != types.RejectReason_REJECT_REASON_UNSPECIFIED {
+			if err := reject(i, r, reason, detail); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		reason, detail, c, err := k.checkAgainstState(ctx, params, s, current, epochSeconds, operator, nodeCache)
+		if err != nil {
+			return nil, nil, err
+		}
+		if reason == types.RejectReason_REJECT_REASON_UNSPECIFIED {
+			id := string(collectionsKeyBytes(c.key))
+			if inBatch[id] {
+				reason, detail = types.RejectReason_REJECT_REASON_DUPLICATE, "the same (epoch, media node, session) appears earlier in this batch"
+			}
+			inBatch[id] = true
+		}
+		if reason != types.RejectReason_REJECT_REASON_UNSPECIFIED {
+			if err := reject(i, r, reason, detail); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		c.index = i
+		c.signed = s
+		cands = append(cands, c)
+	}
+
+	good := verifySignatures(chainID, cands)
+	for j, c := range cands {
+		if reason := good[j]; reason != types.RejectReason_REJECT_REASON_UNSPECIFIED {
+			detail := "media node signature does not verify with the registered key for chain " + chainID
+			if reason == types.RejectReason_REJECT_REASON_BAD_ORCHESTRATOR_SIGNATURE {
+				detail = "orchestrator countersignature does not verify with the registered key for chain " + chainID
+			}
+			if err := reject(c.index, c.signed.Receipt, reason, detail); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		if err := k.accept(ctx, c); err != nil {
+			return nil, nil, err
+		}
+		accepted = append(accepted, uint32(c.index))
+	}
+	return accepted, rejected, nil
+}
+
+// checkShape applies the stateless checks.
+func checkShape(s *format.SignedReceipt) (types.RejectReason, string) {
+	r := s.Receipt
+	if r == nil {
+		return types.RejectReason_REJECT_REASON_MALFORMED, "receipt is missing"
+	}
+	if r.PacketsLost > r.PacketsSent {
+		return types.RejectReason_REJECT_REASON_IMPOSSIBLE_LOSS,
+			fmt.Sprintf("packets_lost %d exceeds packets_sent %d", r.PacketsLost, r.PacketsSent)
+	}
+	if err := r.ValidateBasic(); err != nil {
+		return types.RejectReason_REJECT_REASON_MALFORMED, err.Error()
+	}
+	if len(s.MediaNodeSignature) != format.SignatureBytes || len(s.OrchestratorSignature) != format.SignatureBytes {
+		return types.RejectReason_REJECT_REASON_MALFORMED, "both signatures must be 64 bytes"
+	}
+	return types.RejectReason_REJECT_REASON_UNSPECIFIED, ""
+}
+
+type nodeLookup struct {
+	node  registrytypes.Node
+	found bool
+}
+
+func (k Keeper) lookup(ctx context.Context, cache map[string]nodeLookup, id string) (registrytypes.Node, bool, error) {
+	if l, ok := cache[id]; ok {
+		return l.node, l.found, nil
+	}
+	n, err := k.registry.GetNode(ctx, id)
+	if err != nil && !errorsmod.IsOf(err, registrytypes.ErrNodeNotFound) {
+		return registrytypes.Node{}, false, err
+	}
+	l := nodeLookup{node: n, found: err == nil}
+	cache[id] = l
+	return l.node, l.found, nil
+}
+
+// checkAgainstState applies the checks that read state, cheapest first.
+func (k Keeper) checkAgainstState(
+	ctx context.Context, params types.Params, s *format.SignedReceipt, current, epochSeconds int64,
+	submitter string, cache map[string]nodeLookup,
+) (types.RejectReason, string, candidate, error) {
+	r := s.Receipt
+	var c candidate
+	if current == 0 || (r.Epoch != current && r.Epoch != current-1) {
+		return types.RejectReason_REJECT_REASON_STALE_EPOCH,
+			fmt.Sprintf("epoch %d is neither the current epoch %d nor the previous one", r.Epoch, current), c, nil
+	}
+	media, found, err := k.lookup(ctx, cache, r.MediaNodeId)
+	if err != nil {
+		return 0, "", c, err
+	}
+	if !found || media.NodeType != registrytypes.NodeType_NODE_TYPE_MEDIA {
+		return types.RejectReason_REJECT_REASON_UNKNOWN_MEDIA_NODE, "no media node " + r.MediaNodeId + " is registered", c, nil
+	}
+	if media.Status != registrytypes.NodeStatus_NODE_STATUS_ACTIVE {
+		return types.RejectReason_REJECT_REASON_MEDIA_NODE_NOT_ACTIVE, "media node " + r.MediaNodeId + " is " + media.Status.String(), c, nil
+	}
+	orch, found, err := k.lookup(ctx, cache, r.OrchestratorId)
+	if err != nil {
+		return 0, "", c, err
+	}
+	if !found || orch.NodeType != registrytypes.NodeType_NODE_TYPE_ORCHESTRATOR {
+		return types.RejectReason_REJECT_REASON_UNKNOWN_ORCHESTRATOR, "no orchestrator " + r.OrchestratorId + " is registered", c, nil
+	}
+	if orch.Status != registrytypes.NodeStatus_NODE_STATUS_ACTIVE {
+		return types.RejectReason_REJECT_REASON_ORCHESTRATOR_NOT_ACTIVE, "orchestrator " + r.OrchestratorId + " is " + orch.Status.String(), c, nil
+	}
+	if orch.Operator != submitter {
+		return types.RejectReason_REJECT_REASON_NOT_ORCHESTRATOR_OPERATOR,
+			"orchestrator " + r.OrchestratorId + " is operated by " + orch.Operator + ", not the submitter", c, nil
+	}
+	seconds := r.DurationSeconds()
+	durationMs := uint64(r.EndUnixMs - r.StartUnixMs)
+	if epochSeconds > 0 && durationMs > uint64(epochSeconds)*1000 {
+		return types.RejectReason_REJECT_REASON_DURATION_TOO_LONG,
+			fmt.Sprintf("segment lasts %d ms, longer than one epoch (%d s)", durationMs, epochSeconds), c, nil
+	}
+	// bytes × 8 ≤ kbit/s × 1000 × ms / 1000 = kbps × ms.
+	total := sdkmath.NewIntFromUint64(r.BytesIn).Add(sdkmath.NewIntFromUint64(r.BytesOut))
+	allowed := sdkmath.NewIntFromUint64(media.Capacity.MaxEgressKbps).Mul(sdkmath.NewIntFromUint64(durationMs))
+	if total.MulRaw(8).GT(allowed) {
+		return types.RejectReason_REJECT_REASON_BYTES_EXCEED_CAPACITY,
+			fmt.Sprintf("%s bytes in %d ms exceed the node's %d kbit/s", total, durationMs, media.Capacity.MaxEgressKbps), c, nil
+	}
+	key := collections.Join3(r.Epoch, r.MediaNodeId, r.SessionId)
+	seen, err := k.replay.Has(ctx, key)
+	if err != nil {
+		return 0, "", c, err
+	}
+	if seen {
+		return types.RejectReason_REJECT_REASON_DUPLICATE, "a receipt for this (epoch, media node, session) was already accepted", c, nil
+	}
+	payload, err := r.Marshal()
+	if err != nil {
+		return types.RejectReason_REJECT_REASON_MALFORMED, err.Error(), c, nil
+	}
+	hash, err := r.Hash()
+	if err != nil {
+		return types.RejectReason_REJECT_REASON_MALFORMED, err.Error(), c, nil
+	}
+	return types.RejectReason_REJECT_REASON_UNSPECIFIED, "", candidate{
+		media: media, orch: orch, payload: payload, key: key, hash: hash, seconds: seconds,
+		quality: types.Quality(params, r), bytesSum: r.BytesIn + r.BytesOut,
+	}, nil
+}
+
+// verifySignatures checks both signatures of every candidate and returns,
+// per candidate, UNSPECIFIED when both verify or the reason otherwise. One
+// batch verification covers all of them; only if it fails are they
+// checked one by one to find the bad ones.
+func verifySignatures(chainID string, cands []candidate) []types.RejectReason {
+	out := make([]types.RejectReason, len(cands))
+	if len(cands) == 0 {
+		return out
+	}
+	type item struct{ pub, msg, sig []byte }
+	items := make([]item, 0, 2*len(cands))
+	for _, c := range cands {
+		m, errM := format.SignBytes(format.ObjectUsageReceipt, chainID, c.payload)
+		o, errO := format.SignBytes(format.ObjectReceiptCountersignature, chainID, c.payload)
+		if errM != nil || errO != nil {
+			// Only an invalid chain ID fails here; nothing can verify.
+			for i := range out {
+				out[i] = types.RejectReason_REJECT_REASON_BAD_MEDIA_NODE_SIGNATURE
+			}
+			return out
+		}
+		items = append(items, item{c.media.Pubkey, m, c.signed.MediaNodeSignature}, item{c.orch.Pubkey, o, c.signed.OrchestratorSignature})
+	}
+	bv := ed25519consensus.NewPreallocatedBatchVerifier(len(items))
+	for _, it := range items {
+		bv.Add(it.pub, it.msg, it.sig)
+	}
+	if bv.Verify() {
+		return out
+	}
+	for j := range cands {
+		switch {
+		case !ed25519consensus.Verify(items[2*j].pub, items[2*j].msg, items[2*j].sig):
+			out[j] = types.RejectReason_REJECT_REASON_BAD_MEDIA_NODE_SIGNATURE
+		case !ed25519consensus.Verify(items[2*j+1].pub, items[2*j+1].msg, items[2*j+1].sig):
+			out[j] = types.RejectReason_REJECT_REASON_BAD_ORCHESTRATOR_SIGNATURE
+		}
+	}
+	return out
+}
+
+// accept records an accepted receipt: replay marker, tallies, totals,
+// the registry's statistics, and an event.
+func (k Keeper) accept(ctx context.Context, c candidate) error {
+	r := c.signed.Receipt
+	if err := k.replay.Set(ctx, c.key, c.hash); err != nil {
+		return err
+	}
+	weight := c.quality.MulInt64(int64(c.seconds))
+
+	nt, err := k.NodeTally(ctx, r.Epoch, r.MediaNodeId)
+	if err != nil {
+		return err
+	}
+	nt.Operator = c.media.Operator
+	nt.Sessions++
+	nt.VerifiedSeconds += c.seconds
+	nt.Bytes += c.bytesSum
+	nt.Weight = nt.Weight.Add(weight)
+	if err := k.nodeTallies.Set(ctx, collections.Join(r.Epoch, r.MediaNodeId), nt); err != nil {
+		return err
+	}
+
+	okey := collections.Join(r.Epoch, r.OrchestratorId)
+	ot, err := k.orchTallies.Get(ctx, okey)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	ot.OrchestratorId, ot.Epoch, ot.Operator = r.OrchestratorId, r.Epoch, c.orch.Operator
+	ot.Receipts++
+	if err := k.orchTallies.Set(ctx, okey, ot); err != nil {
+		return err
+	}
+
+	totals, err := k.EpochTotals(ctx, r.Epoch)
+	if err != nil {
+		return err
+	}
+	totals.MediaWeight = totals.MediaWeight.Add(weight)
+	totals.OrchestratorReceipts++
+	totals.Receipts++
+	if err := k.totals.Set(ctx, r.Epoch, totals); err != nil {
+		return err
+	}
+	if err := k.registry.RecordVerifiedWork(ctx, r.MediaNodeId, r.Epoch, 1, c.seconds, c.bytesSum); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventReceiptAccepted{
+		MediaNodeId: r.MediaNodeId, OrchestratorId: r.OrchestratorId, Epoch: r.Epoch,
+		SessionId: r.SessionIDHex(), VerifiedSeconds: c.seconds, Quality: c.quality.String(),
+	})
+}
+
+// collectionsKeyBytes renders a marker key as a map key for in-batch
+// duplicate detection.
+func collectionsKeyBytes(k markerKey) []byte {
+	out := fmt.Appendf(nil, "%d/%s/", k.K1(), k.K2())
+	return append(out, k.K3()...)
+}

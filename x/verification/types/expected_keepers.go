@@ -1,0 +1,24 @@
+package types
+
+import (
+	"context"
+
+	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	epochstypes "github.com/cosmos/cosmos-sdk/x/epochs/types"
+
+	registrytypes "github.com/chroom/chroom/x/registry/types"
+)
+
+// RegistryKeeper is what x/verification needs from x/registry.
+type RegistryKeeper interface {
+	GetNode(ctx context.Context, id string) (registrytypes.Node, error)
+	RecordVerifiedWork(ctx context.Context, nodeID string, epoch int64, sessions, seconds, bytes uint64) error
+	SlashWithBounty(ctx context.Context, nodeID string, fraction sdkmath.LegacyDec, reason string,
+		reporter sdk.AccAddress, bountyFraction sdkmath.LegacyDec) (burned, bounty sdk.Coin, err error)
+}
+
+// EpochsKeeper is what x/verification needs from x/epochs.
+type EpochsKeeper interface {
+	GetEpochInfo(ctx sdk.Context, identifier string) (epochstypes.EpochInfo, error)
+}

@@ -1,0 +1,85 @@
+package types
+
+import (
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+)
+
+// Default params.
+const (
+	// DefaultEpochIdentifier is the x/epochs epoch Chroom counts in.
+	DefaultEpochIdentifier = "chroom"
+	// DefaultMaxReceiptsPerMsg bounds a batch.
+	DefaultMaxReceiptsPerMsg = 1000
+	// DefaultVerifyGasPerReceipt prices two ed25519 checks and the state
+	// writes of one receipt.
+	DefaultVerifyGasPerReceipt = 6000
+	// DefaultRTTFullQualityMs: a median RTT up to 100 ms costs nothing.
+	DefaultRTTFullQualityMs = 100
+	// DefaultRTTZeroQualityMs: a median RTT of 1 s or more earns nothing.
+	DefaultRTTZeroQualityMs = 1000
+	// DefaultMaxPrunePerBlock bounds replay-marker pruning per block.
+	DefaultMaxPrunePerBlock = 1000
+)
+
+var (
+	// DefaultSlashFractionEquivocation burns 10% of an equivocating node's stake.
+	DefaultSlashFractionEquivocation = sdkmath.LegacyNewDecWithPrec(10, 2)
+	// DefaultEvidenceBountyFraction pays the reporter 10% of what is slashed.
+	DefaultEvidenceBountyFraction = sdkmath.LegacyNewDecWithPrec(10, 2)
+	// DefaultLossZeroQuality: 10% packet loss gives a loss quality of 0.
+	DefaultLossZeroQuality = sdkmath.LegacyNewDecWithPrec(10, 2)
+)
+
+// DefaultParams returns the default params.
+func DefaultParams() Params {
+	return Params{
+		EpochIdentifier:           DefaultEpochIdentifier,
+		MaxReceiptsPerMsg:         DefaultMaxReceiptsPerMsg,
+		VerifyGasPerReceipt:       DefaultVerifyGasPerReceipt,
+		SlashFractionEquivocation: DefaultSlashFractionEquivocation,
+		EvidenceBountyFraction:    DefaultEvidenceBountyFraction,
+		LossZeroQuality:           DefaultLossZeroQuality,
+		RttFullQualityMs:          DefaultRTTFullQualityMs,
+		RttZeroQualityMs:          DefaultRTTZeroQualityMs,
+		MaxPrunePerBlock:          DefaultMaxPrunePerBlock,
+	}
+}
+
+func fraction(name string, d sdkmath.LegacyDec, allowZero bool) error {
+	if d.IsNil() || d.IsNegative() || d.GT(sdkmath.LegacyOneDec()) || (!allowZero && d.IsZero()) {
+		lo := "[0, 1]"
+		if !allowZero {
+			lo = "(0, 1]"
+		}
+		return errorsmod.Wrapf(ErrInvalidParams, "%s must be in %s, got %s", name, lo, d)
+	}
+	return nil
+}
+
+// Validate checks the params.
+func (p Params) Validate() error {
+	if p.EpochIdentifier == "" {
+		return errorsmod.Wrap(ErrInvalidParams, "epoch_identifier is empty")
+	}
+	if p.MaxReceiptsPerMsg == 0 || p.MaxReceiptsPerMsg > 10_000 {
+		return errorsmod.Wrapf(ErrInvalidParams, "max_receipts_per_msg must be in [1, 10000], got %d", p.MaxReceiptsPerMsg)
+	}
+	if err := fraction("slash_fraction_equivocation", p.SlashFractionEquivocation, true); err != nil {
+		return err
+	}
+	if err := fraction("evidence_bounty_fraction", p.EvidenceBountyFraction, true); err != nil {
+		return err
+	}
+	if err := fraction("loss_zero_quality", p.LossZeroQuality, false); err != nil {
+		return err
+	}
+	if p.RttZeroQualityMs <= p.RttFullQualityMs {
+		return errorsmod.Wrapf(ErrInvalidParams, "rtt_zero_quality_ms (%d) must exceed rtt_full_quality_ms (%d)",
+			p.RttZeroQualityMs, p.RttFullQualityMs)
+	}
+	if p.MaxPrunePerBlock == 0 || p.MaxPrunePerBlock > 100_000 {
+		return errorsmod.Wrapf(ErrInvalidParams, "max_prune_per_block must be in [1, 100000], got %d", p.MaxPrunePerBlock)
+	}
+	return nil
+}
