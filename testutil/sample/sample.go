@@ -48,3 +48,45 @@ func RegisterMediaNode(operator sdk.AccAddress, n int, region string) *registryt
 		Stake:         Uchr(5_000_000),
 	}
 }
+
+// RegisterOrchestrator returns a valid MsgRegisterNode for an orchestrator
+// with key seed n, staking 5 CHR.
+func RegisterOrchestrator(operator sdk.AccAddress, n int, region string) *registrytypes.MsgRegisterNode {
+	m := RegisterMediaNode(operator, n, region)
+	m.NodeType = registrytypes.NodeType_NODE_TYPE_ORCHESTRATOR
+	m.Moniker = fmt.Sprintf("orchestrator-%d", n)
+	return m
+}
+
+// SessionID returns a deterministic 32-byte session ID for seed n.
+func SessionID(n int) []byte {
+	sum := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("chroom-test-session"), uint64(n)))
+	return sum[:]
+}
+
+// Receipt returns a valid receipt of a 60-second session segment in epoch
+// served by media and countersigned by orch: 6 MB out, 1 MB in, 1% loss,
+// 40 ms RTT.
+func Receipt(media, orch *format.NodeKey, epoch int64, session int) format.UsageReceipt {
+	start := int64(1_767_225_600_000) + int64(session)*1000 // 2026-01-01T00:00:00Z + n s
+	return format.UsageReceipt{
+		SessionId: SessionID(session), RoomHash: format.RoomHash("room-1"),
+		MediaNodeId: media.ID, OrchestratorId: orch.ID, Epoch: epoch,
+		StartUnixMs: start, EndUnixMs: start + 60_000,
+		BytesIn: 1_000_000, BytesOut: 6_000_000, PacketsSent: 10_000, PacketsLost: 100,
+		RttMsP50: 40, JitterMsP50: 5,
+		ClientReport: &format.ClientReport{BytesReceived: 5_900_000, FramesDecoded: 1800},
+	}
+}
+
+// Sign signs r with media and countersigns it with orch for chainID.
+func Sign(media, orch *format.NodeKey, chainID string, r format.UsageReceipt) format.SignedReceipt {
+	s, err := format.SignReceipt(media, chainID, r)
+	if err != nil {
+		panic(err)
+	}
+	if err := format.Countersign(orch, chainID, s); err != nil {
+		panic(err)
+	}
+	return *s
+}

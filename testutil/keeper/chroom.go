@@ -1,0 +1,138 @@
+package keeper
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"cosmossdk.io/log/v2"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	dbm "github.com/cosmos/cosmos-db"
+	"github.com/cosmos/cosmos-sdk/runtime"
+	"github.com/cosmos/cosmos-sdk/store/v2"
+	storetypes "github.com/cosmos/cosmos-sdk/store/v2/types"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
+	authcodec "github.com/cosmos/cosmos-sdk/x/auth/codec"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	epochstypes "github.com/cosmos/cosmos-sdk/x/epochs/types"
+	govtypes "github.com/cosmos/cosmos-sdk/x/gov/types"
+
+	incentiveskeeper "github.com/chroom/chroom/x/incentives/keeper"
+	incentivestypes "github.com/chroom/chroom/x/incentives/types"
+	registrykeeper "github.com/chroom/chroom/x/registry/keeper"
+	registrytypes "github.com/chroom/chroom/x/registry/types"
+	verificationkeeper "github.com/chroom/chroom/x/verification/keeper"
+	verificationtypes "github.com/chroom/chroom/x/verification/types"
+)
+
+// ChainID is the chain ID of contexts built here; receipts must be signed
+// for it.
+const ChainID = "chroom-test-1"
+
+// Epochs is an in-memory x/epochs keeper with one epoch whose number and
+// duration tests set directly.
+type Epochs struct {
+	Identifier string
+	Current    int64
+	Duration   time.Duration
+}
+
+// GetEpochInfo implements the expected epochs keeper.
+func (e *Epochs) GetEpochInfo(_ sdk.Context, identifier string) (epochstypes.EpochInfo, error) {
+	if identifier != e.Identifier {
+		return epochstypes.EpochInfo{}, fmt.Errorf("no epoch %q", identifier)
+	}
+	return epochstypes.EpochInfo{
+		Identifier: identifier, Duration: e.Duration, CurrentEpoch: e.Current,
+		EpochCountingStarted: e.Current > 0,
+	}, nil
+}
+
+// Chroom is x/registry, x/verification and x/incentives over one
+// in-memory multi-store, wired as in the app, with the in-memory bank and
+// epochs.
+type Chroom struct {
+	Ctx          sdk.Context
+	Bank         *Bank
+	Epochs       *Epochs
+	Registry     registrykeeper.Keeper
+	Verification verificationkeeper.Keeper
+	Incentives   incentiveskeeper.Keeper
+	Authority    string
+	cms          storetypes.CommitMultiStore
+}
+
+// NewChroom returns the three modules with default genesis, epoch 1 of one
+// hour, at height 1 and GenesisTime, on chain ChainID.
+func NewChroom(tb testing.TB) *Chroom {
+	tb.Helper()
+	keys := storetypes.NewKVStoreKeys(registrytypes.StoreKey, verificationtypes.StoreKey, incentivestypes.StoreKey)
+	tkey := storetypes.NewTransientStoreKey("transient_chroom")
+	db := dbm.NewMemDB()
+	cms := store.NewCommitMultiStore(db, log.NewNopLogger())
+	for _, k := range keys {
+		cms.MountStoreWithDB(k, storetypes.StoreTypeIAVL, db)
+	}
+	cms.MountStoreWithDB(tkey, storetypes.StoreTypeTransient, db)
+	if err := cms.LoadLatestVersion(); err != nil {
+		tb.Fatal(err)
+	}
+	ctx := sdk.NewContext(cms, cmtproto.Header{Height: 1, Time: GenesisTime, ChainID: ChainID}, false, log.NewNopLogger()).
+		WithChainID(ChainID)
+
+	enc := moduletestutil.MakeTestEncodingConfig()
+	registrytypes.RegisterInterfaces(enc.InterfaceRegistry)
+	verificationtypes.RegisterInterfaces(enc.InterfaceRegistry)
+	incentivestypes.RegisterInterfaces(enc.InterfaceRegistry)
+	addrCodec := authcodec.NewBech32Codec(sdk.GetConfig().GetBech32AccountAddrPrefix())
+	authority := authtypes.NewModuleAddress(govtypes.ModuleName).String()
+	bank := NewBank()
+	epochs := &Epochs{Identifier: "chroom", Current: 1, Duration: time.Hour}
+
+	reg := registrykeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[registrytypes.StoreKey]), addrCodec, bank, authority)
+	ver := verificationkeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[verificationtypes.StoreKey]), addrCodec, reg, epochs, authority)
+	inc := incentiveskeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[incentivestypes.StoreKey]), addrCodec, bank, ver, reg, epochs, authority)
+	if err := reg.InitGenesis(ctx, registrytypes.DefaultGenesis()); err != nil {
+		tb.Fatalf("init registry genesis: %v", err)
+	}
+	if err := ver.InitGenesis(ctx, verificationtypes.DefaultGenesis()); err != nil {
+		tb.Fatalf("init verification genesis: %v", err)
+	}
+	if err := inc.InitGenesis(ctx, incentivestypes.DefaultGenesis()); err != nil {
+		tb.Fatalf("init incentives genesis: %v", err)
+	}
+	return &Chroom{Ctx: ctx, Bank: bank, Epochs: epochs, Registry: reg, Verification: ver, Incentives: inc, Authority: authority, cms: cms}
+}
+
+// Commit commits the store, as a block does.
+func (c *Chroom) Commit() { c.cms.Commit() }
+
+// NextBlock advances the height by one and the time by d, with a fresh
+// event manager.
+func (c *Chroom) NextBlock(d time.Duration) {
+	c.Ctx = c.Ctx.WithBlockHeader(cmtproto.Header{Height: c.Ctx.BlockHeight() + 1, Time: c.Ctx.BlockTime().Add(d), ChainID: ChainID}).
+		WithEventManager(sdk.NewEventManager())
+}
+
+// EndEpoch ends the current epoch as x/epochs does: it calls the
+// x/incentives hook for it and moves to the next epoch.
+func (c *Chroom) EndEpoch(tb testing.TB) {
+	tb.Helper()
+	if err := c.Incentives.Hooks().AfterEpochEnd(c.Ctx, c.Epochs.Identifier, c.Epochs.Current); err != nil {
+		tb.Fatalf("end epoch %d: %v", c.Epochs.Current, err)
+	}
+	c.Epochs.Current++
+}
+
+// EndBlock runs the end-blockers of the three modules, in app order.
+func (c *Chroom) EndBlock(ctx context.Context) error {
+	if err := c.Registry.EndBlocker(ctx); err != nil {
+		return err
+	}
+	if err := c.Verification.EndBlocker(ctx); err != nil {
+		return err
+	}
+	return c.Incentives.EndBlocker(ctx)
+}
