@@ -73,9 +73,9 @@ func NewChroom(tb testing.TB) *Chroom {
 	db := dbm.NewMemDB()
 	cms := store.NewCommitMultiStore(db, log.NewNopLogger())
 	for _, k := range keys {
-		cms.MountStoreWithDB(k, storetypes.StoreTypeIAVL, db)
+		cms.MountStoreWithDB(k, storetypes.StoreTypeIAVL, nil) // nil: prefixed in the shared db
 	}
-	cms.MountStoreWithDB(tkey, storetypes.StoreTypeTransient, db)
+	cms.MountStoreWithDB(tkey, storetypes.StoreTypeTransient, nil)
 	if err := cms.LoadLatestVersion(); err != nil {
 		tb.Fatal(err)
 	}

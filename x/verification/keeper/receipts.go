@@ -115,6 +115,7 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 	}
 
 	good := verifySignatures(chainID, cands)
+	work := newBatchWork()
 	for j, c := range cands {
 		if reason := good[j]; reason != types.RejectReason_REJECT_REASON_UNSPECIFIED {
 			detail := "media node signature does not verify with the registered key for chain " + chainID
@@ -126,10 +127,13 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 			}
 			continue
 		}
-		if err := k.accept(ctx, c); err != nil {
+		if err := k.accept(ctx, c, work); err != nil {
 			return nil, nil, err
 		}
 		accepted = append(accepted, uint32(c.index))
+	}
+	if err := k.commitWork(ctx, work); err != nil {
+		return nil, nil, err
 	}
 	return accepted, rejected, nil
 }
@@ -282,56 +286,130 @@ func verifySignatures(chainID string, cands []candidate) []types.RejectReason {
 	return out
 }
 
-// accept records an accepted receipt: replay marker, tallies, totals,
-// the registry's statistics, and an event.
-func (k Keeper) accept(ctx context.Context, c candidate) error {
+// batchWork sums a batch's accepted receipts per (epoch, media node),
+// (epoch, orchestrator) and epoch, so each tally is written once per
+// batch rather than once per receipt. Keys are kept in first-seen order
+// (the order of the batch), never in map order.
+type batchWork struct {
+	nodes      map[epochNode]*types.NodeEpochTally
+	nodeOrder  []epochNode
+	orchs      map[epochNode]*types.OrchestratorEpochTally
+	orchOrder  []epochNode
+	totals     map[int64]*types.EpochTotals
+	totalOrder []int64
+}
+
+// epochNode is a comparable (epoch, node ID) map key; collections.Pair
+// holds pointers and cannot be one.
+type epochNode struct {
+	epoch int64
+	id    string
+}
+
+func (e epochNode) pair() collections.Pair[int64, string] { return collections.Join(e.epoch, e.id) }
+
+func newBatchWork() *batchWork {
+	return &batchWork{
+		nodes:  map[epochNode]*types.NodeEpochTally{},
+		orchs:  map[epochNode]*types.OrchestratorEpochTally{},
+		totals: map[int64]*types.EpochTotals{},
+	}
+}
+
+// accept records one accepted receipt: its replay marker and event now,
+// its tallies into w.
+func (k Keeper) accept(ctx context.Context, c candidate, w *batchWork) error {
 	r := c.signed.Receipt
 	if err := k.replay.Set(ctx, c.key, c.hash); err != nil {
 		return err
 	}
 	weight := c.quality.MulInt64(int64(c.seconds))
 
-	nt, err := k.NodeTally(ctx, r.Epoch, r.MediaNodeId)
-	if err != nil {
-		return err
+	nkey := epochNode{r.Epoch, r.MediaNodeId}
+	nt, ok := w.nodes[nkey]
+	if !ok {
+		t := types.NodeEpochTally{NodeId: r.MediaNodeId, Epoch: r.Epoch, Weight: zeroDec()}
+		nt = &t
+		w.nodes[nkey], w.nodeOrder = nt, append(w.nodeOrder, nkey)
 	}
 	nt.Operator = c.media.Operator
 	nt.Sessions++
 	nt.VerifiedSeconds += c.seconds
 	nt.Bytes += c.bytesSum
 	nt.Weight = nt.Weight.Add(weight)
-	if err := k.nodeTallies.Set(ctx, collections.Join(r.Epoch, r.MediaNodeId), nt); err != nil {
-		return err
-	}
 
-	okey := collections.Join(r.Epoch, r.OrchestratorId)
-	ot, err := k.orchTallies.Get(ctx, okey)
-	if err != nil && !isNotFound(err) {
-		return err
+	okey := epochNode{r.Epoch, r.OrchestratorId}
+	ot, ok := w.orchs[okey]
+	if !ok {
+		ot = &types.OrchestratorEpochTally{OrchestratorId: r.OrchestratorId, Epoch: r.Epoch}
+		w.orchs[okey], w.orchOrder = ot, append(w.orchOrder, okey)
 	}
-	ot.OrchestratorId, ot.Epoch, ot.Operator = r.OrchestratorId, r.Epoch, c.orch.Operator
+	ot.Operator = c.orch.Operator
 	ot.Receipts++
-	if err := k.orchTallies.Set(ctx, okey, ot); err != nil {
-		return err
-	}
 
-	totals, err := k.EpochTotals(ctx, r.Epoch)
-	if err != nil {
-		return err
+	tt, ok := w.totals[r.Epoch]
+	if !ok {
+		t := emptyTotals(r.Epoch)
+		tt = &t
+		w.totals[r.Epoch], w.totalOrder = tt, append(w.totalOrder, r.Epoch)
 	}
-	totals.MediaWeight = totals.MediaWeight.Add(weight)
-	totals.OrchestratorReceipts++
-	totals.Receipts++
-	if err := k.totals.Set(ctx, r.Epoch, totals); err != nil {
-		return err
-	}
-	if err := k.registry.RecordVerifiedWork(ctx, r.MediaNodeId, r.Epoch, 1, c.seconds, c.bytesSum); err != nil {
-		return err
-	}
+	tt.MediaWeight = tt.MediaWeight.Add(weight)
+	tt.OrchestratorReceipts++
+	tt.Receipts++
+
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventReceiptAccepted{
 		MediaNodeId: r.MediaNodeId, OrchestratorId: r.OrchestratorId, Epoch: r.Epoch,
 		SessionId: r.SessionIDHex(), VerifiedSeconds: c.seconds, Quality: c.quality.String(),
 	})
+}
+
+// commitWork adds a batch's sums to the stored tallies and totals and to
+// the registry's node statistics.
+func (k Keeper) commitWork(ctx context.Context, w *batchWork) error {
+	for _, key := range w.nodeOrder {
+		add := w.nodes[key]
+		nt, err := k.NodeTally(ctx, key.epoch, key.id)
+		if err != nil {
+			return err
+		}
+		nt.Operator = add.Operator
+		nt.Sessions += add.Sessions
+		nt.VerifiedSeconds += add.VerifiedSeconds
+		nt.Bytes += add.Bytes
+		nt.Weight = nt.Weight.Add(add.Weight)
+		if err := k.nodeTallies.Set(ctx, key.pair(), nt); err != nil {
+			return err
+		}
+		if err := k.registry.RecordVerifiedWork(ctx, key.id, key.epoch, add.Sessions, add.VerifiedSeconds, add.Bytes); err != nil {
+			return err
+		}
+	}
+	for _, key := range w.orchOrder {
+		add := w.orchs[key]
+		ot, err := k.orchTallies.Get(ctx, key.pair())
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		ot.OrchestratorId, ot.Epoch, ot.Operator = add.OrchestratorId, add.Epoch, add.Operator
+		ot.Receipts += add.Receipts
+		if err := k.orchTallies.Set(ctx, key.pair(), ot); err != nil {
+			return err
+		}
+	}
+	for _, epoch := range w.totalOrder {
+		add := w.totals[epoch]
+		t, err := k.EpochTotals(ctx, epoch)
+		if err != nil {
+			return err
+		}
+		t.MediaWeight = t.MediaWeight.Add(add.MediaWeight)
+		t.OrchestratorReceipts += add.OrchestratorReceipts
+		t.Receipts += add.Receipts
+		if err := k.totals.Set(ctx, epoch, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // collectionsKeyBytes renders a marker key as a map key for in-batch
