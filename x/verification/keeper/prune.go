@@ -2,7 +2,6 @@ package keeper
 
 import (
 	"context"
-
 )
 
 // EndBlocker deletes replay markers of epochs that can no longer be
@@ -52,4 +51,3 @@ func (k Keeper) ReplayMarkerCount(ctx context.Context) (int, error) {
 	err := k.replay.Walk(ctx, nil, func(markerKey, []byte) (bool, error) { n++; return false, nil })
 	return n, err
 }
-
