@@ -12,7 +12,8 @@
 #
 # Settings (environment): DEVNET_DIR (default .demo), CHROOMD (default
 # build/chroomd), CHAIN_ID (chroom-devnet-1), and the ports RPC_PORT
-# (26657), P2P_PORT (26656), GRPC_PORT (9090), API_PORT (1317).
+# (26657), P2P_PORT (26656), GRPC_PORT (9090), API_PORT (1317), and
+# EPOCH_DURATION (30s) of the "chroom" reward epoch.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +25,7 @@ P2P_PORT=${P2P_PORT:-26656}
 GRPC_PORT=${GRPC_PORT:-9090}
 API_PORT=${API_PORT:-1317}
 REGISTER=${REGISTER:-0}
+EPOCH_DURATION=${EPOCH_DURATION:-30s}
 FOREGROUND=${FOREGROUND:-0}
 
 HOME_DIR=$DEVNET_DIR/chroomd
@@ -75,6 +77,8 @@ init_chain() {
     "$CHROOMD" genesis add-genesis-account orchestrator-operator 100000000000uchr "${KR[@]}"
     "$CHROOMD" genesis gentx validator 10000000000uchr --chain-id "$CHAIN_ID" "${KR[@]}"
     "$CHROOMD" genesis collect-gentxs --home "$HOME_DIR"
+    # Short epochs so receipts turn into rewards within a minute.
+    "$CHROOMD" genesis set-epoch-duration chroom "$EPOCH_DURATION" --home "$HOME_DIR"
     "$CHROOMD" genesis validate --home "$HOME_DIR"
   } >>"$log" 2>&1 || fail "creating the genesis failed" "$log"
 
@@ -164,6 +168,9 @@ Query it (from $ROOT):
   build/chroomd query registry nodes --node-type media --status active --region DE --node tcp://127.0.0.1:$RPC_PORT
   build/chroomd query registry nodes-by-operator $media --node tcp://127.0.0.1:$RPC_PORT
   build/chroomd query registry params --node tcp://127.0.0.1:$RPC_PORT
+  build/chroomd query incentives pool --node tcp://127.0.0.1:$RPC_PORT
+  build/chroomd query incentives rewards $media --node tcp://127.0.0.1:$RPC_PORT
+  build/chroomd query epochs current-epoch chroom --node tcp://127.0.0.1:$RPC_PORT
   curl -s http://127.0.0.1:$API_PORT/chroom/registry/v1/nodes
 Operator accounts (keyring: --keyring-backend test --home $HOME_DIR):
   media-operator        $media
