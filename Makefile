@@ -11,7 +11,7 @@ LDFLAGS      := -X $(SDK_VERSION).Name=chroom -X $(SDK_VERSION).AppName=chroomd 
                 -X $(SDK_VERSION).Version=$(VERSION) -X $(SDK_VERSION).Commit=$(COMMIT)
 BINARIES     := chroomd
 
-.PHONY: help build install test test-unit devnet-check bench proto-check lint fmt proto-gen \
+.PHONY: help build install test test-unit test-sims devnet-check bench proto-check lint fmt proto-gen \
         localnet localnet-stop demo demo-stop demo-reset clean
 
 help: ## list the targets
@@ -34,6 +34,10 @@ devnet-check: ## start a throw-away devnet on spare ports, register nodes by tx,
 
 test-unit: ## unit and keeper tests only (fast)
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests)
+
+test-sims: ## simulations: determinism (3 seeds x 3 runs, 50 blocks) and a full-app run
+	$(GO) test -tags sims -run TestAppStateDeterminism -timeout 60m -v ./app/ 2>&1 | grep -E '^(=== RUN|--- |    sim_test|ok|FAIL|PASS|\+\+\+ DONE)|app hash|panic' ; exit $${PIPESTATUS[0]}
+	$(GO) test -tags sims -run TestFullAppSimulation -timeout 60m ./app/ -NumBlocks=100 -BlockSize=50 -Seed=11 -Enabled=true
 
 bench: ## run the Go benchmarks recorded in docs/benchmarks.md
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./x/...

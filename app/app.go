@@ -40,6 +40,8 @@ import (
 	authsims "github.com/cosmos/cosmos-sdk/x/auth/simulation"
 	authtx "github.com/cosmos/cosmos-sdk/x/auth/tx"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	"github.com/cosmos/cosmos-sdk/x/auth/vesting"
+	vestingtypes "github.com/cosmos/cosmos-sdk/x/auth/vesting/types"
 	"github.com/cosmos/cosmos-sdk/x/bank"
 	bankkeeper "github.com/cosmos/cosmos-sdk/x/bank/keeper"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
@@ -279,6 +281,7 @@ func New(
 		genutil.NewAppModule(app.AccountKeeper, app.StakingKeeper, app, txConfig),
 		auth.NewAppModule(appCodec, app.AccountKeeper, authsims.RandomGenesisAccounts),
 		bank.NewAppModule(appCodec, app.BankKeeper, app.AccountKeeper),
+		vesting.NewAppModule(app.AccountKeeper, app.BankKeeper),
 		staking.NewAppModule(appCodec, app.StakingKeeper, app.AccountKeeper, app.BankKeeper),
 		mint.NewAppModule(appCodec, app.MintKeeper, app.AccountKeeper, nil),
 		distr.NewAppModule(appCodec, app.DistrKeeper, app.AccountKeeper, app.BankKeeper, app.StakingKeeper),
@@ -289,7 +292,7 @@ func New(
 		consensus.NewAppModule(appCodec, app.ConsensusParamsKeeper),
 		epochsModule{epochs.NewAppModule(&app.EpochsKeeper)},
 		registry.NewAppModule(appCodec, app.RegistryKeeper),
-		verification.NewAppModule(appCodec, app.VerificationKeeper),
+		verification.NewAppModule(appCodec, app.VerificationKeeper, app.RegistryKeeper),
 		incentives.NewAppModule(appCodec, app.IncentivesKeeper),
 	)
 	app.BasicModuleManager = module.NewBasicManagerFromManager(
@@ -317,7 +320,7 @@ func New(
 	genesisOrder := []string{
 		consensusparamtypes.ModuleName, authtypes.ModuleName, banktypes.ModuleName, distrtypes.ModuleName,
 		stakingtypes.ModuleName, slashingtypes.ModuleName, govtypes.ModuleName, minttypes.ModuleName,
-		genutiltypes.ModuleName, evidencetypes.ModuleName, upgradetypes.ModuleName, epochstypes.ModuleName,
+		genutiltypes.ModuleName, evidencetypes.ModuleName, upgradetypes.ModuleName, vestingtypes.ModuleName, epochstypes.ModuleName,
 		registrytypes.ModuleName, verificationtypes.ModuleName, incentivestypes.ModuleName,
 	}
 	app.ModuleManager.SetOrderInitGenesis(genesisOrder...)

@@ -2,8 +2,10 @@ package app
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/cosmos/cosmos-sdk/codec"
+	"github.com/cosmos/cosmos-sdk/types/module"
 	"github.com/cosmos/cosmos-sdk/x/epochs"
 	epochstypes "github.com/cosmos/cosmos-sdk/x/epochs/types"
 )
@@ -21,4 +23,15 @@ func (m epochsModule) DefaultGenesis(cdc codec.JSONCodec) json.RawMessage {
 	cdc.MustUnmarshalJSON(m.AppModule.DefaultGenesis(cdc), &gs)
 	gs.Epochs = append(gs.Epochs, epochstypes.NewGenesisEpochInfo(ChroomEpochIdentifier, DefaultChroomEpochDuration))
 	return cdc.MustMarshalJSON(&gs)
+}
+
+// GenerateGenesisState writes x/epochs' simulation genesis plus a chroom
+// epoch of one to five minutes, so epochs end within a short simulation.
+func (m epochsModule) GenerateGenesisState(simState *module.SimulationState) {
+	m.AppModule.GenerateGenesisState(simState)
+	var gs epochstypes.GenesisState
+	simState.Cdc.MustUnmarshalJSON(simState.GenState[epochstypes.ModuleName], &gs)
+	d := time.Duration(60+simState.Rand.Intn(240)) * time.Second
+	gs.Epochs = append(gs.Epochs, epochstypes.NewGenesisEpochInfo(ChroomEpochIdentifier, d))
+	simState.GenState[epochstypes.ModuleName] = simState.Cdc.MustMarshalJSON(&gs)
 }

@@ -12,11 +12,14 @@ import (
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/codec"
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
+	"github.com/cosmos/cosmos-sdk/testutil/simsx"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/module"
+	simtypes "github.com/cosmos/cosmos-sdk/types/simulation"
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/runtime"
 
 	"github.com/chroom/chroom/x/registry/keeper"
+	"github.com/chroom/chroom/x/registry/simulation"
 	"github.com/chroom/chroom/x/registry/types"
 )
 
@@ -31,6 +34,7 @@ var (
 	_ module.HasGenesis          = AppModule{}
 	_ module.HasServices         = AppModule{}
 	_ appmodule.HasEndBlocker    = AppModule{}
+	_ module.AppModuleSimulation = AppModule{}
 )
 
 // AppModuleBasic is the stateless part of the module.
@@ -120,4 +124,26 @@ func (am AppModule) ExportGenesis(ctx sdk.Context, cdc codec.JSONCodec) json.Raw
 // EndBlock completes due unbondings, a bounded number per block.
 func (am AppModule) EndBlock(ctx context.Context) error {
 	return am.keeper.EndBlocker(ctx)
+}
+
+// GenerateGenesisState writes a simulation genesis.
+func (AppModule) GenerateGenesisState(simState *module.SimulationState) {
+	simulation.RandomizedGenState(simState)
+}
+
+// RegisterStoreDecoder registers the store decoder for simulations.
+func (am AppModule) RegisterStoreDecoder(sdr simtypes.StoreDecoderRegistry) {
+	sdr[types.StoreKey] = simtypes.NewStoreDecoderFuncFromCollectionsSchema(am.keeper.Schema)
+}
+
+// WeightedOperations returns nil: the module uses WeightedOperationsX.
+func (AppModule) WeightedOperations(module.SimulationState) []simtypes.WeightedOperation { return nil }
+
+// WeightedOperationsX registers the module's message factories.
+func (am AppModule) WeightedOperationsX(weights simsx.WeightSource, reg simsx.Registry) {
+	reg.Add(weights.Get("msg_register_node", 60), simulation.MsgRegisterNodeFactory(am.keeper))
+	reg.Add(weights.Get("msg_update_node", 20), simulation.MsgUpdateNodeFactory(am.keeper))
+	reg.Add(weights.Get("msg_add_stake", 20), simulation.MsgAddStakeFactory(am.keeper))
+	reg.Add(weights.Get("msg_deregister_node", 5), simulation.MsgDeregisterNodeFactory(am.keeper))
+	reg.Add(weights.Get("msg_unjail", 10), simulation.MsgUnjailFactory(am.keeper))
 }

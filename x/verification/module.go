@@ -13,13 +13,17 @@ import (
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/codec"
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
+	"github.com/cosmos/cosmos-sdk/testutil/simsx"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/module"
+	simtypes "github.com/cosmos/cosmos-sdk/types/simulation"
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/runtime"
 	"github.com/spf13/cobra"
 
+	registrykeeper "github.com/chroom/chroom/x/registry/keeper"
 	"github.com/chroom/chroom/x/verification/client/cli"
 	"github.com/chroom/chroom/x/verification/keeper"
+	"github.com/chroom/chroom/x/verification/simulation"
 	"github.com/chroom/chroom/x/verification/types"
 )
 
@@ -34,6 +38,7 @@ var (
 	_ module.HasGenesis          = AppModule{}
 	_ module.HasServices         = AppModule{}
 	_ appmodule.HasEndBlocker    = AppModule{}
+	_ module.AppModuleSimulation = AppModule{}
 )
 
 // AppModuleBasic is the stateless part of the module.
@@ -79,11 +84,13 @@ func (AppModuleBasic) RegisterGRPCGatewayRoutes(clientCtx client.Context, mux *g
 type AppModule struct {
 	AppModuleBasic
 	keeper keeper.Keeper
+	// registry is read by the simulation's message factories.
+	registry registrykeeper.Keeper
 }
 
 // NewAppModule returns the module.
-func NewAppModule(cdc codec.Codec, k keeper.Keeper) AppModule {
-	return AppModule{AppModuleBasic: AppModuleBasic{cdc: cdc}, keeper: k}
+func NewAppModule(cdc codec.Codec, k keeper.Keeper, registry registrykeeper.Keeper) AppModule {
+	return AppModule{AppModuleBasic: AppModuleBasic{cdc: cdc}, keeper: k, registry: registry}
 }
 
 // IsOnePerModuleType implements depinject.OnePerModuleType.
@@ -127,3 +134,22 @@ func (am AppModule) EndBlock(ctx context.Context) error {
 
 // GetTxCmd returns the hand-written tx commands (they read JSON files).
 func (AppModuleBasic) GetTxCmd() *cobra.Command { return cli.TxCmd() }
+
+// GenerateGenesisState writes a simulation genesis.
+func (AppModule) GenerateGenesisState(simState *module.SimulationState) {
+	simulation.RandomizedGenState(simState)
+}
+
+// RegisterStoreDecoder registers the store decoder for simulations.
+func (am AppModule) RegisterStoreDecoder(sdr simtypes.StoreDecoderRegistry) {
+	sdr[types.StoreKey] = simtypes.NewStoreDecoderFuncFromCollectionsSchema(am.keeper.Schema)
+}
+
+// WeightedOperations returns nil: the module uses WeightedOperationsX.
+func (AppModule) WeightedOperations(module.SimulationState) []simtypes.WeightedOperation { return nil }
+
+// WeightedOperationsX registers the module's message factories.
+func (am AppModule) WeightedOperationsX(weights simsx.WeightSource, reg simsx.Registry) {
+	reg.Add(weights.Get("msg_submit_receipts", 80), simulation.MsgSubmitReceiptsFactory(am.keeper, am.registry))
+	reg.Add(weights.Get("msg_submit_evidence", 3), simulation.MsgSubmitEvidenceFactory(am.keeper, am.registry))
+}

@@ -3,6 +3,8 @@ package keeper
 import (
 	"context"
 
+	errorsmod "cosmossdk.io/errors"
+
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/chroom/chroom/x/incentives/types"
@@ -37,6 +39,14 @@ func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams)
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	if err := sdk.ValidateAuthority(sdkCtx, s.k.authority, msg.Authority); err != nil {
 		return nil, err
+	}
+	current, err := s.k.Params(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if msg.Params.EpochIdentifier != current.EpochIdentifier {
+		return nil, errorsmod.Wrapf(types.ErrInvalidParams, "epoch_identifier cannot change (from %q to %q): epoch numbers in state refer to it",
+			current.EpochIdentifier, msg.Params.EpochIdentifier)
 	}
 	if err := s.k.SetParams(ctx, msg.Params); err != nil {
 		return nil, err

@@ -35,7 +35,8 @@ type candidate struct {
 // orchestrator; epoch current or previous; (epoch, media node, session)
 // never accepted before nor twice in the batch; duration ≤ one epoch;
 // bytes_in + bytes_out ≤ max_egress_kbps × duration; packets_lost ≤
-// packets_sent; and both signatures valid for this chain. The signatures
+// packets_sent; both signatures valid for this chain; and the node's
+// verified seconds in the epoch ≤ max_sessions × epoch length. The signatures
 // of all remaining receipts are checked in one ed25519 batch (ZIP-215),
 // falling back to one-by-one checks only when the batch fails.
 //
@@ -123,6 +124,16 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 				detail = "orchestrator countersignature does not verify with the registered key for chain " + chainID
 			}
 			if err := reject(c.index, c.signed.Receipt, reason, detail); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		over, detail, err := k.exceedsSessions(ctx, c, work, epochSeconds)
+		if err != nil {
+			return nil, nil, err
+		}
+		if over {
+			if err := reject(c.index, c.signed.Receipt, types.RejectReason_REJECT_REASON_SESSIONS_EXCEED_CAPACITY, detail); err != nil {
 				return nil, nil, err
 			}
 			continue
@@ -291,6 +302,8 @@ func verifySignatures(chainID string, cands []candidate) []types.RejectReason {
 // batch rather than once per receipt. Keys are kept in first-seen order
 // (the order of the batch), never in map order.
 type batchWork struct {
+	// stored caches the verified seconds already on chain per (epoch, node).
+	stored     map[epochNode]uint64
 	nodes      map[epochNode]*types.NodeEpochTally
 	nodeOrder  []epochNode
 	orchs      map[epochNode]*types.OrchestratorEpochTally
@@ -310,10 +323,41 @@ func (e epochNode) pair() collections.Pair[int64, string] { return collections.J
 
 func newBatchWork() *batchWork {
 	return &batchWork{
+		stored: map[epochNode]uint64{},
 		nodes:  map[epochNode]*types.NodeEpochTally{},
 		orchs:  map[epochNode]*types.OrchestratorEpochTally{},
 		totals: map[int64]*types.EpochTotals{},
 	}
+}
+
+// exceedsSessions reports whether accepting c would give its media node
+// more verified seconds in the epoch than max_sessions × epoch length:
+// more concurrent sessions than it declared it can carry.
+func (k Keeper) exceedsSessions(ctx context.Context, c candidate, w *batchWork, epochSeconds int64) (bool, string, error) {
+	if epochSeconds <= 0 {
+		return false, "", nil
+	}
+	r := c.signed.Receipt
+	key := epochNode{r.Epoch, r.MediaNodeId}
+	stored, ok := w.stored[key]
+	if !ok {
+		t, err := k.NodeTally(ctx, r.Epoch, r.MediaNodeId)
+		if err != nil {
+			return false, "", err
+		}
+		stored = t.VerifiedSeconds
+		w.stored[key] = stored
+	}
+	used := stored
+	if t, ok := w.nodes[key]; ok {
+		used += t.VerifiedSeconds
+	}
+	limit := uint64(c.media.Capacity.MaxSessions) * uint64(epochSeconds)
+	if used+c.seconds > limit {
+		return true, fmt.Sprintf("media node %s would have %d verified seconds in epoch %d, more than max_sessions %d × %d s",
+			r.MediaNodeId, used+c.seconds, r.Epoch, c.media.Capacity.MaxSessions, epochSeconds), nil
+	}
+	return false, "", nil
 }
 
 // accept records one accepted receipt: its replay marker and event now,

@@ -15,9 +15,13 @@ import (
 //	          = 0                                         if rtt ≥ rtt_zero_quality_ms
 //	quality   = q_loss × q_rtt
 //
+// A receipt that moved no bytes at all has quality 0: it proves no work.
 // Jitter is recorded but not scored: loss and RTT already reflect a path
 // bad enough to make jitter matter.
 func Quality(p Params, r *format.UsageReceipt) sdkmath.LegacyDec {
+	if r.BytesIn == 0 && r.BytesOut == 0 {
+		return sdkmath.LegacyZeroDec()
+	}
 	one := sdkmath.LegacyOneDec()
 	qLoss := one
 	if r.PacketsSent > 0 {
