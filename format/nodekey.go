@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"filippo.io/edwards25519"
 )
 
 const (
@@ -196,4 +198,22 @@ func Verify(pubkey []byte, object, chainID string, payload, sig []byte) bool {
 		return false
 	}
 	return verifyEd25519(pubkey, msg, sig)
+}
+
+// ValidatePublicKey checks that pubkey is a usable ed25519 public key: 32
+// bytes that decode to a curve point outside the small-order subgroup.
+// Under ZIP-215 verification a small-order key (such as the identity)
+// "verifies" forged signatures, so such keys must never be registered.
+func ValidatePublicKey(pubkey []byte) error {
+	if len(pubkey) != ed25519.PublicKeySize {
+		return fmt.Errorf("pubkey must be %d bytes (ed25519), got %d", ed25519.PublicKeySize, len(pubkey))
+	}
+	p, err := new(edwards25519.Point).SetBytes(pubkey)
+	if err != nil {
+		return errors.New("pubkey is not a valid ed25519 point")
+	}
+	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return errors.New("pubkey is a small-order point, which cannot be safely verified")
+	}
+	return nil
 }

@@ -522,3 +522,24 @@ func TestUpdateParams(t *testing.T) {
 		})
 	}
 }
+
+func TestRegisterNodeRefusesSmallOrderKeys(t *testing.T) {
+	identity := make([]byte, 32)
+	identity[0] = 1 // the identity point (0, 1), little-endian
+	order2 := make([]byte, 32) // (0, -1), the point of order 2
+	order2[0] = 0xec
+	for i := 1; i < 31; i++ {
+		order2[i] = 0xff
+	}
+	order2[31] = 0x7f
+	for name, key := range map[string][]byte{"identity": identity, "order 2": order2} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			msg := sample.RegisterMediaNode(f.operator, 1, "DE")
+			msg.Pubkey = key
+			before := f.state(t)
+			_, err := f.msgs.RegisterNode(f.Ctx, msg)
+			f.requireFails(t, before, err, types.ErrInvalidPubkey, "pubkey")
+		})
+	}
+}

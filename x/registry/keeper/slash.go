@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"math"
 
 	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
@@ -120,16 +121,16 @@ func validateReason(reason string) error {
 
 // RecordVerifiedWork adds accepted work to a node's on-chain statistics:
 // sessions (receipts), seconds of verified service and bytes served, and
-// sets its last verified epoch. x/verification calls it for each accepted
+// sets its last verified epoch. Counters saturate instead of wrapping. x/verification calls it for each accepted
 // receipt batch. Errors: ErrNodeNotFound.
 func (k Keeper) RecordVerifiedWork(ctx context.Context, nodeID string, epoch int64, sessions, seconds, bytes uint64) error {
 	node, err := k.GetNode(ctx, nodeID)
 	if err != nil {
 		return err
 	}
-	node.Stats.SessionsServed += sessions
-	node.Stats.VerifiedSeconds += seconds
-	node.Stats.BytesServed += bytes
+	node.Stats.SessionsServed = satAdd(node.Stats.SessionsServed, sessions)
+	node.Stats.VerifiedSeconds = satAdd(node.Stats.VerifiedSeconds, seconds)
+	node.Stats.BytesServed = satAdd(node.Stats.BytesServed, bytes)
 	if epoch > node.Stats.LastVerifiedEpoch {
 		node.Stats.LastVerifiedEpoch = epoch
 	}
@@ -149,4 +150,12 @@ func (k Keeper) SetQualityScore(ctx context.Context, nodeID string, score sdkmat
 	}
 	node.Stats.QualityScore = score
 	return k.setNode(ctx, node)
+}
+
+// satAdd adds two counters, saturating at the largest uint64.
+func satAdd(a, b uint64) uint64 {
+	if a > math.MaxUint64-b {
+		return math.MaxUint64
+	}
+	return a + b
 }

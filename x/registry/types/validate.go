@@ -24,9 +24,12 @@ func ValidateNodeType(t NodeType) error {
 	}
 }
 
-// NodeIDFromPubkey checks that pubkey is a 32-byte ed25519 public key and
-// returns its node ID.
+// NodeIDFromPubkey checks that pubkey is a 32-byte ed25519 public key
+// outside the small-order subgroup and returns its node ID.
 func NodeIDFromPubkey(pubkey []byte) (string, error) {
+	if err := format.ValidatePublicKey(pubkey); err != nil {
+		return "", errorsmod.Wrap(ErrInvalidPubkey, err.Error())
+	}
 	id, err := format.NodeID(pubkey)
 	if err != nil {
 		return "", errorsmod.Wrap(ErrInvalidPubkey, err.Error())

@@ -3,6 +3,7 @@ package keeper
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -230,7 +231,7 @@ func (k Keeper) checkAgainstState(
 	// bytes × 8 ≤ kbit/s × 1000 × ms / 1000 = kbps × ms.
 	total := sdkmath.NewIntFromUint64(r.BytesIn).Add(sdkmath.NewIntFromUint64(r.BytesOut))
 	allowed := sdkmath.NewIntFromUint64(media.Capacity.MaxEgressKbps).Mul(sdkmath.NewIntFromUint64(durationMs))
-	if total.MulRaw(8).GT(allowed) {
+	if !total.IsUint64() || total.MulRaw(8).GT(allowed) {
 		return types.RejectReason_REJECT_REASON_BYTES_EXCEED_CAPACITY,
 			fmt.Sprintf("%s bytes in %d ms exceed the node's %d kbit/s", total, durationMs, media.Capacity.MaxEgressKbps), c, nil
 	}
@@ -379,7 +380,7 @@ func (k Keeper) accept(ctx context.Context, c candidate, w *batchWork) error {
 	nt.Operator = c.media.Operator
 	nt.Sessions++
 	nt.VerifiedSeconds += c.seconds
-	nt.Bytes += c.bytesSum
+	nt.Bytes = satAdd(nt.Bytes, c.bytesSum)
 	nt.Weight = nt.Weight.Add(weight)
 
 	okey := epochNode{r.Epoch, r.OrchestratorId}
@@ -419,7 +420,7 @@ func (k Keeper) commitWork(ctx context.Context, w *batchWork) error {
 		nt.Operator = add.Operator
 		nt.Sessions += add.Sessions
 		nt.VerifiedSeconds += add.VerifiedSeconds
-		nt.Bytes += add.Bytes
+		nt.Bytes = satAdd(nt.Bytes, add.Bytes)
 		nt.Weight = nt.Weight.Add(add.Weight)
 		if err := k.nodeTallies.Set(ctx, key.pair(), nt); err != nil {
 			return err
@@ -461,4 +462,13 @@ func (k Keeper) commitWork(ctx context.Context, w *batchWork) error {
 func collectionsKeyBytes(k markerKey) []byte {
 	out := fmt.Appendf(nil, "%d/%s/", k.K1(), k.K2())
 	return append(out, k.K3()...)
+}
+
+// satAdd adds two counters, saturating at the largest uint64 instead of
+// wrapping around.
+func satAdd(a, b uint64) uint64 {
+	if a > math.MaxUint64-b {
+		return math.MaxUint64
+	}
+	return a + b
 }
