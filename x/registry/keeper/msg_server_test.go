@@ -525,7 +525,7 @@ func TestUpdateParams(t *testing.T) {
 
 func TestRegisterNodeRefusesSmallOrderKeys(t *testing.T) {
 	identity := make([]byte, 32)
-	identity[0] = 1 // the identity point (0, 1), little-endian
+	identity[0] = 1            // the identity point (0, 1), little-endian
 	order2 := make([]byte, 32) // (0, -1), the point of order 2
 	order2[0] = 0xec
 	for i := 1; i < 31; i++ {
