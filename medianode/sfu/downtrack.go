@@ -1,0 +1,151 @@
+package sfu
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// downTrack is one subscriber's copy of a published track: a
+// webrtc.TrackLocal that rewrites SSRC, payload type, sequence numbers and
+// timestamps, so the subscriber sees one continuous stream even when it
+// switches simulcast layers. A layer switch happens only at a keyframe of
+// the target layer.
+type downTrack struct {
+	id, streamID string
+	kind         webrtc.RTPCodecType
+	codec        webrtc.RTPCodecCapability
+	onBytes      func(n int)
+
+	mu        sync.Mutex
+	bound     bool
+	ssrc      uint32
+	pt        uint8
+	writer    webrtc.TrackLocalWriter
+	current   int // layer being forwarded, -1 before the first keyframe
+	target    int // layer the subscriber should get
+	needKey   bool
+	lastSeq   uint16
+	lastTS    uint32
+	seqOffset uint16
+	tsOffset  uint32
+	started   bool
+	muted     atomic.Bool
+
+	packets atomic.Uint64
+}
+
+var errCodecNotNegotiated = errors.New("the subscriber did not negotiate the track's codec")
+
+func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability, layer int, onBytes func(int)) *downTrack {
+	return &downTrack{id: id, streamID: streamID, kind: kind, codec: codec, current: -1, target: layer, needKey: true, onBytes: onBytes}
+}
+
+// Bind implements webrtc.TrackLocal: it picks the negotiated payload type
+// of the track's codec.
+func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, d.codec.MimeType) {
+			d.mu.Lock()
+			d.bound, d.ssrc, d.pt, d.writer = true, uint32(ctx.SSRC()), uint8(c.PayloadType), ctx.WriteStream()
+			d.mu.Unlock()
+			return c, nil
+		}
+	}
+	return webrtc.RTPCodecParameters{}, errCodecNotNegotiated
+}
+
+// Unbind implements webrtc.TrackLocal.
+func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.mu.Lock()
+	d.bound, d.writer = false, nil
+	d.mu.Unlock()
+	return nil
+}
+
+// ID implements webrtc.TrackLocal.
+func (d *downTrack) ID() string { return d.id }
+
+// RID implements webrtc.TrackLocal; downtracks carry one layer at a time.
+func (d *downTrack) RID() string { return "" }
+
+// StreamID implements webrtc.TrackLocal.
+func (d *downTrack) StreamID() string { return d.streamID }
+
+// Kind implements webrtc.TrackLocal.
+func (d *downTrack) Kind() webrtc.RTPCodecType { return d.kind }
+
+// SetTargetLayer asks for another simulcast layer; the switch waits for
+// its next keyframe. It reports whether a keyframe is needed.
+func (d *downTrack) SetTargetLayer(layer int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if layer == d.target {
+		return false
+	}
+	d.target = layer
+	d.needKey = layer != d.current
+	return d.needKey
+}
+
+// TargetLayer returns the requested layer.
+func (d *downTrack) TargetLayer() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.target
+}
+
+// writeRTP forwards pkt from layer to the subscriber, or drops it if the
+// subscriber wants another layer or is waiting for a keyframe. It returns
+// the bytes written (0 when dropped).
+func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
+	if d.muted.Load() {
+		return 0
+	}
+	d.mu.Lock()
+	if !d.bound || layer != d.target {
+		d.mu.Unlock()
+		return 0
+	}
+	if layer != d.current {
+		// Audio and non-simulcast video switch immediately; simulcast video
+		// waits for a keyframe of the target layer.
+		if d.kind == webrtc.RTPCodecTypeVideo && !isKeyframe(d.codec.MimeType, pkt.Payload) {
+			d.mu.Unlock()
+			return 0
+		}
+		if d.started {
+			// Continue right after the last packet sent.
+			d.seqOffset = pkt.SequenceNumber - d.lastSeq - 1
+			d.tsOffset = pkt.Timestamp - d.lastTS - 1
+		} else {
+			d.seqOffset, d.tsOffset, d.started = 0, 0, true
+		}
+		d.current, d.needKey = layer, false
+	}
+	hdr := pkt.Header
+	// The publisher's header extension IDs mean nothing to this
+	// subscriber; interceptors add the extensions it negotiated.
+	hdr.Extension, hdr.Extensions, hdr.ExtensionProfile = false, nil, 0
+	hdr.SSRC = d.ssrc
+	hdr.PayloadType = d.pt
+	hdr.SequenceNumber = pkt.SequenceNumber - d.seqOffset
+	hdr.Timestamp = pkt.Timestamp - d.tsOffset
+	d.lastSeq, d.lastTS = hdr.SequenceNumber, hdr.Timestamp
+	w := d.writer
+	d.mu.Unlock()
+
+	n, err := w.WriteRTP(&hdr, pkt.Payload)
+	if err != nil {
+		return 0
+	}
+	d.packets.Add(1)
+	if d.onBytes != nil {
+		d.onBytes(n)
+	}
+	return n
+}

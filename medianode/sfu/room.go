@@ -1,0 +1,257 @@
+package sfu
+
+import (
+	"encoding/json"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Room is a set of participants that see and hear each other.
+type Room struct {
+	sfu  *SFU
+	name string
+
+	mu           sync.Mutex
+	participants map[string]*Participant
+	tracks       map[string]*publishedTrack // by track ID
+	speakers     []string
+	ended        bool
+	stop         chan struct{}
+	wg           sync.WaitGroup
+}
+
+func newRoom(s *SFU, name string) *Room {
+	r := &Room{sfu: s, name: name, participants: map[string]*Participant{}, tracks: map[string]*publishedTrack{}, stop: make(chan struct{})}
+	r.wg.Add(1)
+	go r.speakerLoop()
+	return r
+}
+
+// Name returns the room name.
+func (r *Room) Name() string { return r.name }
+
+// Participants returns the participants, sorted by join time then identity.
+func (r *Room) Participants() []*Participant {
+	r.mu.Lock()
+	out := make([]*Participant, 0, len(r.participants))
+	for _, p := range r.participants {
+		out = append(out, p)
+	}
+	r.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].joinedAt.Equal(out[j].joinedAt) {
+			return out[i].joinedAt.Before(out[j].joinedAt)
+		}
+		return out[i].identity < out[j].identity
+	})
+	return out
+}
+
+// Participant returns one participant by identity.
+func (r *Room) Participant(identity string) (*Participant, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.participants[identity]
+	return p, ok
+}
+
+// Tracks describes the published tracks, sorted by ID.
+func (r *Room) Tracks() []TrackInfo {
+	r.mu.Lock()
+	out := make([]TrackInfo, 0, len(r.tracks))
+	for _, t := range r.tracks {
+		t.mu.RLock()
+		out = append(out, t.info)
+		t.mu.RUnlock()
+	}
+	r.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// add inserts p, replacing (and closing) an earlier session with the same
+// identity, as a reconnect would.
+func (r *Room) add(p *Participant) error {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return ErrRoomNotFound
+	}
+	old := r.participants[p.identity]
+	if old == nil && len(r.participants) >= r.sfu.limits.MaxParticipantsPerRoom {
+		r.mu.Unlock()
+		return ErrRoomFull
+	}
+	r.participants[p.identity] = p
+	r.mu.Unlock()
+	if old != nil {
+		old.Close("replaced by a new session")
+	}
+	r.sfu.metrics.participants.Inc()
+	return nil
+}
+
+// remove drops p and closes the room when it is empty.
+func (r *Room) remove(p *Participant) {
+	r.mu.Lock()
+	if r.participants[p.identity] == p {
+		delete(r.participants, p.identity)
+		r.sfu.metrics.participants.Dec()
+	}
+	empty := len(r.participants) == 0
+	if empty {
+		r.ended = true
+	}
+	r.mu.Unlock()
+	if empty {
+		close(r.stop)
+		r.sfu.removeRoom(r)
+	}
+}
+
+// broadcast sends ev to every participant except the one named in except.
+func (r *Room) broadcast(ev Event, except string) {
+	for _, p := range r.Participants() {
+		if p.identity != except {
+			p.sendEvent(ev)
+		}
+	}
+}
+
+// relayData sends a data-channel message from one participant to all
+// others that may subscribe.
+func (r *Room) relayData(from string, payload []byte) {
+	msg := dataEnvelope{From: from}
+	if json.Valid(payload) {
+		msg.Payload = payload
+	} else {
+		raw, _ := json.Marshal(string(payload))
+		msg.Payload = raw
+	}
+	out, err := json.Marshal(msg)
+	if err != nil {
+		return
+	}
+	for _, p := range r.Participants() {
+		if p.identity != from && p.perms.CanSubscribe {
+			p.sendData(out)
+		}
+	}
+	r.sfu.metrics.dataMessages.Inc()
+}
+
+// dataEnvelope is what subscribers receive on the data channel: the
+// sender's identity and its message as sent (JSON, or a JSON string).
+type dataEnvelope struct {
+	From    string          `json:"from"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// publish registers a new published track and subscribes everyone.
+func (r *Room) publish(t *publishedTrack) {
+	r.mu.Lock()
+	r.tracks[t.info.ID] = t
+	r.mu.Unlock()
+	r.sfu.metrics.tracks.Inc()
+	for _, p := range r.Participants() {
+		if p != t.publisher {
+			p.subscribeTo(t)
+		}
+	}
+	r.broadcast(Event{Type: EventTrackPublished, Track: &t.info}, "")
+}
+
+// unpublish removes a track from the room and from every subscriber.
+func (r *Room) unpublish(t *publishedTrack) {
+	r.mu.Lock()
+	if r.tracks[t.info.ID] != t {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.tracks, t.info.ID)
+	r.mu.Unlock()
+	r.sfu.metrics.tracks.Dec()
+	t.close()
+	for _, p := range r.Participants() {
+		p.unsubscribeFrom(t.info.ID)
+	}
+	info := t.info
+	r.broadcast(Event{Type: EventTrackUnpublished, Track: &info}, "")
+}
+
+// track returns a published track by ID.
+func (r *Room) track(id string) (*publishedTrack, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.tracks[id]
+	return t, ok
+}
+
+// End removes every participant and closes the room.
+func (r *Room) End(reason string) {
+	for _, p := range r.Participants() {
+		p.sendEvent(Event{Type: EventRoomEnded, Reason: reason})
+		p.Close(reason)
+	}
+	r.wg.Wait()
+}
+
+// speakerLoop publishes the active speakers (loudest three, by the RFC
+// 6464 audio level of their microphone tracks) every 500 ms when they
+// change.
+func (r *Room) speakerLoop() {
+	defer r.wg.Done()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+		}
+		type lv struct {
+			id    string
+			level float64
+		}
+		var levels []lv
+		r.mu.Lock()
+		for _, t := range r.tracks {
+			if t.info.Kind == "audio" && !t.info.Muted {
+				if l := t.audioLv.level(); l > 30 {
+					levels = append(levels, lv{t.info.Publisher, l})
+				}
+			}
+		}
+		r.mu.Unlock()
+		sort.Slice(levels, func(i, j int) bool {
+			if levels[i].level != levels[j].level {
+				return levels[i].level > levels[j].level
+			}
+			return levels[i].id < levels[j].id
+		})
+		speakers := []string{}
+		for i := 0; i < len(levels) && i < 3; i++ {
+			speakers = append(speakers, levels[i].id)
+		}
+		r.mu.Lock()
+		changed := !equalStrings(speakers, r.speakers)
+		r.speakers = speakers
+		r.mu.Unlock()
+		if changed {
+			r.broadcast(Event{Type: EventSpeakers, Speakers: speakers}, "")
+		}
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,277 @@
+package sfu
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Simulcast layers, lowest first, with the RIDs browsers use.
+const (
+	LayerLow    = 0 // rid "q"
+	LayerMedium = 1 // rid "h"
+	LayerHigh   = 2 // rid "f"
+)
+
+// LayerFromRID maps a simulcast RID to a layer; an empty RID (no
+// simulcast) is the high layer.
+func LayerFromRID(rid string) int {
+	switch rid {
+	case "q", "l", "low":
+		return LayerLow
+	case "h", "m", "mid", "medium":
+		return LayerMedium
+	default:
+		return LayerHigh
+	}
+}
+
+// TrackSource tells camera, microphone and screen share apart.
+type TrackSource string
+
+// Track sources.
+const (
+	SourceCamera      TrackSource = "camera"
+	SourceMicrophone  TrackSource = "microphone"
+	SourceScreen      TrackSource = "screen"
+	SourceScreenAudio TrackSource = "screen_audio"
+	SourceUnknown     TrackSource = "unknown"
+)
+
+// TrackInfo describes a published track to signaling clients.
+type TrackInfo struct {
+	ID        string      `json:"id"`
+	Publisher string      `json:"publisher"`
+	Kind      string      `json:"kind"`
+	Source    TrackSource `json:"source"`
+	MimeType  string      `json:"mime_type"`
+	Simulcast bool        `json:"simulcast"`
+	Muted     bool        `json:"muted"`
+}
+
+// publishedTrack is one upstream track and everyone subscribed to it. It
+// reads every simulcast layer in its own goroutine and fans each packet
+// out to the downTracks.
+type publishedTrack struct {
+	info      TrackInfo
+	codec     webrtc.RTPCodecCapability
+	publisher *Participant
+
+	mu      sync.RWMutex
+	layers  map[int]*webrtc.TrackRemote
+	rates   [3]rateMeter
+	down    map[string]*downTrack // by subscriber identity
+	closed  bool
+	lastPLI time.Time
+	audioLv audioLevel
+
+	wg sync.WaitGroup
+}
+
+func newPublishedTrack(p *Participant, info TrackInfo, codec webrtc.RTPCodecCapability) *publishedTrack {
+	return &publishedTrack{info: info, codec: codec, publisher: p, layers: map[int]*webrtc.TrackRemote{}, down: map[string]*downTrack{}}
+}
+
+// addLayer starts forwarding one upstream layer; the goroutine stops when
+// the remote track ends (the publisher leaves or unpublishes).
+func (t *publishedTrack) addLayer(remote *webrtc.TrackRemote) {
+	layer := LayerFromRID(remote.RID())
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	t.layers[layer] = remote
+	if len(t.layers) > 1 {
+		t.info.Simulcast = true
+	}
+	t.mu.Unlock()
+	t.wg.Add(1)
+	go t.forward(layer, remote)
+}
+
+func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
+	defer t.wg.Done()
+	m := t.publisher.room.sfu.metrics
+	audio := remote.Kind() == webrtc.RTPCodecTypeAudio
+	var levelID uint8
+	if audio {
+		levelID = t.publisher.audioLevelExtID()
+	}
+	down := make([]*downTrack, 0, 8)
+	for {
+		pkt, _, err := remote.ReadRTP()
+		if err != nil {
+			return
+		}
+		size := pkt.MarshalSize()
+		t.publisher.meterIn(size)
+		t.rates[layer].add(size)
+		if audio && levelID != 0 {
+			if ext := pkt.GetExtension(levelID); len(ext) > 0 {
+				t.audioLv.observe(ext[0] & 0x7f)
+			}
+		}
+		t.mu.RLock()
+		down = down[:0]
+		for _, d := range t.down {
+			down = append(down, d)
+		}
+		t.mu.RUnlock()
+		for _, d := range down {
+			if n := d.writeRTP(layer, pkt); n > 0 {
+				m.forwardedPackets.Inc()
+				m.forwardedBytes.Add(float64(n))
+				m.egress.add(n)
+			}
+		}
+	}
+}
+
+// subscribe adds a downTrack for subscriber s at layer (or the best layer
+// present) and asks the publisher for a keyframe so the first frame comes
+// fast. It returns the downTrack to add to the subscriber's PeerConnection.
+func (t *publishedTrack) subscribe(s *Participant, layer int) *downTrack {
+	kind := webrtc.RTPCodecTypeVideo
+	if t.info.Kind == "audio" {
+		kind = webrtc.RTPCodecTypeAudio
+	}
+	d := newDownTrack(t.info.ID, t.info.Publisher, kind, t.codec, t.bestLayer(layer), s.meterOut)
+	t.mu.Lock()
+	t.down[s.identity] = d
+	t.mu.Unlock()
+	t.requestKeyframe()
+	return d
+}
+
+// unsubscribe removes s's downTrack.
+func (t *publishedTrack) unsubscribe(identity string) *downTrack {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := t.down[identity]
+	delete(t.down, identity)
+	return d
+}
+
+// bestLayer returns want if that layer is published, else the closest
+// lower one, else the lowest present.
+func (t *publishedTrack) bestLayer(want int) int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if len(t.layers) == 0 {
+		return want
+	}
+	for l := want; l >= LayerLow; l-- {
+		if _, ok := t.layers[l]; ok {
+			return l
+		}
+	}
+	ls := make([]int, 0, len(t.layers))
+	for l := range t.layers {
+		ls = append(ls, l)
+	}
+	sort.Ints(ls)
+	return ls[0]
+}
+
+// requestKeyframe sends a PLI (RFC 4585 §6.3.1) for every layer of the
+// track, at most once per 500 ms.
+func (t *publishedTrack) requestKeyframe() {
+	if t.info.Kind != "video" {
+		return
+	}
+	t.mu.Lock()
+	if time.Since(t.lastPLI) < 500*time.Millisecond {
+		t.mu.Unlock()
+		return
+	}
+	t.lastPLI = time.Now()
+	pkts := make([]rtcp.Packet, 0, len(t.layers))
+	for _, r := range t.layers {
+		pkts = append(pkts, &rtcp.PictureLossIndication{MediaSSRC: uint32(r.SSRC())})
+	}
+	t.mu.Unlock()
+	if len(pkts) > 0 {
+		_ = t.publisher.pc.WriteRTCP(pkts)
+		t.publisher.room.sfu.metrics.plis.Inc()
+	}
+}
+
+// close stops accepting subscribers; forwarding goroutines end with their
+// remote tracks.
+func (t *publishedTrack) close() []*downTrack {
+	t.mu.Lock()
+	t.closed = true
+	out := make([]*downTrack, 0, len(t.down))
+	for _, d := range t.down {
+		out = append(out, d)
+	}
+	t.down = map[string]*downTrack{}
+	t.mu.Unlock()
+	return out
+}
+
+// layerBitrates returns the measured bits per second of each layer.
+func (t *publishedTrack) layerBitrates() [3]float64 {
+	var out [3]float64
+	for i := range t.rates {
+		out[i] = t.rates[i].bitsPerSecond()
+	}
+	return out
+}
+
+// rateMeter measures a byte rate over one-second windows.
+type rateMeter struct {
+	mu          sync.Mutex
+	windowStart time.Time
+	bytes       int
+	last        float64
+}
+
+func (r *rateMeter) add(n int) {
+	r.mu.Lock()
+	now := time.Now()
+	if now.Sub(r.windowStart) >= time.Second {
+		if !r.windowStart.IsZero() {
+			r.last = float64(r.bytes*8) / now.Sub(r.windowStart).Seconds()
+		}
+		r.windowStart, r.bytes = now, 0
+	}
+	r.bytes += n
+	r.mu.Unlock()
+}
+
+func (r *rateMeter) bitsPerSecond() float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
+}
+
+// audioLevel keeps a smoothed loudness from RFC 6464 levels (0 loudest,
+// 127 silence), as 0 (silent) … 127 (loud).
+type audioLevel struct {
+	mu       sync.Mutex
+	smoothed float64
+	updated  time.Time
+}
+
+func (a *audioLevel) observe(dBov uint8) {
+	a.mu.Lock()
+	loud := float64(127 - dBov)
+	a.smoothed = 0.9*a.smoothed + 0.1*loud
+	a.updated = time.Now()
+	a.mu.Unlock()
+}
+
+func (a *audioLevel) level() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if time.Since(a.updated) > time.Second {
+		return 0
+	}
+	return a.smoothed
+}
+

@@ -1,0 +1,143 @@
+// Package signal is the media node's signaling: a WebSocket JSON protocol
+// for full rooms and WHIP (RFC 9725) / WHEP HTTP endpoints for ingest and
+// playback. Every entry point is authenticated by a join grant
+// (Authorization: Bearer <JWT>, or the access_token query parameter for
+// browsers' WebSockets). medianode/README.md documents the protocol.
+package signal
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/medianode/sfu"
+)
+
+// MaxMessageBytes bounds one WebSocket message and one WHIP/WHEP body.
+const MaxMessageBytes = 64 << 10
+
+// Authenticator verifies join grants for this node.
+type Authenticator interface {
+	Verify(token string) (*grant.Claims, error)
+}
+
+// ICEProvider mints TURN credentials for a grant holder.
+type ICEProvider interface {
+	// ICEServers returns the ICE servers (with fresh TURN credentials) for
+	// the WebSocket join answer.
+	ICEServers(identity string) []webrtc.ICEServer
+	// LinkHeaders returns RFC 9725 §4.6 Link header values.
+	LinkHeaders(identity string) []string
+}
+
+// SessionHooks let the node attach per-session data (receipt meters) and
+// see client reports.
+type SessionHooks interface {
+	// SessionData is stored with the participant (sfu.JoinParams.Data).
+	SessionData(claims *grant.Claims, kind sfu.Kind) any
+	// ClientReport records the client's own received-bytes and
+	// frames-decoded totals.
+	ClientReport(p *sfu.Participant, bytesReceived, framesDecoded uint64)
+}
+
+// Server serves the signaling endpoints.
+type Server struct {
+	SFU   *sfu.SFU
+	Auth  Authenticator
+	ICE   ICEProvider
+	Hooks SessionHooks
+	Log   *slog.Logger
+	// AllowedOrigins for WebSocket upgrades; empty allows any origin
+	// (grants, not cookies, authenticate).
+	AllowedOrigins []string
+
+	mu       sync.Mutex
+	sessions map[string]*httpSession // WHIP/WHEP resources by ID
+}
+
+type httpSession struct {
+	p         *sfu.Participant
+	tokenHash string
+}
+
+// Handler returns the routes: GET /rtc (WebSocket), POST /whip, PATCH and
+// DELETE /whip/{id}, POST /whep, PATCH and DELETE /whep/{id}.
+func (s *Server) Handler() http.Handler {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /rtc", s.serveWS)
+	mux.HandleFunc("POST /whip", func(w http.ResponseWriter, r *http.Request) { s.serveHTTPOffer(w, r, sfu.KindWHIP) })
+	mux.HandleFunc("POST /whep", func(w http.ResponseWriter, r *http.Request) { s.serveHTTPOffer(w, r, sfu.KindWHEP) })
+	for _, prefix := range []string{"/whip/", "/whep/"} {
+		mux.HandleFunc("PATCH "+prefix+"{id}", s.servePatch)
+		mux.HandleFunc("DELETE "+prefix+"{id}", s.serveDelete)
+		mux.HandleFunc("OPTIONS "+prefix+"{id}", s.serveOptions)
+	}
+	mux.HandleFunc("OPTIONS /whip", s.serveOptions)
+	mux.HandleFunc("OPTIONS /whep", s.serveOptions)
+	return withCORS(mux)
+}
+
+// bearer extracts the grant from the Authorization header or, for
+// browser WebSockets, the access_token query parameter.
+func bearer(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		return strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
+	}
+	return r.URL.Query().Get("access_token")
+}
+
+// authenticate verifies the request's grant and that it allows action.
+func (s *Server) authenticate(r *http.Request, action grant.Action) (*grant.Claims, int, error) {
+	token := bearer(r)
+	if token == "" {
+		return nil, http.StatusUnauthorized, errors.New("missing join grant: send Authorization: Bearer <grant>")
+	}
+	claims, err := s.Auth.Verify(token)
+	if err != nil {
+		return nil, http.StatusUnauthorized, err
+	}
+	if err := claims.Allow(claims.Room, action); err != nil {
+		return nil, http.StatusForbidden, err
+	}
+	return claims, 0, nil
+}
+
+func permissionsOf(c *grant.Claims) sfu.Permissions {
+	return sfu.Permissions{
+		CanPublish: c.CanPublish, CanPublishScreen: c.CanPublishScreen, CanSubscribe: c.CanSubscribe,
+		CanPublishData: c.CanPublishData, CanAdmin: c.CanAdmin,
+	}
+}
+
+// httpError writes a plain-text error with the status.
+func httpError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func withCORS(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
+		w.Header().Set("Access-Control-Expose-Headers", "Location, Link, ETag")
+		h.ServeHTTP(w, r)
+	})
+}

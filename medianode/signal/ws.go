@@ -1,0 +1,270 @@
+package signal
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/medianode/sfu"
+)
+
+// ClientMessage is what a WebSocket client sends. Type selects the fields
+// that apply: offer/answer (SDP), candidate, announce_track (TrackID,
+// Source), mute (TrackID, Muted), layer (TrackID, Layer 0–2),
+// client_stats (BytesReceived, FramesDecoded), leave.
+type ClientMessage struct {
+	Type          string                   `json:"type"`
+	SDP           string                   `json:"sdp,omitempty"`
+	Candidate     *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	TrackID       string                   `json:"track_id,omitempty"`
+	Source        sfu.TrackSource          `json:"source,omitempty"`
+	Muted         bool                     `json:"muted,omitempty"`
+	Layer         *int                     `json:"layer,omitempty"`
+	BytesReceived uint64                   `json:"bytes_received,omitempty"`
+	FramesDecoded uint64                   `json:"frames_decoded,omitempty"`
+}
+
+// ServerMessage is what the node sends: joined (Participant, Participants,
+// Tracks, ICEServers), offer, answer, candidate, and the sfu.Event types.
+type ServerMessage struct {
+	Type         string                   `json:"type"`
+	SDP          string                   `json:"sdp,omitempty"`
+	Candidate    *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	Participant  *sfu.ParticipantInfo     `json:"participant,omitempty"`
+	Participants []sfu.ParticipantInfo    `json:"participants,omitempty"`
+	Tracks       []sfu.TrackInfo          `json:"tracks,omitempty"`
+	ICEServers   []webrtc.ICEServer       `json:"ice_servers,omitempty"`
+	Track        *sfu.TrackInfo           `json:"track,omitempty"`
+	Speakers     []string                 `json:"speakers,omitempty"`
+	Reason       string                   `json:"reason,omitempty"`
+	Message      string                   `json:"message,omitempty"`
+	Room         string                   `json:"room,omitempty"`
+}
+
+// wsConn is the sfu.Signal of one WebSocket: a bounded send queue drained
+// by one writer goroutine; a client too slow to keep up is disconnected.
+type wsConn struct {
+	ws     *websocket.Conn
+	out    chan ServerMessage
+	once   sync.Once
+	closed chan struct{}
+}
+
+const (
+	sendQueue    = 256
+	writeTimeout = 10 * time.Second
+	pongTimeout  = 30 * time.Second
+)
+
+func (c *wsConn) send(m ServerMessage) error {
+	select {
+	case <-c.closed:
+		return websocket.ErrCloseSent
+	default:
+	}
+	select {
+	case c.out <- m:
+		return nil
+	default:
+		c.Close("client too slow")
+		return fmt.Errorf("send queue full")
+	}
+}
+
+func (c *wsConn) SendOffer(d webrtc.SessionDescription) error {
+	return c.send(ServerMessage{Type: "offer", SDP: d.SDP})
+}
+
+func (c *wsConn) SendCandidate(ci webrtc.ICECandidateInit) error {
+	return c.send(ServerMessage{Type: "candidate", Candidate: &ci})
+}
+
+func (c *wsConn) SendEvent(ev sfu.Event) error {
+	return c.send(ServerMessage{Type: ev.Type, Participant: ev.Participant, Track: ev.Track, Speakers: ev.Speakers, Reason: ev.Reason, Message: ev.Message})
+}
+
+func (c *wsConn) Close(reason string) {
+	c.once.Do(func() {
+		close(c.closed)
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, truncate(reason, 120)),
+			time.Now().Add(time.Second))
+		_ = c.ws.Close()
+	})
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// writeLoop owns all writes to the socket.
+func (c *wsConn) writeLoop() {
+	ping := time.NewTicker(pongTimeout / 2)
+	defer ping.Stop()
+	for {
+		select {
+		case <-c.closed:
+			return
+		case m := <-c.out:
+			_ = c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if err := c.ws.WriteJSON(m); err != nil {
+				c.Close("write failed")
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+				c.Close("ping failed")
+				return
+			}
+		}
+	}
+}
+
+// serveWS upgrades GET /rtc?access_token=<grant> and runs the session.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	claims, status, err := s.authenticate(r, grant.ActionSubscribe)
+	if err != nil && status == http.StatusForbidden {
+		// A publish-only grant may still join; only an invalid grant fails.
+		claims, status, err = s.authenticate(r, grant.ActionPublish)
+	}
+	if err != nil {
+		httpError(w, status, err.Error())
+		return
+	}
+	up := websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: s.checkOrigin}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return // Upgrade already answered
+	}
+	ws.SetReadLimit(MaxMessageBytes)
+	c := &wsConn{ws: ws, out: make(chan ServerMessage, sendQueue), closed: make(chan struct{})}
+	go c.writeLoop()
+
+	jp := sfu.JoinParams{
+		Room: claims.Room, Identity: claims.Subject, Name: claims.Name, Role: string(claims.Role),
+		Permissions: permissionsOf(claims), Kind: sfu.KindFull, Signal: c,
+	}
+	if s.Hooks != nil {
+		jp.Data = s.Hooks.SessionData(claims, sfu.KindFull)
+	}
+	p, err := s.SFU.Join(jp)
+	if err != nil {
+		_ = c.send(ServerMessage{Type: sfu.EventError, Message: err.Error()})
+		time.Sleep(50 * time.Millisecond)
+		c.Close(err.Error())
+		return
+	}
+	joined := ServerMessage{Type: "joined", Room: claims.Room, Participant: ptr(p.Info()), Tracks: p.Room().Tracks()}
+	for _, o := range p.Room().Participants() {
+		if o != p {
+			joined.Participants = append(joined.Participants, o.Info())
+		}
+	}
+	if s.ICE != nil {
+		joined.ICEServers = s.ICE.ICEServers(claims.Subject)
+	}
+	_ = c.send(joined)
+	s.readLoop(c, p)
+	p.Close("left")
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (s *Server) checkOrigin(r *http.Request) bool {
+	if len(s.AllowedOrigins) == 0 {
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	for _, o := range s.AllowedOrigins {
+		if o == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// readLoop handles client messages until the socket closes or the
+// participant leaves. Malformed messages get an error reply; they never
+// end the session.
+func (s *Server) readLoop(c *wsConn, p *sfu.Participant) {
+	_ = c.ws.SetReadDeadline(time.Now().Add(pongTimeout))
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(pongTimeout)) })
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(pongTimeout))
+		var m ClientMessage
+		if err := json.Unmarshal(data, &m); err != nil {
+			_ = c.send(ServerMessage{Type: sfu.EventError, Message: "malformed message: " + err.Error()})
+			continue
+		}
+		if m.Type == "leave" {
+			return
+		}
+		if err := s.handle(c, p, m); err != nil {
+			_ = c.send(ServerMessage{Type: sfu.EventError, Message: m.Type + ": " + err.Error()})
+		}
+	}
+}
+
+func (s *Server) handle(c *wsConn, p *sfu.Participant, m ClientMessage) error {
+	switch m.Type {
+	case "offer":
+		if m.SDP == "" {
+			return fmt.Errorf("sdp is empty")
+		}
+		if err := checkSDP(m.SDP); err != nil {
+			return fmt.Errorf("malformed SDP: %w", err)
+		}
+		answer, err := p.HandleOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+		if err != nil {
+			return err
+		}
+		return c.send(ServerMessage{Type: "answer", SDP: answer.SDP})
+	case "answer":
+		if m.SDP == "" {
+			return fmt.Errorf("sdp is empty")
+		}
+		return p.HandleAnswer(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+	case "candidate":
+		if m.Candidate == nil {
+			return fmt.Errorf("candidate is missing")
+		}
+		return p.AddCandidate(*m.Candidate)
+	case "announce_track":
+		switch m.Source {
+		case sfu.SourceCamera, sfu.SourceMicrophone, sfu.SourceScreen, sfu.SourceScreenAudio:
+		default:
+			return fmt.Errorf("source must be camera, microphone, screen or screen_audio")
+		}
+		if m.TrackID == "" || len(m.TrackID) > 128 {
+			return fmt.Errorf("track_id must be 1 to 128 bytes")
+		}
+		p.AnnounceTrack(m.TrackID, m.Source)
+		return nil
+	case "mute":
+		return p.SetTrackMuted(m.TrackID, m.Muted)
+	case "layer":
+		if m.Layer == nil {
+			return fmt.Errorf("layer is missing")
+		}
+		return p.SetLayer(m.TrackID, *m.Layer)
+	case "client_stats":
+		if s.Hooks != nil {
+			s.Hooks.ClientReport(p, m.BytesReceived, m.FramesDecoded)
+		}
+		return nil
+	default:
+		return fmt.Errorf("unknown message type %q", m.Type)
+	}
+}
