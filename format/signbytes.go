@@ -16,6 +16,8 @@ const (
 	ObjectReceiptCountersignature = "usage-receipt-countersignature"
 	// ObjectLoadReport is a media node's load report to orchestrators.
 	ObjectLoadReport = "load-report"
+	// ObjectRPCCall authenticates one Media Node RPC call.
+	ObjectRPCCall = "rpc-call"
 )
 
 // MaxChainIDLength bounds the chain ID accepted in signing bytes; it is the

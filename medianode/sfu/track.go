@@ -274,4 +274,3 @@ func (a *audioLevel) level() float64 {
 	}
 	return a.smoothed
 }
-

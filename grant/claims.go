@@ -1,0 +1,104 @@
+package grant
+
+import (
+	"encoding/json"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Limits on claim sizes, in bytes of UTF-8. They keep a grant well under
+// MaxTokenBytes.
+const (
+	// MaxRoomBytes is the longest room name.
+	MaxRoomBytes = 128
+	// MaxSubjectBytes is the longest identity (sub).
+	MaxSubjectBytes = 256
+	// MaxNameBytes is the longest display name.
+	MaxNameBytes = 128
+	// MaxIDBytes is the longest grant ID (jti).
+	MaxIDBytes = 128
+)
+
+// Claims are the claims of a join grant. The registered claims carry iss
+// (orchestrator node ID), sub (identity), aud (media node ID; exactly one),
+// exp, nbf, iat and jti (RFC 7519 §4.1); the private claims carry the room,
+// the role, an optional display name and the permissions.
+type Claims struct {
+	jwt.RegisteredClaims
+	// Room is the room name: 1–MaxRoomBytes bytes of printable UTF-8.
+	Room string `json:"room"`
+	// Role is the participant's role in the room.
+	Role Role `json:"role"`
+	// Name is an optional display name: at most MaxNameBytes bytes of
+	// printable UTF-8.
+	Name string `json:"name,omitempty"`
+	Permissions
+}
+
+// MarshalJSON encodes the claims with a one-element aud as a single string,
+// as DESIGN.md §3 specifies (jwt.ClaimStrings would write an array).
+func (c Claims) MarshalJSON() ([]byte, error) {
+	type plain Claims // drops this method, so json.Marshal does not recurse
+	var aud any
+	switch len(c.Audience) {
+	case 0:
+	case 1:
+		aud = c.Audience[0]
+	default:
+		aud = []string(c.Audience)
+	}
+	return json.Marshal(struct {
+		plain
+		Audience any `json:"aud,omitempty"` // shadows RegisteredClaims.Audience
+	}{plain(c), aud})
+}
+
+// validate checks the claims that Issue and Verify agree on: sub, room,
+// role, name and jti. Time and audience checks differ and live with their
+// callers.
+func (c *Claims) validate() error {
+	if err := checkText("sub", c.Subject, 1, MaxSubjectBytes); err != nil {
+		return err
+	}
+	if err := checkText("room", c.Room, 1, MaxRoomBytes); err != nil {
+		return err
+	}
+	if !c.Role.Valid() {
+		if c.Role == "" {
+			return fmt.Errorf("%w: role is missing", ErrInvalidClaims)
+		}
+		return fmt.Errorf("%w: unknown role %q: want host, presenter, participant or viewer", ErrInvalidClaims, c.Role)
+	}
+	if err := checkText("name", c.Name, 0, MaxNameBytes); err != nil {
+		return err
+	}
+	if err := checkText("jti", c.ID, 1, MaxIDBytes); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkText checks that s is minBytes–maxBytes bytes of valid UTF-8 whose
+// runes are all printable (unicode.IsPrint: the ASCII space is allowed,
+// tabs, newlines and other controls are not).
+func checkText(claim, s string, minBytes, maxBytes int) error {
+	switch {
+	case len(s) < minBytes && len(s) == 0:
+		return fmt.Errorf("%w: %s is missing", ErrInvalidClaims, claim)
+	case len(s) < minBytes:
+		return fmt.Errorf("%w: %s is %d bytes, want at least %d", ErrInvalidClaims, claim, len(s), minBytes)
+	case len(s) > maxBytes:
+		return fmt.Errorf("%w: %s is %d bytes, want at most %d", ErrInvalidClaims, claim, len(s), maxBytes)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidClaims, claim)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("%w: %s contains the non-printable character %U", ErrInvalidClaims, claim, r)
+		}
+	}
+	return nil
+}

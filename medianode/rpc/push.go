@@ -1,0 +1,203 @@
+package rpc
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/chroom/chroom/format"
+	"github.com/chroom/chroom/medianode/receipts"
+	"github.com/chroom/chroom/medianode/rpcpb"
+)
+
+// RPCEndpoint returns the host:port and TLS choice of a node's Media Node
+// RPC endpoint: its first http(s) endpoint whose path is /rpc.
+func RPCEndpoint(endpoints []string) (target string, useTLS bool, err error) {
+	for _, e := range endpoints {
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || strings.TrimSuffix(u.Path, "/") != "/rpc" {
+			continue
+		}
+		host := u.Host
+		if u.Port() == "" {
+			host += map[string]string{"http": ":80", "https": ":443"}[u.Scheme]
+		}
+		return host, u.Scheme == "https", nil
+	}
+	return "", false, fmt.Errorf("no http(s)://…/rpc endpoint among %v", endpoints)
+}
+
+// Orchestrators tells the pusher where the ACTIVE orchestrators are.
+type Orchestrators interface {
+	// ActiveOrchestrators returns node ID → registered endpoints.
+	ActiveOrchestrators() map[string][]string
+}
+
+// Pusher sends this node's signed load reports to every ACTIVE
+// orchestrator and its queued receipts to the orchestrator that issued
+// each session's grant, deleting a receipt only once that orchestrator
+// acknowledges (or definitively refuses) it.
+type Pusher struct {
+	Key     *format.NodeKey
+	ChainID string
+	Store   *receipts.Store
+	Orchs   Orchestrators
+	// Load returns the current load report (without node ID and time).
+	Load func() *rpcpb.LoadReport
+	Log  *slog.Logger
+
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
+}
+
+// Run pushes a load report every loadEvery and receipts every
+// receiptEvery until ctx ends.
+func (p *Pusher) Run(ctx context.Context, loadEvery, receiptEvery time.Duration) {
+	if p.Log == nil {
+		p.Log = slog.Default()
+	}
+	load := time.NewTicker(loadEvery)
+	rcpt := time.NewTicker(receiptEvery)
+	defer load.Stop()
+	defer rcpt.Stop()
+	defer p.closeAll()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-load.C:
+			p.PushLoad(ctx)
+		case <-rcpt.C:
+			if _, err := p.PushReceipts(ctx); err != nil {
+				p.Log.Warn("receipt push incomplete", "err", err)
+			}
+		}
+	}
+}
+
+func (p *Pusher) client(id string) (rpcpb.OrchestratorClient, error) {
+	endpoints, ok := p.Orchs.ActiveOrchestrators()[id]
+	if !ok {
+		return nil, fmt.Errorf("orchestrator %s is not ACTIVE in the registry", id)
+	}
+	target, useTLS, err := RPCEndpoint(endpoints)
+	if err != nil {
+		return nil, fmt.Errorf("orchestrator %s: %w", id, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns == nil {
+		p.conns = map[string]*grpc.ClientConn{}
+	}
+	key := id + "@" + target
+	if c, ok := p.conns[key]; ok {
+		return rpcpb.NewOrchestratorClient(c), nil
+	}
+	creds := insecure.NewCredentials()
+	if useTLS {
+		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+	}
+	c, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(codecV2{})),
+		grpc.WithUnaryInterceptor(SignCalls(p.Key, p.ChainID)))
+	if err != nil {
+		return nil, err
+	}
+	p.conns[key] = c
+	return rpcpb.NewOrchestratorClient(c), nil
+}
+
+func (p *Pusher) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+// PushLoad sends one signed load report to every ACTIVE orchestrator.
+func (p *Pusher) PushLoad(ctx context.Context) {
+	r := p.Load()
+	r.NodeId, r.UnixMs = p.Key.ID, time.Now().UnixMilli()
+	body, err := r.Marshal()
+	if err != nil {
+		return
+	}
+	sig, err := p.Key.Sign(format.ObjectLoadReport, p.ChainID, body)
+	if err != nil {
+		return
+	}
+	for id := range p.Orchs.ActiveOrchestrators() {
+		c, err := p.client(id)
+		if err != nil {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err = c.PushLoadReport(cctx, &rpcpb.SignedLoadReport{Report: body, Signature: sig})
+		cancel()
+		if err != nil {
+			p.Log.Debug("load report not delivered", "orchestrator", id, "err", err)
+		}
+	}
+}
+
+// PushReceipts sends up to 500 queued receipts, grouped by orchestrator,
+// and acknowledges in the store what each orchestrator accepted or
+// refused. It returns how many left the queue.
+func (p *Pusher) PushReceipts(ctx context.Context) (int, error) {
+	pending, err := p.Store.Pending(500)
+	if err != nil {
+		return 0, err
+	}
+	byOrch := map[string][]*rpcpb.QueuedReceipt{}
+	var order []string
+	for _, e := range pending {
+		id := e.Receipt.Receipt.OrchestratorId
+		if _, ok := byOrch[id]; !ok {
+			order = append(order, id)
+		}
+		byOrch[id] = append(byOrch[id], &rpcpb.QueuedReceipt{QueueId: e.ID, Receipt: e.Receipt})
+	}
+	done := 0
+	var firstErr error
+	for _, id := range order {
+		batch := byOrch[id]
+		ids := make([]uint64, len(batch))
+		for i, q := range batch {
+			ids[i] = q.QueueId
+		}
+		c, err := p.client(id)
+		if err == nil {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			var res *rpcpb.PushReceiptsResponse
+			res, err = c.PushReceipts(cctx, &rpcpb.PushReceiptsRequest{Receipts: batch})
+			cancel()
+			if err == nil {
+				acked := append([]uint64{}, res.Accepted...)
+				for _, r := range res.Refused {
+					p.Log.Warn("orchestrator refused a receipt", "orchestrator", id, "queue_id", r.QueueId, "reason", r.Reason)
+					acked = append(acked, r.QueueId)
+				}
+				if err = p.Store.Ack(acked...); err == nil {
+					done += len(acked)
+					continue
+				}
+			}
+		}
+		_ = p.Store.MarkAttempt(ids...)
+		if firstErr == nil {
+			firstErr = fmt.Errorf("orchestrator %s: %w", id, err)
+		}
+	}
+	return done, firstErr
+}

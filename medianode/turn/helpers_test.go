@@ -1,0 +1,156 @@
+package turn_test
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/pion/logging"
+	pionturn "github.com/pion/turn/v4"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chroom/chroom/medianode/turn"
+)
+
+const testRealm = "chroom.test"
+
+var testSecret = []byte("0123456789abcdef0123456789abcdef")
+
+// ioTimeout bounds every blocking read in these tests.
+const ioTimeout = 5 * time.Second
+
+func testConfig() turn.Config {
+	return turn.Config{
+		Realm:         testRealm,
+		PublicIP:      net.IPv4(127, 0, 0, 1),
+		Secret:        testSecret,
+		AllowLoopback: true,
+		Logger:        testLogger(),
+	}
+}
+
+// testLogger discards logs unless the tests run with -v. It never writes
+// through t.Log: pion's goroutines may log after a test has returned.
+func testLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+type testServer struct {
+	*turn.Server
+	udpAddr, tcpAddr string
+}
+
+// startServer runs a server on fresh loopback UDP and TCP sockets and closes
+// it when the test ends.
+func startServer(t *testing.T, cfg turn.Config) testServer {
+	t.Helper()
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	tcp, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	s, err := turn.New(cfg, udp, tcp)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return testServer{Server: s, udpAddr: udp.LocalAddr().String(), tcpAddr: tcp.Addr().String()}
+}
+
+// quietPion silences pion's client logs (it logs failed refreshes at Warn).
+func quietPion() logging.LoggerFactory {
+	f := logging.NewDefaultLoggerFactory()
+	f.DefaultLogLevel = logging.LogLevelDisabled
+	f.ScopeLevels = map[string]logging.LogLevel{}
+	return f
+}
+
+// newClient starts a pion TURN client over conn towards serverAddr and
+// closes both when the test ends.
+func newClient(t *testing.T, conn net.PacketConn, serverAddr, username, password string) *pionturn.Client {
+	t.Helper()
+	c, err := pionturn.NewClient(&pionturn.ClientConfig{
+		STUNServerAddr: serverAddr,
+		TURNServerAddr: serverAddr,
+		Conn:           conn,
+		Username:       username,
+		Password:       password,
+		LoggerFactory:  quietPion(),
+	})
+	require.NoError(t, err)
+	require.NoError(t, c.Listen())
+	t.Cleanup(func() {
+		c.Close()
+		_ = conn.Close()
+	})
+	return c
+}
+
+// udpClient is a TURN client speaking UDP to the server.
+func udpClient(t *testing.T, s testServer, username, password string) *pionturn.Client {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	return newClient(t, conn, s.udpAddr, username, password)
+}
+
+// tcpClient is a TURN client speaking TCP (RFC 8656 §3.1 framing) to the
+// server.
+func tcpClient(t *testing.T, s testServer, username, password string) *pionturn.Client {
+	t.Helper()
+	conn, err := net.Dial("tcp4", s.tcpAddr)
+	require.NoError(t, err)
+	return newClient(t, pionturn.NewSTUNConn(conn), s.tcpAddr, username, password)
+}
+
+// allocate makes an allocation and deletes it when the test ends.
+func allocate(t *testing.T, c *pionturn.Client) net.PacketConn {
+	t.Helper()
+	relay, err := c.Allocate()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = relay.Close() })
+	return relay
+}
+
+// echoPeer is a UDP peer on loopback that sends every datagram back.
+func echoPeer(t *testing.T) net.PacketConn {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if _, err := conn.WriteTo(buf[:n], from); err != nil && errors.Is(err, net.ErrClosed) {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = conn.Close()
+		<-done
+	})
+	return conn
+}
+
+// eventually polls cond until it holds or ioTimeout passes; for state that
+// pion updates on its own goroutines after answering.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(ioTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
