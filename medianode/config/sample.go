@@ -7,7 +7,7 @@ import (
 
 // SampleValues fill the sample config written by `medianode init`.
 type SampleValues struct {
-	ChainID, RESTURL, PublicHost, Region, Moniker, TURNSecret string
+	ChainID, RESTURL, PublicHost, Region, Moniker, TURNSecret  string
 	HTTPPort, RPCPort, UDPPort, TCPPort, TURNPort, MetricsPort int
 	Devnet                                                     bool
 }
