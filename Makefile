@@ -9,9 +9,9 @@ COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 SDK_VERSION  := github.com/cosmos/cosmos-sdk/version
 LDFLAGS      := -X $(SDK_VERSION).Name=chroom -X $(SDK_VERSION).AppName=chroomd \
                 -X $(SDK_VERSION).Version=$(VERSION) -X $(SDK_VERSION).Commit=$(COMMIT)
-BINARIES     := chroomd
+BINARIES     := chroomd medianode
 
-.PHONY: help build install test test-unit test-sims devnet-check bench proto-check lint fmt proto-gen \
+.PHONY: help build install test test-unit test-sims devnet-check bench fuzz proto-check lint fmt proto-gen \
         localnet localnet-stop demo demo-stop demo-reset clean
 
 help: ## list the targets
@@ -20,10 +20,10 @@ help: ## list the targets
 build: ## build every binary into build/
 	@mkdir -p $(BUILD_DIR)
 	@for b in $(BINARIES); do echo "==> go build $$b"; \
-	  $(GO) build -ldflags '$(LDFLAGS)' -o $(BUILD_DIR)/$$b ./cmd/$$b || exit 1; done
+	  $(GO) build -ldflags '$(LDFLAGS) -X main.version=$(VERSION)' -o $(BUILD_DIR)/$$b ./cmd/$$b || exit 1; done
 
 install: ## install the binaries into $GOBIN
-	@for b in $(BINARIES); do $(GO) install -ldflags '$(LDFLAGS)' ./cmd/$$b || exit 1; done
+	@for b in $(BINARIES); do $(GO) install -ldflags '$(LDFLAGS) -X main.version=$(VERSION)' ./cmd/$$b || exit 1; done
 
 test: lint build ## vet, format check, every Go test (unit, keeper, in-process network) and a devnet smoke run
 	$(GO) test -count=1 ./...
@@ -40,7 +40,14 @@ test-sims: ## simulations: determinism (3 seeds x 3 runs, 50 blocks) and a full-
 	$(GO) test -tags sims -run TestFullAppSimulation -timeout 60m ./app/ -NumBlocks=100 -BlockSize=50 -Seed=11 -Enabled=true
 
 bench: ## run the Go benchmarks recorded in docs/benchmarks.md
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./x/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./x/... ./medianode/...
+
+fuzz: ## run each fuzz target for 30 s
+	$(GO) test -run '^$$' -fuzz FuzzDecodeClientMessage -fuzztime 30s ./medianode/signal/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeEntry -fuzztime 30s ./medianode/receipts/
+	$(GO) test -run '^$$' -fuzz FuzzReceiptJSON -fuzztime 30s ./medianode/receipts/
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./grant/
+	$(GO) test -run '^$$' -fuzz FuzzParseNodeKey -fuzztime 30s ./format/
 
 lint: ## go vet and gofmt check
 	$(GO) vet ./...

@@ -1,7 +1,6 @@
 package signal
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -203,9 +202,9 @@ func (s *Server) readLoop(c *wsConn, p *sfu.Participant) {
 			return
 		}
 		_ = c.ws.SetReadDeadline(time.Now().Add(pongTimeout))
-		var m ClientMessage
-		if err := json.Unmarshal(data, &m); err != nil {
-			_ = c.send(ServerMessage{Type: sfu.EventError, Message: "malformed message: " + err.Error()})
+		m, err := DecodeClientMessage(data)
+		if err != nil {
+			_ = c.send(ServerMessage{Type: sfu.EventError, Message: err.Error()})
 			continue
 		}
 		if m.Type == "leave" {
