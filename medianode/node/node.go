@@ -290,7 +290,9 @@ func (n *Node) closeSockets() {
 }
 
 // orchestratorKey accepts RPC callers that are ACTIVE orchestrators.
-func (n *Node) orchestratorKey(id string) (ed25519.PublicKey, error) { return n.view.OrchestratorKey(id) }
+func (n *Node) orchestratorKey(id string) (ed25519.PublicKey, error) {
+	return n.view.OrchestratorKey(id)
+}
 
 // ActiveOrchestrators implements rpc.Orchestrators.
 func (n *Node) ActiveOrchestrators() map[string][]string {
