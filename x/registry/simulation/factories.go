@@ -82,6 +82,12 @@ func MsgRegisterNodeFactory(k keeper.Keeper) simsx.SimMsgFactoryFn[*types.MsgReg
 		if reporter.IsSkipped() {
 			return nil, nil
 		}
+		// Reserve the stake so fees and other messages of this block
+		// cannot spend it.
+		if !from.LiquidBalance().BlockAmount(stake) {
+			reporter.Skip("stake no longer available")
+			return nil, nil
+		}
 		moniker := "sim-" + r.StringN(16)
 		key := SimNodeKey(moniker)
 		if has, _ := k.HasNode(ctx, key.ID); has {
