@@ -102,3 +102,17 @@ func checkText(claim, s string, minBytes, maxBytes int) error {
 	}
 	return nil
 }
+
+// PeekClaims decodes a token's claims WITHOUT verifying anything, so a
+// server can find which key or record to verify it against. Never trust
+// its result before Verify succeeds.
+func PeekClaims(token string) (*Claims, error) {
+	if len(token) > MaxTokenBytes {
+		return nil, fmt.Errorf("%w: token larger than %d bytes", ErrMalformed, MaxTokenBytes)
+	}
+	var c Claims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &c); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrMalformed, err)
+	}
+	return &c, nil
+}

@@ -1,0 +1,365 @@
+package api_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chroom/chroom/format"
+	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/orchestrator/api"
+	"github.com/chroom/chroom/orchestrator/selector"
+)
+
+// directory is a fixed registry.
+type directory struct {
+	mu    sync.Mutex
+	nodes map[string]api.NodeInfo
+}
+
+func (d *directory) list(typ string) []api.NodeInfo {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []api.NodeInfo
+	for _, n := range d.nodes {
+		if n.Type == typ && n.Status == "active" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+func (d *directory) ActiveMediaNodes() []api.NodeInfo    { return d.list("media") }
+func (d *directory) ActiveOrchestrators() []api.NodeInfo { return d.list("orchestrator") }
+func (d *directory) Node(id string) (api.NodeInfo, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n, ok := d.nodes[id]
+	return n, ok
+}
+func (d *directory) Ready() bool { return true }
+
+// loads reports every media node as fresh and idle.
+type loads struct{}
+
+func (loads) Load(string) (*selector.Load, bool) {
+	return &selector.Load{Participants: 1, ReportedAt: time.Now()}, true
+}
+
+// admin records the actions carried out on media nodes.
+type admin struct {
+	mu      sync.Mutex
+	actions []string
+	parts   []api.Participant
+}
+
+func (a *admin) record(s string) { a.mu.Lock(); a.actions = append(a.actions, s); a.mu.Unlock() }
+func (a *admin) ListParticipants(_ context.Context, node, room string) ([]api.Participant, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]api.Participant(nil), a.parts...), nil
+}
+func (a *admin) MuteTrack(_ context.Context, node, room, id, track string, muted bool) error {
+	a.record(fmt.Sprintf("mute %s %s %s %v", room, id, track, muted))
+	return nil
+}
+func (a *admin) RemoveParticipant(_ context.Context, node, room, id string) error {
+	a.record("remove " + room + " " + id)
+	return nil
+}
+func (a *admin) SetRole(_ context.Context, node, room, id string, role grant.Role, _ grant.Permissions) error {
+	a.record("role " + room + " " + id + " " + string(role))
+	return nil
+}
+func (a *admin) EndRoom(_ context.Context, node, room string) error {
+	a.record("end " + room)
+	return nil
+}
+
+type rewards struct{}
+
+func (rewards) Claimable(context.Context, string) (string, string, error) { return "1234", "uchr", nil }
+
+// peers: every orchestrator is healthy unless listed as down.
+type peers struct {
+	mu   sync.Mutex
+	down map[string]bool
+}
+
+func (p *peers) Healthy(id string) bool { p.mu.Lock(); defer p.mu.Unlock(); return !p.down[id] }
+
+type env struct {
+	t     *testing.T
+	key   *format.NodeKey
+	media *format.NodeKey
+	dir   *directory
+	admin *admin
+	peers *peers
+	srv   *httptest.Server
+	api   *api.Server
+}
+
+func newEnv(t *testing.T, anonymous bool) *env {
+	e := &env{t: t, key: mustKey(t), media: mustKey(t), admin: &admin{}, peers: &peers{down: map[string]bool{}}}
+	e.dir = &directory{nodes: map[string]api.NodeInfo{}}
+	e.dir.nodes[e.media.ID] = api.NodeInfo{ID: e.media.ID, Type: "media", Status: "active", Operator: "chroom1op", Region: "DE",
+		Endpoints: []string{"http://media.example:7880", "http://media.example:7881/rpc"}, MaxSessions: 100, MaxEgressKbps: 1_000_000, Quality: 1}
+	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: anonymous, Region: "DE"},
+		e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	e.srv = httptest.NewServer(e.api.Handler())
+	e.dir.nodes[e.key.ID] = api.NodeInfo{ID: e.key.ID, Type: "orchestrator", Status: "active", Endpoints: []string{e.srv.URL}}
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func mustKey(t *testing.T) *format.NodeKey {
+	k, err := format.GenerateNodeKey(nil)
+	require.NoError(t, err)
+	return k
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func (e *env) do(method, path, auth, body string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	require.NoError(e.t, err)
+	if strings.HasPrefix(auth, "key:") {
+		req.Header.Set("X-API-Key", strings.TrimPrefix(auth, "key:"))
+	} else if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{status: resp.StatusCode, header: resp.Header}
+	if len(raw) > 0 {
+		require.NoError(e.t, json.Unmarshal(raw, &out.body), string(raw))
+	}
+	return out
+}
+
+func (e *env) join(room, identity, auth string) (token string, role string) {
+	e.t.Helper()
+	r := e.do("POST", "/v1/rooms/"+room+"/join", auth, fmt.Sprintf(`{"identity":%q,"name":"N"}`, identity))
+	require.Equal(e.t, http.StatusOK, r.status, "%v", r.body)
+	return r.body["token"].(string), r.body["role"].(string)
+}
+
+func TestJoinIssuesAGrantForTheChosenNode(t *testing.T) {
+	e := newEnv(t, true)
+	r := e.do("POST", "/v1/rooms/standup/join", "", `{"identity":"alice","name":"Alice"}`)
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	require.Equal(t, "host", r.body["role"], "the first participant hosts")
+	mn := r.body["media_node"].(map[string]any)
+	require.Equal(t, e.media.ID, mn["id"])
+	require.Equal(t, "ws://media.example:7880/rtc", mn["ws_url"])
+	require.Equal(t, "http://media.example:7880/whip", mn["whip_url"])
+
+	// The grant verifies at the media node: EdDSA, issuer, audience, room.
+	v := &grant.Verifier{Audience: e.media.ID, Issuers: staticIssuer{e.key}}
+	c, err := v.Verify(r.body["token"].(string))
+	require.NoError(t, err)
+	require.Equal(t, "standup", c.Room)
+	require.Equal(t, "alice", c.Subject)
+	require.True(t, c.CanAdmin)
+
+	_, role := e.join("standup", "bob", "")
+	require.Equal(t, "participant", role, "later participants do not host")
+}
+
+type staticIssuer struct{ k *format.NodeKey }
+
+func (s staticIssuer) OrchestratorKey(id string) (ed25519.PublicKey, error) {
+	if id == s.k.ID {
+		return s.k.PublicKey, nil
+	}
+	return nil, grant.ErrUnknownIssuer
+}
+
+func TestJoinRejectsBadInput(t *testing.T) {
+	e := newEnv(t, false)
+	tests := []struct {
+		name, path, auth, body string
+		status                 int
+		code                   string
+	}{
+		{"no API key", "/v1/rooms/r/join", "", `{"identity":"a"}`, 401, "api_key_required"},
+		{"unknown API key", "/v1/rooms/r/join", "key:nope", `{"identity":"a"}`, 401, "unknown_api_key"},
+		{"room name with a slash", "/v1/rooms/a%2Fb/join", "key:secret-key", `{"identity":"a"}`, 400, "invalid_room"},
+		{"room name too long", "/v1/rooms/" + strings.Repeat("r", 65) + "/join", "key:secret-key", `{"identity":"a"}`, 400, "invalid_room"},
+		{"room name with a space", "/v1/rooms/a%20b/join", "key:secret-key", `{"identity":"a"}`, 400, "invalid_room"},
+		{"empty identity", "/v1/rooms/r/join", "key:secret-key", `{"identity":""}`, 400, "invalid_identity"},
+		{"identity with a control character", "/v1/rooms/r/join", "key:secret-key", `{"identity":"a\u0001"}`, 400, "invalid_identity"},
+		{"unknown role", "/v1/rooms/r/join", "key:secret-key", `{"identity":"a","role":"king"}`, 400, "invalid_role"},
+		{"unknown field", "/v1/rooms/r/join", "key:secret-key", `{"identity":"a","admin":true}`, 400, "malformed_body"},
+		{"not JSON", "/v1/rooms/r/join", "key:secret-key", `identity=a`, 400, "malformed_body"},
+		{"oversized body", "/v1/rooms/r/join", "key:secret-key", `{"identity":"` + strings.Repeat("a", api.MaxBodyBytes) + `"}`, 413, "body_too_large"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("POST", tc.path, tc.auth, tc.body)
+			require.Equal(t, tc.status, r.status, "%v", r.body)
+			errObj := r.body["error"].(map[string]any)
+			require.Equal(t, tc.code, errObj["code"])
+			require.NotEmpty(t, errObj["message"])
+		})
+	}
+	// Anonymous callers may not ask to host.
+	anon := newEnv(t, true)
+	r := anon.do("POST", "/v1/rooms/r/join", "", `{"identity":"a","role":"host"}`)
+	require.Equal(t, http.StatusForbidden, r.status)
+	// An app may choose roles.
+	r = e.do("POST", "/v1/rooms/r/join", "key:secret-key", `{"identity":"v","role":"viewer"}`)
+	require.Equal(t, http.StatusOK, r.status)
+	require.Equal(t, "viewer", r.body["role"])
+}
+
+func TestHostAdmin(t *testing.T) {
+	e := newEnv(t, true)
+	host, _ := e.join("room-a", "alice", "")
+	guest, _ := e.join("room-a", "bob", "")
+	otherRoom, _ := e.join("room-b", "carol", "")
+
+	// Only the host (or an app) may administer.
+	for _, tc := range []struct {
+		name, auth string
+		status     int
+	}{
+		{"host", host, 204}, {"app key", "key:secret-key", 204}, {"guest", guest, 403},
+		{"host of another room", otherRoom, 401}, {"garbage", "a.b.c", 401}, {"none", "", 401},
+	} {
+		r := e.do("POST", "/v1/rooms/room-a/participants/bob/mute", tc.auth, `{"track_id":"t1","muted":true}`)
+		require.Equal(t, tc.status, r.status, "%s: %v", tc.name, r.body)
+	}
+	require.Equal(t, 204, e.do("POST", "/v1/rooms/room-a/participants/bob/role", host, `{"role":"presenter"}`).status)
+	require.Equal(t, 400, e.do("POST", "/v1/rooms/room-a/participants/bob/role", host, `{"role":"emperor"}`).status)
+	require.Equal(t, 204, e.do("DELETE", "/v1/rooms/room-a/participants/bob", host, "").status)
+	require.Equal(t, 200, e.do("GET", "/v1/rooms/room-a/participants", host, "").status)
+	require.Equal(t, 204, e.do("DELETE", "/v1/rooms/room-a", host, "").status)
+	require.Equal(t, []string{"mute room-a bob t1 true", "mute room-a bob t1 true", "role room-a bob presenter", "remove room-a bob", "end room-a"}, e.admin.actions)
+
+	// Client stats need the participant's own grant.
+	require.Equal(t, 204, e.do("POST", "/v1/rooms/room-b/stats", otherRoom, `{"bytes_received":100,"frames_decoded":5}`).status)
+	require.Equal(t, 401, e.do("POST", "/v1/rooms/room-b/stats", "x.y.z", `{"bytes_received":100}`).status)
+}
+
+func TestHostSuccession(t *testing.T) {
+	e := newEnv(t, true)
+	e.join("room-a", "alice", "")
+	e.join("room-a", "bob", "")
+	e.join("room-a", "carol", "")
+	// Alice left; bob has been there longest.
+	e.admin.parts = []api.Participant{{Identity: "carol", Role: "participant", JoinedAtUnixMs: 300}, {Identity: "bob", Role: "participant", JoinedAtUnixMs: 200}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.api.RunRoomKeeper(ctx, 20*time.Millisecond)
+	require.Eventually(t, func() bool {
+		e.admin.mu.Lock()
+		defer e.admin.mu.Unlock()
+		return len(e.admin.actions) > 0 && e.admin.actions[0] == "role room-a bob host"
+	}, 2*time.Second, 10*time.Millisecond)
+}
+
+func TestNodeInfoAndOpenAPI(t *testing.T) {
+	e := newEnv(t, true)
+	r := e.do("GET", "/v1/nodes/"+e.media.ID, "", "")
+	require.Equal(t, 200, r.status)
+	require.Equal(t, map[string]any{"denom": "uchr", "amount": "1234"}, r.body["claimable_rewards"])
+	require.Equal(t, 400, e.do("GET", "/v1/nodes/xyz", "", "").status)
+	require.Equal(t, 404, e.do("GET", "/v1/nodes/"+strings.Repeat("a", 40), "", "").status)
+	doc := e.do("GET", "/v1/openapi.json", "", "")
+	require.Equal(t, 200, doc.status)
+	require.Contains(t, doc.body["paths"], "/v1/rooms/{room}/join")
+}
+
+// TestTwoOrchestrators: each room belongs to one of them; the other
+// answers 307 with the owner's URL; when the owner stops being healthy,
+// the other takes the room.
+func TestTwoOrchestrators(t *testing.T) {
+	a := newEnv(t, true)
+	b := newEnv(t, true)
+	// One registry for both.
+	b.dir = a.dir
+	b.api = api.New(api.Config{Key: b.key, AllowAnonymousJoin: true, Region: "DE"}, a.dir, loads{}, b.admin, rewards{}, b.peers, nil, nil)
+	b.srv.Config.Handler = b.api.Handler()
+	a.dir.nodes[b.key.ID] = api.NodeInfo{ID: b.key.ID, Type: "orchestrator", Status: "active", Endpoints: []string{b.srv.URL}}
+
+	var roomOfB string
+	for i := 0; ; i++ {
+		room := fmt.Sprint("room-", i)
+		if selector.Owner(room, []string{a.key.ID, b.key.ID}) == b.key.ID {
+			roomOfB = room
+			break
+		}
+	}
+	r := a.do("POST", "/v1/rooms/"+roomOfB+"/join", "", `{"identity":"x"}`)
+	require.Equal(t, http.StatusTemporaryRedirect, r.status)
+	require.Equal(t, b.srv.URL+"/v1/rooms/"+roomOfB+"/join", r.header.Get("Location"))
+	r = b.do("POST", "/v1/rooms/"+roomOfB+"/join", "", `{"identity":"x"}`)
+	require.Equal(t, http.StatusOK, r.status)
+
+	// B stops answering its health checks: A takes the room.
+	a.peers.mu.Lock()
+	a.peers.down[b.key.ID] = true
+	a.peers.mu.Unlock()
+	r = a.do("POST", "/v1/rooms/"+roomOfB+"/join", "", `{"identity":"y"}`)
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+}
+
+func TestNoMediaNode(t *testing.T) {
+	e := newEnv(t, true)
+	e.dir.mu.Lock()
+	delete(e.dir.nodes, e.media.ID)
+	e.dir.mu.Unlock()
+	r := e.do("POST", "/v1/rooms/r/join", "", `{"identity":"a"}`)
+	require.Equal(t, http.StatusServiceUnavailable, r.status)
+	require.Equal(t, "no_media_node", r.body["error"].(map[string]any)["code"])
+}
+
+// FuzzJoin: no body, path or header makes the API panic or answer 5xx
+// other than 503 (no node).
+func FuzzJoin(f *testing.F) {
+	for _, s := range []string{`{"identity":"a"}`, `{"identity":"a","role":"viewer","name":"é"}`, `{`, `null`, `[]`, `{"identity":1}`} {
+		f.Add("room", s)
+	}
+	e := newEnv(&testing.T{}, true)
+	f.Fuzz(func(t *testing.T, room, body string) {
+		req := httptest.NewRequest("POST", "/v1/rooms/x/join", strings.NewReader(body))
+		req.SetPathValue("room", room)
+		w := httptest.NewRecorder()
+		e.api.Handler().ServeHTTP(w, httptest.NewRequest("POST", "/v1/rooms/"+urlSafe(room)+"/join", strings.NewReader(body)))
+		if w.Code >= 500 && w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("status %d for room %q body %q: %s", w.Code, room, body, w.Body.String())
+		}
+		_ = req
+	})
+}
+
+func urlSafe(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}

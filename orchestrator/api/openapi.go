@@ -1,0 +1,73 @@
+package api
+
+// openAPI is the OpenAPI 3.1 description of the API, served at
+// /v1/openapi.json.
+var openAPI = []byte(`{
+  "openapi": "3.1.0",
+  "info": {"title": "Chroom orchestrator API", "version": "1.0.0",
+    "description": "Join grants for Chroom rooms, room administration, client statistics and node information. Errors are {\"error\":{\"code\",\"message\"}}. A 307 points to the orchestrator that owns the room; repeat the request there."},
+  "components": {
+    "securitySchemes": {
+      "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+      "grant": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (join grant)"}
+    },
+    "schemas": {
+      "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+      "JoinRequest": {"type": "object", "required": ["identity"], "additionalProperties": false, "properties": {
+        "identity": {"type": "string", "minLength": 1, "maxLength": 128},
+        "name": {"type": "string", "maxLength": 128},
+        "role": {"type": "string", "enum": ["host", "presenter", "participant", "viewer"], "description": "host only with an API key; default: the first participant is host, others participant"},
+        "region": {"type": "string", "description": "ISO 3166-1 alpha-2 region preferred for a new room"}}},
+      "JoinResponse": {"type": "object", "properties": {
+        "token": {"type": "string", "description": "join grant: JWT signed EdDSA (RFC 8037) by this orchestrator's node key"},
+        "room": {"type": "string"}, "role": {"type": "string"}, "identity": {"type": "string"},
+        "expires_at_unix": {"type": "integer"},
+        "media_node": {"type": "object", "properties": {"id": {"type": "string"}, "ws_url": {"type": "string"}, "whip_url": {"type": "string"}, "whep_url": {"type": "string"}, "region": {"type": "string"}}}}},
+      "Participant": {"type": "object", "properties": {"identity": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"}, "joined_at_unix_ms": {"type": "integer"},
+        "tracks": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"type": "string"}, "source": {"type": "string"}, "muted": {"type": "boolean"}}}}}}
+    },
+    "parameters": {
+      "room": {"name": "room", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}},
+      "identity": {"name": "identity", "in": "path", "required": true, "schema": {"type": "string"}}
+    },
+    "responses": {
+      "Error": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    }
+  },
+  "paths": {
+    "/v1/rooms/{room}/join": {"post": {"summary": "Get a join grant and the media node to connect to",
+      "security": [{"apiKey": []}, {}], "parameters": [{"$ref": "#/components/parameters/room"}],
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JoinRequest"}}}},
+      "responses": {"200": {"description": "grant", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JoinResponse"}}}},
+        "307": {"description": "another orchestrator owns the room"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+        "403": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+    "/v1/rooms/{room}/stats": {"post": {"summary": "Report the client's received bytes and decoded frames (totals since joining)",
+      "security": [{"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}],
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {"bytes_received": {"type": "integer"}, "frames_decoded": {"type": "integer"}}}}}},
+      "responses": {"204": {"description": "recorded"}, "401": {"$ref": "#/components/responses/Error"}}}},
+    "/v1/rooms/{room}/participants": {"get": {"summary": "List participants (host grant or API key)",
+      "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}],
+      "responses": {"200": {"description": "participants", "content": {"application/json": {"schema": {"type": "object", "properties": {"participants": {"type": "array", "items": {"$ref": "#/components/schemas/Participant"}}}}}}},
+        "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+    "/v1/rooms/{room}/participants/{identity}/role": {"post": {"summary": "Promote or demote a participant (host grant or API key)",
+      "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}, {"$ref": "#/components/parameters/identity"}],
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"role": {"type": "string", "enum": ["host", "presenter", "participant", "viewer"]}}}}}},
+      "responses": {"204": {"description": "done"}, "400": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
+    "/v1/rooms/{room}/participants/{identity}/mute": {"post": {"summary": "Mute or unmute a participant's track (host grant or API key)",
+      "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}, {"$ref": "#/components/parameters/identity"}],
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"track_id": {"type": "string"}, "muted": {"type": "boolean"}}}}}},
+      "responses": {"204": {"description": "done"}, "400": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
+    "/v1/rooms/{room}/participants/{identity}": {"delete": {"summary": "Remove a participant (host grant or API key)",
+      "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}, {"$ref": "#/components/parameters/identity"}],
+      "responses": {"204": {"description": "removed"}, "403": {"$ref": "#/components/responses/Error"}}}},
+    "/v1/rooms/{room}": {"delete": {"summary": "End the room (host grant or API key)",
+      "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}],
+      "responses": {"204": {"description": "ended"}, "403": {"$ref": "#/components/responses/Error"}}}},
+    "/v1/nodes/{id}": {"get": {"summary": "A registered node and its operator's claimable rewards",
+      "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{40}$"}}],
+      "responses": {"200": {"description": "node"}, "404": {"$ref": "#/components/responses/Error"}}}},
+    "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
+    "/readyz": {"get": {"summary": "Readiness: registry loaded and chain reachable", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
+    "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "metrics"}}}}
+  }
+}`)

@@ -1,0 +1,88 @@
+package api
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// rooms is the orchestrator's state of the rooms it owns: which media
+// node each is on (a room stays on its node) and its grants.
+type rooms struct {
+	mu       sync.Mutex
+	byName   map[string]*roomState
+	sessions map[string]*Session // by grant jti
+}
+
+type roomState struct {
+	name      string
+	nodeID    string
+	createdAt time.Time
+	// identities that got grants, in order, with their roles.
+	members []*Session
+}
+
+func newRooms() *rooms {
+	return &rooms{byName: map[string]*roomState{}, sessions: map[string]*Session{}}
+}
+
+// session returns the record of a grant.
+func (rs *rooms) session(jti string) (*Session, bool) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	s, ok := rs.sessions[jti]
+	return s, ok
+}
+
+// SessionsFor returns copies of the sessions in a room on a node.
+func (rs *rooms) sessionsFor(roomName, nodeID string) []Session {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r, ok := rs.byName[roomName]
+	if !ok {
+		return nil
+	}
+	var out []Session
+	for _, s := range r.members {
+		if s.NodeID == nodeID {
+			out = append(out, *s)
+		}
+	}
+	return out
+}
+
+// names returns the rooms' names, sorted.
+func (rs *rooms) names() []string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	out := make([]string, 0, len(rs.byName))
+	for n := range rs.byName {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// prune forgets sessions whose grants expired more than keep ago and
+// rooms left without sessions.
+func (rs *rooms) prune(now time.Time, keep time.Duration) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for jti, s := range rs.sessions {
+		if now.Sub(s.ExpiresAt) > keep {
+			delete(rs.sessions, jti)
+		}
+	}
+	for name, r := range rs.byName {
+		live := r.members[:0]
+		for _, s := range r.members {
+			if _, ok := rs.sessions[s.JTI]; ok {
+				live = append(live, s)
+			}
+		}
+		r.members = live
+		if len(live) == 0 {
+			delete(rs.byName, name)
+		}
+	}
+}

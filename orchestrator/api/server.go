@@ -1,0 +1,667 @@
+package api
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chroom/chroom/format"
+	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/orchestrator/selector"
+)
+
+// MaxBodyBytes bounds a request body.
+const MaxBodyBytes = 16 << 10
+
+// Config configures the API server.
+type Config struct {
+	Key *format.NodeKey
+	// PublicURL is this orchestrator's base URL (for redirects).
+	PublicURL string
+	// APIKeys maps an API key to the app name using it.
+	APIKeys map[string]string
+	// AllowAnonymousJoin lets the bundled web client join without an API
+	// key (devnets, public demos).
+	AllowAnonymousJoin bool
+	// GrantTTL is how long a join grant is valid (default 6 h).
+	GrantTTL time.Duration
+	// Region is the default region for joins that give none.
+	Region string
+}
+
+// Server is the orchestrator HTTP API.
+type Server struct {
+	cfg      Config
+	dir      Directory
+	loads    Loads
+	admin    Admin
+	rewards  Rewards
+	peers    Peers
+	sel      *selector.Selector
+	log      *slog.Logger
+	rooms    *rooms
+	now      func() time.Time
+	joins    *prometheus.CounterVec
+	redirect prometheus.Counter
+}
+
+// New returns the API server.
+func New(cfg Config, dir Directory, loads Loads, admin Admin, rewards Rewards, peers Peers, log *slog.Logger, reg prometheus.Registerer) *Server {
+	if cfg.GrantTTL <= 0 {
+		cfg.GrantTTL = 6 * time.Hour
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{cfg: cfg, dir: dir, loads: loads, admin: admin, rewards: rewards, peers: peers, sel: &selector.Selector{},
+		log: log.With("component", "api"), rooms: newRooms(), now: time.Now,
+		joins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chroom_orchestrator_joins_total", Help: "Join requests by result."}, []string{"result"}),
+		redirect: prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_orchestrator_redirects_total", Help: "Requests redirected to the room's owner."}),
+	}
+	if reg != nil {
+		reg.MustRegister(s.joins, s.redirect)
+	}
+	return s
+}
+
+// Handler returns the API routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/rooms/{room}/join", s.join)
+	mux.HandleFunc("POST /v1/rooms/{room}/stats", s.stats)
+	mux.HandleFunc("GET /v1/rooms/{room}/participants", s.listParticipants)
+	mux.HandleFunc("POST /v1/rooms/{room}/participants/{identity}/role", s.setRole)
+	mux.HandleFunc("POST /v1/rooms/{room}/participants/{identity}/mute", s.mute)
+	mux.HandleFunc("DELETE /v1/rooms/{room}/participants/{identity}", s.remove)
+	mux.HandleFunc("DELETE /v1/rooms/{room}", s.endRoom)
+	mux.HandleFunc("GET /v1/nodes/{id}", s.nodeInfo)
+	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	})
+	return mux
+}
+
+// apiError is the JSON error body of every 4xx and 5xx.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var e apiError
+	e.Error.Code, e.Error.Message = code, msg
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// readJSON decodes a bounded JSON body into v, refusing unknown fields.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed_body", "the body is not the expected JSON: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// ValidateRoomName accepts 1–64 characters of A-Z, a-z, 0-9, '.', '_' and '-'.
+func ValidateRoomName(room string) error {
+	if room == "" || len(room) > 64 {
+		return errors.New("room names are 1 to 64 characters")
+	}
+	for _, c := range room {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("room names may hold only letters, digits, '.', '_' and '-', not %q", c)
+		}
+	}
+	return nil
+}
+
+func validateText(field, s string, min, max int) error {
+	if len(s) < min || len(s) > max || !utf8.ValidString(s) {
+		return fmt.Errorf("%s must be %d to %d bytes of UTF-8", field, min, max)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%s contains a control character", field)
+		}
+	}
+	return nil
+}
+
+// apiKey returns the app of the request's API key ("" if none) and
+// whether a key was given at all.
+func (s *Server) apiKey(r *http.Request) (app string, given bool) {
+	key := r.Header.Get("X-API-Key")
+	if key == "" {
+		if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") && strings.Count(h, ".") != 2 {
+			key = strings.TrimPrefix(h, "Bearer ")
+		}
+	}
+	if key == "" {
+		return "", false
+	}
+	for k, name := range s.cfg.APIKeys {
+		if subtle.ConstantTimeCompare([]byte(k), []byte(key)) == 1 {
+			return name, true
+		}
+	}
+	return "", true
+}
+
+// owner redirects to the room's owner and returns false when this
+// orchestrator does not own room (307 keeps method and body).
+func (s *Server) owner(w http.ResponseWriter, r *http.Request, room string) bool {
+	var ids []string
+	for _, o := range s.dir.ActiveOrchestrators() {
+		if o.ID == s.cfg.Key.ID || s.peers == nil || s.peers.Healthy(o.ID) {
+			ids = append(ids, o.ID)
+		}
+	}
+	owner := selector.Owner(room, ids)
+	if owner == "" || owner == s.cfg.Key.ID {
+		return true
+	}
+	o, ok := s.dir.Node(owner)
+	base := httpBase(o.Endpoints)
+	if !ok || base == "" {
+		return true // cannot reach it: serve here rather than fail
+	}
+	s.redirect.Inc()
+	w.Header().Set("Location", strings.TrimSuffix(base, "/")+r.URL.RequestURI())
+	writeError(w, http.StatusTemporaryRedirect, "redirect", "room "+room+" is served by orchestrator "+owner)
+	return false
+}
+
+// httpBase is a node's first http(s) endpoint that is not its /rpc one.
+func httpBase(endpoints []string) string {
+	for _, e := range endpoints {
+		u, err := url.Parse(e)
+		if err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.TrimSuffix(u.Path, "/") != "/rpc" {
+			return e
+		}
+	}
+	return ""
+}
+
+type joinRequest struct {
+	Identity string `json:"identity"`
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	Region   string `json:"region"`
+}
+
+// MediaNodeRef tells the client where to connect.
+type MediaNodeRef struct {
+	ID      string `json:"id"`
+	WSURL   string `json:"ws_url"`
+	WHIPURL string `json:"whip_url"`
+	WHEPURL string `json:"whep_url"`
+	Region  string `json:"region"`
+}
+
+type joinResponse struct {
+	Token         string       `json:"token"`
+	Room          string       `json:"room"`
+	Role          string       `json:"role"`
+	Identity      string       `json:"identity"`
+	ExpiresAtUnix int64        `json:"expires_at_unix"`
+	MediaNode     MediaNodeRef `json:"media_node"`
+}
+
+func (s *Server) join(w http.ResponseWriter, r *http.Request) {
+	room := r.PathValue("room")
+	if err := ValidateRoomName(room); err != nil {
+		s.joins.WithLabelValues("bad_request").Inc()
+		writeError(w, http.StatusBadRequest, "invalid_room", err.Error())
+		return
+	}
+	app, keyGiven := s.apiKey(r)
+	if keyGiven && app == "" {
+		s.joins.WithLabelValues("unauthorized").Inc()
+		writeError(w, http.StatusUnauthorized, "unknown_api_key", "the API key is not known to this orchestrator")
+		return
+	}
+	if !keyGiven && !s.cfg.AllowAnonymousJoin {
+		s.joins.WithLabelValues("unauthorized").Inc()
+		writeError(w, http.StatusUnauthorized, "api_key_required", "send an API key in X-API-Key")
+		return
+	}
+	var req joinRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if err := validateText("identity", req.Identity, 1, 128); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_identity", err.Error())
+		return
+	}
+	if strings.Contains(req.Identity, "#") {
+		writeError(w, http.StatusBadRequest, "invalid_identity", "identity may not contain '#'")
+		return
+	}
+	if err := validateText("name", req.Name, 0, 128); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_name", err.Error())
+		return
+	}
+	var asked grant.Role
+	if req.Role != "" {
+		var err error
+		if asked, err = grant.ParseRole(req.Role); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_role", "role must be host, presenter, participant or viewer")
+			return
+		}
+		if asked == grant.RoleHost && app == "" {
+			writeError(w, http.StatusForbidden, "role_not_allowed", "only apps with an API key may ask for the host role")
+			return
+		}
+	}
+	if !s.dir.Ready() {
+		writeError(w, http.StatusServiceUnavailable, "not_ready", "the orchestrator has not loaded the registry yet")
+		return
+	}
+	if !s.owner(w, r, room) {
+		return
+	}
+	region := req.Region
+	if region == "" {
+		region = s.cfg.Region
+	}
+	nodeID, err := s.placeRoom(room, region)
+	if err != nil {
+		s.joins.WithLabelValues("no_node").Inc()
+		writeError(w, http.StatusServiceUnavailable, "no_media_node", err.Error())
+		return
+	}
+	node, _ := s.dir.Node(nodeID)
+	now := s.now()
+	sess, err := s.addSession(room, nodeID, req.Identity, asked, now)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error())
+		return
+	}
+	c := grant.Claims{Room: room, Role: sess.Role, Name: req.Name, Permissions: grant.DefaultPermissions(sess.Role)}
+	c.Subject, c.Audience, c.ID = req.Identity, []string{nodeID}, sess.JTI
+	c.NotBefore, c.ExpiresAt = jwtTime(now.Add(-5*time.Second)), jwtTime(sess.ExpiresAt)
+	token, err := grant.Issue(s.cfg.Key, c)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error())
+		return
+	}
+	s.joins.WithLabelValues("ok").Inc()
+	writeJSON(w, http.StatusOK, joinResponse{
+		Token: token, Room: room, Role: string(sess.Role), Identity: req.Identity, ExpiresAtUnix: sess.ExpiresAt.Unix(),
+		MediaNode: mediaRef(node),
+	})
+}
+
+// mediaRef derives a media node's client URLs from its base endpoint.
+func mediaRef(n NodeInfo) MediaNodeRef {
+	base := strings.TrimSuffix(httpBase(n.Endpoints), "/")
+	ws := "ws" + strings.TrimPrefix(base, "http")
+	return MediaNodeRef{ID: n.ID, WSURL: ws + "/rtc", WHIPURL: base + "/whip", WHEPURL: base + "/whep", Region: n.Region}
+}
+
+// placeRoom returns the room's node, choosing one for a new room or when
+// its node is no longer ACTIVE or reporting.
+func (s *Server) placeRoom(room, region string) (string, error) {
+	s.rooms.mu.Lock()
+	r, ok := s.rooms.byName[room]
+	s.rooms.mu.Unlock()
+	if ok {
+		if _, active := s.activeMedia(r.nodeID); active {
+			if l, fresh := s.loads.Load(r.nodeID); fresh && !l.Draining && s.now().Sub(l.ReportedAt) < 15*time.Second {
+				return r.nodeID, nil
+			}
+		}
+	}
+	var cands []selector.Candidate
+	for _, n := range s.dir.ActiveMediaNodes() {
+		c := selector.Candidate{ID: n.ID, Region: n.Region, Quality: n.Quality, MaxSessions: n.MaxSessions, MaxEgressKbps: n.MaxEgressKbps}
+		if l, ok := s.loads.Load(n.ID); ok {
+			c.Load = l
+		}
+		cands = append(cands, c)
+	}
+	c, err := s.sel.Select(cands, region)
+	if err != nil {
+		return "", err
+	}
+	s.rooms.mu.Lock()
+	if r, ok := s.rooms.byName[room]; ok {
+		r.nodeID = c.ID
+	} else {
+		s.rooms.byName[room] = &roomState{name: room, nodeID: c.ID, createdAt: s.now()}
+	}
+	s.rooms.mu.Unlock()
+	return c.ID, nil
+}
+
+func (s *Server) activeMedia(id string) (NodeInfo, bool) {
+	n, ok := s.dir.Node(id)
+	return n, ok && n.Type == "media" && n.Status == "active"
+}
+
+// addSession records a grant. The first participant of a room is its
+// host unless the app chose a role.
+func (s *Server) addSession(roomName, nodeID, identity string, asked grant.Role, now time.Time) (*Session, error) {
+	jti, err := randomID()
+	if err != nil {
+		return nil, err
+	}
+	s.rooms.mu.Lock()
+	defer s.rooms.mu.Unlock()
+	r := s.rooms.byName[roomName]
+	role := asked
+	if role == "" {
+		role = grant.RoleParticipant
+		hasHost := false
+		for _, m := range r.members {
+			if m.Role == grant.RoleHost && m.Identity != identity {
+				hasHost = true
+			}
+			if m.Identity == identity && m.Role == grant.RoleHost {
+				hasHost = false
+				role = grant.RoleHost // a host who rejoins stays host
+				break
+			}
+		}
+		if !hasHost && len(r.members) == 0 {
+			role = grant.RoleHost
+		}
+	}
+	sess := &Session{JTI: jti, Room: roomName, Identity: identity, NodeID: nodeID, Role: role, IssuedAt: now, ExpiresAt: now.Add(s.cfg.GrantTTL)}
+	r.members = append(r.members, sess)
+	s.rooms.sessions[jti] = sess
+	return sess, nil
+}
+
+// bearerSession authenticates a request by its join grant (issued by this
+// orchestrator) and returns the session.
+func (s *Server) bearerSession(r *http.Request, room string) (*Session, *grant.Claims, error) {
+	h := r.Header.Get("Authorization")
+	if !strings.HasPrefix(h, "Bearer ") || strings.Count(h, ".") != 2 {
+		return nil, nil, errors.New("send the join grant as Authorization: Bearer <grant>")
+	}
+	token := strings.TrimPrefix(h, "Bearer ")
+	unverified, err := grant.PeekClaims(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, ok := s.rooms.session(unverified.ID)
+	if !ok {
+		return nil, nil, errors.New("this grant was not issued here or has expired")
+	}
+	v := &grant.Verifier{Audience: sess.NodeID, Issuers: selfIssuer{s.cfg.Key}, Now: s.now}
+	claims, err := v.Verify(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	if claims.Room != room {
+		return nil, nil, errors.New("the grant is for another room")
+	}
+	return sess, claims, nil
+}
+
+type selfIssuer struct{ k *format.NodeKey }
+
+func (s selfIssuer) OrchestratorKey(id string) (ed25519.PublicKey, error) {
+	if id == s.k.ID {
+		return s.k.PublicKey, nil
+	}
+	return nil, grant.ErrUnknownIssuer
+}
+
+type statsRequest struct {
+	BytesReceived uint64 `json:"bytes_received"`
+	FramesDecoded uint64 `json:"frames_decoded"`
+}
+
+// stats records the client's own received-bytes and frames-decoded
+// totals, which receipts are checked against.
+func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
+	room := r.PathValue("room")
+	sess, _, err := s.bearerSession(r, room)
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, "invalid_grant", err.Error())
+		return
+	}
+	var req statsRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	s.rooms.mu.Lock()
+	if req.BytesReceived >= sess.BytesReceived {
+		sess.BytesReceived = req.BytesReceived
+	}
+	if req.FramesDecoded >= sess.FramesDecoded {
+		sess.FramesDecoded = req.FramesDecoded
+	}
+	sess.LastStats = s.now()
+	s.rooms.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// authorizeAdmin allows an API key or a host grant for the room, and
+// returns the room's node.
+func (s *Server) authorizeAdmin(w http.ResponseWriter, r *http.Request) (string, string, bool) {
+	room := r.PathValue("room")
+	if err := ValidateRoomName(room); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_room", err.Error())
+		return "", "", false
+	}
+	if app, given := s.apiKey(r); given {
+		if app == "" {
+			writeError(w, http.StatusUnauthorized, "unknown_api_key", "the API key is not known to this orchestrator")
+			return "", "", false
+		}
+	} else {
+		sess, claims, err := s.bearerSession(r, room)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, "invalid_grant", err.Error())
+			return "", "", false
+		}
+		_ = claims
+		if s.currentRole(room, sess.Identity) != grant.RoleHost {
+			writeError(w, http.StatusForbidden, "not_host", "only the room's host may do this")
+			return "", "", false
+		}
+	}
+	if !s.owner(w, r, room) {
+		return "", "", false
+	}
+	s.rooms.mu.Lock()
+	rm, ok := s.rooms.byName[room]
+	s.rooms.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, "room_not_found", "no such room")
+		return "", "", false
+	}
+	return room, rm.nodeID, true
+}
+
+// currentRole is the role of the identity's latest grant in room.
+func (s *Server) currentRole(room, identity string) grant.Role {
+	s.rooms.mu.Lock()
+	defer s.rooms.mu.Unlock()
+	r, ok := s.rooms.byName[room]
+	if !ok {
+		return ""
+	}
+	role := grant.Role("")
+	for _, m := range r.members {
+		if m.Identity == identity {
+			role = m.Role
+		}
+	}
+	return role
+}
+
+func (s *Server) adminCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), 5*time.Second)
+}
+
+func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) {
+	room, node, ok := s.authorizeAdmin(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.adminCtx(r)
+	defer cancel()
+	ps, err := s.admin.ListParticipants(ctx, node, room)
+	if err != nil {
+		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
+		return
+	}
+	if ps == nil {
+		ps = []Participant{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"participants": ps})
+}
+
+type roleRequest struct {
+	Role string `json:"role"`
+}
+
+func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
+	room, node, ok := s.authorizeAdmin(w, r)
+	if !ok {
+		return
+	}
+	var req roleRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	role, err := grant.ParseRole(req.Role)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_role", "role must be host, presenter, participant or viewer")
+		return
+	}
+	identity := r.PathValue("identity")
+	ctx, cancel := s.adminCtx(r)
+	defer cancel()
+	if err := s.admin.SetRole(ctx, node, room, identity, role, grant.DefaultPermissions(role)); err != nil {
+		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
+		return
+	}
+	s.recordRole(room, identity, role)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) recordRole(room, identity string, role grant.Role) {
+	s.rooms.mu.Lock()
+	defer s.rooms.mu.Unlock()
+	if r, ok := s.rooms.byName[room]; ok {
+		for _, m := range r.members {
+			if m.Identity == identity {
+				m.Role = role
+			}
+		}
+	}
+}
+
+type muteRequest struct {
+	TrackID string `json:"track_id"`
+	Muted   bool   `json:"muted"`
+}
+
+func (s *Server) mute(w http.ResponseWriter, r *http.Request) {
+	room, node, ok := s.authorizeAdmin(w, r)
+	if !ok {
+		return
+	}
+	var req muteRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.TrackID == "" {
+		writeError(w, http.StatusBadRequest, "invalid_track", "track_id is required")
+		return
+	}
+	ctx, cancel := s.adminCtx(r)
+	defer cancel()
+	if err := s.admin.MuteTrack(ctx, node, room, r.PathValue("identity"), req.TrackID, req.Muted); err != nil {
+		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
+	room, node, ok := s.authorizeAdmin(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.adminCtx(r)
+	defer cancel()
+	if err := s.admin.RemoveParticipant(ctx, node, room, r.PathValue("identity")); err != nil {
+		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) endRoom(w http.ResponseWriter, r *http.Request) {
+	room, node, ok := s.authorizeAdmin(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.adminCtx(r)
+	defer cancel()
+	if err := s.admin.EndRoom(ctx, node, room); err != nil {
+		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
+		return
+	}
+	s.rooms.mu.Lock()
+	delete(s.rooms.byName, room)
+	s.rooms.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if format.ValidateNodeID(id) != nil {
+		writeError(w, http.StatusBadRequest, "invalid_node_id", "node IDs are 40 lowercase hex characters")
+		return
+	}
+	n, ok := s.dir.Node(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "node_not_found", "no such node in the registry")
+		return
+	}
+	out := map[string]any{"id": n.ID, "type": n.Type, "moniker": n.Moniker, "region": n.Region, "status": n.Status,
+		"operator": n.Operator, "quality_score": n.Quality}
+	if s.rewards != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if amount, denom, err := s.rewards.Claimable(ctx, n.Operator); err == nil {
+			out["claimable_rewards"] = map[string]string{"denom": denom, "amount": amount}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
