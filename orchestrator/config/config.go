@@ -1,0 +1,172 @@
+// Package config is the orchestrator's configuration: defaults, a strict
+// YAML file (unknown keys are errors), validation naming the key at fault,
+// and the commented sample `orchestrator init` writes.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole orchestrator configuration.
+type Config struct {
+	Chain    Chain    `yaml:"chain"`
+	Node     Node     `yaml:"node"`
+	HTTP     HTTP     `yaml:"http"`
+	RPC      RPC      `yaml:"rpc"`
+	Metrics  Metrics  `yaml:"metrics"`
+	API      API      `yaml:"api"`
+	Receipts Receipts `yaml:"receipts"`
+}
+
+// Chain: how the orchestrator reads and writes chroomd.
+type Chain struct {
+	ChainID        string        `yaml:"chain_id"`
+	GRPC           string        `yaml:"grpc"`
+	RESTURL        string        `yaml:"rest_url"`
+	Refresh        time.Duration `yaml:"refresh"`
+	KeyringBackend string        `yaml:"keyring_backend"`
+	KeyringDir     string        `yaml:"keyring_dir"`
+	KeyName        string        `yaml:"key_name"`
+	Fees           string        `yaml:"fees"`
+}
+
+// Node holds the orchestrator's identity.
+type Node struct {
+	KeyFile string `yaml:"key_file"`
+	Region  string `yaml:"region"`
+	Moniker string `yaml:"moniker"`
+}
+
+// HTTP is the public API and web client listener.
+type HTTP struct {
+	Listen    string `yaml:"listen"`
+	PublicURL string `yaml:"public_url"`
+}
+
+// RPC is the Media Node RPC listener.
+type RPC struct {
+	Listen string `yaml:"listen"`
+}
+
+// Metrics is the Prometheus listener ("" serves /metrics on the HTTP listener).
+type Metrics struct {
+	Listen string `yaml:"listen"`
+}
+
+// APIKey is one app's key.
+type APIKey struct {
+	Key  string `yaml:"key"`
+	Name string `yaml:"name"`
+}
+
+// API configures the public API.
+type API struct {
+	Keys               []APIKey      `yaml:"keys"`
+	AllowAnonymousJoin bool          `yaml:"allow_anonymous_join"`
+	GrantTTL           time.Duration `yaml:"grant_ttl"`
+}
+
+// Receipts configures the attestation pipeline.
+type Receipts struct {
+	Queue             string        `yaml:"queue"`
+	SubmitInterval    time.Duration `yaml:"submit_interval"`
+	BatchSize         int           `yaml:"batch_size"`
+	ClockTolerance    time.Duration `yaml:"clock_tolerance"`
+	ClientBytesFactor float64       `yaml:"client_bytes_factor"`
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		Chain:    Chain{GRPC: "127.0.0.1:9090", RESTURL: "http://127.0.0.1:1317", Refresh: time.Second, KeyringBackend: "test", KeyName: "orchestrator-operator", Fees: "0uchr"},
+		Node:     Node{KeyFile: "node_key.json", Region: "DE"},
+		HTTP:     HTTP{Listen: "0.0.0.0:7800", PublicURL: "http://127.0.0.1:7800"},
+		RPC:      RPC{Listen: "0.0.0.0:7801"},
+		API:      API{GrantTTL: 6 * time.Hour},
+		Receipts: Receipts{Queue: "receipts.db", SubmitInterval: 5 * time.Second, BatchSize: 200, ClockTolerance: 30 * time.Second, ClientBytesFactor: 1.5},
+	}
+}
+
+// Load reads path over the defaults; relative paths are relative to home.
+func Load(path, home string) (Config, error) {
+	cfg := Default()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	for _, p := range []*string{&cfg.Node.KeyFile, &cfg.Receipts.Queue, &cfg.Chain.KeyringDir} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(home, *p)
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks every key.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, f string, a ...any) { errs = append(errs, fmt.Errorf(key+": "+f, a...)) }
+	if c.Chain.ChainID == "" {
+		bad("chain.chain_id", "is required")
+	}
+	if _, _, err := net.SplitHostPort(c.Chain.GRPC); err != nil {
+		bad("chain.grpc", "must be host:port of chroomd's gRPC server, got %q", c.Chain.GRPC)
+	}
+	if u, err := url.Parse(c.Chain.RESTURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		bad("chain.rest_url", "must be an http(s) URL, got %q", c.Chain.RESTURL)
+	}
+	if c.Chain.KeyName == "" {
+		bad("chain.key_name", "is required: the keyring key that pays for receipt transactions")
+	}
+	switch c.Chain.KeyringBackend {
+	case "test", "file", "os":
+	default:
+		bad("chain.keyring_backend", "must be test, file or os, got %q", c.Chain.KeyringBackend)
+	}
+	if c.Node.KeyFile == "" {
+		bad("node.key_file", "is required")
+	}
+	for key, a := range map[string]string{"http.listen": c.HTTP.Listen, "rpc.listen": c.RPC.Listen} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad(key, "must be host:port, got %q", a)
+		}
+	}
+	if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("http.public_url", "must be an absolute http(s) URL, got %q", c.HTTP.PublicURL)
+	}
+	for i, k := range c.API.Keys {
+		if len(k.Key) < 16 || k.Name == "" {
+			bad(fmt.Sprintf("api.keys[%d]", i), "needs a key of 16+ characters and a name")
+		}
+	}
+	if c.API.GrantTTL < time.Minute || c.API.GrantTTL > 48*time.Hour {
+		bad("api.grant_ttl", "must be between 1m and 48h")
+	}
+	if c.Receipts.Queue == "" {
+		bad("receipts.queue", "is required")
+	}
+	if c.Receipts.BatchSize < 1 || c.Receipts.BatchSize > 1000 {
+		bad("receipts.batch_size", "must be in 1-1000 (the chain's max_receipts_per_msg)")
+	}
+	if c.Receipts.SubmitInterval < 100*time.Millisecond {
+		bad("receipts.submit_interval", "must be at least 100ms")
+	}
+	if c.Receipts.ClientBytesFactor < 1 {
+		bad("receipts.client_bytes_factor", "must be at least 1")
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,89 @@
+package config
+
+import (
+	"bytes"
+	"text/template"
+)
+
+// SampleValues fill the sample written by `orchestrator init`.
+type SampleValues struct {
+	ChainID, GRPC, RESTURL, KeyringDir, KeyName, PublicHost, Region, Moniker, APIKey string
+	HTTPPort, RPCPort                                                              int
+	Anonymous                                                                      bool
+}
+
+var sample = template.Must(template.New("c").Parse(`# Chroom orchestrator configuration.
+# Durations are Go durations (5s, 6h). Unknown keys are errors. Relative
+# paths are relative to the home folder.
+
+chain:
+  # Chain ID that grants and receipts are bound to.
+  chain_id: {{.ChainID}}
+  # chroomd gRPC server (app.toml [grpc]): registry, rewards, tx broadcast.
+  grpc: {{.GRPC}}
+  # chroomd REST gateway, used only for health display.
+  rest_url: {{.RESTURL}}
+  # How often the chain's height is polled; the registry view is
+  # refreshed whenever a new block arrives.
+  refresh: 1s
+  # Keyring holding the operator account that signs MsgSubmitReceipts
+  # (chroomd keys ... --keyring-backend <backend> --home <dir>).
+  keyring_backend: test
+  keyring_dir: {{.KeyringDir}}
+  key_name: {{.KeyName}}
+  # Fee paid per receipt transaction.
+  fees: 0uchr
+
+node:
+  # The ed25519 node key (written by 'orchestrator init'); it signs join
+  # grants and countersigns receipts.
+  key_file: node_key.json
+  # Region new rooms prefer when the join gives none.
+  region: {{.Region}}
+  moniker: {{.Moniker}}
+
+http:
+  # Public API (/v1/...), web client (/), /healthz, /readyz, /metrics.
+  listen: 0.0.0.0:{{.HTTPPort}}
+  # Public base URL registered on chain; other orchestrators redirect here.
+  public_url: http://{{.PublicHost}}:{{.HTTPPort}}
+
+rpc:
+  # Media Node RPC (gRPC): media nodes push load reports and receipts.
+  listen: 0.0.0.0:{{.RPCPort}}
+
+metrics:
+  # Separate Prometheus listener; empty serves /metrics on http.listen.
+  listen: ""
+
+api:
+  # API keys of apps allowed to request join grants (X-API-Key header).
+  keys:
+    - key: {{.APIKey}}
+      name: devnet-app
+  # Let the bundled web client join without an API key. Keep false on
+  # public orchestrators unless you want open rooms.
+  allow_anonymous_join: {{.Anonymous}}
+  # Lifetime of a join grant.
+  grant_ttl: 6h
+
+receipts:
+  # On-disk queue (bbolt) of countersigned receipts not yet on chain.
+  queue: receipts.db
+  # How often queued receipts are submitted as one MsgSubmitReceipts.
+  submit_interval: 5s
+  # Receipts per transaction (at most the chain's max_receipts_per_msg).
+  batch_size: 200
+  # Slack on session times when checking a receipt against the grant.
+  clock_tolerance: 30s
+  # A receipt's client-reported bytes may exceed what clients reported
+  # here by this factor (the reports are taken at different moments).
+  client_bytes_factor: 1.5
+`))
+
+// Sample renders the commented sample.
+func Sample(v SampleValues) ([]byte, error) {
+	var b bytes.Buffer
+	err := sample.Execute(&b, v)
+	return b.Bytes(), err
+}

@@ -1,0 +1,119 @@
+// Package nodes is the orchestrator's side of Media Node RPC: it receives
+// media nodes' signed load reports and receipts, calls media nodes for
+// room administration, and tracks which peer orchestrators are healthy.
+package nodes
+
+import (
+	"context"
+	"crypto/ed25519"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/chroom/chroom/format"
+	"github.com/chroom/chroom/medianode/rpc"
+	"github.com/chroom/chroom/medianode/rpcpb"
+	"github.com/chroom/chroom/orchestrator/selector"
+)
+
+// Keys resolves ACTIVE media nodes' registered keys.
+type Keys interface {
+	MediaNodeKey(id string) (ed25519.PublicKey, error)
+}
+
+// Intake takes node-signed receipts (the attestation pipeline): it returns
+// the indexes it durably accepted and reasons for the ones it refused.
+type Intake interface {
+	Intake(from string, rs []*format.SignedReceipt) (accepted []int, refused map[int]string, err error)
+}
+
+// Loads keeps the last signed load report of each media node.
+type Loads struct {
+	mu    sync.Mutex
+	loads map[string]selector.Load
+	now   func() time.Time
+}
+
+// NewLoads returns an empty tracker.
+func NewLoads() *Loads { return &Loads{loads: map[string]selector.Load{}, now: time.Now} }
+
+// Load implements api.Loads.
+func (l *Loads) Load(id string) (*selector.Load, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.loads[id]
+	if !ok {
+		return nil, false
+	}
+	return &v, true
+}
+
+func (l *Loads) set(id string, r *rpcpb.LoadReport) {
+	l.mu.Lock()
+	l.loads[id] = selector.Load{Participants: r.Participants, EgressKbps: r.EgressKbps, CPUPermille: r.CpuPermille,
+		Draining: r.Draining, ReportedAt: l.now()}
+	l.mu.Unlock()
+}
+
+// Server implements the Orchestrator service. Callers are authenticated
+// by rpc.VerifyCalls with media node keys.
+type Server struct {
+	rpcpb.UnimplementedOrchestratorServer
+	ChainID string
+	Keys    Keys
+	Loads   *Loads
+	Intake  Intake
+}
+
+// PushLoadReport implements rpcpb.OrchestratorServer: the report must be
+// the caller's own and signed by it for this chain; its receive time is
+// what counts for freshness.
+func (s *Server) PushLoadReport(ctx context.Context, in *rpcpb.SignedLoadReport) (*rpcpb.PushLoadReportResponse, error) {
+	var r rpcpb.LoadReport
+	if err := r.Unmarshal(in.Report); err != nil {
+		return nil, status.Error(codes.InvalidArgument, "the load report is not a LoadReport")
+	}
+	caller := rpc.Caller(ctx)
+	if r.NodeId != caller {
+		return nil, status.Errorf(codes.PermissionDenied, "node %s may not report for %s", caller, r.NodeId)
+	}
+	pub, err := s.Keys.MediaNodeKey(caller)
+	if err != nil {
+		return nil, status.Error(codes.PermissionDenied, err.Error())
+	}
+	if !format.Verify(pub, format.ObjectLoadReport, s.ChainID, in.Report, in.Signature) {
+		return nil, status.Error(codes.InvalidArgument, "the load report's signature does not verify")
+	}
+	s.Loads.set(caller, &r)
+	return &rpcpb.PushLoadReportResponse{}, nil
+}
+
+// PushReceipts implements rpcpb.OrchestratorServer: receipts are checked,
+// countersigned and queued durably before the response acknowledges them.
+func (s *Server) PushReceipts(ctx context.Context, in *rpcpb.PushReceiptsRequest) (*rpcpb.PushReceiptsResponse, error) {
+	if len(in.Receipts) > 1000 {
+		return nil, status.Error(codes.InvalidArgument, "at most 1000 receipts per call")
+	}
+	rs := make([]*format.SignedReceipt, len(in.Receipts))
+	for i, q := range in.Receipts {
+		if q == nil || q.Receipt == nil {
+			return nil, status.Errorf(codes.InvalidArgument, "receipts[%d] is empty", i)
+		}
+		rs[i] = q.Receipt
+	}
+	accepted, refused, err := s.Intake.Intake(rpc.Caller(ctx), rs)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, "receipts not stored: "+err.Error())
+	}
+	out := &rpcpb.PushReceiptsResponse{}
+	for _, i := range accepted {
+		out.Accepted = append(out.Accepted, in.Receipts[i].QueueId)
+	}
+	for i, reason := range refused {
+		out.Refused = append(out.Refused, &rpcpb.ReceiptRefusal{QueueId: in.Receipts[i].QueueId, Reason: reason})
+	}
+	return out, nil
+}
+
