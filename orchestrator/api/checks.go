@@ -22,8 +22,8 @@ type Tolerance struct {
 
 // Errors of CheckReceipt, for metrics.
 var (
-	ErrUnknownSession   = errors.New("no session of this orchestrator matches the receipt")
-	ErrOutOfTolerance   = errors.New("the receipt's figures are beyond tolerance of the session record")
+	ErrUnknownSession = errors.New("no session of this orchestrator matches the receipt")
+	ErrOutOfTolerance = errors.New("the receipt's figures are beyond tolerance of the session record")
 )
 
 // CheckReceipt implements the orchestrator's side of a receipt check

@@ -67,7 +67,7 @@ func New(cfg Config, dir Directory, loads Loads, admin Admin, rewards Rewards, p
 	}
 	s := &Server{cfg: cfg, dir: dir, loads: loads, admin: admin, rewards: rewards, peers: peers, sel: &selector.Selector{},
 		log: log.With("component", "api"), rooms: newRooms(), now: time.Now,
-		joins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chroom_orchestrator_joins_total", Help: "Join requests by result."}, []string{"result"}),
+		joins:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chroom_orchestrator_joins_total", Help: "Join requests by result."}, []string{"result"}),
 		redirect: prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_orchestrator_redirects_total", Help: "Requests redirected to the room's owner."}),
 	}
 	if reg != nil {

@@ -77,6 +77,6 @@ type Session struct {
 	Role                        grant.Role
 	IssuedAt, ExpiresAt         time.Time
 	// LastStats is when the client last reported stats.
-	LastStats                     time.Time
+	LastStats                    time.Time
 	BytesReceived, FramesDecoded uint64
 }

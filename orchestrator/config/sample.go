@@ -8,8 +8,8 @@ import (
 // SampleValues fill the sample written by `orchestrator init`.
 type SampleValues struct {
 	ChainID, GRPC, RESTURL, KeyringDir, KeyName, PublicHost, Region, Moniker, APIKey string
-	HTTPPort, RPCPort                                                              int
-	Anonymous                                                                      bool
+	HTTPPort, RPCPort                                                                int
+	Anonymous                                                                        bool
 }
 
 var sample = template.Must(template.New("c").Parse(`# Chroom orchestrator configuration.

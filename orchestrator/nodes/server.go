@@ -116,4 +116,3 @@ func (s *Server) PushReceipts(ctx context.Context, in *rpcpb.PushReceiptsRequest
 	}
 	return out, nil
 }
-
