@@ -72,7 +72,9 @@ turn:
   enabled: true
   udp_port: {{.TURNPort}}
   tcp_port: {{.TURNPort}}
-  # Relay address advertised to clients; empty uses the bind address.
+  # IPv4 relay address advertised to clients; empty uses the host of
+  # http.public_url if it is an IP, else webrtc.bind_ip if it is not a
+  # wildcard (start fails otherwise).
   public_ip: ""
   realm: chroom
   # HMAC secret for short-lived TURN credentials (TURN REST API style).

@@ -51,6 +51,7 @@ type Node struct {
 	reg    *prometheus.Registry
 
 	epoch    atomic.Int64
+	epochLen atomic.Int64 // seconds
 	draining atomic.Bool
 
 	udp     net.PacketConn
@@ -164,10 +165,19 @@ func (n *Node) openTURN() error {
 	}
 	pub := net.ParseIP(c.PublicIP)
 	if pub == nil {
-		pub = net.ParseIP(n.cfg.WebRTC.BindIP)
-		if pub == nil || pub.IsUnspecified() {
-			pub = net.IPv4(127, 0, 0, 1)
+		// Fall back to the host of http.public_url if it is an IP, then
+		// to a specific bind address; a wildcard bind has no usable
+		// relay address, so the operator must say it.
+		pub = net.ParseIP(publicHost(n.cfg.HTTP.PublicURL, ""))
+		if pub == nil {
+			pub = net.ParseIP(n.cfg.WebRTC.BindIP)
 		}
+		if pub == nil || pub.IsUnspecified() {
+			return fmt.Errorf("turn.public_ip: set the IPv4 address clients reach the relay at (http.public_url has no IP and webrtc.bind_ip is a wildcard)")
+		}
+	}
+	if pub.To4() == nil {
+		return fmt.Errorf("turn.public_ip: the relay supports IPv4 only, got %s", pub)
 	}
 	n.turn, err = turn.New(turn.Config{
 		Realm: c.Realm, PublicIP: pub.To4(), Secret: []byte(c.Secret), CredentialTTL: c.CredentialTTL,
@@ -255,14 +265,29 @@ func (n *Node) Run(ctx context.Context) error {
 	rpcpb.RegisterMediaNodeServer(grpcSrv, &rpc.MediaNodeServer{SFU: n.sfu})
 	goRun(func() { _ = grpcSrv.Serve(n.rpcLn) })
 	pusher := &rpc.Pusher{Key: n.key, ChainID: n.cfg.Chain.ChainID, Store: n.store, Orchs: n, Load: n.loadReport, Log: n.log}
-	goRun(func() { pusher.Run(ctx, n.cfg.Receipts.LoadReportInterval, n.cfg.Receipts.PushInterval) })
+	pushCtx, stopPush := context.WithCancel(context.Background())
+	defer stopPush()
+	var pushWG sync.WaitGroup
+	pushWG.Add(1)
+	go func() {
+		defer pushWG.Done()
+		pusher.Run(pushCtx, n.cfg.Receipts.LoadReportInterval, n.cfg.Receipts.PushInterval)
+	}()
 
 	n.log.Info("media node started", "node_id", n.key.ID, "http", n.HTTPAddr(), "rpc", n.RPCAddr(), "udp", n.udp.LocalAddr().String())
 	<-ctx.Done()
 
 	n.log.Info("draining")
 	n.draining.Store(true)
+	final, cancelFinal := context.WithTimeout(context.Background(), 5*time.Second)
+	pusher.PushLoad(final) // tell orchestrators to stop placing rooms here
 	n.sfu.Close(10 * time.Second)
+	if _, err := pusher.PushReceipts(final); err != nil {
+		n.log.Warn("receipts kept for the next start", "err", err)
+	}
+	cancelFinal()
+	stopPush()
+	pushWG.Wait()
 	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelShutdown()
 	_ = httpSrv.Shutdown(shutdown)
@@ -351,6 +376,8 @@ func (n *Node) turnURLs() []string {
 	return urls
 }
 
+// publicHost is the host of publicURL, else bind if it is a specific
+// address, else "127.0.0.1" (or "" when bind is "").
 func publicHost(publicURL, bind string) string {
 	if h := strings.TrimPrefix(strings.TrimPrefix(publicURL, "https://"), "http://"); h != publicURL {
 		if host, _, err := net.SplitHostPort(strings.SplitN(h, "/", 2)[0]); err == nil {
@@ -360,6 +387,9 @@ func publicHost(publicURL, bind string) string {
 	}
 	if ip := net.ParseIP(bind); ip != nil && !ip.IsUnspecified() {
 		return bind
+	}
+	if bind == "" {
+		return ""
 	}
 	return "127.0.0.1"
 }
@@ -419,6 +449,11 @@ func (n *Node) emit(r format.UsageReceipt) {
 	if r.BytesIn+r.BytesOut == 0 || r.Epoch <= 0 {
 		return
 	}
+	// The epoch change is seen up to one poll late: keep a segment within
+	// one epoch's length, as the chain requires.
+	if l := n.epochLen.Load(); l > 0 && r.EndUnixMs-r.StartUnixMs > l*1000 {
+		r.StartUnixMs = r.EndUnixMs - l*1000
+	}
 	if _, err := n.signer.Emit(r); err != nil {
 		n.log.Error("receipt not queued", "session", r.SessionIDHex(), "err", err)
 	}
@@ -427,7 +462,7 @@ func (n *Node) emit(r format.UsageReceipt) {
 // epochLoop follows the chain's "chroom" epoch and, when it changes,
 // cuts a receipt for every ongoing session so no receipt spans epochs.
 func (n *Node) epochLoop(ctx context.Context) {
-	tick := time.NewTicker(2 * time.Second)
+	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	client := &http.Client{Timeout: 5 * time.Second}
 	for {
@@ -455,6 +490,9 @@ func (n *Node) epochLoop(ctx context.Context) {
 }
 
 func (n *Node) fetchEpoch(ctx context.Context, c *http.Client) (int64, error) {
+	if n.epochLen.Load() == 0 {
+		n.fetchEpochLength(ctx, c)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
 		strings.TrimSuffix(n.cfg.Chain.RESTURL, "/")+"/cosmos/epochs/v1beta1/current_epoch?identifier=chroom", nil)
 	if err != nil {
@@ -510,3 +548,30 @@ var (
 	cpuLast  time.Time
 	cpuTicks uint64
 )
+
+// fetchEpochLength reads the chroom epoch's duration from x/epochs.
+func (n *Node) fetchEpochLength(ctx context.Context, c *http.Client) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(n.cfg.Chain.RESTURL, "/")+"/cosmos/epochs/v1beta1/epochs", nil)
+	if err != nil {
+		return
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Epochs []struct {
+			Identifier string `json:"identifier"`
+			Duration   string `json:"duration"`
+		} `json:"epochs"`
+	}
+	if json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&body) != nil {
+		return
+	}
+	for _, e := range body.Epochs {
+		if d, err := time.ParseDuration(e.Duration); e.Identifier == "chroom" && err == nil && d >= time.Second {
+			n.epochLen.Store(int64(d / time.Second))
+		}
+	}
+}

@@ -155,7 +155,9 @@ func (p *Pusher) PushLoad(ctx context.Context) {
 // and acknowledges in the store what each orchestrator accepted or
 // refused. It returns how many left the queue.
 func (p *Pusher) PushReceipts(ctx context.Context) (int, error) {
-	pending, err := p.Store.Pending(500)
+	// A wide window, so receipts for an unreachable orchestrator at the
+	// head of the queue do not hold back everyone else's.
+	pending, err := p.Store.Pending(5000)
 	if err != nil {
 		return 0, err
 	}
@@ -172,6 +174,9 @@ func (p *Pusher) PushReceipts(ctx context.Context) (int, error) {
 	var firstErr error
 	for _, id := range order {
 		batch := byOrch[id]
+		if len(batch) > 500 {
+			batch = batch[:500]
+		}
 		ids := make([]uint64, len(batch))
 		for i, q := range batch {
 			ids[i] = q.QueueId

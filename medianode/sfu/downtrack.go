@@ -28,6 +28,7 @@ type downTrack struct {
 	writer    webrtc.TrackLocalWriter
 	current   int // layer being forwarded, -1 before the first keyframe
 	target    int // layer the subscriber should get
+	want      int // layer the subscriber asked for (before loss caps)
 	needKey   bool
 	lastSeq   uint16
 	lastTS    uint32
@@ -42,7 +43,7 @@ type downTrack struct {
 var errCodecNotNegotiated = errors.New("the subscriber did not negotiate the track's codec")
 
 func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability, layer int, onBytes func(int)) *downTrack {
-	return &downTrack{id: id, streamID: streamID, kind: kind, codec: codec, current: -1, target: layer, needKey: true, onBytes: onBytes}
+	return &downTrack{id: id, streamID: streamID, kind: kind, codec: codec, current: -1, target: layer, want: LayerHigh, needKey: true, onBytes: onBytes}
 }
 
 // Bind implements webrtc.TrackLocal: it picks the negotiated payload type
@@ -90,6 +91,20 @@ func (d *downTrack) SetTargetLayer(layer int) bool {
 	d.target = layer
 	d.needKey = layer != d.current
 	return d.needKey
+}
+
+// SetWant records the layer the subscriber wants (capped by loss).
+func (d *downTrack) SetWant(layer int) {
+	d.mu.Lock()
+	d.want = layer
+	d.mu.Unlock()
+}
+
+// Want returns the layer the subscriber wants.
+func (d *downTrack) Want() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.want
 }
 
 // TargetLayer returns the requested layer.

@@ -27,7 +27,8 @@ type TransportConfig struct {
 }
 
 // NewAPI returns the Pion API every PeerConnection of the SFU uses: Opus,
-// VP8, VP9 and H264; NACK generation and response, RTCP sender/receiver
+// VP8, VP9 and H264 (no AV1 or H.265: the SFU cannot find their
+// keyframes); NACK generation and response, RTCP sender/receiver
 // reports, TWCC feedback, simulcast and audio-level header extensions; one
 // UDP mux (and an optional TCP mux) for all ICE traffic; and the DTLS
 // server role when answering.
@@ -36,7 +37,7 @@ func NewAPI(tc TransportConfig, loggerFactory logging.LoggerFactory) (*webrtc.AP
 		return nil, fmt.Errorf("a UDP socket for media is required")
 	}
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	if err := registerCodecs(me); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio} {
@@ -70,4 +71,29 @@ func NewAPI(tc TransportConfig, loggerFactory logging.LoggerFactory) (*webrtc.AP
 	}
 	se.SetIncludeLoopbackCandidate(tc.IncludeLoopback)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// registerCodecs offers only the codecs the SFU can switch layers on (it
+// finds keyframes in VP8, VP9 and H264) and Opus, with NACK, PLI, FIR,
+// REMB and transport-cc feedback (RFC 4585, RFC 5104, draft-holmer-rmcat).
+func registerCodecs(me *webrtc.MediaEngine) error {
+	video := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
+	codecs := []struct {
+		cap  webrtc.RTPCodecCapability
+		pt   webrtc.PayloadType
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, 111, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: video}, 96, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000, SDPFmtpLine: "profile-id=0", RTCPFeedback: video}, 98, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", RTCPFeedback: video}, 102, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f", RTCPFeedback: video}, 127, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640032", RTCPFeedback: video}, 123, webrtc.RTPCodecTypeVideo},
+	}
+	for _, c := range codecs {
+		if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: c.cap, PayloadType: c.pt}, c.kind); err != nil {
+			return err
+		}
+	}
+	return nil
 }

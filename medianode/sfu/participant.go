@@ -199,7 +199,8 @@ func (p *Participant) SetPermissions(role string, perms Permissions) {
 	p.role, p.perms = role, perms
 	var drop []*publishedTrack
 	for _, t := range p.published {
-		if !perms.CanPublish || (t.info.Source == SourceScreen && !perms.CanPublishScreen) {
+		screen := t.info.Source == SourceScreen || t.info.Source == SourceScreenAudio
+		if !perms.CanPublish || (screen && !perms.CanPublishScreen) {
 			drop = append(drop, t)
 		}
 	}
@@ -235,7 +236,7 @@ func (p *Participant) sendData(msg []byte) {
 	dc := p.dc
 	p.mu.Unlock()
 	if dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen {
-		_ = dc.Send(msg)
+		_ = dc.SendText(string(msg)) // the envelope is JSON text
 	}
 }
 
@@ -419,6 +420,7 @@ func (p *Participant) applyLayer(sub *subscription) {
 		want = sub.maxLayer
 	}
 	p.mu.Unlock()
+	sub.down.SetWant(want)
 	if sub.down.SetTargetLayer(sub.track.bestLayer(want)) {
 		sub.track.requestKeyframe()
 	}

@@ -86,9 +86,10 @@ func (r *Room) add(p *Participant) error {
 	r.participants[p.identity] = p
 	r.mu.Unlock()
 	if old != nil {
-		old.Close("replaced by a new session")
+		old.Close("replaced by a new session") // its slot is reused: no gauge change
+	} else {
+		r.sfu.metrics.participants.Inc()
 	}
-	r.sfu.metrics.participants.Inc()
 	return nil
 }
 

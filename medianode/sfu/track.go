@@ -88,7 +88,20 @@ func (t *publishedTrack) addLayer(remote *webrtc.TrackRemote) {
 	if len(t.layers) > 1 {
 		t.info.Simulcast = true
 	}
+	downs := make([]*downTrack, 0, len(t.down))
+	for _, d := range t.down {
+		downs = append(downs, d)
+	}
 	t.mu.Unlock()
+	// Subscribers that joined before this layer existed may now get a
+	// layer closer to the one they want.
+	retarget := false
+	for _, d := range downs {
+		retarget = d.SetTargetLayer(t.bestLayer(d.Want())) || retarget
+	}
+	if retarget {
+		t.requestKeyframe()
+	}
 	t.wg.Add(1)
 	go t.forward(layer, remote)
 }
@@ -247,6 +260,9 @@ func (r *rateMeter) add(n int) {
 func (r *rateMeter) bitsPerSecond() float64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if time.Since(r.windowStart) > 2*time.Second {
+		return 0 // no traffic lately
+	}
 	return r.last
 }
 

@@ -53,6 +53,24 @@ type wsConn struct {
 	out    chan ServerMessage
 	once   sync.Once
 	closed chan struct{}
+
+	// Until "joined" is sent, SFU messages wait in held so the client
+	// always sees joined first.
+	holdMu sync.Mutex
+	held   []ServerMessage
+	open   bool
+}
+
+// release sends joined, then everything held back, and stops holding.
+func (c *wsConn) release(joined ServerMessage) {
+	c.holdMu.Lock()
+	held := c.held
+	c.held, c.open = nil, true
+	c.holdMu.Unlock()
+	_ = c.enqueue(joined)
+	for _, m := range held {
+		_ = c.enqueue(m)
+	}
 }
 
 const (
@@ -62,6 +80,17 @@ const (
 )
 
 func (c *wsConn) send(m ServerMessage) error {
+	c.holdMu.Lock()
+	if !c.open {
+		c.held = append(c.held, m)
+		c.holdMu.Unlock()
+		return nil
+	}
+	c.holdMu.Unlock()
+	return c.enqueue(m)
+}
+
+func (c *wsConn) enqueue(m ServerMessage) error {
 	select {
 	case <-c.closed:
 		return websocket.ErrCloseSent
@@ -156,7 +185,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.SFU.Join(jp)
 	if err != nil {
-		_ = c.send(ServerMessage{Type: sfu.EventError, Message: err.Error()})
+		c.release(ServerMessage{Type: sfu.EventError, Message: err.Error()})
 		time.Sleep(50 * time.Millisecond)
 		c.Close(err.Error())
 		return
@@ -170,7 +199,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if s.ICE != nil {
 		joined.ICEServers = s.ICE.ICEServers(claims.Subject)
 	}
-	_ = c.send(joined)
+	c.release(joined)
 	s.readLoop(c, p)
 	p.Close("left")
 }
