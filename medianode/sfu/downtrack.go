@@ -122,7 +122,14 @@ func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
 		return 0
 	}
 	d.mu.Lock()
-	if !d.bound || layer != d.target {
+	if !d.bound {
+		d.mu.Unlock()
+		return 0
+	}
+	// Keep forwarding the current layer until the target layer's keyframe
+	// arrives, so a switch never freezes the picture.
+	keepCurrent := layer == d.current && layer != d.target
+	if layer != d.target && !keepCurrent {
 		d.mu.Unlock()
 		return 0
 	}

@@ -1,0 +1,71 @@
+package sfu
+
+import (
+	"testing"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/require"
+)
+
+func TestIsKeyframe(t *testing.T) {
+	tests := []struct {
+		name    string
+		mime    string
+		payload []byte
+		want    bool
+	}{
+		{"vp8 key frame", "video/VP8", []byte{0x10, 0x00, 0x9d}, true},
+		{"vp8 inter frame", "video/VP8", []byte{0x10, 0x01, 0x9d}, false},
+		{"vp8 continuation", "video/VP8", []byte{0x00, 0x00}, false},
+		{"vp8 with picture id", "video/VP8", []byte{0x90, 0x80, 0x81, 0x23, 0x00}, true},
+		{"vp8 truncated", "video/VP8", []byte{0x90}, false},
+		{"h264 idr", "video/H264", []byte{0x65, 0x88}, true},
+		{"h264 non-idr", "video/H264", []byte{0x41, 0x9a}, false},
+		{"h264 stap-a with sps", "video/H264", []byte{0x78, 0x00, 0x02, 0x67, 0x42}, true},
+		{"h264 fu-a start of idr", "video/H264", []byte{0x7c, 0x85}, true},
+		{"h264 fu-a middle", "video/H264", []byte{0x7c, 0x05}, false},
+		{"vp9 key", "video/VP9", []byte{0x08}, true},
+		{"vp9 inter", "video/VP9", []byte{0x48}, false},
+		{"opus", "audio/opus", []byte{0x00}, false},
+		{"empty", "video/VP8", nil, false},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, isKeyframe(tc.mime, tc.payload), tc.name)
+	}
+}
+
+type capture struct{ pkts []rtp.Header }
+
+func (c *capture) WriteRTP(h *rtp.Header, _ []byte) (int, error) { c.pkts = append(c.pkts, *h); return 10, nil }
+func (c *capture) Write(b []byte) (int, error)                   { return len(b), nil }
+
+// TestDownTrackSwitchesLayersAtKeyframesWithoutGaps: the subscriber's
+// sequence numbers and timestamps continue across a layer switch, and the
+// switch waits for a keyframe of the new layer.
+func TestDownTrackSwitchesLayersAtKeyframesWithoutGaps(t *testing.T) {
+	d := newDownTrack("t", "s", webrtc.RTPCodecTypeVideo, webrtc.RTPCodecCapability{MimeType: "video/VP8"}, LayerLow, nil)
+	w := &capture{}
+	d.bound, d.ssrc, d.pt, d.writer = true, 1234, 96, w
+	key, delta := []byte{0x10, 0x00}, []byte{0x10, 0x01}
+	pkt := func(seq uint16, ts uint32, payload []byte) *rtp.Packet {
+		return &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: ts, SSRC: 99, PayloadType: 100}, Payload: payload}
+	}
+	require.Zero(t, d.writeRTP(LayerLow, pkt(10, 1000, delta)), "no keyframe yet")
+	require.Positive(t, d.writeRTP(LayerLow, pkt(11, 1000, key)))
+	require.Positive(t, d.writeRTP(LayerLow, pkt(12, 4000, delta)))
+	require.Zero(t, d.writeRTP(LayerHigh, pkt(500, 77000, key)), "high layer not wanted yet")
+
+	require.True(t, d.SetTargetLayer(LayerHigh))
+	require.Positive(t, d.writeRTP(LayerLow, pkt(13, 7000, delta)), "the current layer flows until the new one has a keyframe")
+	require.Zero(t, d.writeRTP(LayerHigh, pkt(501, 80000, delta)), "switch waits for a keyframe")
+	require.Positive(t, d.writeRTP(LayerHigh, pkt(502, 83000, key)))
+	require.Positive(t, d.writeRTP(LayerHigh, pkt(503, 86000, delta)))
+
+	for i := 1; i < len(w.pkts); i++ {
+		require.Equal(t, w.pkts[i-1].SequenceNumber+1, w.pkts[i].SequenceNumber, "no sequence gap at packet %d", i)
+		require.Greater(t, w.pkts[i].Timestamp, w.pkts[i-1].Timestamp, "timestamps keep rising at packet %d", i)
+		require.Equal(t, uint32(1234), w.pkts[i].SSRC)
+		require.Equal(t, uint8(96), w.pkts[i].PayloadType)
+	}
+}
