@@ -9,7 +9,7 @@ COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 SDK_VERSION  := github.com/cosmos/cosmos-sdk/version
 LDFLAGS      := -X $(SDK_VERSION).Name=chroom -X $(SDK_VERSION).AppName=chroomd \
                 -X $(SDK_VERSION).Version=$(VERSION) -X $(SDK_VERSION).Commit=$(COMMIT)
-BINARIES     := chroomd medianode
+BINARIES     := chroomd medianode orchestrator chroom-loadtest
 
 .PHONY: help build install test test-unit test-sims devnet-check bench fuzz proto-check lint fmt proto-gen \
         localnet localnet-stop demo demo-stop demo-reset clean
@@ -72,8 +72,8 @@ localnet: build ## run a single-validator chain on 127.0.0.1 in .localnet/ (Ctrl
 localnet-stop: ## stop a localnet started elsewhere
 	DEVNET_DIR=$(CURDIR)/.localnet bash scripts/devnet.sh down
 
-demo: build ## the devnet with a media node and an orchestrator registered (Ctrl-C stops it)
-	DEVNET_DIR=$(CURDIR)/.demo REGISTER=1 FOREGROUND=1 bash scripts/devnet.sh up
+demo: build ## the whole network: chain, orchestrator with the web client, two media nodes (Ctrl-C stops it)
+	DEVNET_DIR=$(CURDIR)/.demo NETWORK=1 FOREGROUND=1 bash scripts/devnet.sh up
 
 demo-stop: ## stop the demo from another terminal
 	DEVNET_DIR=$(CURDIR)/.demo bash scripts/devnet.sh down

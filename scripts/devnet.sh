@@ -4,7 +4,10 @@
 #
 #   scripts/devnet.sh up      create (first time) and start the devnet; with
 #                             REGISTER=1 also register one media node and one
-#                             orchestrator by real txs; with FOREGROUND=1 stay
+#                             orchestrator key by real txs; with NETWORK=1 run
+#                             the whole network: an orchestrator (with the web
+#                             client) and two media nodes, registered and
+#                             staked by real txs; with FOREGROUND=1 stay
 #                             attached until Ctrl-C, then stop cleanly
 #   scripts/devnet.sh down    stop the devnet's processes
 #   scripts/devnet.sh reset   stop and delete the devnet folder
@@ -19,12 +22,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEVNET_DIR=${DEVNET_DIR:-$ROOT/.demo}
 CHROOMD=${CHROOMD:-$ROOT/build/chroomd}
+BIN_DIR=$(dirname "$CHROOMD")
 CHAIN_ID=${CHAIN_ID:-chroom-devnet-1}
 RPC_PORT=${RPC_PORT:-26657}
 P2P_PORT=${P2P_PORT:-26656}
 GRPC_PORT=${GRPC_PORT:-9090}
 API_PORT=${API_PORT:-1317}
 REGISTER=${REGISTER:-0}
+NETWORK=${NETWORK:-0}
 EPOCH_DURATION=${EPOCH_DURATION:-30s}
 FOREGROUND=${FOREGROUND:-0}
 
@@ -134,9 +139,10 @@ send_tx() {
 }
 
 # register NAME TYPE OPERATOR STAKE URL
+# register NAME TYPE OPERATOR STAKE ENDPOINTS [KEYFILE]
 register() {
   local name=$1 type=$2 operator=$3 stake=$4 url=$5
-  local keyfile=$DEVNET_DIR/nodes/$name/node_key.json log=$LOG_DIR/register-$name.log
+  local keyfile=${6:-$DEVNET_DIR/nodes/$name/node_key.json} log=$LOG_DIR/register-$name.log
   : >"$log"
   if [ ! -f "$keyfile" ]; then
     "$CHROOMD" node-key generate --out "$keyfile" >>"$log" 2>&1 || fail "node-key generate for $name failed" "$log"
@@ -156,6 +162,16 @@ register() {
 }
 
 print_help() {
+  if [ "$NETWORK" = 1 ]; then
+    cat <<MSG
+
+Chroom is running: chain $CHAIN_ID, one orchestrator, two media nodes.
+
+  Web client:      http://127.0.0.1:$ORCH_HTTP/?room=demo
+  Second person:   open the same URL in another browser window (or tab) and join the same room
+  API:             http://127.0.0.1:$ORCH_HTTP/v1/openapi.json
+MSG
+  fi
   local media orch
   media=$("$CHROOMD" keys show media-operator -a "${KR[@]}")
   orch=$("$CHROOMD" keys show orchestrator-operator -a "${KR[@]}")
@@ -180,6 +196,112 @@ Stop: Ctrl-C here, or 'make demo-stop'; start over: 'make demo-reset'
 MSG
 }
 
+# Ports of the network services (NETWORK=1).
+ORCH_HTTP=${ORCH_HTTP:-7800}
+ORCH_RPC=${ORCH_RPC:-7801}
+MEDIA1_BASE=${MEDIA1_BASE:-7880}
+MEDIA2_BASE=${MEDIA2_BASE:-7890}
+SERVICES=(orchestrator media-1 media-2)
+
+service_ports() {
+  echo "ORCH_HTTP=$ORCH_HTTP ORCH_RPC=$ORCH_RPC"
+  for base in MEDIA1_BASE MEDIA2_BASE; do
+    local b=${!base}
+    echo "$base=$b($((b)),$((b + 1)),$((b + 2)),$((b + 3)))"
+  done
+}
+
+check_service_ports() {
+  local p
+  for p in "$ORCH_HTTP" "$ORCH_RPC"; do
+    port_in_use "$p" && fail "port $p is already taken on 127.0.0.1; choose others with ORCH_HTTP=<port> ORCH_RPC=<port>"
+  done
+  for p in $MEDIA1_BASE $((MEDIA1_BASE + 1)) $((MEDIA1_BASE + 3)) $MEDIA2_BASE $((MEDIA2_BASE + 1)) $((MEDIA2_BASE + 3)); do
+    port_in_use "$p" && fail "port $p is already taken on 127.0.0.1; move the media nodes with MEDIA1_BASE=<port> MEDIA2_BASE=<port> (each uses base..base+3)"
+  done
+  return 0
+}
+
+init_services() {
+  local log=$LOG_DIR/init-services.log
+  if [ ! -f "$DEVNET_DIR/orchestrator/config.yaml" ]; then
+    step "creating the orchestrator in $DEVNET_DIR/orchestrator"
+    "$BIN_DIR/orchestrator" init --home "$DEVNET_DIR/orchestrator" --chain-id "$CHAIN_ID" --grpc "127.0.0.1:$GRPC_PORT" \
+      --rest-url "http://127.0.0.1:$API_PORT" --keyring-dir "$HOME_DIR" --key-name orchestrator-operator \
+      --http-port "$ORCH_HTTP" --rpc-port "$ORCH_RPC" --allow-anonymous-join --moniker orchestrator-1 >>"$log" 2>&1 ||
+      fail "orchestrator init failed" "$log"
+  fi
+  local i base
+  for i in 1 2; do
+    base=$MEDIA1_BASE
+    [ "$i" = 2 ] && base=$MEDIA2_BASE
+    if [ ! -f "$DEVNET_DIR/media-$i/config.yaml" ]; then
+      step "creating media node $i in $DEVNET_DIR/media-$i"
+      "$BIN_DIR/medianode" init --home "$DEVNET_DIR/media-$i" --chain-id "$CHAIN_ID" --rest-url "http://127.0.0.1:$API_PORT" \
+        --http-port "$base" --rpc-port $((base + 1)) --udp-port $((base + 2)) --tcp-port $((base + 3)) \
+        --turn-port $((3477 + i)) --metrics-port $((9099 + i)) --moniker "media-$i" --devnet >>"$log" 2>&1 ||
+        fail "medianode init failed" "$log"
+    fi
+  done
+}
+
+register_services() {
+  register orchestrator-1 orchestrator orchestrator-operator 5000000uchr \
+    "http://127.0.0.1:$ORCH_HTTP,http://127.0.0.1:$ORCH_RPC/rpc" "$DEVNET_DIR/orchestrator/node_key.json"
+  local i base
+  for i in 1 2; do
+    base=$MEDIA1_BASE
+    [ "$i" = 2 ] && base=$MEDIA2_BASE
+    register "media-$i" media media-operator 5000000uchr \
+      "http://127.0.0.1:$base,http://127.0.0.1:$((base + 1))/rpc,turn:127.0.0.1:$((3477 + i))" "$DEVNET_DIR/media-$i/node_key.json"
+  done
+}
+
+# start_service NAME BINARY HOME READY_URL
+start_service() {
+  local name=$1 bin=$2 home=$3 url=$4 i
+  step "starting $name (log: $LOG_DIR/$name.log)"
+  "$bin" start --home "$home" >>"$LOG_DIR/$name.log" 2>&1 &
+  echo $! >"$DEVNET_DIR/$name.pid"
+  for i in $(seq 1 60); do
+    kill -0 "$(cat "$DEVNET_DIR/$name.pid")" 2>/dev/null || fail "$name exited while starting" "$LOG_DIR/$name.log"
+    if (exec 3<>"/dev/tcp/127.0.0.1/${url##*:}") 2>/dev/null && ready "$url"; then
+      step "$name is ready"
+      return 0
+    fi
+    sleep 1
+  done
+  fail "$name was not ready within 60 s" "$LOG_DIR/$name.log"
+}
+
+# ready URL: GET host:port/readyz over bash's /dev/tcp (no curl needed).
+ready() {
+  local hostport=${1#http://} line
+  exec 3<>"/dev/tcp/${hostport%%:*}/${hostport##*:}" || return 1
+  printf 'GET /readyz HTTP/1.0\r\nHost: %s\r\n\r\n' "$hostport" >&3
+  read -r line <&3
+  exec 3<&-
+  [[ $line == *" 200 "* ]]
+}
+
+stop_services() {
+  local name pid
+  for name in "${SERVICES[@]}"; do
+    [ -f "$DEVNET_DIR/$name.pid" ] || continue
+    pid=$(cat "$DEVNET_DIR/$name.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      step "stopping $name (pid $pid)"
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 30); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+      done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$DEVNET_DIR/$name.pid"
+  done
+}
+
 stop_chain() {
   local pid
   if pid=$(running_pid); then
@@ -199,7 +321,11 @@ cmd_up() {
   if pid=$(running_pid); then
     fail "a devnet is already running from $DEVNET_DIR (chroomd pid $pid); stop it with 'make demo-stop' or start over with 'make demo-reset'"
   fi
+  if [ -f "$DEVNET_DIR/orchestrator.pid" ] && kill -0 "$(cat "$DEVNET_DIR/orchestrator.pid")" 2>/dev/null; then
+    fail "the demo's orchestrator is still running from an earlier devnet; stop it with 'make demo-stop'"
+  fi
   check_ports
+  [ "$NETWORK" = 1 ] && check_service_ports
   if [ -f "$HOME_DIR/config/genesis.json" ]; then
     step "reusing the devnet in $DEVNET_DIR ('make demo-reset' starts over)"
     mkdir -p "$LOG_DIR" "$DEVNET_DIR/nodes"
@@ -212,9 +338,16 @@ cmd_up() {
     register media-node-1 media media-operator 5000000uchr "https://127.0.0.1:7880"
     register orchestrator-1 orchestrator orchestrator-operator 5000000uchr "https://127.0.0.1:7800"
   fi
+  if [ "$NETWORK" = 1 ]; then
+    init_services
+    register_services
+    start_service media-1 "$BIN_DIR/medianode" "$DEVNET_DIR/media-1" "http://127.0.0.1:$MEDIA1_BASE"
+    start_service media-2 "$BIN_DIR/medianode" "$DEVNET_DIR/media-2" "http://127.0.0.1:$MEDIA2_BASE"
+    start_service orchestrator "$BIN_DIR/orchestrator" "$DEVNET_DIR/orchestrator" "http://127.0.0.1:$ORCH_HTTP"
+  fi
   print_help
   if [ "$FOREGROUND" = 1 ]; then
-    trap 'echo; stop_chain; exit 0' INT TERM
+    trap 'echo; stop_services; stop_chain; exit 0' INT TERM
     local pid
     pid=$(running_pid) || fail "chroomd stopped" "$LOG_DIR/chroomd.log"
     while kill -0 "$pid" 2>/dev/null; do sleep 1; done
@@ -224,8 +357,12 @@ cmd_up() {
 
 case "${1:-}" in
   up) cmd_up ;;
-  down) stop_chain ;;
+  down)
+    stop_services
+    stop_chain
+    ;;
   reset)
+    stop_services
     stop_chain
     step "deleting $DEVNET_DIR"
     rm -rf "$DEVNET_DIR"

@@ -91,3 +91,33 @@ func ReadUDPCounters() (UDPCounters, error) {
 	}
 	return c, nil
 }
+
+// MachineCPU is the machine's cumulative CPU time from /proc/stat.
+type MachineCPU struct {
+	// Busy is all non-idle time (user, nice, system, irq, softirq, steal).
+	Busy time.Duration
+	// Softirq is the part spent in soft interrupts (packet delivery), not
+	// charged to any process.
+	Softirq time.Duration
+}
+
+// ReadMachineCPU reads the "cpu" line of /proc/stat.
+func ReadMachineCPU() (MachineCPU, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return MachineCPU{}, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return MachineCPU{}, fmt.Errorf("unexpected /proc/stat")
+	}
+	var v [8]uint64 // user nice system idle iowait irq softirq steal
+	for i := range v {
+		if i+1 < len(f) {
+			v[i], _ = strconv.ParseUint(f[i+1], 10, 64)
+		}
+	}
+	busy := v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+	return MachineCPU{Busy: time.Duration(busy) * time.Second / clockTicks, Softirq: time.Duration(v[6]) * time.Second / clockTicks}, nil
+}

@@ -20,17 +20,18 @@ func WriteText(w io.Writer, r *Result) {
 		fmtDur(joinQ(r.Joins, func(j JoinStat) time.Duration { return j.FirstKeyframe }, 0.5)),
 		fmtDur(joinQ(r.Joins, func(j JoinStat) time.Duration { return j.Connected }, 0.5)),
 		fmtDur(joinQ(r.Joins, func(j JoinStat) time.Duration { return j.Signal }, 0.5)))
-	fmt.Fprintf(w, "%8s %9s %10s %9s %9s %10s %10s %10s %9s %11s %8s %s\n",
-		"target", "pub pps", "fwd pps", "loss max", "loss avg", "lat p50", "lat p99", "lat p99.9", "SFU cores", "fwd/CPU-s", "clients", "pass")
+	fmt.Fprintf(w, "%8s %9s %10s %9s %9s %10s %10s %10s %9s %11s %8s %6s %s\n",
+		"target", "pub pps", "fwd pps", "loss max", "loss avg", "lat p50", "lat p99", "lat p99.9", "SFU cores", "fwd/CPU-s", "clients", "other", "pass")
 	for _, s := range r.Steps {
 		pass := "yes"
 		if !s.Pass {
 			pass = "NO"
 		}
-		fmt.Fprintf(w, "%8d %9.0f %10.0f %8.3f%% %8.3f%% %10s %10s %10s %9.2f %11s %8.2f %s\n",
+		fmt.Fprintf(w, "%8d %9.0f %10.0f %8.3f%% %8.3f%% %10s %10s %10s %9s %11s %8.2f %6.2f %s\n",
 			s.TargetPPS, s.PublisherPPS, s.ForwardedPPS, s.LossMaxPct, s.LossMeanPct, fmtDur(s.LatP50), fmtDur(s.LatP99), fmtDur(s.LatP999),
-			s.SFUCores, fmtCount(s.PerCPUSecond), s.ClientCores, pass)
+			cores(r, s.SFUCores), fmtCount(s.PerCPUSecond), s.ClientCores, s.OtherCores, pass)
 	}
+	fmt.Fprintln(w, "(other = CPU of other processes on the machine during the window, in cores; high values make that row unreliable)")
 	fmt.Fprintf(w, "highest rate with ≤ %.2g%% loss on every subscriber: %d forwarded packets/s\n", r.LossThresholdPct, r.MaxPassPPS)
 	if r.PublisherPLIs > 0 || r.Foreign > 0 {
 		fmt.Fprintf(w, "PLIs/FIRs seen by the publisher: %d; packets without the load-test stamp: %d\n", r.PublisherPLIs, r.Foreign)
@@ -44,8 +45,8 @@ func WriteMarkdown(w io.Writer, rs []*Result) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		for _, s := range r.Steps {
-			fmt.Fprintf(w, "| %s | %d | %.0f | %.3f %% | %s / %s | %.2f | %s |\n", r.Label, s.TargetPPS, s.ForwardedPPS, s.LossMaxPct,
-				fmtDur(s.LatP50), fmtDur(s.LatP99), s.SFUCores, fmtCount(s.PerCPUSecond))
+			fmt.Fprintf(w, "| %s | %d | %.0f | %.3f %% | %s / %s | %s | %s |\n", r.Label, s.TargetPPS, s.ForwardedPPS, s.LossMaxPct,
+				fmtDur(s.LatP50), fmtDur(s.LatP99), cores(r, s.SFUCores), fmtCount(s.PerCPUSecond))
 		}
 	}
 	fmt.Fprintln(w)
@@ -72,4 +73,11 @@ func orDash(s string) string {
 		return "–"
 	}
 	return s
+}
+
+func cores(r *Result, c float64) string {
+	if r.SFUCPUNote == "" {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", c)
 }

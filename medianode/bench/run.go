@@ -71,7 +71,7 @@ func (c *Config) defaults() error {
 		c.Subscribers = 10
 	}
 	if len(c.Rates) == 0 {
-		c.Rates = []int{5000, 10000, 20000, 30000, 50000}
+		c.Rates = []int{5000, 10000, 20000, 30000, 50000, 70000, 100000}
 	}
 	if c.Warmup <= 0 {
 		c.Warmup = time.Second
@@ -176,7 +176,14 @@ type Step struct {
 	// dropped for full socket buffers during the window (/proc/net/snmp).
 	UDPRcvbufErrors uint64 `json:"udp_rcvbuf_errors"`
 	UDPSndbufErrors uint64 `json:"udp_sndbuf_errors"`
-	Pass            bool   `json:"pass"`
+	// SoftirqCores is the machine's soft-interrupt time per second of
+	// window (loopback packet delivery, charged to no process).
+	SoftirqCores float64 `json:"softirq_cores"`
+	// OtherCores is the machine's busy time per second of window minus
+	// the SFU, this process and soft interrupts: other work sharing the
+	// machine (only meaningful when the SFU's CPU is known).
+	OtherCores float64 `json:"other_cores"`
+	Pass       bool    `json:"pass"`
 }
 
 // Result is a whole run.
@@ -334,6 +341,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			fwd0, _ = cfg.SFUForwarded()
 		}
 		udp0, _ := ReadUDPCounters()
+		m0, _ := ReadMachineCPU()
 		self0 := selfCPU()
 		t0 := time.Now()
 		a := pub.next.Load()
@@ -343,6 +351,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		b := pub.next.Load()
 		t1 := time.Now()
 		self1 := selfCPU()
+		m1, _ := ReadMachineCPU()
 		if cfg.SFUCPU != nil {
 			if cpu1, err = cfg.SFUCPU(); err != nil {
 				return res, fmt.Errorf("read SFU CPU: %w", err)
@@ -384,6 +393,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		st.ForwardedPPS = float64(st.Received) / win.Seconds()
 		st.ClientCores = (self1 - self0).Seconds() / win.Seconds()
+		st.SoftirqCores = (m1.Softirq - m0.Softirq).Seconds() / win.Seconds()
 		if cfg.SFUCPU != nil {
 			st.SFUCPU = cpu1 - cpu0
 			st.SFUCores = st.SFUCPU.Seconds() / win.Seconds()
@@ -391,11 +401,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				st.PerCPUSecond = float64(st.Received) / st.SFUCPU.Seconds()
 			}
 		}
+		if cfg.SFUCPU != nil || direct {
+			st.OtherCores = max(0, (m1.Busy-m0.Busy).Seconds()/win.Seconds()-st.SoftirqCores-st.SFUCores-st.ClientCores)
+		}
 		st.Pass = st.LossMaxPct <= cfg.LossThreshold*100
 		res.Steps = append(res.Steps, st)
-		logf("%6d pps target: sent %.0f/s, received %.0f/s, loss max %.3f%% mean %.3f%%, latency p50 %s p99 %s, SFU %.2f cores (%s fwd/CPU-s), clients %.2f cores; SFU counted %.0f forwarded of %d expected; UDP rcvbuf drops %d",
-			rate, st.PublisherPPS, st.ForwardedPPS, st.LossMaxPct, st.LossMeanPct, fmtDur(st.LatP50), fmtDur(st.LatP99), st.SFUCores, fmtCount(st.PerCPUSecond), st.ClientCores,
-			st.SFUForwarded, st.Sent*uint64(len(subs)), st.UDPRcvbufErrors)
+		line := fmt.Sprintf("%6d pps target: sent %.0f/s, received %.0f/s, loss max %.3f%% mean %.3f%%, latency p50 %s p99 %s, clients %.2f cores",
+			rate, st.PublisherPPS, st.ForwardedPPS, st.LossMaxPct, st.LossMeanPct, fmtDur(st.LatP50), fmtDur(st.LatP99), st.ClientCores)
+		if cfg.SFUCPU != nil {
+			line += fmt.Sprintf(", SFU %.2f cores (%s fwd/CPU-s)", st.SFUCores, fmtCount(st.PerCPUSecond))
+		}
+		if st.SFUForwarded >= 0 {
+			line += fmt.Sprintf(", SFU counted %.0f forwarded of %d", st.SFUForwarded, st.Sent*uint64(len(subs)))
+		}
+		logf("%s; machine: UDP rcvbuf drops %d, softirq %.2f cores, other processes %.2f cores", line, st.UDPRcvbufErrors, st.SoftirqCores, st.OtherCores)
 		if st.Pass && rate > res.MaxPassPPS {
 			res.MaxPassPPS = rate
 		}

@@ -2,11 +2,11 @@ package api
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/chroom/chroom/format"
+	"github.com/chroom/chroom/orchestrator/attest"
 )
 
 // Tolerance bounds how far a receipt may differ from the orchestrator's
@@ -20,10 +20,10 @@ type Tolerance struct {
 	ClientBytesFactor float64
 }
 
-// Errors of CheckReceipt, for metrics.
+// Errors of CheckReceipt: the attestation pipeline's refusal reasons.
 var (
-	ErrUnknownSession = errors.New("no session of this orchestrator matches the receipt")
-	ErrOutOfTolerance = errors.New("the receipt's figures are beyond tolerance of the session record")
+	ErrUnknownSession = fmt.Errorf("%w: no grant of this orchestrator matches the receipt", attest.ErrUnknownSession)
+	ErrOutOfTolerance = attest.ErrOutOfTolerance
 )
 
 // CheckReceipt implements the orchestrator's side of a receipt check

@@ -1,0 +1,57 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+)
+
+// TestRunAgainstChroomSFU runs a tiny scenario end to end: an in-process
+// Chroom SFU, one WHIP publisher and two WHEP subscribers at 400 packets/s.
+func TestRunAgainstChroomSFU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts WebRTC sessions")
+	}
+	s, err := StartSFU(SFUOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := Run(context.Background(), Config{
+		Label: "chroom", WHIP: s.WHIP, WHEP: s.WHEP, WHIPToken: s.PublisherToken, WHEPToken: s.ViewerToken,
+		Subscribers: 2, Rates: []int{400}, Warmup: 200 * time.Millisecond, Step: time.Second, Settle: 300 * time.Millisecond,
+		SFUCPU: SelfCPU, SFUForwarded: func() (float64, error) { return ForwardedPackets(s.Metrics) }, Log: io.Discard,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Joins) != 2 || len(res.Steps) != 1 {
+		t.Fatalf("want 2 joins and 1 step, got %+v", res)
+	}
+	st := res.Steps[0]
+	if st.Sent < 100 || st.Received < 2*st.Sent*9/10 {
+		t.Fatalf("sent %d, received %d by 2 subscribers", st.Sent, st.Received)
+	}
+	if st.LatP50 <= 0 || st.LatP50 > time.Second || st.SFUForwarded <= 0 {
+		t.Fatalf("implausible step: %+v", st)
+	}
+	for _, j := range res.Joins {
+		if j.FirstPacket <= 0 || j.Signal <= 0 {
+			t.Fatalf("implausible join: %+v", j)
+		}
+	}
+}
+
+func TestRejectsBadConfig(t *testing.T) {
+	for _, c := range []Config{
+		{WHIP: "http://x/whip"},
+		{PayloadBytes: 10},
+		{Codec: "av1"},
+		{Rates: []int{0}},
+	} {
+		if _, err := Run(context.Background(), c); err == nil {
+			t.Errorf("config %+v accepted", c)
+		}
+	}
+}

@@ -1,0 +1,231 @@
+// Package node assembles an orchestrator: chain view and submitter, the
+// public API and web client, Media Node RPC, and the attestation pipeline.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+
+	"github.com/chroom/chroom/format"
+	"github.com/chroom/chroom/medianode/receipts"
+	"github.com/chroom/chroom/medianode/rpc"
+	"github.com/chroom/chroom/medianode/rpcpb"
+	"github.com/chroom/chroom/orchestrator/api"
+	"github.com/chroom/chroom/orchestrator/attest"
+	"github.com/chroom/chroom/orchestrator/chain"
+	"github.com/chroom/chroom/orchestrator/config"
+	"github.com/chroom/chroom/orchestrator/nodes"
+	"github.com/chroom/chroom/orchestrator/web"
+)
+
+// Orchestrator is a running orchestrator.
+type Orchestrator struct {
+	cfg      config.Config
+	log      *slog.Logger
+	key      *format.NodeKey
+	client   *chain.Client
+	view     *chain.View
+	sub      *chain.Submitter
+	queue    *receipts.Store
+	journal  *attest.Journal
+	api      *api.Server
+	pipeline *attest.Pipeline
+	admin    *nodes.Admin
+	loads    *nodes.Loads
+	reg      *prometheus.Registry
+	httpLn   net.Listener
+	rpcLn    net.Listener
+}
+
+// New connects to the chain, opens the queues and binds the listeners.
+// Every error names what to fix: the config key, the keyring key, the
+// chain ID.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrator, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	o := &Orchestrator{cfg: cfg, log: log, reg: prometheus.NewRegistry(), loads: nodes.NewLoads()}
+	ok := false
+	defer func() {
+		if !ok {
+			o.close()
+		}
+	}()
+	var err error
+	if o.key, err = format.LoadNodeKey(cfg.Node.KeyFile); err != nil {
+		return nil, fmt.Errorf("node.key_file: %w", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if o.client, err = chain.Dial(dctx, cfg.Chain.GRPC); err != nil {
+		return nil, fmt.Errorf("chain.grpc: cannot reach chroomd at %s: %w", cfg.Chain.GRPC, err)
+	}
+	chainID, err := o.client.ChainID(dctx)
+	if err != nil {
+		return nil, fmt.Errorf("chain.grpc: %w", err)
+	}
+	if chainID != cfg.Chain.ChainID {
+		return nil, fmt.Errorf("chain.chain_id is %q but chroomd at %s runs %q", cfg.Chain.ChainID, cfg.Chain.GRPC, chainID)
+	}
+	fees, err := sdk.ParseCoinsNormalized(cfg.Chain.Fees)
+	if err != nil {
+		return nil, fmt.Errorf("chain.fees: %w", err)
+	}
+	if o.sub, err = chain.NewSubmitter(dctx, o.client, chain.SubmitterConfig{
+		KeyName: cfg.Chain.KeyName, KeyringBackend: cfg.Chain.KeyringBackend, KeyringDir: cfg.Chain.KeyringDir, Fees: fees,
+	}); err != nil {
+		return nil, fmt.Errorf("chain.key_name / chain.keyring_dir: %w", err)
+	}
+	o.view = chain.NewView(o.client, log)
+	if o.queue, err = receipts.Open(cfg.Receipts.Queue); err != nil {
+		return nil, fmt.Errorf("receipts.queue: %w", err)
+	}
+	if o.journal, err = attest.OpenJournal(cfg.Receipts.Queue + ".journal"); err != nil {
+		return nil, fmt.Errorf("receipts.queue: %w", err)
+	}
+	listen := func(key, addr string) (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: cannot listen on %s (%v); is the port taken? change %s in the config", key, addr, err, key)
+		}
+		return ln, nil
+	}
+	if o.httpLn, err = listen("http.listen", cfg.HTTP.Listen); err != nil {
+		return nil, err
+	}
+	if o.rpcLn, err = listen("rpc.listen", cfg.RPC.Listen); err != nil {
+		return nil, err
+	}
+
+	o.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	dir := directory{o.view}
+	o.admin = &nodes.Admin{Key: o.key, ChainID: chainID, Nodes: dir}
+	keys := map[string]string{}
+	for _, k := range cfg.API.Keys {
+		keys[k.Key] = k.Name
+	}
+	o.api = api.New(api.Config{Key: o.key, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin,
+		GrantTTL: cfg.API.GrantTTL, Region: cfg.Node.Region}, dir, o.loads, o.admin, rewards{o.client}, o.peers(), log, o.reg)
+	metrics, err := attest.NewMetrics(o.reg)
+	if err != nil {
+		return nil, err
+	}
+	tol := api.Tolerance{Clock: cfg.Receipts.ClockTolerance, ClientBytesFactor: cfg.Receipts.ClientBytesFactor}
+	o.pipeline = &attest.Pipeline{
+		Key: o.key, ChainID: chainID, Registry: o.view, Sessions: checker{o.api, tol}, Queue: o.queue, Journal: o.journal,
+		Chain: o.sub, Epochs: o.client, BatchSize: cfg.Receipts.BatchSize, Metrics: metrics, Log: log,
+	}
+	ok = true
+	return o, nil
+}
+
+// peers is the health checker of the other orchestrators.
+func (o *Orchestrator) peers() *nodes.Peers {
+	dir := directory{o.view}
+	return &nodes.Peers{List: func() map[string]string { return dir.peerURLs(o.key.ID) }}
+}
+
+// checker adapts the API's session records to attest.SessionChecker.
+type checker struct {
+	api *api.Server
+	tol api.Tolerance
+}
+
+func (c checker) Check(r *format.UsageReceipt) error { return c.api.CheckReceipt(r, c.tol) }
+
+// ID is the orchestrator's node ID.
+func (o *Orchestrator) ID() string { return o.key.ID }
+
+// HTTPAddr returns the API address.
+func (o *Orchestrator) HTTPAddr() string { return o.httpLn.Addr().String() }
+
+// RPCAddr returns the Media Node RPC address.
+func (o *Orchestrator) RPCAddr() string { return o.rpcLn.Addr().String() }
+
+// Operator returns the account that pays for receipt transactions.
+func (o *Orchestrator) Operator() string { return o.sub.Address() }
+
+// Run serves until ctx ends, then stops cleanly; queued receipts stay on
+// disk for the next start.
+func (o *Orchestrator) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
+	goRun(func() { _ = o.view.Run(ctx, o.cfg.Chain.Refresh) })
+	goRun(func() { o.api.RunRoomKeeper(ctx, 2*time.Second) })
+	peers := o.peers()
+	goRun(func() { peers.Run(ctx, 3*time.Second) })
+	goRun(func() {
+		if err := o.pipeline.Run(ctx, o.cfg.Receipts.SubmitInterval); err != nil && !errors.Is(err, context.Canceled) {
+			o.log.Error("receipt pipeline stopped", "err", err)
+		}
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", o.api.Handler())
+	mux.Handle("/", web.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !o.view.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "registry not loaded yet\n")
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
+	goRun(func() {
+		if err := srv.Serve(o.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.log.Error("http server stopped", "err", err)
+			cancel()
+		}
+	})
+	gs := grpc.NewServer(rpc.ServerCodec(), grpc.UnaryInterceptor(rpc.VerifyCalls(o.view.MediaNodeKey, o.cfg.Chain.ChainID, nil)))
+	rpcpb.RegisterOrchestratorServer(gs, &nodes.Server{ChainID: o.cfg.Chain.ChainID, Keys: o.view, Loads: o.loads, Intake: o.pipeline})
+	goRun(func() { _ = gs.Serve(o.rpcLn) })
+
+	o.log.Info("orchestrator started", "node_id", o.key.ID, "http", o.HTTPAddr(), "rpc", o.RPCAddr(), "operator", o.sub.Address())
+	<-ctx.Done()
+	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShutdown()
+	_ = srv.Shutdown(shutdown)
+	gs.GracefulStop()
+	wg.Wait()
+	o.close()
+	return nil
+}
+
+func (o *Orchestrator) close() {
+	if o.admin != nil {
+		o.admin.Close()
+	}
+	for _, c := range []io.Closer{o.httpLn, o.rpcLn} {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+	if o.journal != nil {
+		_ = o.journal.Close()
+	}
+	if o.queue != nil {
+		_ = o.queue.Close()
+	}
+	if o.client != nil {
+		_ = o.client.Close()
+	}
+}

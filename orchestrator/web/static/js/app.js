@@ -1,0 +1,790 @@
+// The Chroom web client: join form, video tiles, controls, participants
+// with host controls, chat and files, connection statistics and the
+// serving node's rewards. window.chroom is a small hook for end-to-end tests.
+
+import { Orchestrator } from "./api.js";
+import { Call, MAX_CHAT_CHARS, permissionsOf } from "./call.js";
+import { MAX_FILE_BYTES } from "./files.js";
+import { rates } from "./stats.js";
+import { describeError, formatBitrate, formatBytes, formatUchr, randomId } from "./util.js";
+
+const STATS_UI_MS = 2_000;
+const REWARDS_MS = 10_000;
+const MAX_CHAT_KEPT = 200;
+const ROLES = ["host", "presenter", "participant", "viewer"];
+const VIDEO_CONSTRAINTS = { width: { ideal: 960 }, height: { ideal: 540 }, frameRate: { ideal: 30 } };
+
+const $ = (id) => document.getElementById(id);
+
+const hook = { state: "idle", identity: null, room: null, nodeId: null, role: null, error: null, lastChat: [] };
+let call = null;
+let api = null;
+let uiTimers = [];
+let prevSample = null;
+const tiles = new Map(); // key → {el, video, avatar, name, badges, streamKey}
+const fileItems = new Map(); // `${from}\n${id}` → li
+
+// --- small DOM helpers -----------------------------------------------------
+
+function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v;
+    else if (k.startsWith("aria-") || k.startsWith("data-")) e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  for (const c of children) if (c != null) e.append(c);
+  return e;
+}
+
+function setList(dl, rows) {
+  dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v ?? "–" })]));
+}
+
+function setState(state) {
+  hook.state = state;
+  document.body.dataset.state = state;
+}
+
+let noticeTimer = null;
+
+/** showError puts a message in the alert banner (and window.chroom.error). */
+function showError(message) {
+  const text = describeError(message);
+  hook.error = text;
+  $("error-text").textContent = text;
+  $("error").hidden = false;
+  console.warn("chroom:", text);
+}
+
+function clearError() {
+  $("error").hidden = true;
+  $("error-text").textContent = "";
+}
+
+/** showNotice is a passing, non-error message. */
+function showNotice(text) {
+  $("notice").textContent = text;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => ($("notice").textContent = ""), 8_000);
+}
+
+function setStatus(text) {
+  $("status").textContent = text;
+}
+
+function shortId(id) {
+  return id && id.length > 14 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id || "–";
+}
+
+function initials(name) {
+  const parts = String(name || "?").trim().split(/\s+/).filter(Boolean);
+  return ((parts[0]?.[0] || "?") + (parts.length > 1 ? parts[parts.length - 1][0] : "")).toUpperCase();
+}
+
+// --- joining ---------------------------------------------------------------
+
+function sessionIdentity() {
+  let id = null;
+  try {
+    id = sessionStorage.getItem("chroom.identity");
+    if (!id) {
+      id = randomId("guest-");
+      sessionStorage.setItem("chroom.identity", id);
+    }
+  } catch {
+    id = randomId("guest-");
+  }
+  return id;
+}
+
+function mediaErrorText(e) {
+  switch (e?.name) {
+    case "NotAllowedError":
+      return "permission was denied (allow camera and microphone for this site)";
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return "no such device was found";
+    case "NotReadableError":
+      return "the device is in use by another application or cannot be opened";
+    case "SecurityError":
+      return "the browser blocks capture here (open the page over https or on localhost)";
+    case "AbortError":
+      return "the device could not be started";
+    default:
+      return describeError(e);
+  }
+}
+
+/** openMedia captures camera and microphone; it never throws, it reports and degrades. */
+async function openMedia(audioOnly) {
+  const what = audioOnly ? "the microphone" : "camera and microphone";
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    showError(`Opening ${what} failed: this browser cannot capture media on this page (it needs https or localhost). You joined without them.`);
+    return null;
+  }
+  const tries = audioOnly
+    ? [{ audio: true }]
+    : [{ audio: true, video: VIDEO_CONSTRAINTS }, { audio: true }, { video: VIDEO_CONSTRAINTS }];
+  let first = null;
+  for (const constraints of tries) {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia(constraints);
+      if (first) {
+        const missing = constraints.video ? "microphone" : "camera";
+        showError(`Opening the ${missing} failed: ${mediaErrorText(first)}. You joined without it.`);
+      }
+      return stream;
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  showError(`Opening ${what} failed: ${mediaErrorText(first)}. You joined without them; use the buttons to try again.`);
+  return null;
+}
+
+/**
+ * joinRoom joins a room: it asks the orchestrator for a grant, captures
+ * media, and connects to the media node. It resolves when joined and
+ * rejects with the failed step's message.
+ */
+async function joinRoom({ room, name, identity, role, audioOnly } = {}) {
+  if (hook.state === "joining" || hook.state === "joined") throw new Error("already in a call; leave first");
+  room = String(room ?? "").trim();
+  name = String(name ?? "").trim();
+  identity = String(identity ?? "").trim() || sessionIdentity();
+  if (!room) throw failJoin(new Error("Joining failed: enter a room name"));
+  if (!name) name = identity;
+  if (role && !ROLES.includes(role)) throw failJoin(new Error(`Joining failed: unknown role ${role}`));
+
+  resetCallUI();
+  clearError();
+  hook.error = null;
+  hook.room = room;
+  hook.identity = identity;
+  hook.nodeId = null;
+  hook.role = null;
+  setState("joining");
+  setJoinBusy(true);
+  try {
+    localStorage.setItem("chroom.name", name);
+  } catch {
+    // private mode
+  }
+
+  setStatus("Asking the orchestrator for a place in the room…");
+  api = new Orchestrator();
+  let grant;
+  try {
+    grant = await api.join(room, { identity, name, role: role || undefined });
+  } catch (e) {
+    throw failJoin(e);
+  }
+  hook.identity = grant.identity || identity;
+  hook.room = grant.room || room;
+  hook.role = grant.role || "participant";
+  hook.nodeId = grant.media_node.id || null;
+
+  let media = null;
+  if (permissionsOf(hook.role).publish) {
+    setStatus(audioOnly ? "Opening your microphone…" : "Opening your camera and microphone…");
+    media = await openMedia(audioOnly);
+  }
+
+  setStatus(`Connecting to media node ${shortId(hook.nodeId)}…`);
+  call = new Call({ grant: { ...grant, identity: hook.identity, room: hook.room, role: hook.role }, name, media, api });
+  wireCall(call);
+  try {
+    await call.open();
+  } catch (e) {
+    throw failJoin(e);
+  }
+  hook.identity = call.identity;
+  hook.role = call.role;
+  setState("joined");
+  setJoinBusy(false);
+  enterCallUI();
+  return { identity: hook.identity, room: hook.room, role: hook.role, nodeId: hook.nodeId };
+}
+
+function failJoin(e) {
+  const err = e instanceof Error ? e : new Error(describeError(e));
+  setState("error");
+  setJoinBusy(false);
+  setStatus("");
+  showError(err.message);
+  call = null;
+  return err;
+}
+
+function setJoinBusy(busy) {
+  $("join-button").disabled = busy;
+  $("join-button").textContent = busy ? "Joining…" : "Join";
+  $("join-form").setAttribute("aria-busy", String(busy));
+}
+
+function wireCall(c) {
+  c.addEventListener("update", () => {
+    hook.role = c.role;
+    render();
+  });
+  c.addEventListener("local", () => render());
+  c.addEventListener("chat", (e) => addChat(e.detail));
+  c.addEventListener("file", (e) => renderFile(e.detail));
+  c.addEventListener("notice", (e) => (e.detail.error ? showError(e.detail.message) : showNotice(e.detail.message)));
+  c.addEventListener("connection", (e) => {
+    if (e.detail.state === "connected") setStatus(`Connected to media node ${shortId(hook.nodeId)}${c.node.region ? ` (${c.node.region})` : ""}.`);
+    else if (e.detail.state === "disconnected") setStatus("Media connection interrupted; trying to recover…");
+  });
+  c.addEventListener("ended", (e) => onEnded(e.detail));
+}
+
+function onEnded({ reason, error }) {
+  setState(error ? "error" : "left");
+  if (error) showError(reason);
+  else showNotice(reason);
+  setStatus(reason);
+  leaveCallUI();
+}
+
+async function leave() {
+  if (!call || call.closed) return;
+  $("leave-button").disabled = true;
+  await call.leave();
+}
+
+// --- call view -------------------------------------------------------------
+
+function enterCallUI() {
+  $("join-view").hidden = true;
+  $("call-view").hidden = false;
+  $("room-title").textContent = `Room ${hook.room}`;
+  $("room-title").hidden = false;
+  $("leave-button").disabled = false;
+  try {
+    const u = new URL(location.href);
+    u.searchParams.set("room", hook.room);
+    u.searchParams.delete("autojoin");
+    history.replaceState(null, "", u);
+  } catch {
+    // not important
+  }
+  prevSample = null;
+  uiTimers.push(setInterval(updateStats, STATS_UI_MS));
+  uiTimers.push(setInterval(updateRewards, REWARDS_MS));
+  updateStats();
+  updateRewards();
+  render();
+  $("chat-input").focus();
+}
+
+function leaveCallUI() {
+  for (const t of uiTimers) clearInterval(t);
+  uiTimers = [];
+  for (const t of tiles.values()) t.video.srcObject = null;
+  tiles.clear();
+  $("tiles").replaceChildren();
+  $("call-view").hidden = true;
+  $("join-view").hidden = false;
+  $("room-title").hidden = true;
+  $("unmute-audio").hidden = true;
+  $("join-button").focus();
+}
+
+function resetCallUI() {
+  if (call && call.files) call.files.revoke();
+  call = null;
+  hook.lastChat.length = 0;
+  fileItems.clear();
+  $("chat-log").replaceChildren();
+  $("participants").replaceChildren();
+  setList($("stats"), []);
+  setList($("rewards"), []);
+  $("rewards-error").textContent = "";
+}
+
+function render() {
+  if (!call || call.closed) return;
+  renderControls();
+  renderTiles();
+  renderParticipants();
+}
+
+function renderControls() {
+  const p = call.perms;
+  const mic = call.localState("microphone");
+  const cam = call.localState("camera");
+  const screen = call.localState("screen");
+  const micBtn = $("mic-button");
+  const camBtn = $("camera-button");
+  const screenBtn = $("screen-button");
+  micBtn.hidden = camBtn.hidden = !p.publish;
+  micBtn.setAttribute("aria-pressed", String(mic.active && !mic.muted));
+  camBtn.setAttribute("aria-pressed", String(cam.active && !cam.muted));
+  micBtn.querySelector(".state").textContent = mic.active ? (mic.muted ? "off" : "on") : "off";
+  camBtn.querySelector(".state").textContent = cam.active ? (cam.muted ? "off" : "on") : "off";
+  screenBtn.hidden = !p.screen;
+  screenBtn.setAttribute("aria-pressed", String(screen.active));
+  screenBtn.querySelector(".label").textContent = screen.active ? "Stop sharing" : "Share screen";
+  $("end-room-button").hidden = !p.admin;
+  $("refresh-participants").hidden = !p.admin;
+  $("viewer-note").hidden = p.publish;
+  $("chat-input").disabled = $("chat-send").disabled = $("file-input").disabled = !p.data;
+  $("chat-note").hidden = p.data;
+  $("role-badge").textContent = call.role;
+}
+
+// tileSpecs lists the tiles to show, in order: yours first, then screens,
+// then everyone else.
+function tileSpecs() {
+  const specs = [];
+  const mic = call.localState("microphone");
+  const cam = call.localState("camera");
+  const screen = call.localState("screen");
+  const media = call.remoteMedia();
+  if (call.perms.publish || cam.active || mic.active) {
+    specs.push({
+      key: "self", identity: call.identity, label: `${call.name} (you)`, role: call.role, self: true,
+      tracks: cam.active && !cam.muted ? [cam.track] : [], micOff: !mic.active || mic.muted,
+    });
+  }
+  if (screen.active) specs.push({ key: "self:screen", identity: call.identity, label: "Your screen", self: true, screen: true, tracks: [screen.track] });
+  for (const m of media) {
+    if (m.kind === "video" && m.source === "screen" && !m.muted) {
+      specs.push({ key: `screen:${m.trackId}`, identity: m.publisher, label: `${call.displayName(m.publisher)}'s screen`, screen: true, tracks: [m.track] });
+    }
+  }
+  const publishers = new Set([...call.participants.values()].filter((p) => !p.self && p.role !== "viewer").map((p) => p.identity));
+  for (const m of media) publishers.add(m.publisher);
+  for (const id of publishers) {
+    const mine = media.filter((m) => m.publisher === id);
+    const camTrack = mine.find((m) => m.kind === "video" && m.source === "camera" && !m.muted);
+    const audio = mine.filter((m) => m.kind === "audio");
+    const micInfo = [...call.tracks.values()].find((t) => t.publisher === id && t.source === "microphone");
+    const p = call.participants.get(id);
+    specs.push({
+      key: `p:${id}`, identity: id, label: call.displayName(id), role: p?.role,
+      tracks: [camTrack?.track, ...audio.map((a) => a.track)].filter(Boolean), micOff: !micInfo || micInfo.muted,
+    });
+  }
+  return specs;
+}
+
+function renderTiles() {
+  const container = $("tiles");
+  const specs = tileSpecs();
+  const wanted = new Set(specs.map((s) => s.key));
+  for (const [key, t] of tiles) {
+    if (!wanted.has(key)) {
+      t.video.srcObject = null;
+      t.el.remove();
+      tiles.delete(key);
+    }
+  }
+  specs.forEach((spec, i) => {
+    let t = tiles.get(spec.key);
+    if (!t) {
+      t = makeTile(spec);
+      tiles.set(spec.key, t);
+    }
+    const streamKey = spec.tracks.map((tr) => tr.id).join(",");
+    if (t.streamKey !== streamKey) {
+      t.streamKey = streamKey;
+      t.video.srcObject = spec.tracks.length ? new MediaStream(spec.tracks) : null;
+      if (spec.tracks.length) playTile(t);
+    }
+    const hasVideo = spec.tracks.some((tr) => tr.kind === "video");
+    t.el.classList.toggle("has-video", hasVideo);
+    t.el.classList.toggle("speaking", call.speakers.has(spec.identity) && !spec.screen);
+    t.name.textContent = spec.label;
+    t.avatar.textContent = initials(spec.label);
+    t.video.setAttribute("aria-label", spec.screen ? spec.label : `Video of ${spec.label}`);
+    const badges = [];
+    if (spec.role === "host" || spec.role === "presenter") badges.push(spec.role);
+    if (!spec.screen && spec.micOff) badges.push("mic off");
+    if (call.speakers.has(spec.identity) && !spec.screen) badges.push("speaking");
+    t.badges.textContent = badges.length ? badges.join(" · ") : "";
+    if (container.children[i] !== t.el) container.insertBefore(t.el, container.children[i] || null);
+  });
+  $("tiles").dataset.count = String(specs.length);
+}
+
+function makeTile(spec) {
+  const video = el("video", { autoplay: true, playsInline: true });
+  video.muted = !!spec.self; // never play your own microphone back
+  const avatar = el("div", { class: "avatar", "aria-hidden": "true" });
+  const name = el("span", { class: "tile-name" });
+  const badges = el("span", { class: "tile-badges" });
+  const fig = el("figure", { class: `tile${spec.screen ? " screen" : ""}${spec.self ? " self" : ""}`, "data-key": spec.key }, video, avatar, el("figcaption", {}, name, badges));
+  return { el: fig, video, avatar, name, badges, streamKey: null };
+}
+
+function playTile(t) {
+  const p = t.video.play();
+  if (p && p.catch) {
+    p.catch((e) => {
+      if (e.name === "NotAllowedError") $("unmute-audio").hidden = false;
+    });
+  }
+}
+
+function renderParticipants() {
+  const list = call.participantList();
+  const isHost = call.perms.admin;
+  $("people-count").textContent = `(${list.length})`;
+  const ul = $("participants");
+  const keep = new Set();
+  list.forEach((p, i) => {
+    keep.add(p.identity);
+    let li = [...ul.children].find((c) => c.dataset.identity === p.identity);
+    if (!li) {
+      li = el("li", { "data-identity": p.identity });
+    }
+    const sig = JSON.stringify([p.name, p.role, p.tracks, isHost, p.self]);
+    if (li.dataset.sig !== sig) {
+      li.dataset.sig = sig;
+      li.replaceChildren(...participantRow(p, isHost));
+    }
+    li.classList.toggle("speaking", p.speaking);
+    li.querySelector(".speaking-label").textContent = p.speaking ? " (speaking)" : "";
+    if (ul.children[i] !== li) ul.insertBefore(li, ul.children[i] || null);
+  });
+  for (const li of [...ul.children]) if (!keep.has(li.dataset.identity)) li.remove();
+}
+
+const SOURCE_LABEL = { microphone: "microphone", camera: "camera", screen: "screen", screen_audio: "screen audio" };
+
+function participantRow(p, isHost) {
+  const who = el("div", { class: "who" },
+    el("span", { class: "dot", "aria-hidden": "true" }),
+    el("strong", { text: p.name || p.identity }),
+    p.self ? " (you)" : null,
+    " ",
+    el("span", { class: `role role-${p.role}`, text: p.role }),
+    el("span", { class: "speaking-label visually-hidden" }));
+  who.title = p.identity;
+  const media = p.tracks.length
+    ? p.tracks.map((t) => `${SOURCE_LABEL[t.source] || t.kind}${t.muted ? " (muted)" : ""}`).join(", ")
+    : "no media";
+  const rows = [who, el("div", { class: "media-state", text: media })];
+  if (isHost && !p.self) rows.push(hostControls(p));
+  return rows;
+}
+
+function hostControls(p) {
+  const who = p.name || p.identity;
+  const box = el("div", { class: "host-controls", role: "group", "aria-label": `Host controls for ${who}` });
+  const select = el("select", { "aria-label": `Role of ${who}` });
+  for (const r of ROLES) select.append(el("option", { value: r, text: r, selected: r === p.role }));
+  select.addEventListener("change", () => {
+    const role = select.value;
+    hostAction(select, `${who} is now ${role}`, () => api.setRole(call.room, call.grant.token, p.identity, role))
+      .then((ok) => { if (!ok) select.value = p.role; });
+  });
+  box.append(el("label", { class: "inline" }, "Role ", select));
+  for (const t of p.tracks) {
+    if (t.muted) continue;
+    const b = el("button", { type: "button", text: `Mute ${SOURCE_LABEL[t.source] || t.kind}`, "aria-label": `Mute ${who}'s ${SOURCE_LABEL[t.source] || t.kind}` });
+    b.addEventListener("click", () => hostAction(b, `Muted ${who}'s ${SOURCE_LABEL[t.source] || t.kind}`, () => api.muteTrack(call.room, call.grant.token, p.identity, t.id)));
+    box.append(b);
+  }
+  const remove = el("button", { type: "button", class: "danger", text: "Remove", "aria-label": `Remove ${who} from the room` });
+  confirmButton(remove, `Confirm: remove ${who}`, () => hostAction(remove, `Removed ${who}`, () => api.removeParticipant(call.room, call.grant.token, p.identity)));
+  box.append(remove);
+  return box;
+}
+
+// hostAction runs one host request with its control disabled; it resolves true on success.
+async function hostAction(control, done, fn) {
+  control.disabled = true;
+  try {
+    await fn();
+    showNotice(done);
+    return true;
+  } catch (e) {
+    showError(e.message);
+    return false;
+  } finally {
+    control.disabled = false;
+  }
+}
+
+// confirmButton asks for a second click within 5 s before acting.
+function confirmButton(button, confirmText, action) {
+  const original = button.textContent;
+  let armed = null;
+  button.addEventListener("click", () => {
+    if (!armed) {
+      button.textContent = confirmText;
+      armed = setTimeout(() => {
+        armed = null;
+        button.textContent = original;
+      }, 5_000);
+      return;
+    }
+    clearTimeout(armed);
+    armed = null;
+    button.textContent = original;
+    action();
+  });
+}
+
+// --- chat and files ----------------------------------------------------------
+
+function timeOf(at) {
+  return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function appendLog(li) {
+  const log = $("chat-log");
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  log.append(li);
+  if (atBottom) log.scrollTop = log.scrollHeight;
+}
+
+function addChat(m) {
+  hook.lastChat.push(m);
+  if (hook.lastChat.length > MAX_CHAT_KEPT) hook.lastChat.splice(0, hook.lastChat.length - MAX_CHAT_KEPT);
+  appendLog(el("li", { class: m.self ? "self" : "" },
+    el("span", { class: "chat-from", text: m.self ? "You" : m.name }),
+    el("time", { text: timeOf(m.at), dateTime: new Date(m.at).toISOString() }),
+    el("p", { class: "chat-text", text: m.text })));
+}
+
+function renderFile(r) {
+  const key = `${r.from}\n${r.id}`;
+  let li = fileItems.get(key);
+  if (!li) {
+    li = el("li", { class: "file" });
+    fileItems.set(key, li);
+    appendLog(li);
+  }
+  const from = r.direction === "out" ? "You" : call ? call.displayName(r.from) : r.from;
+  const children = [el("span", { class: "chat-from", text: from }), el("span", { text: r.direction === "out" && r.status === "sending" ? " are sending a file: " : " sent a file: " })];
+  if (r.url && (r.status === "complete" || r.status === "sent")) {
+    children.push(el("a", { href: r.url, download: r.name, text: r.name }));
+  } else {
+    children.push(el("strong", { text: r.name }));
+  }
+  children.push(` (${formatBytes(r.size)})`);
+  let state = "";
+  if (r.status === "sending" || r.status === "receiving") {
+    children.push(" ", el("progress", { max: Math.max(r.size, 1), value: r.bytes, "aria-label": `Progress of ${r.name}` }));
+  } else if (r.status === "complete") {
+    state = "checksum verified";
+  } else if (r.status === "sent") {
+    state = "sent";
+  } else {
+    state = r.error || r.status;
+  }
+  if (state) children.push(el("p", { class: `file-state ${r.status}`, text: state }));
+  li.className = `file ${r.status}`;
+  li.replaceChildren(...children);
+}
+
+// --- statistics and rewards ------------------------------------------------
+
+async function updateStats() {
+  if (!call || call.closed) return;
+  let s = null;
+  try {
+    s = await call.stats();
+  } catch (e) {
+    console.warn("chroom: getStats failed", e);
+  }
+  if (!call || call.closed) return;
+  const r = s ? rates(prevSample, s) : {};
+  if (s) prevSample = s;
+  const route = s && s.localCandidateType ? `${s.localCandidateType} → ${s.remoteCandidateType}${s.localCandidateType === "relay" ? " (TURN)" : ""}` : "–";
+  const rows = [
+    ["Media node", call.node.id || "–"],
+    ["Region", call.node.region || "–"],
+    ["Connection", call.connectionState],
+    ["Route", route],
+    ["Round trip", s && s.rttMs != null ? `${Math.round(s.rttMs)} ms` : "–"],
+    ["Inbound", r.inBps != null ? formatBitrate(r.inBps) : "–"],
+    ["Outbound", r.outBps != null ? formatBitrate(r.outBps) : "–"],
+    ["Packet loss in", r.lossPct != null ? `${r.lossPct.toFixed(1)} %` : "–"],
+    ["Packet loss out", s && s.remoteOutLoss != null ? `${(s.remoteOutLoss * 100).toFixed(1)} %` : "–"],
+    ["Frames decoded", s ? String(s.framesDecoded) : "–"],
+    ["Received", s ? formatBytes(s.bytesReceived) : "–"],
+  ];
+  if (call.statsError) rows.push(["Usage report", call.statsError]);
+  setList($("stats"), rows);
+}
+
+async function updateRewards() {
+  if (!call || call.closed || !hook.nodeId) return;
+  try {
+    const n = await api.node(hook.nodeId);
+    const reward = n.claimable_rewards || {};
+    const amount = reward.denom === "uchr" || !reward.denom ? `${formatUchr(reward.amount)} (${reward.amount ?? 0} uchr)` : `${reward.amount} ${reward.denom}`;
+    const q = Number.parseFloat(n.quality_score);
+    setList($("rewards"), [
+      ["Node", n.moniker ? `${n.moniker} (${shortId(n.id)})` : shortId(n.id || hook.nodeId)],
+      ["Status", String(n.status || "–").replace(/^NODE_STATUS_/, "").toLowerCase()],
+      ["Region", n.region || "–"],
+      ["Operator", shortId(n.operator)],
+      ["Quality score", Number.isFinite(q) ? q.toFixed(3) : "–"],
+      ["Claimable rewards", amount],
+    ]);
+    $("rewards-error").textContent = `Updated ${new Date().toLocaleTimeString()}.`;
+    $("rewards-error").classList.remove("bad");
+  } catch (e) {
+    $("rewards-error").textContent = e.message;
+    $("rewards-error").classList.add("bad");
+  }
+}
+
+// --- controls --------------------------------------------------------------
+
+async function toggleSource(source) {
+  if (!call || call.closed) return;
+  const st = call.localState(source);
+  if (st.active) {
+    call.setMuted(source, !st.muted);
+    return;
+  }
+  const what = source === "camera" ? "camera" : "microphone";
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia(source === "camera" ? { video: VIDEO_CONSTRAINTS } : { audio: true });
+    const track = source === "camera" ? stream.getVideoTracks()[0] : stream.getAudioTracks()[0];
+    if (!call || call.closed) {
+      track.stop();
+      return;
+    }
+    call.publishTrack(source, track);
+  } catch (e) {
+    showError(`Turning on the ${what} failed: ${e.name ? mediaErrorText(e) : describeError(e)}`);
+  }
+}
+
+async function toggleScreen() {
+  if (!call || call.closed) return;
+  if (call.localState("screen").active) {
+    call.stopScreenShare();
+    return;
+  }
+  try {
+    await call.startScreenShare();
+  } catch (e) {
+    showError(e.message);
+  }
+}
+
+async function copyInvite() {
+  const u = new URL(location.pathname, location.origin);
+  u.searchParams.set("room", hook.room);
+  const link = u.toString();
+  try {
+    await navigator.clipboard.writeText(link);
+    showNotice(`Invite link copied: ${link}`);
+  } catch {
+    showNotice(`Invite link: ${link}`);
+  }
+}
+
+function bindUI() {
+  const params = new URLSearchParams(location.search);
+  let savedName = "";
+  try {
+    savedName = localStorage.getItem("chroom.name") || "";
+  } catch {
+    // private mode
+  }
+  $("room").value = params.get("room") || "";
+  $("name").value = params.get("name") || savedName;
+  $("identity").value = params.get("identity") || "";
+  if (ROLES.includes(params.get("role"))) $("role").value = params.get("role");
+  $("audio-only").checked = /^(1|true|yes)$/i.test(params.get("audio_only") || "");
+  $("chat-input").maxLength = MAX_CHAT_CHARS;
+  $("file-hint").textContent = `Up to ${formatBytes(MAX_FILE_BYTES)}.`;
+  if (!window.isSecureContext) {
+    showError("This page is not in a secure context (https or localhost): camera, microphone, screen sharing and file checksums will not work.");
+  }
+
+  $("join-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const room = $("room").value.trim();
+    const name = $("name").value.trim();
+    if (!room) {
+      showError("Joining failed: enter a room name.");
+      $("room").focus();
+      return;
+    }
+    if (!name) {
+      showError("Joining failed: enter your name.");
+      $("name").focus();
+      return;
+    }
+    joinRoom({ room, name, identity: $("identity").value, role: $("role").value, audioOnly: $("audio-only").checked }).catch(() => {
+      // failJoin showed the error
+    });
+  });
+  $("error-dismiss").addEventListener("click", clearError);
+  $("mic-button").addEventListener("click", () => toggleSource("microphone"));
+  $("camera-button").addEventListener("click", () => toggleSource("camera"));
+  $("screen-button").addEventListener("click", toggleScreen);
+  $("invite-button").addEventListener("click", copyInvite);
+  $("leave-button").addEventListener("click", () => leave());
+  confirmButton($("end-room-button"), "Confirm: end for everyone", () =>
+    hostAction($("end-room-button"), "The room was ended", () => api.endRoom(call.room, call.grant.token)));
+  $("refresh-participants").addEventListener("click", () =>
+    hostAction($("refresh-participants"), "Participants refreshed", async () => call.mergeParticipants(await api.participants(call.room, call.grant.token))));
+  $("unmute-audio").addEventListener("click", () => {
+    for (const t of tiles.values()) t.video.play().catch(() => {});
+    $("unmute-audio").hidden = true;
+  });
+  $("chat-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const input = $("chat-input");
+    if (!call || !input.value.trim()) return;
+    try {
+      await call.sendChat(input.value);
+      input.value = "";
+    } catch (e) {
+      showError(e.message);
+    }
+  });
+  $("file-input").addEventListener("change", () => {
+    const input = $("file-input");
+    const files = [...input.files];
+    input.value = "";
+    for (const f of files) call?.sendFile(f).catch((e) => showError(e.message));
+  });
+  window.addEventListener("pagehide", () => call?.leaveNow());
+
+  if (/^(1|true|yes)$/i.test(params.get("autojoin") || "") && $("room").value && $("name").value) {
+    $("join-form").requestSubmit();
+  }
+}
+
+// --- test hook ---------------------------------------------------------------
+
+window.chroom = {
+  /** "idle" | "joining" | "joined" | "left" | "error" */
+  get state() { return hook.state; },
+  get identity() { return hook.identity; },
+  get room() { return hook.room; },
+  get nodeId() { return hook.nodeId; },
+  get role() { return hook.role; },
+  /** the last error message shown, or null */
+  get error() { return hook.error; },
+  /** chat messages, oldest first: {from, name, text, at, self} */
+  get lastChat() { return hook.lastChat; },
+  /** file records (files.js), oldest first */
+  get files() { return call ? call.files.list : []; },
+  /** participants, you first: {identity, name, role, self, speaking, tracks: [{id, kind, source, muted}]} */
+  participants() { return call ? call.participantList() : []; },
+  /** video frames decoded so far (getStats inbound-rtp) */
+  framesDecoded() { return call ? call.framesDecoded() : Promise.resolve(0); },
+  sendChat(text) { return call && hook.state === "joined" ? call.sendChat(text) : Promise.reject(new Error("not in a call")); },
+  sendFile(file) { return call && hook.state === "joined" ? call.sendFile(file) : Promise.reject(new Error("not in a call")); },
+  leave() { return leave(); },
+  /** join({room, name, identity?, role?, audioOnly?}) is what the form does */
+  join(opts) { return joinRoom(opts); },
+};
+
+setState("idle");
+bindUI();

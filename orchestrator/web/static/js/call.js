@@ -1,0 +1,926 @@
+// Call is one session in a room on a media node: the signaling WebSocket,
+// one RTCPeerConnection, the "chroom" data channel and the local tracks
+// (medianode/signal/ws.go has the message shapes, medianode/sfu the room
+// events). It keeps the room state (participants, tracks, speakers) from
+// the node's events and reports changes as DOM events:
+//   "update"     participants, tracks, speakers or remote media changed
+//   "local"      a local track started, stopped or was muted
+//   "chat"       detail {from, name, text, at, self}
+//   "file"       detail: a file record (files.js)
+//   "notice"     detail {message, error}: something the user should know
+//   "connection" detail {state}: the PeerConnection's connection state
+//   "ended"      detail {reason, error}: the call is over
+//
+// Negotiation: the client offers its own tracks; the node offers when the
+// client's subscriptions change. On glare the client is the impolite peer:
+// it ignores a node offer while its own offer is pending, and the node
+// rolls back and offers again after answering. If the node cannot roll
+// back and rejects the client's offer instead ("offer: …" error), the
+// client rolls back its own offer, answers the node's, and offers again
+// after a short, growing delay. To make glare rare, the client offers only
+// after the node's offers have been quiet for OFFER_QUIET_MS: the node
+// sends a burst of offers when a participant joins a room with tracks, one
+// right after each answer.
+
+import { FileTransfers } from "./files.js";
+import { parseSections } from "./sdp.js";
+import { collectStats } from "./stats.js";
+import { describeError } from "./util.js";
+
+/** StepError is a failure of one named step of joining or calling. */
+export class StepError extends Error {
+  constructor(step, message) {
+    super(`${step} failed: ${message}`);
+    this.name = "StepError";
+    this.step = step;
+  }
+}
+
+// What each role may do (grant.DefaultPermissions).
+const PERMISSIONS = {
+  viewer: { publish: false, screen: false, data: false, admin: false },
+  participant: { publish: true, screen: false, data: true, admin: false },
+  presenter: { publish: true, screen: true, data: true, admin: false },
+  host: { publish: true, screen: true, data: true, admin: true },
+};
+
+/** permissionsOf returns {publish, screen, data, admin} for a role. */
+export function permissionsOf(role) {
+  return PERMISSIONS[role] ?? PERMISSIONS.viewer;
+}
+
+const JOIN_TIMEOUT_MS = 15_000;
+const CONNECT_WARN_MS = 20_000;
+const DATA_OPEN_TIMEOUT_MS = 15_000;
+const STATS_REPORT_MS = 5_000;
+// Re-offer delays after the node rejected an offer: 150 ms doubling to 3 s,
+// at most MAX_OFFER_RETRIES times in a row.
+const OFFER_RETRY_BASE_MS = 150;
+const OFFER_RETRY_MAX_MS = 3_000;
+const MAX_OFFER_RETRIES = 8;
+const OFFER_QUIET_MS = 500;
+const DATA_HIGH_WATER_BYTES = 1 << 20;
+const DATA_LOW_WATER_BYTES = 256 << 10;
+// The node refuses data messages over 64 KiB by default.
+const MAX_DATA_MESSAGE_BYTES = 60 * 1024;
+/** MAX_CHAT_CHARS bounds one chat message. */
+export const MAX_CHAT_CHARS = 2000;
+const SOURCES = ["microphone", "camera", "screen"];
+// ?debug=1 in the page URL logs every signaling message to the console.
+const DEBUG = /[?&]debug=1\b/.test(globalThis.location?.search || "");
+
+export class Call extends EventTarget {
+  /**
+   * @param {object} opts
+   * @param {object} opts.grant the orchestrator's join answer
+   * @param {string} opts.name the display name
+   * @param {MediaStream|null} opts.media camera and microphone to publish
+   * @param {import("./api.js").Orchestrator} opts.api for statistics reports
+   */
+  constructor({ grant, name, media, api }) {
+    super();
+    this.grant = grant;
+    this.api = api;
+    this.room = grant.room;
+    this.identity = grant.identity;
+    this.name = name;
+    this.role = grant.role || "participant";
+    this.node = grant.media_node;
+    /** @type {Map<string, {identity, name, role, joinedAtUnixMs, self}>} */
+    this.participants = new Map();
+    /** @type {Map<string, {id, publisher, kind, source, muted}>} published tracks by ID */
+    this.tracks = new Map();
+    this.speakers = new Set();
+    /** local[source] = {track, sender, pubId, muted, unpublished} */
+    this.local = { camera: null, microphone: null, screen: null };
+    this.localStream = new MediaStream();
+    this.initialMedia = media;
+    this.ws = null;
+    this.pc = null;
+    this.dc = null;
+    this.closed = false;
+    this.endReason = null;
+    this.connectionState = "new";
+    this.chain = Promise.resolve();
+    this.pendingCandidates = [];
+    this.ignoredOffer = false;
+    this.deferredOffer = null; // the node's offer ignored on glare
+    this.offerFailures = 0; // offers the node rejected in a row
+    this.offerNotBefore = 0; // ms timestamp; back-off for the next offer
+    this.offerTimer = null;
+    this.lastNodeOfferAt = 0; // ms timestamp of the node's last offer or our last answer
+    this.localCandidates = []; // every candidate sent, to re-send after a rollback
+    this.timers = [];
+    this.lastTotals = { bytesReceived: 0, framesDecoded: 0 };
+    this.statsError = null;
+    this.files = new FileTransfers({ send: (m) => this.sendData(m), self: this.identity });
+    this.files.addEventListener("file", (e) => this.#emit("file", e.detail));
+  }
+
+  get perms() {
+    return permissionsOf(this.role);
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  #notice(message, error = true) {
+    this.#emit("notice", { message, error });
+  }
+
+  #send(msg) {
+    if (DEBUG) console.debug("chroom →", msg.type, msg.type === "candidate" ? msg.candidate.candidate : msg.track_id || "", this.pc?.signalingState);
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify(msg));
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * open connects to the media node and resolves once the node has
+   * answered "joined" and the PeerConnection is set up.
+   */
+  open() {
+    const step = "Connecting to the media node";
+    let url;
+    try {
+      url = new URL(this.node.ws_url, location.href);
+      if (url.protocol === "http:") url.protocol = "ws:";
+      if (url.protocol === "https:") url.protocol = "wss:";
+      url.searchParams.set("access_token", this.grant.token);
+    } catch (e) {
+      return Promise.reject(new StepError(step, `the media node's URL ${JSON.stringify(this.node.ws_url)} is not valid`));
+    }
+    return new Promise((resolve, reject) => {
+      let ws;
+      try {
+        ws = new WebSocket(url);
+      } catch (e) {
+        reject(new StepError(step, `cannot open ${url.origin}: ${e.message}`));
+        return;
+      }
+      this.ws = ws;
+      let settled = false; // open() resolved or rejected
+      let lastError = "";
+      const early = []; // messages that came before "joined"
+      const fail = (why) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        ws.onclose = ws.onmessage = null;
+        try {
+          ws.close();
+        } catch {
+          // already closed
+        }
+        this.#end({ reason: why, error: true, quiet: true });
+        reject(new StepError(step, why));
+      };
+      const timer = setTimeout(() => fail(`the media node at ${url.host} did not answer within ${JOIN_TIMEOUT_MS / 1000} s`), JOIN_TIMEOUT_MS);
+      ws.onmessage = (ev) => {
+        let msg;
+        try {
+          msg = JSON.parse(ev.data);
+        } catch {
+          console.warn("chroom: ignoring a malformed message from the media node", ev.data);
+          return;
+        }
+        if (settled) {
+          this.#onMessage(msg);
+        } else if (msg.type === "joined") {
+          try {
+            this.#setup(msg);
+          } catch (e) {
+            fail(`setting up WebRTC: ${describeError(e)}`);
+            return;
+          }
+          settled = true;
+          clearTimeout(timer);
+          // The node may offer its subscriptions before "joined".
+          for (const m of early) this.#onMessage(m);
+          resolve();
+        } else if (msg.type === "error") {
+          lastError = msg.message || "unknown error";
+        } else {
+          early.push(msg);
+        }
+      };
+      ws.onclose = (ev) => {
+        if (!settled) {
+          const detail = lastError || ev.reason;
+          fail(detail
+            ? `the media node closed the connection: ${detail}`
+            : `the media node at ${url.host} refused or dropped the connection (code ${ev.code}); the join grant may be invalid or expired, or the node unreachable`);
+          return;
+        }
+        this.#onSocketClosed(ev);
+      };
+    });
+  }
+
+  #setup(joined) {
+    const me = joined.participant || { identity: this.identity, name: this.name, role: this.role };
+    this.identity = me.identity || this.identity;
+    this.role = me.role || this.role;
+    this.files.self = this.identity;
+    this.#upsertParticipant(me);
+    for (const p of joined.participants || []) this.#upsertParticipant(p);
+    for (const t of joined.tracks || []) this.#addTrackInfo(t);
+    // The node offers the room's tracks on its own; let those offers come
+    // first so ours does not cross them.
+    if ((joined.tracks || []).some((t) => t.publisher !== this.identity)) this.lastNodeOfferAt = Date.now();
+
+    const iceServers = (joined.ice_servers || [])
+      .filter((s) => s && s.urls)
+      .map((s) => {
+        const out = { urls: s.urls };
+        if (s.username) out.username = s.username;
+        if (typeof s.credential === "string") out.credential = s.credential;
+        return out;
+      });
+    try {
+      this.pc = new RTCPeerConnection({ iceServers });
+    } catch (e) {
+      this.#notice(`The media node's ICE servers are not usable (${e.message}); connecting without TURN.`);
+      this.pc = new RTCPeerConnection();
+    }
+    const pc = this.pc;
+    pc.onicecandidate = (ev) => {
+      // Skip end-of-candidates: the node wants a candidate line.
+      if (!ev.candidate || !ev.candidate.candidate) return;
+      const c = ev.candidate.toJSON();
+      this.localCandidates.push(c);
+      this.#send({ type: "candidate", candidate: c });
+    };
+    pc.onnegotiationneeded = () => this.#scheduleOffer();
+    pc.ontrack = (ev) => {
+      ev.track.addEventListener("unmute", () => this.#emit("update"));
+      ev.track.addEventListener("ended", () => this.#emit("update"));
+      this.#emit("update");
+    };
+    pc.onsignalingstatechange = () => {
+      if (pc.signalingState === "stable") this.#emit("update");
+    };
+    pc.onconnectionstatechange = () => this.#onConnectionState(pc.connectionState);
+    this.timers.push(setTimeout(() => {
+      if (!this.closed && this.connectionState !== "connected") {
+        this.#notice("The media connection is taking long to establish. A firewall may be blocking UDP; the node's TURN relay is tried too.");
+      }
+    }, CONNECT_WARN_MS));
+
+    // The data channel exists before the first offer, so that offer
+    // negotiates SCTP even when there is nothing to publish.
+    this.dc = pc.createDataChannel("chroom");
+    this.dc.bufferedAmountLowThreshold = DATA_LOW_WATER_BYTES;
+    this.dc.onmessage = (ev) => this.#onData(ev.data);
+    this.dc.onopen = () => this.#emit("update");
+    this.dc.onclose = () => this.#emit("update");
+
+    if (this.initialMedia && this.perms.publish) {
+      for (const track of this.initialMedia.getAudioTracks()) this.#publish("microphone", track);
+      for (const track of this.initialMedia.getVideoTracks()) this.#publish("camera", track);
+    }
+    this.timers.push(setInterval(() => this.#reportStats().catch(() => {}), STATS_REPORT_MS));
+    this.#emit("update");
+    this.#emit("local");
+  }
+
+  // --- negotiation -------------------------------------------------------
+
+  // enqueue runs signaling steps one at a time, in arrival order.
+  #enqueue(fn) {
+    this.chain = this.chain.then(() => (this.closed ? undefined : fn())).catch((e) => {
+      if (!this.closed) this.#notice(`WebRTC negotiation failed: ${describeError(e)}`);
+    });
+    return this.chain;
+  }
+
+  // scheduleOffer queues an offer, after the back-off if the node rejected
+  // the last one.
+  #scheduleOffer(minWait = 0) {
+    if (this.closed) return;
+    clearTimeout(this.offerTimer);
+    const wait = Math.max(minWait, this.offerNotBefore - Date.now());
+    this.offerTimer = setTimeout(() => this.#enqueue(() => this.#makeOffer()), wait);
+  }
+
+  async #makeOffer() {
+    // In any other state the browser fires negotiationneeded again once
+    // the current exchange ends.
+    if (this.pc.signalingState !== "stable" || this.offerFailures > MAX_OFFER_RETRIES) return;
+    const quiet = Date.now() - this.lastNodeOfferAt;
+    if (quiet < OFFER_QUIET_MS) {
+      this.#scheduleOffer(OFFER_QUIET_MS - quiet);
+      return;
+    }
+    await this.pc.setLocalDescription();
+    if (this.pc.localDescription.type === "offer") this.#send({ type: "offer", sdp: this.pc.localDescription.sdp });
+  }
+
+  // recoverRejectedOffer handles the node refusing our offer (typically
+  // glare it could not resolve): roll back, answer the node's pending
+  // offer, re-send our candidates, and offer again later.
+  async #recoverRejectedOffer(message) {
+    if (this.pc.signalingState !== "have-local-offer") return;
+    this.offerFailures++;
+    await this.pc.setLocalDescription({ type: "rollback" });
+    const deferred = this.deferredOffer;
+    this.deferredOffer = null;
+    if (deferred) {
+      await this.#onOffer(deferred);
+      this.#resendCandidates();
+    }
+    if (this.offerFailures > MAX_OFFER_RETRIES) {
+      this.#notice(`Publishing your media failed: the media node rejected ${this.offerFailures} offers in a row (${message}).`);
+      return;
+    }
+    const delay = Math.min(OFFER_RETRY_MAX_MS, OFFER_RETRY_BASE_MS * 2 ** (this.offerFailures - 1));
+    this.offerNotBefore = Date.now() + delay * (0.75 + Math.random() / 2);
+    this.#scheduleOffer();
+  }
+
+  // resendCandidates sends again the candidates of the current local ICE
+  // credentials: the node dropped those that came with a rejected offer.
+  #resendCandidates() {
+    const ufrag = /a=ice-ufrag:(\S+)/.exec(this.pc.localDescription?.sdp || "")?.[1];
+    for (const c of this.localCandidates) {
+      if (!ufrag || !c.usernameFragment || c.usernameFragment === ufrag) this.#send({ type: "candidate", candidate: c });
+    }
+  }
+
+  async #onOffer(sdp) {
+    this.lastNodeOfferAt = Date.now();
+    if (this.pc.signalingState !== "stable") {
+      // Glare: our offer wins; the node rolls back and offers again. Keep
+      // its offer in case it cannot and rejects ours instead.
+      this.ignoredOffer = true;
+      this.deferredOffer = sdp;
+      return;
+    }
+    this.ignoredOffer = false;
+    this.deferredOffer = null;
+    await this.pc.setRemoteDescription({ type: "offer", sdp });
+    await this.#flushCandidates();
+    await this.pc.setLocalDescription();
+    this.#send({ type: "answer", sdp: this.pc.localDescription.sdp });
+    this.lastNodeOfferAt = Date.now();
+    this.#emit("update");
+  }
+
+  async #onAnswer(sdp) {
+    if (this.pc.signalingState !== "have-local-offer") return;
+    await this.pc.setRemoteDescription({ type: "answer", sdp });
+    // The node took our offer; it offers again anything it had pending.
+    this.deferredOffer = null;
+    this.offerFailures = 0;
+    this.offerNotBefore = 0;
+    await this.#flushCandidates();
+    this.#emit("update");
+  }
+
+  async #onCandidate(c) {
+    if (!c || !c.candidate) return;
+    const init = { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null };
+    if (init.sdpMid === null && init.sdpMLineIndex === null) init.sdpMLineIndex = 0;
+    if (c.usernameFragment) init.usernameFragment = c.usernameFragment;
+    if (!this.pc.remoteDescription) {
+      this.pendingCandidates.push(init);
+      return;
+    }
+    try {
+      await this.pc.addIceCandidate(init);
+    } catch (e) {
+      if (!this.ignoredOffer) console.warn("chroom: a remote ICE candidate was not accepted", e);
+    }
+  }
+
+  async #flushCandidates() {
+    const list = this.pendingCandidates;
+    this.pendingCandidates = [];
+    for (const c of list) {
+      try {
+        await this.pc.addIceCandidate(c);
+      } catch (e) {
+        console.warn("chroom: a remote ICE candidate was not accepted", e);
+      }
+    }
+  }
+
+  #onConnectionState(state) {
+    this.connectionState = state;
+    this.#emit("connection", { state });
+    if (state === "failed" && !this.closed) {
+      this.#end({
+        reason: "The media connection failed (ICE could not connect to the media node). A firewall may block UDP and TCP to the node, or its TURN relay is unreachable.",
+        error: true,
+      });
+    }
+  }
+
+  // --- signaling messages and room events --------------------------------
+
+  #onMessage(msg) {
+    if (DEBUG) console.debug("chroom ←", msg.type, msg.message || msg.track?.id || msg.participant?.identity || "", this.pc?.signalingState);
+    switch (msg.type) {
+      case "offer":
+        this.#enqueue(() => this.#onOffer(msg.sdp));
+        break;
+      case "answer":
+        this.#enqueue(() => this.#onAnswer(msg.sdp));
+        break;
+      case "candidate":
+        this.#enqueue(() => this.#onCandidate(msg.candidate));
+        break;
+      case "participant_joined":
+        if (msg.participant) this.#upsertParticipant(msg.participant);
+        this.#emit("update");
+        break;
+      case "participant_left":
+        if (msg.participant) {
+          this.participants.delete(msg.participant.identity);
+          for (const [id, t] of this.tracks) if (t.publisher === msg.participant.identity) this.tracks.delete(id);
+          this.speakers.delete(msg.participant.identity);
+        }
+        this.#emit("update");
+        break;
+      case "participant_updated":
+        if (msg.participant) this.#upsertParticipant(msg.participant);
+        this.#emit("update");
+        break;
+      case "track_published":
+        if (msg.track) this.#addTrackInfo(msg.track);
+        this.#emit("update");
+        break;
+      case "track_unpublished":
+        if (msg.track) this.#removeTrackInfo(msg.track);
+        this.#emit("update");
+        break;
+      case "track_muted":
+        if (msg.track) this.#onTrackMuted(msg.track);
+        this.#emit("update");
+        break;
+      case "speakers":
+        this.speakers = new Set(msg.speakers || []);
+        this.#emit("update");
+        break;
+      case "room_ended":
+        this.#end({ reason: `The room was ended${msg.reason ? ` (${msg.reason})` : ""}.`, error: false });
+        break;
+      case "removed":
+        this.#end({ reason: `You were removed from the room${msg.reason ? ` (${msg.reason})` : ""}.`, error: false });
+        break;
+      case "error":
+        this.#onNodeError(msg.message || "unknown error");
+        break;
+      case "joined":
+        break;
+      default:
+        console.debug("chroom: ignoring message", msg.type);
+    }
+  }
+
+  #onNodeError(message) {
+    if (message.startsWith("offer: ")) {
+      this.#enqueue(() => this.#recoverRejectedOffer(message));
+      console.warn("chroom: the media node rejected an offer:", message);
+      return;
+    }
+    if (message.startsWith("candidate: ")) {
+      // Candidates of a rejected offer; they are sent again on recovery.
+      console.warn("chroom: the media node rejected a candidate:", message);
+      return;
+    }
+    // "track <id> refused: <why>": the node will not forward that track.
+    const m = /^track (\S+) refused: (.*)$/.exec(message);
+    if (m) {
+      for (const source of SOURCES) {
+        const slot = this.local[source];
+        if (slot && slot.pubId === m[1]) {
+          slot.unpublished = true;
+          this.#stopLocal(source);
+          this.#notice(`Your ${source} is not published: ${m[2]}.`);
+          this.#emit("local");
+          return;
+        }
+      }
+    }
+    this.#notice(`The media node reported an error: ${message}`);
+  }
+
+  #onSocketClosed(ev) {
+    if (this.closed) return;
+    const reason = ev.reason || "";
+    if (/replaced/i.test(reason)) {
+      this.#end({ reason: "You joined this room again from another tab or device, so this session ended.", error: false });
+    } else if (/ended/i.test(reason)) {
+      this.#end({ reason: `The room was ended (${reason}).`, error: false });
+    } else if (/removed|kicked/i.test(reason)) {
+      this.#end({ reason: `You were removed from the room (${reason}).`, error: false });
+    } else {
+      this.#end({ reason: `Lost the connection to the media node${reason ? `: ${reason}` : ""} (code ${ev.code}).`, error: true });
+    }
+  }
+
+  #upsertParticipant(info) {
+    if (!info || !info.identity) return;
+    const self = info.identity === this.identity;
+    const old = this.participants.get(info.identity);
+    this.participants.set(info.identity, {
+      identity: info.identity,
+      name: info.name || old?.name || (self ? this.name : ""),
+      role: info.role || old?.role || "participant",
+      joinedAtUnixMs: info.joined_at_unix_ms || old?.joinedAtUnixMs || 0,
+      self,
+    });
+    if (Array.isArray(info.tracks)) {
+      // The participant's tracks as of this event replace what we knew.
+      for (const [id, t] of this.tracks) if (t.publisher === info.identity && !info.tracks.some((n) => n.id === id)) this.tracks.delete(id);
+      for (const t of info.tracks) this.#addTrackInfo({ ...t, publisher: t.publisher || info.identity }, false);
+    }
+    if (self && info.role && info.role !== this.role) this.#onRoleChanged(this.role, info.role);
+  }
+
+  #addTrackInfo(t, fresh = true) {
+    if (!t || !t.id) return;
+    const known = this.tracks.get(t.id);
+    this.tracks.set(t.id, { id: t.id, publisher: t.publisher, kind: t.kind, source: t.source, muted: !!t.muted });
+    if (t.publisher !== this.identity || (known && !fresh)) return;
+    // One of ours is now published: send a mute that waited for it.
+    for (const source of SOURCES) {
+      const slot = this.local[source];
+      if (slot && slot.pubId === t.id && slot.muted !== !!t.muted) this.#send({ type: "mute", track_id: t.id, muted: slot.muted });
+    }
+  }
+
+  #removeTrackInfo(t) {
+    this.tracks.delete(t.id);
+    if (t.publisher !== this.identity) return;
+    for (const source of SOURCES) {
+      const slot = this.local[source];
+      if (slot && slot.pubId === t.id) {
+        slot.unpublished = true;
+        if (slot.track) this.#notice(`Your ${source} is no longer published.`, false);
+        this.#stopLocal(source);
+        this.#emit("local");
+      }
+    }
+  }
+
+  #onTrackMuted(t) {
+    const known = this.tracks.get(t.id);
+    if (known) known.muted = !!t.muted;
+    else this.#addTrackInfo(t, false);
+    if (t.publisher !== this.identity) return;
+    for (const source of SOURCES) {
+      const slot = this.local[source];
+      if (slot && slot.pubId === t.id && slot.muted !== !!t.muted) {
+        slot.muted = !!t.muted;
+        if (slot.track) slot.track.enabled = !slot.muted;
+        if (slot.muted) this.#notice(`Your ${source} was muted by the host.`, false);
+        this.#emit("local");
+      }
+    }
+  }
+
+  #onRoleChanged(from, to) {
+    this.role = to;
+    const p = permissionsOf(to);
+    if (!p.publish) for (const s of SOURCES) this.#stopLocal(s);
+    else if (!p.screen) this.#stopLocal("screen");
+    this.#notice(`Your role changed from ${from} to ${to}.`, false);
+    this.#emit("local");
+  }
+
+  // --- data channel ------------------------------------------------------
+
+  #onData(data) {
+    let env;
+    try {
+      env = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!env || typeof env.from !== "string") return;
+    const payload = env.payload;
+    if (typeof payload === "string") {
+      // A client that sent plain text: show it as chat.
+      this.#receiveChat(env.from, payload);
+      return;
+    }
+    if (!payload || typeof payload !== "object") return;
+    if (payload.type === "chat" && typeof payload.text === "string") this.#receiveChat(env.from, payload.text);
+    else if (typeof payload.type === "string" && payload.type.startsWith("file-")) this.files.receive(env.from, payload);
+  }
+
+  #receiveChat(from, text) {
+    this.#emit("chat", { from, name: this.displayName(from), text: String(text).slice(0, MAX_CHAT_CHARS), at: Date.now(), self: false });
+  }
+
+  /** displayName is a participant's name, or their identity. */
+  displayName(identity) {
+    return this.participants.get(identity)?.name || identity;
+  }
+
+  /** sendData sends one JSON message on the data channel, waiting for room in its buffer. */
+  async sendData(msg) {
+    const dc = this.dc;
+    if (!dc || this.closed) throw new Error("not in a call");
+    if (dc.readyState === "connecting") await waitFor(dc, "open", DATA_OPEN_TIMEOUT_MS, "the data channel did not open");
+    if (dc.readyState !== "open") throw new Error("the data channel is closed");
+    const text = JSON.stringify(msg);
+    if (text.length > MAX_DATA_MESSAGE_BYTES) throw new Error("the message is too large for the data channel");
+    while (dc.bufferedAmount > DATA_HIGH_WATER_BYTES) {
+      await waitFor(dc, "bufferedamountlow", 30_000, "the data channel stopped draining");
+    }
+    dc.send(text);
+  }
+
+  /** sendChat sends a chat message to the room and returns it. */
+  async sendChat(text) {
+    text = String(text ?? "").trim();
+    if (!text) throw new Error("Sending the message failed: it is empty");
+    if (text.length > MAX_CHAT_CHARS) throw new Error(`Sending the message failed: at most ${MAX_CHAT_CHARS} characters`);
+    if (!this.perms.data) throw new Error(`Sending the message failed: a ${this.role} may not send messages`);
+    try {
+      await this.sendData({ type: "chat", text });
+    } catch (e) {
+      throw new Error(`Sending the message failed: ${e.message}`);
+    }
+    const msg = { from: this.identity, name: this.name, text, at: Date.now(), self: true };
+    this.#emit("chat", msg);
+    return msg;
+  }
+
+  /** sendFile sends a file (≤ 20 MiB) to the room. */
+  sendFile(file) {
+    if (!this.perms.data) return Promise.reject(new Error(`Sending the file failed: a ${this.role} may not send files`));
+    return this.files.send(file);
+  }
+
+  // --- local media -------------------------------------------------------
+
+  // publish sends track as source. A sender whose track the node still
+  // has is reused with replaceTrack (no renegotiation); otherwise the
+  // track is announced, then added, so the announcement precedes the offer.
+  #publish(source, track) {
+    const slot = this.local[source];
+    if (slot && slot.sender && !slot.unpublished && this.pc.getSenders().includes(slot.sender)) {
+      if (slot.track && slot.track !== track) slot.track.stop();
+      slot.track = track;
+      track.enabled = true;
+      slot.sender.replaceTrack(track).catch((e) => this.#notice(`Could not switch your ${source}: ${e.message}`));
+      if (slot.muted) {
+        slot.muted = false;
+        if (this.tracks.has(slot.pubId)) this.#send({ type: "mute", track_id: slot.pubId, muted: false });
+      }
+      return;
+    }
+    if (slot && slot.sender) {
+      try {
+        this.pc.removeTrack(slot.sender);
+      } catch {
+        // the connection is closing
+      }
+    }
+    this.#send({ type: "announce_track", track_id: track.id, source });
+    const sender = this.pc.addTrack(track, this.localStream);
+    this.local[source] = { track, sender, pubId: track.id, muted: false, unpublished: false };
+  }
+
+  /** publishTrack publishes a newly acquired camera or microphone track. */
+  publishTrack(source, track) {
+    if (this.closed) throw new Error("not in a call");
+    if (!this.perms.publish) throw new Error(`a ${this.role} may not publish`);
+    this.#publish(source, track);
+    this.#emit("local");
+  }
+
+  // stopLocal ends the local track of source but keeps its sender.
+  #stopLocal(source) {
+    const slot = this.local[source];
+    if (!slot || !slot.track) return;
+    slot.track.onended = null;
+    slot.track.stop();
+    slot.track = null;
+    if (slot.sender && this.pc && this.pc.signalingState !== "closed") slot.sender.replaceTrack(null).catch(() => {});
+  }
+
+  /** setMuted turns a local source off (muted) or on; it returns false if there is no such track. */
+  setMuted(source, muted) {
+    const slot = this.local[source];
+    if (!slot || !slot.track) return false;
+    slot.track.enabled = !muted;
+    slot.muted = muted;
+    // A track the node has not confirmed yet gets its mute on track_published.
+    if (this.tracks.has(slot.pubId)) this.#send({ type: "mute", track_id: slot.pubId, muted });
+    this.#emit("local");
+    return true;
+  }
+
+  /** localState reports each source: {active, muted} (active: a live track). */
+  localState(source) {
+    const slot = this.local[source];
+    return { active: !!(slot && slot.track && slot.track.readyState === "live"), muted: !!slot?.muted, track: slot?.track || null };
+  }
+
+  /** startScreenShare asks the browser for a screen and publishes it. */
+  async startScreenShare() {
+    const step = "Sharing your screen";
+    if (!this.perms.screen) throw new StepError(step, `a ${this.role} may not share a screen; ask the host to make you a presenter`);
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia) throw new StepError(step, "this browser cannot share a screen");
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch (e) {
+      if (e.name === "NotAllowedError") throw new StepError(step, "permission was denied or the picker was closed");
+      throw new StepError(step, describeError(e));
+    }
+    const track = stream.getVideoTracks()[0];
+    if (!track) throw new StepError(step, "the browser returned no video");
+    if (this.closed) {
+      track.stop();
+      throw new StepError(step, "the call has ended");
+    }
+    if ("contentHint" in track) track.contentHint = "detail";
+    this.#publish("screen", track);
+    // The browser's own "Stop sharing" button ends the track.
+    track.onended = () => this.stopScreenShare();
+    this.#emit("local");
+  }
+
+  /** stopScreenShare ends the screen share; others see the screen track muted. */
+  stopScreenShare() {
+    const slot = this.local.screen;
+    if (!slot || !slot.track) return;
+    this.#stopLocal("screen");
+    slot.muted = true;
+    if (this.tracks.has(slot.pubId)) this.#send({ type: "mute", track_id: slot.pubId, muted: true });
+    this.#emit("local");
+  }
+
+  /** setLayer asks for a simulcast layer (0 low … 2 high) of a remote video track. */
+  setLayer(trackId, layer) {
+    this.#send({ type: "layer", track_id: trackId, layer });
+  }
+
+  // --- remote media ------------------------------------------------------
+
+  /**
+   * remoteMedia lists the tracks the node sends us now:
+   * [{trackId, publisher, kind, source, muted, track}]. The remote
+   * description's a=msid lines tie each transceiver to a published track.
+   */
+  remoteMedia() {
+    const sdp = this.pc?.remoteDescription?.sdp;
+    if (!sdp || this.closed) return [];
+    const transceivers = this.pc.getTransceivers();
+    const out = [];
+    for (const s of parseSections(sdp)) {
+      if (!s.mid || !s.trackId || s.port === 0) continue;
+      if (s.direction !== "sendrecv" && s.direction !== "sendonly") continue;
+      const tr = transceivers.find((t) => t.mid === s.mid);
+      if (!tr || !tr.receiver || !tr.receiver.track) continue;
+      if (tr.currentDirection && !/recv/.test(tr.currentDirection)) continue;
+      const track = tr.receiver.track;
+      const info = this.tracks.get(s.trackId);
+      const publisher = info?.publisher || s.streamId;
+      if (!publisher || publisher === this.identity) continue;
+      out.push({
+        trackId: s.trackId,
+        publisher,
+        kind: track.kind,
+        source: info?.source || (track.kind === "audio" ? "microphone" : "camera"),
+        muted: !!info?.muted,
+        track,
+      });
+    }
+    return out;
+  }
+
+  /** participantList is the room's participants with their tracks and whether they speak. */
+  participantList() {
+    const list = [...this.participants.values()].map((p) => ({
+      identity: p.identity,
+      name: p.name,
+      role: p.role,
+      self: p.self,
+      joinedAtUnixMs: p.joinedAtUnixMs,
+      speaking: this.speakers.has(p.identity),
+      tracks: [...this.tracks.values()].filter((t) => t.publisher === p.identity).map((t) => ({ id: t.id, kind: t.kind, source: t.source, muted: t.muted })),
+    }));
+    list.sort((a, b) => (b.self - a.self) || (a.joinedAtUnixMs - b.joinedAtUnixMs) || a.identity.localeCompare(b.identity));
+    return list;
+  }
+
+  /** mergeParticipants takes the orchestrator's participant list (host view). */
+  mergeParticipants(list) {
+    for (const p of list) this.#upsertParticipant(p);
+    this.#emit("update");
+  }
+
+  // --- statistics --------------------------------------------------------
+
+  /** stats samples the connection (stats.js collectStats); null if closed. */
+  async stats() {
+    if (!this.pc || this.pc.signalingState === "closed") return null;
+    return collectStats(this.pc);
+  }
+
+  /** framesDecoded is the number of video frames decoded so far. */
+  async framesDecoded() {
+    const s = await this.stats().catch(() => null);
+    return s ? s.framesDecoded : this.lastTotals.framesDecoded;
+  }
+
+  async #reportStats({ keepalive = false } = {}) {
+    const s = await this.stats().catch(() => null);
+    if (s) this.lastTotals = { bytesReceived: s.bytesReceived, framesDecoded: s.framesDecoded };
+    const t = this.lastTotals;
+    this.#send({ type: "client_stats", bytes_received: t.bytesReceived, frames_decoded: t.framesDecoded });
+    try {
+      await this.api.reportStats(this.room, this.grant.token, t, { keepalive });
+      this.statsError = null;
+    } catch (e) {
+      if (this.statsError !== e.message) console.warn("chroom:", e.message);
+      this.statsError = e.message;
+    }
+  }
+
+  // --- leaving -----------------------------------------------------------
+
+  /** leave reports the final statistics, tells the node, and ends the call. */
+  async leave() {
+    if (this.closed) return;
+    await Promise.race([this.#reportStats({ keepalive: true }), new Promise((r) => setTimeout(r, 1500))]);
+    this.#send({ type: "leave" });
+    this.#end({ reason: "You left the room.", error: false });
+  }
+
+  /** leaveNow leaves without waiting (page unload): last known totals, keepalive. */
+  leaveNow() {
+    if (this.closed) return;
+    const t = this.lastTotals;
+    this.#send({ type: "client_stats", bytes_received: t.bytesReceived, frames_decoded: t.framesDecoded });
+    this.api.reportStats(this.room, this.grant.token, t, { keepalive: true }).catch(() => {});
+    this.#send({ type: "leave" });
+    this.#end({ reason: "You left the room.", error: false });
+  }
+
+  #end({ reason, error, quiet = false }) {
+    if (this.closed) return;
+    this.closed = true;
+    this.endReason = reason;
+    for (const t of this.timers) {
+      clearTimeout(t);
+      clearInterval(t);
+    }
+    clearTimeout(this.offerTimer);
+    for (const s of SOURCES) {
+      const slot = this.local[s];
+      if (slot?.track) {
+        slot.track.onended = null;
+        slot.track.stop();
+      }
+    }
+    if (this.initialMedia) for (const t of this.initialMedia.getTracks()) t.stop();
+    this.files.dispose();
+    try {
+      this.dc?.close();
+    } catch {
+      // already closed
+    }
+    try {
+      this.pc?.close();
+    } catch {
+      // already closed
+    }
+    if (this.ws) {
+      this.ws.onclose = this.ws.onmessage = null;
+      try {
+        this.ws.close(1000, "left");
+      } catch {
+        // already closed
+      }
+    }
+    if (!quiet) this.#emit("ended", { reason, error });
+  }
+}
+
+// waitFor resolves on target's event, rejecting after ms or when target closes.
+function waitFor(target, event, ms, why) {
+  return new Promise((resolve, reject) => {
+    const done = (fn, arg) => {
+      clearTimeout(timer);
+      target.removeEventListener(event, onEvent);
+      target.removeEventListener("close", onClose);
+      fn(arg);
+    };
+    const onEvent = () => done(resolve);
+    const onClose = () => done(reject, new Error("the data channel closed"));
+    const timer = setTimeout(() => done(reject, new Error(why)), ms);
+    target.addEventListener(event, onEvent);
+    target.addEventListener("close", onClose);
+  });
+}
