@@ -201,6 +201,8 @@ ORCH_HTTP=${ORCH_HTTP:-7800}
 ORCH_RPC=${ORCH_RPC:-7801}
 MEDIA1_BASE=${MEDIA1_BASE:-7880}
 MEDIA2_BASE=${MEDIA2_BASE:-7890}
+TURN_BASE=${TURN_BASE:-3477}      # media node i relays on TURN_BASE+i
+METRICS_BASE=${METRICS_BASE:-9099} # media node i serves metrics on METRICS_BASE+i
 SERVICES=(orchestrator media-1 media-2)
 
 service_ports() {
@@ -239,7 +241,7 @@ init_services() {
       step "creating media node $i in $DEVNET_DIR/media-$i"
       "$BIN_DIR/medianode" init --home "$DEVNET_DIR/media-$i" --chain-id "$CHAIN_ID" --rest-url "http://127.0.0.1:$API_PORT" \
         --http-port "$base" --rpc-port $((base + 1)) --udp-port $((base + 2)) --tcp-port $((base + 3)) \
-        --turn-port $((3477 + i)) --metrics-port $((9099 + i)) --moniker "media-$i" --devnet >>"$log" 2>&1 ||
+        --turn-port $((TURN_BASE + i)) --metrics-port $((METRICS_BASE + i)) --moniker "media-$i" --devnet >>"$log" 2>&1 ||
         fail "medianode init failed" "$log"
     fi
   done
@@ -253,7 +255,7 @@ register_services() {
     base=$MEDIA1_BASE
     [ "$i" = 2 ] && base=$MEDIA2_BASE
     register "media-$i" media media-operator 5000000uchr \
-      "http://127.0.0.1:$base,http://127.0.0.1:$((base + 1))/rpc,turn:127.0.0.1:$((3477 + i))" "$DEVNET_DIR/media-$i/node_key.json"
+      "http://127.0.0.1:$base,http://127.0.0.1:$((base + 1))/rpc,turn:127.0.0.1:$((TURN_BASE + i))" "$DEVNET_DIR/media-$i/node_key.json"
   done
 }
 

@@ -70,6 +70,7 @@ func (p *Pusher) Run(ctx context.Context, loadEvery, receiptEvery time.Duration)
 	defer load.Stop()
 	defer rcpt.Stop()
 	defer p.closeAll()
+	p.PushLoad(ctx) // orchestrators can place rooms here right away
 	for {
 		select {
 		case <-ctx.Done():

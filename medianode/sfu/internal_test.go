@@ -37,8 +37,11 @@ func TestIsKeyframe(t *testing.T) {
 
 type capture struct{ pkts []rtp.Header }
 
-func (c *capture) WriteRTP(h *rtp.Header, _ []byte) (int, error) { c.pkts = append(c.pkts, *h); return 10, nil }
-func (c *capture) Write(b []byte) (int, error)                   { return len(b), nil }
+func (c *capture) WriteRTP(h *rtp.Header, _ []byte) (int, error) {
+	c.pkts = append(c.pkts, *h)
+	return 10, nil
+}
+func (c *capture) Write(b []byte) (int, error) { return len(b), nil }
 
 // TestDownTrackSwitchesLayersAtKeyframesWithoutGaps: the subscriber's
 // sequence numbers and timestamps continue across a layer switch, and the

@@ -180,12 +180,11 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	mux.Handle("/", web.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !o.view.Ready() {
+		ok, why := o.ready()
+		if !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "registry not loaded yet\n")
-			return
 		}
-		_, _ = io.WriteString(w, "ready\n")
+		_, _ = io.WriteString(w, why+"\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
@@ -228,4 +227,18 @@ func (o *Orchestrator) close() {
 	if o.client != nil {
 		_ = o.client.Close()
 	}
+}
+
+// ready reports whether joins can be served: the registry is loaded and
+// at least one ACTIVE media node has reported its load recently.
+func (o *Orchestrator) ready() (bool, string) {
+	if !o.view.Ready() {
+		return false, "registry not loaded yet"
+	}
+	for _, n := range (directory{o.view}).ActiveMediaNodes() {
+		if l, ok := o.loads.Load(n.ID); ok && time.Since(l.ReportedAt) < 15*time.Second && !l.Draining {
+			return true, "ready"
+		}
+	}
+	return false, "no ACTIVE media node is reporting load"
 }

@@ -335,25 +335,25 @@ function renderControls() {
   $("role-badge").textContent = call.role;
 }
 
-// tileSpecs lists the tiles to show, in order: yours first, then screens,
-// then everyone else.
+// tileSpecs lists the tiles to show, in order: screen shares first (full
+// width), then yours, then everyone else.
 function tileSpecs() {
   const specs = [];
   const mic = call.localState("microphone");
   const cam = call.localState("camera");
   const screen = call.localState("screen");
   const media = call.remoteMedia();
-  if (call.perms.publish || cam.active || mic.active) {
-    specs.push({
-      key: "self", identity: call.identity, label: `${call.name} (you)`, role: call.role, self: true,
-      tracks: cam.active && !cam.muted ? [cam.track] : [], micOff: !mic.active || mic.muted,
-    });
-  }
   if (screen.active) specs.push({ key: "self:screen", identity: call.identity, label: "Your screen", self: true, screen: true, tracks: [screen.track] });
   for (const m of media) {
     if (m.kind === "video" && m.source === "screen" && !m.muted) {
       specs.push({ key: `screen:${m.trackId}`, identity: m.publisher, label: `${call.displayName(m.publisher)}'s screen`, screen: true, tracks: [m.track] });
     }
+  }
+  if (call.perms.publish || cam.active || mic.active) {
+    specs.push({
+      key: "self", identity: call.identity, label: `${call.name} (you)`, role: call.role, self: true,
+      tracks: cam.active && !cam.muted ? [cam.track] : [], micOff: !mic.active || mic.muted,
+    });
   }
   const publishers = new Set([...call.participants.values()].filter((p) => !p.self && p.role !== "viewer").map((p) => p.identity));
   for (const m of media) publishers.add(m.publisher);

@@ -24,7 +24,7 @@
 
 import { FileTransfers } from "./files.js";
 import { parseSections } from "./sdp.js";
-import { collectStats } from "./stats.js";
+import { collectStats, Totals } from "./stats.js";
 import { describeError } from "./util.js";
 
 /** StepError is a failure of one named step of joining or calling. */
@@ -59,6 +59,12 @@ const OFFER_RETRY_BASE_MS = 150;
 const OFFER_RETRY_MAX_MS = 3_000;
 const MAX_OFFER_RETRIES = 8;
 const OFFER_QUIET_MS = 500;
+// After someone joins, and after one of our video tracks is published, our
+// live video tracks are "unmuted" again at these delays: the node asks us
+// for a keyframe on unmute, and a new subscriber sees no video until one
+// arrives (the keyframe the node requests when it subscribes them, or the
+// first one of a new track, comes before their downtrack is ready).
+const KEYFRAME_NUDGE_MS = [1_500, 5_000];
 const DATA_HIGH_WATER_BYTES = 1 << 20;
 const DATA_LOW_WATER_BYTES = 256 << 10;
 // The node refuses data messages over 64 KiB by default.
@@ -90,6 +96,9 @@ export class Call extends EventTarget {
     this.participants = new Map();
     /** @type {Map<string, {id, publisher, kind, source, muted}>} published tracks by ID */
     this.tracks = new Map();
+    // Track IDs unpublished in this session. Participant snapshots from the
+    // node may still list them; they are never brought back.
+    this.goneTracks = new Set();
     this.speakers = new Set();
     /** local[source] = {track, sender, pubId, muted, unpublished} */
     this.local = { camera: null, microphone: null, screen: null };
@@ -109,9 +118,11 @@ export class Call extends EventTarget {
     this.offerNotBefore = 0; // ms timestamp; back-off for the next offer
     this.offerTimer = null;
     this.lastNodeOfferAt = 0; // ms timestamp of the node's last offer or our last answer
+    this.nudgeTimers = [];
     this.localCandidates = []; // every candidate sent, to re-send after a rollback
     this.timers = [];
     this.lastTotals = { bytesReceived: 0, framesDecoded: 0 };
+    this.totals = new Totals();
     this.statsError = null;
     this.files = new FileTransfers({ send: (m) => this.sendData(m), self: this.identity });
     this.files.addEventListener("file", (e) => this.#emit("file", e.detail));
@@ -316,7 +327,28 @@ export class Call extends EventTarget {
       return;
     }
     await this.pc.setLocalDescription();
-    if (this.pc.localDescription.type === "offer") this.#send({ type: "offer", sdp: this.pc.localDescription.sdp });
+    if (this.pc.localDescription.type !== "offer") return;
+    this.#syncAnnouncements();
+    this.#send({ type: "offer", sdp: this.pc.localDescription.sdp });
+  }
+
+  // syncAnnouncements checks, before our description goes out, that each
+  // local track is announced under the ID the node will see: the a=msid
+  // track ID of its m-section, which is not the track's own ID when the
+  // browser reuses a transceiver.
+  #syncAnnouncements() {
+    const sections = parseSections(this.pc.localDescription?.sdp);
+    const transceivers = this.pc.getTransceivers();
+    for (const source of SOURCES) {
+      const slot = this.local[source];
+      if (!slot || !slot.sender) continue;
+      const mid = transceivers.find((t) => t.sender === slot.sender)?.mid;
+      const id = mid != null ? sections.find((s) => s.mid === mid)?.trackId : null;
+      if (id && id !== slot.pubId) {
+        this.#send({ type: "announce_track", track_id: id, source });
+        slot.pubId = id;
+      }
+    }
   }
 
   // recoverRejectedOffer handles the node refusing our offer (typically
@@ -364,6 +396,7 @@ export class Call extends EventTarget {
     await this.pc.setRemoteDescription({ type: "offer", sdp });
     await this.#flushCandidates();
     await this.pc.setLocalDescription();
+    this.#syncAnnouncements();
     this.#send({ type: "answer", sdp: this.pc.localDescription.sdp });
     this.lastNodeOfferAt = Date.now();
     this.#emit("update");
@@ -435,6 +468,7 @@ export class Call extends EventTarget {
         break;
       case "participant_joined":
         if (msg.participant) this.#upsertParticipant(msg.participant);
+        this.#nudgeKeyframes();
         this.#emit("update");
         break;
       case "participant_left":
@@ -479,6 +513,19 @@ export class Call extends EventTarget {
       default:
         console.debug("chroom: ignoring message", msg.type);
     }
+  }
+
+  // nudgeKeyframes schedules keyframes for a new subscriber (see
+  // KEYFRAME_NUDGE_MS); joins close together share one schedule.
+  #nudgeKeyframes() {
+    for (const t of this.nudgeTimers) clearTimeout(t);
+    this.nudgeTimers = KEYFRAME_NUDGE_MS.map((ms) => setTimeout(() => {
+      if (this.closed) return;
+      for (const source of ["camera", "screen"]) {
+        const slot = this.local[source];
+        if (slot && slot.track && !slot.muted && this.tracks.has(slot.pubId)) this.#send({ type: "mute", track_id: slot.pubId, muted: false });
+      }
+    }, ms));
   }
 
   #onNodeError(message) {
@@ -543,10 +590,11 @@ export class Call extends EventTarget {
   }
 
   #addTrackInfo(t, fresh = true) {
-    if (!t || !t.id) return;
+    if (!t || !t.id || this.goneTracks.has(t.id)) return;
     const known = this.tracks.get(t.id);
     this.tracks.set(t.id, { id: t.id, publisher: t.publisher, kind: t.kind, source: t.source, muted: !!t.muted });
     if (t.publisher !== this.identity || (known && !fresh)) return;
+    if (fresh && t.kind === "video") this.#nudgeKeyframes();
     // One of ours is now published: send a mute that waited for it.
     for (const source of SOURCES) {
       const slot = this.local[source];
@@ -556,6 +604,7 @@ export class Call extends EventTarget {
 
   #removeTrackInfo(t) {
     this.tracks.delete(t.id);
+    this.goneTracks.add(t.id);
     if (t.publisher !== this.identity) return;
     for (const source of SOURCES) {
       const slot = this.local[source];
@@ -663,7 +712,8 @@ export class Call extends EventTarget {
 
   // publish sends track as source. A sender whose track the node still
   // has is reused with replaceTrack (no renegotiation); otherwise the
-  // track is announced, then added, so the announcement precedes the offer.
+  // track is announced, then added, so the announcement precedes the offer
+  // (syncAnnouncements corrects the ID if the browser chose another).
   #publish(source, track) {
     const slot = this.local[source];
     if (slot && slot.sender && !slot.unpublished && this.pc.getSenders().includes(slot.sender)) {
@@ -685,7 +735,9 @@ export class Call extends EventTarget {
       }
     }
     this.#send({ type: "announce_track", track_id: track.id, source });
-    const sender = this.pc.addTrack(track, this.localStream);
+    // A new send-only transceiver: addTrack could reuse one the node's offer
+    // created, whose a=msid would not carry this track's ID.
+    const { sender } = this.pc.addTransceiver(track, { direction: "sendonly", streams: [this.localStream] });
     this.local[source] = { track, sender, pubId: track.id, muted: false, unpublished: false };
   }
 
@@ -825,10 +877,10 @@ export class Call extends EventTarget {
   /** stats samples the connection (stats.js collectStats); null if closed. */
   async stats() {
     if (!this.pc || this.pc.signalingState === "closed") return null;
-    return collectStats(this.pc);
+    return collectStats(this.pc, this.totals);
   }
 
-  /** framesDecoded is the number of video frames decoded so far. */
+  /** framesDecoded is the number of video frames decoded in this session. */
   async framesDecoded() {
     const s = await this.stats().catch(() => null);
     return s ? s.framesDecoded : this.lastTotals.framesDecoded;
@@ -877,6 +929,7 @@ export class Call extends EventTarget {
       clearInterval(t);
     }
     clearTimeout(this.offerTimer);
+    for (const t of this.nudgeTimers) clearTimeout(t);
     for (const s of SOURCES) {
       const slot = this.local[s];
       if (slot?.track) {

@@ -1,11 +1,38 @@
 // WebRTC statistics (W3C webrtc-stats) summed over a PeerConnection.
 
+const COUNTERS = ["bytesReceived", "packetsReceived", "packetsLost", "framesDecoded", "bytesSent"];
+
+/**
+ * Totals keeps session totals that never go down: getStats() forgets the
+ * RTP streams of stopped transceivers, and a restarted stream counts from
+ * zero again.
+ */
+export class Totals {
+  constructor() {
+    this.last = new Map(); // stats ID → counters last seen
+    this.retired = Object.fromEntries(COUNTERS.map((k) => [k, 0]));
+  }
+
+  update(id, counters) {
+    const prev = this.last.get(id);
+    if (prev) for (const k of COUNTERS) if ((counters[k] ?? 0) < (prev[k] ?? 0)) this.retired[k] += prev[k];
+    this.last.set(id, counters);
+  }
+
+  sum(k) {
+    let n = this.retired[k];
+    for (const c of this.last.values()) n += c[k] ?? 0;
+    return n;
+  }
+}
+
 /**
  * collectStats returns totals from pc.getStats(): {at (ms), bytesReceived,
  * bytesSent, packetsReceived, packetsLost, framesDecoded, rttMs (null if
- * unknown), localCandidateType, remoteCandidateType}.
+ * unknown), localCandidateType, remoteCandidateType, remoteOutLoss}. With
+ * totals, the counters are session totals (see Totals).
  */
-export async function collectStats(pc) {
+export async function collectStats(pc, totals = new Totals()) {
   const report = await pc.getStats();
   const s = {
     at: performance.now(), bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsLost: 0, framesDecoded: 0,
@@ -18,13 +45,15 @@ export async function collectStats(pc) {
   report.forEach((r) => {
     switch (r.type) {
       case "inbound-rtp":
-        s.bytesReceived += r.bytesReceived || 0;
-        s.packetsReceived += r.packetsReceived || 0;
-        s.packetsLost += Math.max(0, r.packetsLost || 0);
-        if (r.kind === "video") s.framesDecoded += r.framesDecoded || 0;
+        totals.update(r.id, {
+          bytesReceived: r.bytesReceived || 0,
+          packetsReceived: r.packetsReceived || 0,
+          packetsLost: Math.max(0, r.packetsLost || 0),
+          framesDecoded: r.kind === "video" ? r.framesDecoded || 0 : 0,
+        });
         break;
       case "outbound-rtp":
-        s.bytesSent += r.bytesSent || 0;
+        totals.update(r.id, { bytesSent: r.bytesSent || 0 });
         break;
       case "remote-inbound-rtp":
         if (typeof r.fractionLost === "number") {
@@ -49,6 +78,7 @@ export async function collectStats(pc) {
     s.remoteCandidateType = remote?.candidateType ?? null;
   }
   if (remoteLossCount > 0) s.remoteOutLoss = remoteLossSum / remoteLossCount;
+  for (const k of COUNTERS) s[k] = totals.sum(k);
   return s;
 }
 

@@ -1,0 +1,320 @@
+// Package e2e runs the whole network — chroomd, an orchestrator and two
+// media nodes from build/ — and drives it with headless Chromium (fake
+// camera and microphone). Run it with `make e2e` (CHROOM_E2E=1).
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chroom/chroom/format"
+	"github.com/chroom/chroom/grant"
+)
+
+const (
+	orchHTTP   = 47800
+	media1Base = 47880
+	media2Base = 47890
+	apiPort    = 41317
+	rpcPort    = 46657
+)
+
+var root, devnet string
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s %v: %s", name, args, out)
+	return string(out)
+}
+
+func chroomd(t *testing.T, args ...string) string {
+	return run(t, filepath.Join(root, "build", "chroomd"), append(args, "--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort))...)
+}
+
+func devnetEnv() []string {
+	return append(os.Environ(), "DEVNET_DIR="+devnet, "NETWORK=1", "EPOCH_DURATION=10s",
+		fmt.Sprintf("RPC_PORT=%d", rpcPort), "P2P_PORT=46656", "GRPC_PORT=49090", fmt.Sprintf("API_PORT=%d", apiPort),
+		fmt.Sprintf("ORCH_HTTP=%d", orchHTTP), "ORCH_RPC=47801", fmt.Sprintf("MEDIA1_BASE=%d", media1Base), fmt.Sprintf("MEDIA2_BASE=%d", media2Base),
+		"TURN_BASE=43477", "METRICS_BASE=49099")
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv("CHROOM_E2E") != "1" {
+		fmt.Println("skipping the end-to-end test: run it with make e2e (CHROOM_E2E=1)")
+		os.Exit(0)
+	}
+	wd, _ := os.Getwd()
+	root = filepath.Join(wd, "..", "..")
+	devnet, _ = os.MkdirTemp("", "chroom-e2e-")
+	up := exec.Command("bash", "scripts/devnet.sh", "up")
+	up.Dir, up.Env, up.Stdout, up.Stderr = root, devnetEnv(), os.Stdout, os.Stderr
+	if err := up.Run(); err != nil {
+		fmt.Println("devnet did not start:", err)
+		down()
+		os.Exit(1)
+	}
+	code := m.Run()
+	down()
+	if code == 0 {
+		os.RemoveAll(devnet)
+	} else {
+		fmt.Println("devnet logs kept in", filepath.Join(devnet, "logs"))
+	}
+	os.Exit(code)
+}
+
+func down() {
+	d := exec.Command("bash", "scripts/devnet.sh", "down")
+	d.Dir, d.Env = root, devnetEnv()
+	_ = d.Run()
+}
+
+// browser starts headless Chromium with a fake camera and microphone.
+func browser(t *testing.T) context.Context {
+	exe := os.Getenv("CHROMIUM")
+	if exe == "" {
+		exe = "/usr/bin/chromium"
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"), chromedp.WindowSize(1280, 800))
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(alloc)
+	t.Cleanup(cancel2)
+	require.NoError(t, chromedp.Run(ctx)) // start the browser
+	return ctx
+}
+
+func tab(t *testing.T, b context.Context) context.Context {
+	ctx, cancel := chromedp.NewContext(b)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	var out T
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, chromedp.Run(c, chromedp.Evaluate(js, &out, func(p *runtimeEvaluate) *runtimeEvaluate { return p.WithAwaitPromise(true) })), js)
+	return out
+}
+
+func waitFor(t *testing.T, ctx context.Context, what, js string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var ok bool
+		c, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := chromedp.Run(c, chromedp.Evaluate(js, &ok, func(p *runtimeEvaluate) *runtimeEvaluate { return p.WithAwaitPromise(true) }))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			var state string
+			_ = chromedp.Run(ctx, chromedp.Evaluate(`JSON.stringify({state: window.chroom && window.chroom.state, error: window.chroom && window.chroom.error})`, &state))
+			t.Fatalf("%s: not true after %s (err %v, page %s)", what, timeout, err, state)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func TestCallEarnsReward(t *testing.T) {
+	b := browser(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
+	alice, bob := tab(t, b), tab(t, b)
+	require.NoError(t, chromedp.Run(alice, chromedp.Navigate(base+"/?room=e2e&name=Alice&identity=alice&autojoin=1")))
+	require.NoError(t, chromedp.Run(bob, chromedp.Navigate(base+"/?room=e2e&name=Bob&identity=bob&autojoin=1")))
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
+		waitFor(t, p, name+" joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
+	}
+	// Each receives the other's video (and audio).
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
+		waitFor(t, p, name+" decodes video", `window.chroom.framesDecoded().then(n => n > 0)`, 30*time.Second)
+		waitFor(t, p, name+" sees two participants", `window.chroom.participants().length === 2`, 10*time.Second)
+	}
+	require.Equal(t, "host", eval[string](t, alice, `window.chroom.role`), "the first participant hosts")
+
+	// Chat both ways over the data channel.
+	eval[any](t, alice, `window.chroom.sendChat("hello from alice")`)
+	eval[any](t, bob, `window.chroom.sendChat("hello from bob")`)
+	waitFor(t, bob, "bob gets alice's chat", `window.chroom.lastChat.some(m => m.text === "hello from alice" && !m.self)`, 10*time.Second)
+	waitFor(t, alice, "alice gets bob's chat", `window.chroom.lastChat.some(m => m.text === "hello from bob" && !m.self)`, 10*time.Second)
+
+	// A file arrives intact.
+	content := strings.Repeat("chroom file transfer ", 3000)
+	sum := sha256.Sum256([]byte(content))
+	eval[any](t, alice, fmt.Sprintf(`window.chroom.sendFile(new File([%q], "notes.txt", {type: "text/plain"}))`, content))
+	waitFor(t, bob, "bob receives the file", fmt.Sprintf(
+		`Promise.resolve(window.chroom.files.find(f => f.name === "notes.txt" && f.direction === "in" && f.status === "complete" && f.verified && f.sha256 === %q) !== undefined)`,
+		hex.EncodeToString(sum[:])), 30*time.Second)
+
+	// A screenshot of the call, as a test artifact.
+	var png []byte
+	require.NoError(t, chromedp.Run(bob, chromedp.FullScreenshot(&png, 100)))
+	artifacts := os.Getenv("E2E_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = filepath.Join(root, "build", "e2e")
+	}
+	require.NoError(t, os.MkdirAll(artifacts, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(artifacts, "call.png"), png, 0o644))
+
+	nodeID := eval[string](t, alice, `window.chroom.nodeId`)
+	operator := strings.TrimSpace(run(t, filepath.Join(root, "build", "chroomd"), "keys", "show", "media-operator", "-a",
+		"--keyring-backend", "test", "--home", filepath.Join(devnet, "chroomd")))
+
+	// Both leave; their sessions become receipts, then rewards.
+	eval[any](t, alice, `window.chroom.leave()`)
+	eval[any](t, bob, `window.chroom.leave()`)
+	t.Logf("call on media node %s; waiting for its operator %s to earn rewards", nodeID, operator)
+	claimable := waitForRewards(t, operator, 90*time.Second)
+
+	before := balance(t, operator)
+	out := chroomd(t, "tx", "incentives", "claim-rewards", "--from", "media-operator", "--keyring-backend", "test",
+		"--home", filepath.Join(devnet, "chroomd"), "--chain-id", "chroom-devnet-1", "--yes", "--output", "json")
+	hash := regexp.MustCompile(`"txhash":\s*"([0-9A-F]{64})"`).FindStringSubmatch(out)
+	require.Len(t, hash, 2, out)
+	chroomd(t, "query", "wait-tx", hash[1], "--timeout", "30s")
+	after := balance(t, operator)
+	require.GreaterOrEqual(t, after-before, claimable, "the balance rises by the claimed rewards")
+}
+
+var amountRE = regexp.MustCompile(`"amount":\s*"([0-9]+)"`)
+
+func waitForRewards(t *testing.T, operator string, timeout time.Duration) int64 {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		out := chroomd(t, "query", "incentives", "rewards", operator, "--output", "json")
+		if m := amountRE.FindStringSubmatch(out); m != nil {
+			if n, _ := strconv.ParseInt(m[1], 10, 64); n > 0 {
+				return n
+			}
+		}
+		time.Sleep(2 * time.Second)
+	}
+	t.Fatalf("no claimable rewards for %s after %s", operator, timeout)
+	return 0
+}
+
+func balance(t *testing.T, addr string) int64 {
+	out := chroomd(t, "query", "bank", "balance", addr, "uchr", "--output", "json")
+	m := amountRE.FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	return n
+}
+
+func TestWHIPThenWHEPInChromium(t *testing.T) {
+	b := browser(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
+	pub, play := tab(t, b), tab(t, b)
+	for _, p := range []context.Context{pub, play} {
+		require.NoError(t, chromedp.Run(p, chromedp.Navigate(base+"/?room=live")))
+	}
+	// The publisher gets a grant and publishes its fake camera over WHIP.
+	eval[any](t, pub, `(async () => {
+	  const j = await (await fetch("/v1/rooms/live/join", {method: "POST", body: JSON.stringify({identity: "streamer"})})).json();
+	  const stream = await navigator.mediaDevices.getUserMedia({video: true});
+	  const pc = new RTCPeerConnection();
+	  pc.addTransceiver(stream.getVideoTracks()[0], {direction: "sendonly"});
+	  await pc.setLocalDescription(await pc.createOffer());
+	  await new Promise(r => { if (pc.iceGatheringState === "complete") r(); pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && r(); setTimeout(r, 3000); });
+	  const res = await fetch(j.media_node.whip_url, {method: "POST", headers: {"Content-Type": "application/sdp", "Authorization": "Bearer " + j.token}, body: pc.localDescription.sdp});
+	  if (res.status !== 201) throw new Error("WHIP " + res.status + " " + await res.text());
+	  window.whipLocation = res.headers.get("Location");
+	  await pc.setRemoteDescription({type: "answer", sdp: await res.text()});
+	  window.pub = pc;
+	  return true;
+	})()`)
+	waitFor(t, pub, "WHIP connects", `window.pub.connectionState === "connected"`, 20*time.Second)
+	// A viewer plays the room over WHEP.
+	eval[any](t, play, `(async () => {
+	  const j = await (await fetch("/v1/rooms/live/join", {method: "POST", body: JSON.stringify({identity: "watcher", role: "viewer"})})).json();
+	  const pc = new RTCPeerConnection();
+	  pc.addTransceiver("video", {direction: "recvonly"});
+	  await pc.setLocalDescription(await pc.createOffer());
+	  await new Promise(r => { if (pc.iceGatheringState === "complete") r(); pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && r(); setTimeout(r, 3000); });
+	  const res = await fetch(j.media_node.whep_url, {method: "POST", headers: {"Content-Type": "application/sdp", "Authorization": "Bearer " + j.token}, body: pc.localDescription.sdp});
+	  if (res.status !== 201) throw new Error("WHEP " + res.status + " " + await res.text());
+	  await pc.setRemoteDescription({type: "answer", sdp: await res.text()});
+	  window.play = pc;
+	  return true;
+	})()`)
+	waitFor(t, play, "the WHEP player decodes frames", `window.play.getStats().then(s => { let n = 0; s.forEach(r => { if (r.type === "inbound-rtp" && r.kind === "video") n += r.framesDecoded || 0 }); return n > 0 })`, 30*time.Second)
+}
+
+// TestForgedAndExpiredGrantsAreRefused connects to a media node directly
+// with grants it must refuse.
+func TestForgedAndExpiredGrantsAreRefused(t *testing.T) {
+	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
+	resp, err := http.Post(base+"/v1/rooms/guarded/join", "application/json", strings.NewReader(`{"identity":"mallory"}`))
+	require.NoError(t, err)
+	var j struct {
+		Token     string `json:"token"`
+		MediaNode struct {
+			ID    string `json:"id"`
+			WSURL string `json:"ws_url"`
+		} `json:"media_node"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&j))
+	resp.Body.Close()
+
+	// The genuine grant connects.
+	ws, r, err := websocket.DefaultDialer.Dial(j.MediaNode.WSURL+"?access_token="+j.Token, nil)
+	require.NoError(t, err)
+	r.Body.Close()
+	ws.Close()
+
+	forger, err := format.GenerateNodeKey(nil)
+	require.NoError(t, err)
+	forged := issue(t, forger, j.MediaNode.ID, time.Now().Add(time.Hour))
+	tampered := j.Token[:len(j.Token)-6] + "AAAAAA"
+	for name, tok := range map[string]string{"forged (unknown issuer)": forged, "tampered": tampered} {
+		_, r, err := websocket.DefaultDialer.Dial(j.MediaNode.WSURL+"?access_token="+tok, nil)
+		require.Error(t, err, name)
+		require.Equal(t, http.StatusUnauthorized, r.StatusCode, name)
+		r.Body.Close()
+	}
+	// An expired grant from the real orchestrator key is refused too.
+	orchKey, err := format.LoadNodeKey(filepath.Join(devnet, "orchestrator", "node_key.json"))
+	require.NoError(t, err)
+	expired := issue(t, orchKey, j.MediaNode.ID, time.Now().Add(-time.Minute))
+	_, r, err = websocket.DefaultDialer.Dial(j.MediaNode.WSURL+"?access_token="+expired, nil)
+	require.Error(t, err)
+	require.Equal(t, http.StatusUnauthorized, r.StatusCode)
+	r.Body.Close()
+}
+
+func issue(t *testing.T, key *format.NodeKey, aud string, exp time.Time) string {
+	c := grant.Claims{Room: "guarded", Role: grant.RoleHost, Permissions: grant.DefaultPermissions(grant.RoleHost)}
+	c.Subject, c.Audience = "mallory", []string{aud}
+	c.NotBefore, c.ExpiresAt = jwt.NewNumericDate(exp.Add(-2*time.Hour)), jwt.NewNumericDate(exp)
+	tok, err := grant.Issue(key, c)
+	require.NoError(t, err)
+	return tok
+}
