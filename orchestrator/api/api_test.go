@@ -363,3 +363,24 @@ func urlSafe(s string) string {
 	}
 	return b.String()
 }
+
+// TestSessionsSurviveRestart: grants issued before a restart still match
+// receipts afterwards, and their room stays on its node.
+func TestSessionsSurviveRestart(t *testing.T) {
+	var saved []api.Session
+	e := newEnv(t, true)
+	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE", SaveSession: func(s api.Session) error {
+		saved = append(saved, s)
+		return nil
+	}}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	e.srv.Config.Handler = e.api.Handler()
+	e.join("room-a", "alice", "")
+	require.Len(t, saved, 1)
+
+	restarted := api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE"}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	r := &format.UsageReceipt{RoomHash: format.RoomHash("room-a"), MediaNodeId: e.media.ID,
+		StartUnixMs: time.Now().UnixMilli(), EndUnixMs: time.Now().Add(time.Second).UnixMilli()}
+	require.ErrorIs(t, restarted.CheckReceipt(r, api.Tolerance{Clock: time.Minute}), api.ErrUnknownSession, "nothing restored yet")
+	restarted.Restore(saved)
+	require.NoError(t, restarted.CheckReceipt(r, api.Tolerance{Clock: time.Minute}))
+}

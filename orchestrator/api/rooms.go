@@ -86,3 +86,29 @@ func (rs *rooms) prune(now time.Time, keep time.Duration) {
 		}
 	}
 }
+
+// Restore reloads session records saved before a restart (expired ones
+// are skipped): rooms return to their nodes and receipts for those
+// sessions can still be checked.
+func (s *Server) Restore(sessions []Session) {
+	now := s.now()
+	s.rooms.mu.Lock()
+	defer s.rooms.mu.Unlock()
+	for i := range sessions {
+		sess := sessions[i]
+		if now.Sub(sess.ExpiresAt) > time.Hour {
+			continue
+		}
+		r, ok := s.rooms.byName[sess.Room]
+		if !ok {
+			r = &roomState{name: sess.Room, nodeID: sess.NodeID, createdAt: sess.IssuedAt}
+			s.rooms.byName[sess.Room] = r
+		}
+		if sess.IssuedAt.After(r.createdAt) {
+			r.nodeID = sess.NodeID // the latest grant's node
+		}
+		p := &sess
+		r.members = append(r.members, p)
+		s.rooms.sessions[sess.JTI] = p
+	}
+}

@@ -39,6 +39,9 @@ type Config struct {
 	GrantTTL time.Duration
 	// Region is the default region for joins that give none.
 	Region string
+	// SaveSession, if set, persists each session record (grant) so
+	// receipts for sessions begun before a restart can still be checked.
+	SaveSession func(Session) error
 }
 
 // Server is the orchestrator HTTP API.
@@ -396,6 +399,11 @@ func (s *Server) addSession(roomName, nodeID, identity string, asked grant.Role,
 		}
 	}
 	sess := &Session{JTI: jti, Room: roomName, Identity: identity, NodeID: nodeID, Role: role, IssuedAt: now, ExpiresAt: now.Add(s.cfg.GrantTTL)}
+	if s.cfg.SaveSession != nil {
+		if err := s.cfg.SaveSession(*sess); err != nil {
+			return nil, fmt.Errorf("save session: %w", err)
+		}
+	}
 	r.members = append(r.members, sess)
 	s.rooms.sessions[jti] = sess
 	return sess, nil

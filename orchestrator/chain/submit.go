@@ -205,7 +205,7 @@ func NewSubmitter(ctx context.Context, c *Client, cfg SubmitterConfig) (*Submitt
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultTxPollInterval
 	}
-	if !cfg.Fees.IsValid() && !cfg.Fees.Empty() {
+	if !cfg.Fees.IsValid() {
 		return nil, fmt.Errorf("submitter: invalid fees %s", cfg.Fees)
 	}
 	if !cfg.GasPrices.Empty() && !cfg.Fees.Empty() {
@@ -396,15 +396,16 @@ func (s *Submitter) Submit(ctx context.Context, receipts []format.SignedReceipt)
 	return r, err
 }
 
-// TxResult looks up the tx with hash (hex) in the node's tx index. found
-// is false if the node does not know it; a found tx may have failed (see
-// Result.Code). A node without a tx index answers with an error, never
-// "not found".
+// TxResult is Client.TxResult: the outcome of the tx with hash, for
+// recovery after a crash or a lost answer.
 func (s *Submitter) TxResult(ctx context.Context, hash string) (Result, bool, error) {
 	return s.c.TxResult(ctx, hash)
 }
 
-// TxResult is Submitter.TxResult on the client's connection.
+// TxResult looks up the tx with hash (hex) in the node's tx index (GetTx).
+// found is false if the node does not know it; a found tx may have failed
+// (see Result.Code; nil error either way). A node without a tx index
+// answers with an error, never "not found".
 func (c *Client) TxResult(ctx context.Context, hash string) (Result, bool, error) {
 	res, err := txtypes.NewServiceClient(c.conn).GetTx(ctx, &txtypes.GetTxRequest{Hash: hash})
 	if status.Code(err) == codes.NotFound {

@@ -41,6 +41,7 @@ type Orchestrator struct {
 	sub      *chain.Submitter
 	queue    *receipts.Store
 	journal  *attest.Journal
+	sessions *sessionStore
 	api      *api.Server
 	pipeline *attest.Pipeline
 	admin    *nodes.Admin
@@ -96,6 +97,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	if o.journal, err = attest.OpenJournal(cfg.Receipts.Queue + ".journal"); err != nil {
 		return nil, fmt.Errorf("receipts.queue: %w", err)
 	}
+	if o.sessions, err = openSessions(cfg.Receipts.Queue + ".sessions"); err != nil {
+		return nil, fmt.Errorf("receipts.queue: %w", err)
+	}
 	listen := func(key, addr string) (net.Listener, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -118,7 +122,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 		keys[k.Key] = k.Name
 	}
 	o.api = api.New(api.Config{Key: o.key, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin,
-		GrantTTL: cfg.API.GrantTTL, Region: cfg.Node.Region}, dir, o.loads, o.admin, rewards{o.client}, o.peers(), log, o.reg)
+		GrantTTL: cfg.API.GrantTTL, Region: cfg.Node.Region, SaveSession: o.sessions.save}, dir, o.loads, o.admin, rewards{o.client}, o.peers(), log, o.reg)
+	saved, err := o.sessions.load()
+	if err != nil {
+		return nil, fmt.Errorf("receipts.queue: session records: %w", err)
+	}
+	o.api.Restore(saved)
 	metrics, err := attest.NewMetrics(o.reg)
 	if err != nil {
 		return nil, err
@@ -220,6 +229,9 @@ func (o *Orchestrator) close() {
 	}
 	if o.journal != nil {
 		_ = o.journal.Close()
+	}
+	if o.sessions != nil {
+		_ = o.sessions.close()
 	}
 	if o.queue != nil {
 		_ = o.queue.Close()
