@@ -20,6 +20,9 @@ type downTrack struct {
 	kind         webrtc.RTPCodecType
 	codec        webrtc.RTPCodecCapability
 	onBytes      func(n int)
+	// wantKeyframe asks the publisher for a keyframe (rate-limited by the
+	// caller); called while this subscriber waits for one.
+	wantKeyframe func()
 
 	mu        sync.Mutex
 	bound     bool
@@ -134,10 +137,14 @@ func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
 		return 0
 	}
 	if layer != d.current {
-		// Audio and non-simulcast video switch immediately; simulcast video
-		// waits for a keyframe of the target layer.
+		// Audio switches at once; video waits for a keyframe of the
+		// target layer (asking the publisher for one meanwhile).
 		if d.kind == webrtc.RTPCodecTypeVideo && !isKeyframe(d.codec.MimeType, pkt.Payload) {
+			want := d.wantKeyframe
 			d.mu.Unlock()
+			if want != nil {
+				want() // e.g. a subscriber that joined mid-stream (rate-limited)
+			}
 			return 0
 		}
 		if d.started {

@@ -552,7 +552,12 @@ func (p *Participant) HandleOffer(offer webrtc.SessionDescription) (webrtc.Sessi
 	p.mu.Lock()
 	rolledBack := false
 	if p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
-		if err := p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); err != nil {
+		// Pion parses the SDP even of a rollback: give it the pending offer.
+		rb := webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}
+		if pending := p.pc.PendingLocalDescription(); pending != nil {
+			rb.SDP = pending.SDP
+		}
+		if err := p.pc.SetLocalDescription(rb); err != nil {
 			p.mu.Unlock()
 			return webrtc.SessionDescription{}, fmt.Errorf("roll back the SFU offer: %w", err)
 		}

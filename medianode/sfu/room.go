@@ -172,6 +172,11 @@ func (r *Room) unpublish(t *publishedTrack) {
 	}
 	delete(r.tracks, t.info.ID)
 	r.mu.Unlock()
+	t.publisher.mu.Lock()
+	if t.publisher.published[t.info.ID] == t {
+		delete(t.publisher.published, t.info.ID)
+	}
+	t.publisher.mu.Unlock()
 	r.sfu.metrics.tracks.Dec()
 	t.close()
 	for _, p := range r.Participants() {

@@ -153,7 +153,9 @@ func (t *publishedTrack) subscribe(s *Participant, layer int) *downTrack {
 		kind = webrtc.RTPCodecTypeAudio
 	}
 	d := newDownTrack(t.info.ID, t.info.Publisher, kind, t.codec, t.bestLayer(layer), s.meterOut)
+	d.wantKeyframe = t.requestKeyframe
 	t.mu.Lock()
+	d.muted.Store(t.info.Muted) // a late subscriber gets the track muted too
 	t.down[s.identity] = d
 	t.mu.Unlock()
 	t.requestKeyframe()

@@ -618,8 +618,11 @@ async function updateRewards() {
   if (!call || call.closed || !hook.nodeId) return;
   try {
     const n = await api.node(hook.nodeId);
-    const reward = n.claimable_rewards || {};
-    const amount = reward.denom === "uchr" || !reward.denom ? `${formatUchr(reward.amount)} (${reward.amount ?? 0} uchr)` : `${reward.amount} ${reward.denom}`;
+    // The orchestrator leaves claimable_rewards out when the chain does not answer.
+    const reward = n.claimable_rewards;
+    let amount = "unavailable right now";
+    if (reward && reward.denom === "uchr") amount = `${formatUchr(reward.amount)} (${reward.amount} uchr)`;
+    else if (reward) amount = `${reward.amount} ${reward.denom}`;
     const q = Number.parseFloat(n.quality_score);
     setList($("rewards"), [
       ["Node", n.moniker ? `${n.moniker} (${shortId(n.id)})` : shortId(n.id || hook.nodeId)],
