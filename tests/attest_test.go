@@ -154,6 +154,37 @@ func TestAttestationPipelineOnChain(t *testing.T) {
 	require.Equal(t, 1, rec.broadcastsOf(lost))
 	require.Equal(t, 16.0, counter(t, metrics.Submitted))
 	require.Zero(t, sumCounters(t, metrics.Rejected))
+
+	// Submit (sign, broadcast, wait) decodes the chain's verdict per
+	// receipt: a copy of an accepted receipt is a duplicate, a new one is
+	// accepted.
+	again := sample.Sign(mediaKey, orchKey, sub.ChainID(), sample.Receipt(mediaKey, orchKey, epoch, 1))
+	fresh := sample.Sign(mediaKey, orchKey, sub.ChainID(), sample.Receipt(mediaKey, orchKey, epoch, 99))
+	result, err := sub.Submit(ctx, []format.SignedReceipt{again, fresh})
+	require.NoError(t, err)
+	require.Equal(t, []uint32{1}, result.Accepted)
+	require.Len(t, result.Rejected, 1)
+	require.Equal(t, uint32(0), result.Rejected[0].Index)
+	require.Equal(t, verificationtypes.RejectReason_REJECT_REASON_DUPLICATE, result.Rejected[0].Reason)
+	require.Equal(t, uint64(17), sessions())
+	require.Less(t, result.GasUsed, result.GasWanted)
+	t.Logf("a tx of 2 receipts used %d of %d gas", result.GasUsed, result.GasWanted)
+	found, ok, err := sub.TxResult(ctx, result.TxHash)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, result.Height, found.Height)
+	require.Equal(t, result.Accepted, found.Accepted)
+
+	// The other queries.
+	nodes, err := client.Nodes(ctx)
+	require.NoError(t, err)
+	require.Len(t, nodes, 2)
+	claimable, err := client.Claimable(ctx, operator.String())
+	require.NoError(t, err)
+	require.Equal(t, "uchr", claimable.Denom)
+	height, err := client.LatestHeight(ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, height, result.Height)
 	t.Logf("whole-chain attestation test took %s", time.Since(began).Round(100*time.Millisecond))
 }
 

@@ -239,7 +239,7 @@ func receiptKey(r *format.UsageReceipt) string {
 // env is a pipeline on files in a temp dir, reopenable to simulate a
 // restart.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	chain    *fakeChain
 	registry *fakeRegistry
@@ -250,7 +250,7 @@ type env struct {
 	metrics  *attest.Metrics
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	e := &env{
 		t: t, dir: t.TempDir(), chain: newFakeChain(), registry: &fakeRegistry{},
 		sessions: &fakeSessions{unknown: map[string]bool{}, off: map[string]bool{}}, batch: 200,

@@ -240,7 +240,7 @@ func (p *Pipeline) finish(rec InFlight, res chain.Result) (int, error) {
 	}
 	p.setDepth()
 	log.Info("receipts included on chain", "tx", rec.Hash, "height", res.Height, "receipts", len(rec.IDs),
-		"accepted", len(res.Accepted), "rejected", len(res.Rejected))
+		"accepted", len(res.Accepted), "rejected", len(res.Rejected), "gas_used", res.GasUsed, "gas_wanted", res.GasWanted)
 	return len(rec.IDs), nil
 }
 
