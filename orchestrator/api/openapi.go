@@ -67,7 +67,7 @@ var openAPI = []byte(`{
       "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{40}$"}}],
       "responses": {"200": {"description": "node"}, "404": {"$ref": "#/components/responses/Error"}}}},
     "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
-    "/readyz": {"get": {"summary": "Readiness: registry loaded and chain reachable", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
+    "/readyz": {"get": {"summary": "Readiness: registry loaded and at least one ACTIVE media node reporting load", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
     "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "metrics"}}}}
   }
 }`)

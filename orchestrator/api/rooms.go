@@ -105,7 +105,7 @@ func (s *Server) Restore(sessions []Session) {
 			s.rooms.byName[sess.Room] = r
 		}
 		if sess.IssuedAt.After(r.createdAt) {
-			r.nodeID = sess.NodeID // the latest grant's node
+			r.nodeID, r.createdAt = sess.NodeID, sess.IssuedAt // the latest grant's node
 		}
 		p := &sess
 		r.members = append(r.members, p)

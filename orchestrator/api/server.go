@@ -296,8 +296,8 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "invalid_role", "role must be host, presenter, participant or viewer")
 			return
 		}
-		if asked == grant.RoleHost && app == "" {
-			writeError(w, http.StatusForbidden, "role_not_allowed", "only apps with an API key may ask for the host role")
+		if app == "" && asked != grant.RoleParticipant && asked != grant.RoleViewer {
+			writeError(w, http.StatusForbidden, "role_not_allowed", "without an API key only the participant and viewer roles may be asked for")
 			return
 		}
 	}
@@ -400,18 +400,10 @@ func (s *Server) addSession(roomName, nodeID, identity string, asked grant.Role,
 	role := asked
 	if role == "" {
 		role = grant.RoleParticipant
-		hasHost := false
-		for _, m := range r.members {
-			if m.Role == grant.RoleHost && m.Identity != identity {
-				hasHost = true
-			}
-			if m.Identity == identity && m.Role == grant.RoleHost {
-				hasHost = false
-				role = grant.RoleHost // a host who rejoins stays host
-				break
-			}
-		}
-		if !hasHost && len(r.members) == 0 {
+		// The first participant hosts; later ones (including someone who
+		// claims an earlier host's identity) do not — the room keeper
+		// promotes a new host when the host leaves.
+		if len(r.members) == 0 {
 			role = grant.RoleHost
 		}
 	}
@@ -488,7 +480,11 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		sess.FramesDecoded = req.FramesDecoded
 	}
 	sess.LastStats = s.now()
+	saved := *sess
 	s.rooms.mu.Unlock()
+	if s.cfg.SaveSession != nil {
+		_ = s.cfg.SaveSession(saved) // best effort: the receipt check tolerates older figures
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -605,6 +601,9 @@ func (s *Server) recordRole(room, identity string, role grant.Role) {
 		for _, m := range r.members {
 			if m.Identity == identity {
 				m.Role = role
+				if s.cfg.SaveSession != nil {
+					_ = s.cfg.SaveSession(*m)
+				}
 			}
 		}
 	}
@@ -662,9 +661,8 @@ func (s *Server) endRoom(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
 		return
 	}
-	s.rooms.mu.Lock()
-	delete(s.rooms.byName, room)
-	s.rooms.mu.Unlock()
+	// The room's session records stay until their grants expire: the
+	// receipts cut when the room ended are checked against them.
 	w.WriteHeader(http.StatusNoContent)
 }
 

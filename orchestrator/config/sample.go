@@ -21,7 +21,8 @@ chain:
   chain_id: {{.ChainID}}
   # chroomd gRPC server (app.toml [grpc]): registry, rewards, tx broadcast.
   grpc: {{.GRPC}}
-  # chroomd REST gateway, used only for health display.
+  # chroomd REST gateway (recorded for tools; the orchestrator itself
+  # reads the chain over gRPC only).
   rest_url: {{.RESTURL}}
   # How often the chain's height is polled; the registry view is
   # refreshed whenever a new block arrives.
@@ -45,7 +46,8 @@ node:
 http:
   # Public API (/v1/...), web client (/), /healthz, /readyz, /metrics.
   listen: 0.0.0.0:{{.HTTPPort}}
-  # Public base URL registered on chain; other orchestrators redirect here.
+  # Public base URL to register on chain (the register command 'init'
+  # prints uses it); other orchestrators redirect to the registered URL.
   public_url: http://{{.PublicHost}}:{{.HTTPPort}}
 
 rpc:

@@ -46,6 +46,7 @@ type Orchestrator struct {
 	pipeline *attest.Pipeline
 	admin    *nodes.Admin
 	loads    *nodes.Loads
+	peerset  *nodes.Peers
 	reg      *prometheus.Registry
 	httpLn   net.Listener
 	rpcLn    net.Listener
@@ -117,12 +118,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	o.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dir := directory{o.view}
 	o.admin = &nodes.Admin{Key: o.key, ChainID: chainID, Nodes: dir}
+	o.peerset = &nodes.Peers{List: func() map[string]string { return dir.peerURLs(o.key.ID) }}
 	keys := map[string]string{}
 	for _, k := range cfg.API.Keys {
 		keys[k.Key] = k.Name
 	}
 	o.api = api.New(api.Config{Key: o.key, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin,
-		GrantTTL: cfg.API.GrantTTL, Region: cfg.Node.Region, SaveSession: o.sessions.save}, dir, o.loads, o.admin, rewards{o.client}, o.peers(), log, o.reg)
+		GrantTTL: cfg.API.GrantTTL, Region: cfg.Node.Region, SaveSession: o.sessions.save}, dir, o.loads, o.admin, rewards{o.client}, o.peerset, log, o.reg)
 	saved, err := o.sessions.load()
 	if err != nil {
 		return nil, fmt.Errorf("receipts.queue: session records: %w", err)
@@ -139,12 +141,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	}
 	ok = true
 	return o, nil
-}
-
-// peers is the health checker of the other orchestrators.
-func (o *Orchestrator) peers() *nodes.Peers {
-	dir := directory{o.view}
-	return &nodes.Peers{List: func() map[string]string { return dir.peerURLs(o.key.ID) }}
 }
 
 // checker adapts the API's session records to attest.SessionChecker.
@@ -176,8 +172,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
 	goRun(func() { _ = o.view.Run(ctx, o.cfg.Chain.Refresh) })
 	goRun(func() { o.api.RunRoomKeeper(ctx, 2*time.Second) })
-	peers := o.peers()
-	goRun(func() { peers.Run(ctx, 3*time.Second) })
+	goRun(func() { o.peerset.Run(ctx, 3*time.Second) })
 	goRun(func() {
 		if err := o.pipeline.Run(ctx, o.cfg.Receipts.SubmitInterval); err != nil && !errors.Is(err, context.Canceled) {
 			o.log.Error("receipt pipeline stopped", "err", err)
@@ -195,7 +190,18 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		}
 		_, _ = io.WriteString(w, why+"\n")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{}))
+	metrics := promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{})
+	if o.cfg.Metrics.Listen == "" {
+		mux.Handle("GET /metrics", metrics)
+	} else {
+		ln, err := net.Listen("tcp", o.cfg.Metrics.Listen)
+		if err != nil {
+			return fmt.Errorf("metrics.listen: cannot listen on %s (%v); change metrics.listen", o.cfg.Metrics.Listen, err)
+		}
+		msrv := &http.Server{Handler: metrics, ReadHeaderTimeout: 10 * time.Second}
+		goRun(func() { _ = msrv.Serve(ln) })
+		defer msrv.Close()
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
 	goRun(func() {
 		if err := srv.Serve(o.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
