@@ -193,13 +193,14 @@ func (t *publishedTrack) bestLayer(want int) int {
 }
 
 // requestKeyframe sends a PLI (RFC 4585 §6.3.1) for every layer of the
-// track, at most once per 500 ms.
+// track, at most once per 200 ms (publishers answer each with a keyframe,
+// which costs bandwidth).
 func (t *publishedTrack) requestKeyframe() {
 	if t.info.Kind != "video" {
 		return
 	}
 	t.mu.Lock()
-	if time.Since(t.lastPLI) < 500*time.Millisecond {
+	if time.Since(t.lastPLI) < 200*time.Millisecond {
 		t.mu.Unlock()
 		return
 	}
