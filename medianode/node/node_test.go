@@ -204,7 +204,11 @@ func grantFor(t *testing.T, orch, media *format.NodeKey, identity string, role g
 
 // call runs a publisher and a subscriber through the node for about a
 // second, then both leave.
-func call(t *testing.T, n *node.Node, orch, media *format.NodeKey) {
+func call(t *testing.T, n *node.Node, orch, media *format.NodeKey) { callWith(t, n, orch, media, false) }
+
+// callWith is call; with relayOnly the peers may use only the node's TURN
+// relay (ICETransportPolicy "relay"), with the credentials it handed out.
+func callWith(t *testing.T, n *node.Node, orch, media *format.NodeKey, relayOnly bool) {
 	type peer struct {
 		ws *websocket.Conn
 		pc *webrtc.PeerConnection
@@ -215,7 +219,15 @@ func call(t *testing.T, n *node.Node, orch, media *format.NodeKey) {
 		ws, resp, err := websocket.DefaultDialer.Dial("ws://"+n.HTTPAddr()+"/rtc?access_token="+grantFor(t, orch, media, identity, role), nil)
 		require.NoError(t, err)
 		resp.Body.Close()
-		pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+		var joined signal.ServerMessage
+		require.NoError(t, ws.ReadJSON(&joined))
+		require.Equal(t, "joined", joined.Type)
+		pcfg := webrtc.Configuration{}
+		if relayOnly {
+			require.NotEmpty(t, joined.ICEServers, "the node hands out TURN credentials")
+			pcfg.ICEServers, pcfg.ICETransportPolicy = joined.ICEServers, webrtc.ICETransportPolicyRelay
+		}
+		pc, err := webrtc.NewPeerConnection(pcfg)
 		require.NoError(t, err)
 		p := &peer{ws: ws, pc: pc}
 		send := func(m signal.ClientMessage) { p.mu.Lock(); _ = ws.WriteJSON(m); p.mu.Unlock() }
@@ -347,4 +359,17 @@ func TestAdminRPCNeedsARegisteredOrchestrator(t *testing.T) {
 	require.Equal(t, codes.Unauthenticated, status.Code(err), "an unknown key may not: %v", err)
 	_, err = dial(orch.key).RemoveParticipant(context.Background(), &rpcpb.RemoveParticipantRequest{Room: "nope", Identity: "x"})
 	require.Equal(t, codes.NotFound, status.Code(err))
+}
+
+// TestRelayOnlyCall: peers that may use only TURN reach the SFU through
+// the node's embedded relay, with the short-lived credentials from joined.
+func TestRelayOnlyCall(t *testing.T) {
+	_, orch, cfg, media := setup(t, t.TempDir())
+	cfg.TURN.Enabled, cfg.TURN.UDPPort, cfg.TURN.TCPPort = true, freePort(t), 0
+	cfg.TURN.PublicIP, cfg.TURN.Secret, cfg.TURN.AllowLoopbackPeers = "127.0.0.1", "a-devnet-turn-secret", true
+	require.NoError(t, cfg.Validate())
+	n, _ := start(t, cfg)
+	callWith(t, n, orch.key, media, true)
+	require.Eventually(t, func() bool { return len(orch.got()) == 2 }, 10*time.Second, 50*time.Millisecond,
+		"the relayed call is receipted like any other")
 }
