@@ -204,7 +204,9 @@ func grantFor(t *testing.T, orch, media *format.NodeKey, identity string, role g
 
 // call runs a publisher and a subscriber through the node for about a
 // second, then both leave.
-func call(t *testing.T, n *node.Node, orch, media *format.NodeKey) { callWith(t, n, orch, media, false) }
+func call(t *testing.T, n *node.Node, orch, media *format.NodeKey) {
+	callWith(t, n, orch, media, false)
+}
 
 // callWith is call; with relayOnly the peers may use only the node's TURN
 // relay (ICETransportPolicy "relay"), with the credentials it handed out.
