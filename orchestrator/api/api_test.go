@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -383,4 +384,52 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	require.ErrorIs(t, restarted.CheckReceipt(r, api.Tolerance{Clock: time.Minute}), api.ErrUnknownSession, "nothing restored yet")
 	restarted.Restore(saved)
 	require.NoError(t, restarted.CheckReceipt(r, api.Tolerance{Clock: time.Minute}))
+}
+
+func TestWebhooks(t *testing.T) {
+	type got struct {
+		ev  api.WebhookEvent
+		sig string
+	}
+	events := make(chan got, 16)
+	hooks := api.NewWebhooks("", []byte("a-webhook-secret-123"), nil)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ts, _ := strconv.ParseInt(r.Header.Get("X-Chroom-Timestamp"), 10, 64)
+		var ev api.WebhookEvent
+		require.NoError(t, json.Unmarshal(body, &ev))
+		if r.Header.Get("X-Chroom-Signature") != hooks.Sign(ts, body) {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		events <- got{ev, r.Header.Get("X-Chroom-Signature")}
+	}))
+	defer recv.Close()
+	hooks.URL = recv.URL
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go hooks.Run(ctx)
+
+	e := newEnv(t, true)
+	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE", Webhooks: hooks}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	e.srv.Config.Handler = e.api.Handler()
+	host, _ := e.join("room-w", "alice", "")
+	e.admin.parts = []api.Participant{{Identity: "alice", Role: "host", JoinedAtUnixMs: 1}}
+	go e.api.RunRoomKeeper(ctx, 20*time.Millisecond)
+	require.Equal(t, 204, e.do("DELETE", "/v1/rooms/room-w", host, "").status)
+
+	var seen []string
+	deadline := time.After(5 * time.Second)
+	for len(seen) < 3 {
+		select {
+		case g := <-events:
+			require.Equal(t, "room-w", g.ev.Room)
+			seen = append(seen, g.ev.Event)
+		case <-deadline:
+			t.Fatalf("got only %v", seen)
+		}
+	}
+	require.Equal(t, api.EventRoomStarted, seen[0])
+	require.Contains(t, seen, api.EventParticipantJoined)
+	require.Contains(t, seen, api.EventRoomFinished)
 }

@@ -43,7 +43,11 @@ func (s *Server) keepRoom(ctx context.Context, name string) {
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	ps, err := s.admin.ListParticipants(cctx, node, name)
-	if err != nil || len(ps) == 0 {
+	if err != nil {
+		return
+	}
+	s.diffPresence(name, node, ps)
+	if len(ps) == 0 {
 		return
 	}
 	for _, p := range ps {
@@ -77,4 +81,34 @@ func containsHash(s string) bool {
 		}
 	}
 	return false
+}
+
+// diffPresence turns changes in a room's participant list into webhook
+// events.
+func (s *Server) diffPresence(room, node string, ps []Participant) {
+	now := map[string]Participant{}
+	for _, p := range ps {
+		now[p.Identity] = p
+	}
+	s.rooms.mu.Lock()
+	r, ok := s.rooms.byName[room]
+	if !ok {
+		s.rooms.mu.Unlock()
+		return
+	}
+	before := r.present
+	r.present = now
+	s.rooms.mu.Unlock()
+	for id, p := range now {
+		if _, was := before[id]; !was {
+			p := p
+			s.cfg.Webhooks.Send(WebhookEvent{Event: EventParticipantJoined, Room: room, NodeID: node, Participant: &p})
+		}
+	}
+	for id, p := range before {
+		if _, is := now[id]; !is {
+			p := p
+			s.cfg.Webhooks.Send(WebhookEvent{Event: EventParticipantLeft, Room: room, NodeID: node, Participant: &p})
+		}
+	}
 }

@@ -42,6 +42,8 @@ type Config struct {
 	// SaveSession, if set, persists each session record (grant) so
 	// receipts for sessions begun before a restart can still be checked.
 	SaveSession func(Session) error
+	// Webhooks, if set, receives room and participant events.
+	Webhooks *Webhooks
 }
 
 // Server is the orchestrator HTTP API.
@@ -373,12 +375,17 @@ func (s *Server) placeRoom(room, region string) (string, error) {
 		return "", err
 	}
 	s.rooms.mu.Lock()
+	started := false
 	if r, ok := s.rooms.byName[room]; ok {
 		r.nodeID = c.ID
 	} else {
 		s.rooms.byName[room] = &roomState{name: room, nodeID: c.ID, createdAt: s.now()}
+		started = true
 	}
 	s.rooms.mu.Unlock()
+	if started {
+		s.cfg.Webhooks.Send(WebhookEvent{Event: EventRoomStarted, Room: room, NodeID: c.ID})
+	}
 	return c.ID, nil
 }
 
@@ -663,6 +670,7 @@ func (s *Server) endRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	// The room's session records stay until their grants expire: the
 	// receipts cut when the room ended are checked against them.
+	s.cfg.Webhooks.Send(WebhookEvent{Event: EventRoomFinished, Room: room, NodeID: node})
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -25,6 +25,13 @@ type Config struct {
 	Metrics  Metrics  `yaml:"metrics"`
 	API      API      `yaml:"api"`
 	Receipts Receipts `yaml:"receipts"`
+	Webhooks Webhooks `yaml:"webhooks"`
+}
+
+// Webhooks configures signed event delivery to an app (optional).
+type Webhooks struct {
+	URL    string `yaml:"url"`
+	Secret string `yaml:"secret"`
 }
 
 // Chain: how the orchestrator reads and writes chroomd.
@@ -164,6 +171,14 @@ func (c Config) Validate() error {
 	}
 	if c.Receipts.SubmitInterval < 100*time.Millisecond {
 		bad("receipts.submit_interval", "must be at least 100ms")
+	}
+	if c.Webhooks.URL != "" {
+		if u, err := url.Parse(c.Webhooks.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("webhooks.url", "must be an absolute http(s) URL, got %q", c.Webhooks.URL)
+		}
+		if len(c.Webhooks.Secret) < 16 {
+			bad("webhooks.secret", "must be at least 16 characters when webhooks.url is set")
+		}
 	}
 	if c.Receipts.ClientBytesFactor < 1 {
 		bad("receipts.client_bytes_factor", "must be at least 1")

@@ -81,6 +81,13 @@ receipts:
   # A receipt's client-reported bytes may exceed what clients reported
   # here by this factor (the reports are taken at different moments).
   client_bytes_factor: 1.5
+
+webhooks:
+  # Optional: POST room_started, room_finished, participant_joined and
+  # participant_left events as JSON to this URL, signed with the secret
+  # (X-Chroom-Signature: sha256=HMAC-SHA256(secret, timestamp + "." + body)).
+  url: ""
+  secret: ""
 `))
 
 // Sample renders the commented sample.

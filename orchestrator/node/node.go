@@ -47,6 +47,7 @@ type Orchestrator struct {
 	admin    *nodes.Admin
 	loads    *nodes.Loads
 	peerset  *nodes.Peers
+	webhooks *api.Webhooks
 	reg      *prometheus.Registry
 	httpLn   net.Listener
 	rpcLn    net.Listener
@@ -123,7 +124,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	for _, k := range cfg.API.Keys {
 		keys[k.Key] = k.Name
 	}
-	o.api = api.New(api.Config{Key: o.key, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin,
+	var hooks *api.Webhooks
+	if cfg.Webhooks.URL != "" {
+		hooks = api.NewWebhooks(cfg.Webhooks.URL, []byte(cfg.Webhooks.Secret), log)
+		o.webhooks = hooks
+	}
+	o.api = api.New(api.Config{Key: o.key, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin, Webhooks: hooks,
 		GrantTTL: cfg.API.GrantTTL, Region: cfg.Node.Region, SaveSession: o.sessions.save}, dir, o.loads, o.admin, rewards{o.client}, o.peerset, log, o.reg)
 	saved, err := o.sessions.load()
 	if err != nil {
@@ -173,6 +179,9 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	goRun(func() { _ = o.view.Run(ctx, o.cfg.Chain.Refresh) })
 	goRun(func() { o.api.RunRoomKeeper(ctx, 2*time.Second) })
 	goRun(func() { o.peerset.Run(ctx, 3*time.Second) })
+	if o.webhooks != nil {
+		goRun(func() { o.webhooks.Run(ctx) })
+	}
 	goRun(func() {
 		if err := o.pipeline.Run(ctx, o.cfg.Receipts.SubmitInterval); err != nil && !errors.Is(err, context.Canceled) {
 			o.log.Error("receipt pipeline stopped", "err", err)
