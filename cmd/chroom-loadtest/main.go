@@ -106,6 +106,8 @@ type scenario struct {
 	keyframeEvery int
 	lossPct       float64
 	stopOnLoss    bool
+	maxOther      float64
+	retries       int
 	srtp          string
 	jsonOut       string
 	markdown      bool
@@ -115,15 +117,17 @@ type scenario struct {
 func (s *scenario) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.subscribers, "subscribers", 10, "number of WHEP subscribers `N`")
 	fs.StringVar(&s.rates, "rates", "5000,10000,20000,30000,50000,70000,100000", "aggregate forwarded packet rates to step through, in packets/s summed over subscribers (the publisher sends rate/N packets/s); comma-separated")
-	fs.DurationVar(&s.warmup, "warmup", time.Second, "settling time at each new rate before measuring (e.g. 1s)")
-	fs.DurationVar(&s.step, "step", 5*time.Second, "measuring window per rate (e.g. 5s)")
-	fs.DurationVar(&s.drain, "drain", 500*time.Millisecond, "grace period after a window in which late packets still count (e.g. 500ms)")
-	fs.DurationVar(&s.settle, "settle", time.Second, "time the publisher streams before the first subscriber joins (e.g. 1s); WHEP sessions only get tracks already published when they start")
+	fs.DurationVar(&s.warmup, "warmup", time.Second, "settling time at each new rate before measuring, as a duration such as 1s")
+	fs.DurationVar(&s.step, "step", 5*time.Second, "measuring window per rate, as a duration such as 5s")
+	fs.DurationVar(&s.drain, "drain", 500*time.Millisecond, "grace period after a window in which late packets still count, as a duration such as 500ms")
+	fs.DurationVar(&s.settle, "settle", time.Second, "time the publisher streams before the first subscriber joins, as a duration such as 1s; WHEP sessions only get tracks already published when they start")
 	fs.IntVar(&s.payload, "payload", 1100, "RTP payload size in `bytes` (30–1200)")
 	fs.StringVar(&s.codec, "codec", "vp8", "publisher codec: vp8 or h264")
 	fs.IntVar(&s.keyframeEvery, "keyframe-every", 1, "make every Nth packet keyframe-looking (1 = all; 0 = only after a PLI/FIR); the rest look like delta frames")
 	fs.Float64Var(&s.lossPct, "loss-threshold", 0.1, "highest loss that passes a rate, in `percent` (worst subscriber)")
 	fs.BoolVar(&s.stopOnLoss, "stop-on-loss", false, "stop the step search at the first rate that fails the loss threshold")
+	fs.Float64Var(&s.maxOther, "max-other-cores", 0.2, "re-measure a window in which other processes on the machine used more than this many `cores` (from /proc/stat); 0 = never")
+	fs.IntVar(&s.retries, "retries", 4, "how many times a disturbed window is measured again")
 	fs.StringVar(&s.srtp, "srtp", "", "SRTP profiles the clients offer: '' (Pion default, AES-GCM first), gcm, or cm (AES_CM_128_HMAC_SHA1_80 only)")
 	fs.StringVar(&s.jsonOut, "json", "", "also write the results as JSON to this `file`")
 	fs.BoolVar(&s.markdown, "markdown", false, "also print a Markdown comparison table")
@@ -152,7 +156,7 @@ func (s *scenario) config(label string) (bench.Config, error) {
 	return bench.Config{
 		Label: label, Subscribers: s.subscribers, Rates: rates, Warmup: s.warmup, Step: s.step, Drain: s.drain, Settle: s.settle,
 		PayloadBytes: s.payload, Codec: s.codec, KeyframeEvery: s.keyframeEvery, LossThreshold: s.lossPct / 100,
-		StopOnLoss: s.stopOnLoss, Client: bench.ClientOptions{SRTP: s.srtp, PionLogLevel: lvl},
+		StopOnLoss: s.stopOnLoss, MaxOtherCores: s.maxOther, Retries: s.retries, Client: bench.ClientOptions{SRTP: s.srtp, PionLogLevel: lvl},
 	}, nil
 }
 
@@ -330,7 +334,7 @@ func runCmd(args []string) error {
 	wwURL := fs.String("whipwhep-url", "http://127.0.0.1:8080", "base `URL` the whip-whep example listens on (it hard-codes :8080)")
 	wwCodec := fs.String("whipwhep-codec", "h264", "publisher codec for whip-whep (the example accepts only H264 video)")
 	udpBuf := fs.Int("sfu-udp-buffer", 0, "kernel receive/send buffer of the Chroom SFU's media socket in `bytes` (0 = system default, as the media node uses)")
-	pause := fs.Duration("pause", 3*time.Second, "idle time between targets, so one target's teardown does not overlap the next (e.g. 3s)")
+	pause := fs.Duration("pause", 3*time.Second, "idle time between targets, so one target's teardown does not overlap the next, as a duration such as 3s")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -27,6 +27,9 @@ func WriteText(w io.Writer, r *Result) {
 		if !s.Pass {
 			pass = "NO"
 		}
+		if s.Disturbed {
+			pass += " (disturbed)"
+		}
 		fmt.Fprintf(w, "%8d %9.0f %10.0f %8.3f%% %8.3f%% %10s %10s %10s %9s %11s %8.2f %6.2f %s\n",
 			s.TargetPPS, s.PublisherPPS, s.ForwardedPPS, s.LossMaxPct, s.LossMeanPct, fmtDur(s.LatP50), fmtDur(s.LatP99), fmtDur(s.LatP999),
 			cores(r, s.SFUCores), fmtCount(s.PerCPUSecond), s.ClientCores, s.OtherCores, pass)
@@ -45,10 +48,15 @@ func WriteMarkdown(w io.Writer, rs []*Result) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		for _, s := range r.Steps {
-			fmt.Fprintf(w, "| %s | %d | %.0f | %.3f %% | %s / %s | %s | %s |\n", r.Label, s.TargetPPS, s.ForwardedPPS, s.LossMaxPct,
+			mark := ""
+			if s.Disturbed {
+				mark = " †"
+			}
+			fmt.Fprintf(w, "| %s | %d%s | %.0f | %.3f %% | %s / %s | %s | %s |\n", r.Label, s.TargetPPS, mark, s.ForwardedPPS, s.LossMaxPct,
 				fmtDur(s.LatP50), fmtDur(s.LatP99), cores(r, s.SFUCores), fmtCount(s.PerCPUSecond))
 		}
 	}
+	fmt.Fprintln(w, "\n† other processes used more CPU than --max-other-cores during every attempt at this rate.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| Target | Max rate at ≤ 0.1 % loss | Join → first packet p50 (max) |")
 	fmt.Fprintln(w, "|---|---|---|")
