@@ -27,13 +27,57 @@ type relayAllocator struct {
 	publicIP         net.IP
 	minPort, maxPort uint16 // 0, 0 = any port
 
+	conns connSet[*relayConn]
+}
+
+// connSet is the set of a listener's or allocator's open sockets, so that
+// Close can end them all; after closeAll it refuses new members.
+type connSet[T interface {
+	comparable
+	Close() error
+}] struct {
 	mu     sync.Mutex
-	conns  map[*relayConn]struct{}
+	m      map[T]struct{}
 	closed bool
 }
 
+// add records c and reports true, or reports false after closeAll.
+func (s *connSet[T]) add(c T) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.m == nil {
+		s.m = map[T]struct{}{}
+	}
+	s.m[c] = struct{}{}
+	return true
+}
+
+func (s *connSet[T]) remove(c T) {
+	s.mu.Lock()
+	delete(s.m, c)
+	s.mu.Unlock()
+}
+
+// closeAll closes every member (outside the lock: Close calls remove) and
+// refuses new ones.
+func (s *connSet[T]) closeAll() {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]T, 0, len(s.m))
+	for c := range s.m {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
 func newRelayAllocator(publicIP net.IP, minPort, maxPort uint16) *relayAllocator {
-	return &relayAllocator{publicIP: publicIP, minPort: minPort, maxPort: maxPort, conns: map[*relayConn]struct{}{}}
+	return &relayAllocator{publicIP: publicIP, minPort: minPort, maxPort: maxPort}
 }
 
 // Validate implements pionturn.RelayAddressGenerator.
@@ -61,15 +105,11 @@ func (r *relayAllocator) AllocatePacketConn(network string, requestedPort int) (
 		return nil, nil, err
 	}
 
-	rc := &relayConn{PacketConn: conn, owner: r}
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
+	rc := &relayConn{PacketConn: conn, owner: &r.conns}
+	if !r.conns.add(rc) {
 		_ = conn.Close()
 		return nil, nil, errClosed
 	}
-	r.conns[rc] = struct{}{}
-	r.mu.Unlock()
 
 	port := conn.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // a udp4 socket
 	return rc, &net.UDPAddr{IP: r.publicIP, Port: port}, nil
@@ -100,33 +140,20 @@ func (r *relayAllocator) AllocateConn(string, int) (net.Conn, net.Addr, error) {
 }
 
 // closeAll closes every relay socket and refuses new ones.
-func (r *relayAllocator) closeAll() {
-	r.mu.Lock()
-	r.closed = true
-	conns := make([]*relayConn, 0, len(r.conns))
-	for c := range r.conns {
-		conns = append(conns, c)
-	}
-	r.mu.Unlock()
-	for _, c := range conns {
-		_ = c.Close()
-	}
-}
+func (r *relayAllocator) closeAll() { r.conns.closeAll() }
 
 // relayConn is a relay socket that leaves its allocator's set when closed.
 // Close is idempotent, because both Server.Close and pion close it.
 type relayConn struct {
 	net.PacketConn
-	owner *relayAllocator
+	owner *connSet[*relayConn]
 	once  sync.Once
 	err   error
 }
 
 func (c *relayConn) Close() error {
 	c.once.Do(func() {
-		c.owner.mu.Lock()
-		delete(c.owner.conns, c)
-		c.owner.mu.Unlock()
+		c.owner.remove(c)
 		c.err = c.PacketConn.Close()
 	})
 	return c.err
@@ -145,9 +172,7 @@ type trackedListener struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mu     sync.Mutex
-	conns  map[*trackedConn]struct{}
-	closed bool
+	conns connSet[*trackedConn]
 }
 
 const (
@@ -156,7 +181,7 @@ const (
 )
 
 func newTrackedListener(l net.Listener, log *slog.Logger) *trackedListener {
-	return &trackedListener{Listener: l, log: log, done: make(chan struct{}), conns: map[*trackedConn]struct{}{}}
+	return &trackedListener{Listener: l, log: log, done: make(chan struct{})}
 }
 
 // Accept implements net.Listener.
@@ -181,15 +206,11 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 			continue
 		}
 
-		tc := &trackedConn{Conn: conn, owner: l}
-		l.mu.Lock()
-		if l.closed {
-			l.mu.Unlock()
+		tc := &trackedConn{Conn: conn, owner: &l.conns}
+		if !l.conns.add(tc) {
 			_ = conn.Close()
 			return nil, net.ErrClosed
 		}
-		l.conns[tc] = struct{}{}
-		l.mu.Unlock()
 		return tc, nil
 	}
 }
@@ -205,33 +226,20 @@ func (l *trackedListener) Close() error {
 }
 
 // closeConns closes every accepted connection and refuses new ones.
-func (l *trackedListener) closeConns() {
-	l.mu.Lock()
-	l.closed = true
-	conns := make([]*trackedConn, 0, len(l.conns))
-	for c := range l.conns {
-		conns = append(conns, c)
-	}
-	l.mu.Unlock()
-	for _, c := range conns {
-		_ = c.Close()
-	}
-}
+func (l *trackedListener) closeConns() { l.conns.closeAll() }
 
 // trackedConn is an accepted TCP connection that leaves its listener's set
 // when closed.
 type trackedConn struct {
 	net.Conn
-	owner *trackedListener
+	owner *connSet[*trackedConn]
 	once  sync.Once
 	err   error
 }
 
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
-		c.owner.mu.Lock()
-		delete(c.owner.conns, c)
-		c.owner.mu.Unlock()
+		c.owner.remove(c)
 		c.err = c.Conn.Close()
 	})
 	return c.err
