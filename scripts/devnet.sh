@@ -16,7 +16,9 @@
 # Settings (environment): DEVNET_DIR (default .demo), CHROOMD (default
 # build/chroomd), CHAIN_ID (chroom-devnet-1), and the ports RPC_PORT
 # (26657), P2P_PORT (26656), GRPC_PORT (9090), API_PORT (1317), and
-# EPOCH_DURATION (30s) of the "chroom" reward epoch.
+# EPOCH_DURATION (30s) of the "chroom" reward epoch. OWNER_PID: stop the
+# devnet when that process exits (tests set it, so a crashed test run leaves
+# no processes behind).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +34,7 @@ REGISTER=${REGISTER:-0}
 NETWORK=${NETWORK:-0}
 EPOCH_DURATION=${EPOCH_DURATION:-30s}
 FOREGROUND=${FOREGROUND:-0}
+OWNER_PID=${OWNER_PID:-}
 
 HOME_DIR=$DEVNET_DIR/chroomd
 LOG_DIR=$DEVNET_DIR/logs
@@ -348,6 +351,16 @@ cmd_up() {
     start_service orchestrator "$BIN_DIR/orchestrator" "$DEVNET_DIR/orchestrator" "http://127.0.0.1:$ORCH_HTTP"
   fi
   print_help
+  if [ -n "$OWNER_PID" ]; then
+    # Detached watchdog: stops the devnet once the owner has gone.
+    (
+      trap '' HUP
+      while kill -0 "$OWNER_PID" 2>/dev/null; do sleep 2; done
+      echo "owner $OWNER_PID exited: stopping the devnet"
+      stop_services
+      stop_chain
+    ) >>"$LOG_DIR/watchdog.log" 2>&1 </dev/null &
+  fi
   if [ "$FOREGROUND" = 1 ]; then
     trap 'echo; stop_services; stop_chain; exit 0' INT TERM
     local pid

@@ -782,6 +782,8 @@ window.chroom = {
   participants() { return call ? call.participantList() : []; },
   /** video frames decoded so far (getStats inbound-rtp) */
   framesDecoded() { return call ? call.framesDecoded() : Promise.resolve(0); },
+  /** audio samples decoded so far (getStats inbound-rtp totalSamplesReceived) */
+  audioSamplesReceived() { return call ? call.audioSamplesReceived() : Promise.resolve(0); },
   sendChat(text) { return call && hook.state === "joined" ? call.sendChat(text) : Promise.reject(new Error("not in a call")); },
   sendFile(file) { return call && hook.state === "joined" ? call.sendFile(file) : Promise.reject(new Error("not in a call")); },
   leave() { return leave(); },

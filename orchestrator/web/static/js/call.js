@@ -886,6 +886,19 @@ export class Call extends EventTarget {
     return s ? s.framesDecoded : this.lastTotals.framesDecoded;
   }
 
+  /**
+   * audioSamplesReceived is the number of audio samples decoded so far, summed
+   * over the inbound audio streams (getStats inbound-rtp totalSamplesReceived,
+   * W3C webrtc-stats §7.4); 0 when closed.
+   */
+  async audioSamplesReceived() {
+    if (!this.pc || this.pc.signalingState === "closed") return 0;
+    const report = await this.pc.getStats().catch(() => null);
+    let n = 0;
+    if (report) report.forEach((r) => { if (r.type === "inbound-rtp" && r.kind === "audio") n += r.totalSamplesReceived || 0; });
+    return n;
+  }
+
   async #reportStats({ keepalive = false } = {}) {
     const s = await this.stats().catch(() => null);
     if (s) this.lastTotals = { bytesReceived: s.bytesReceived, framesDecoded: s.framesDecoded };
