@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export DEVNET_DIR
 DEVNET_DIR=$(mktemp -d /tmp/chroom-devnet-check.XXXXXX)
-export RPC_PORT=36657 P2P_PORT=36656 GRPC_PORT=39090 API_PORT=31317 REGISTER=1
+export RPC_PORT=22657 P2P_PORT=22656 GRPC_PORT=22090 API_PORT=22317 REGISTER=1
 cleanup() { bash "$ROOT/scripts/devnet.sh" down >/dev/null 2>&1 || true; rm -rf "$DEVNET_DIR"; }
 trap cleanup EXIT
 

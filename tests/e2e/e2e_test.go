@@ -29,12 +29,15 @@ import (
 	"github.com/chroom/chroom/grant"
 )
 
+// The devnet's ports lie below Linux's ephemeral range (32768–60999), so
+// an outgoing connection's local port cannot take one between the
+// script's free-port check and the listen.
 const (
-	orchHTTP   = 47800
-	media1Base = 47880
-	media2Base = 47890
-	apiPort    = 41317
-	rpcPort    = 46657
+	orchHTTP   = 21800
+	media1Base = 21880
+	media2Base = 21890
+	apiPort    = 21317
+	rpcPort    = 21657
 )
 
 var root, devnet string
@@ -54,9 +57,9 @@ func chroomd(t *testing.T, args ...string) string {
 
 func devnetEnv() []string {
 	return append(os.Environ(), "DEVNET_DIR="+devnet, "NETWORK=1", "EPOCH_DURATION=10s",
-		fmt.Sprintf("RPC_PORT=%d", rpcPort), "P2P_PORT=46656", "GRPC_PORT=49090", fmt.Sprintf("API_PORT=%d", apiPort),
-		fmt.Sprintf("ORCH_HTTP=%d", orchHTTP), "ORCH_RPC=47801", fmt.Sprintf("MEDIA1_BASE=%d", media1Base), fmt.Sprintf("MEDIA2_BASE=%d", media2Base),
-		"TURN_BASE=43477", "METRICS_BASE=49099", fmt.Sprintf("OWNER_PID=%d", os.Getpid()))
+		fmt.Sprintf("RPC_PORT=%d", rpcPort), "P2P_PORT=21656", "GRPC_PORT=21090", fmt.Sprintf("API_PORT=%d", apiPort),
+		fmt.Sprintf("ORCH_HTTP=%d", orchHTTP), "ORCH_RPC=21801", fmt.Sprintf("MEDIA1_BASE=%d", media1Base), fmt.Sprintf("MEDIA2_BASE=%d", media2Base),
+		"TURN_BASE=21477", "METRICS_BASE=21099", fmt.Sprintf("OWNER_PID=%d", os.Getpid()))
 }
 
 func TestMain(m *testing.M) {
