@@ -23,9 +23,6 @@ type downTrack struct {
 	// wantKeyframe asks the publisher for a keyframe (rate-limited by the
 	// caller); called while this subscriber waits for one.
 	wantKeyframe func()
-	// ready reports whether the subscriber's transport can carry media;
-	// nil means always.
-	ready func() bool
 
 	mu        sync.Mutex
 	bound     bool
@@ -124,7 +121,7 @@ func (d *downTrack) TargetLayer() int {
 // subscriber wants another layer or is waiting for a keyframe. It returns
 // the bytes written (0 when dropped).
 func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
-	if d.muted.Load() || (d.ready != nil && !d.ready()) {
+	if d.muted.Load() {
 		return 0
 	}
 	d.mu.Lock()

@@ -70,11 +70,6 @@ func NewAPI(tc TransportConfig, loggerFactory logging.LoggerFactory) (*webrtc.AP
 		se.SetNAT1To1IPs(tc.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
 	se.SetIncludeLoopbackCandidate(tc.IncludeLoopback)
-	// ICE-lite (RFC 8445 §2.5), as mediasoup runs: the SFU has only host
-	// candidates on known addresses, so it need not run checks of its own,
-	// and the client, always the controlling agent, nominates at its own
-	// pace instead of waiting for Pion's 200 ms check ticks as controller.
-	se.SetLite(true)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 

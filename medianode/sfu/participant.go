@@ -92,12 +92,8 @@ type Participant struct {
 	closed        bool
 
 	bytesIn, bytesOut atomic.Uint64
-	// connected is true once the PeerConnection is connected (DTLS up, so
-	// SRTP can be written); until then downTracks drop packets rather than
-	// spend a keyframe the subscriber could not receive.
-	connected atomic.Bool
-	done      chan struct{}
-	wg        sync.WaitGroup
+	done              chan struct{}
+	wg                sync.WaitGroup
 }
 
 type subscription struct {
@@ -267,18 +263,6 @@ func (p *Participant) installHandlers() {
 		}
 	})
 	p.pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		if st == webrtc.PeerConnectionStateConnected && !p.connected.Swap(true) {
-			// The first frame needs a keyframe sent after SRTP is up.
-			p.mu.Lock()
-			tracks := make([]*publishedTrack, 0, len(p.subscriptions))
-			for _, sub := range p.subscriptions {
-				tracks = append(tracks, sub.track)
-			}
-			p.mu.Unlock()
-			for _, t := range tracks {
-				t.requestKeyframe()
-			}
-		}
 		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
 			go p.Close("connection " + st.String())
 		}

@@ -146,7 +146,7 @@ func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
 
 // subscribe adds a downTrack for subscriber s at layer (or the best layer
 // present) and asks the publisher for a keyframe so the first frame comes
-// fast (when s connects, if it has not yet: the downTrack forwards nothing before). It returns the downTrack to add to the subscriber's PeerConnection.
+// fast. It returns the downTrack to add to the subscriber's PeerConnection.
 func (t *publishedTrack) subscribe(s *Participant, layer int) *downTrack {
 	kind := webrtc.RTPCodecTypeVideo
 	if t.info.Kind == "audio" {
@@ -154,16 +154,11 @@ func (t *publishedTrack) subscribe(s *Participant, layer int) *downTrack {
 	}
 	d := newDownTrack(t.info.ID, t.info.Publisher, kind, t.codec, t.bestLayer(layer), s.meterOut)
 	d.wantKeyframe = t.requestKeyframe
-	d.ready = s.connected.Load
 	t.mu.Lock()
 	d.muted.Store(t.info.Muted) // a late subscriber gets the track muted too
 	t.down[s.identity] = d
 	t.mu.Unlock()
-	if s.connected.Load() {
-		// A subscriber not yet connected asks when it connects: a PLI now
-		// would spend the rate limit on a keyframe it cannot receive.
-		t.requestKeyframe()
-	}
+	t.requestKeyframe()
 	return d
 }
 
