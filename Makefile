@@ -11,7 +11,7 @@ LDFLAGS      := -X $(SDK_VERSION).Name=chroom -X $(SDK_VERSION).AppName=chroomd 
                 -X $(SDK_VERSION).Version=$(VERSION) -X $(SDK_VERSION).Commit=$(COMMIT)
 BINARIES     := chroomd medianode orchestrator chroom-loadtest
 
-.PHONY: help build install test test-unit test-sims e2e devnet-check bench fuzz proto-check lint fmt proto-gen \
+.PHONY: help build install test test-unit test-sims e2e e2e-soak devnet-check bench fuzz proto-check lint fmt proto-gen \
         localnet localnet-stop demo demo-stop demo-reset clean
 
 help: ## list the targets
@@ -30,8 +30,11 @@ test: lint build ## vet, format check, every Go test, a devnet smoke run and the
 	$(MAKE) --no-print-directory devnet-check
 	$(MAKE) --no-print-directory e2e
 
-e2e: build ## the whole network in headless Chromium: call, chat, file, WHIP/WHEP, refused grants, rewards
-	CHROOM_E2E=1 $(GO) test -count=1 -timeout 15m -v ./tests/e2e/ 2>&1 | grep -vE '^(ice|pc|dtls|sctp) ' ; exit $${PIPESTATUS[0]}
+e2e: build ## the whole network in headless Chromium: call, chat, file, WHIP/WHEP, refused grants, rewards, a 10-call soak
+	CHROOM_E2E=1 CHROOM_E2E_SOAK=$(or $(N),10) $(GO) test -count=1 -timeout 30m -v ./tests/e2e/ 2>&1 | grep -vE '^(ice|pc|dtls|sctp) ' ; exit $${PIPESTATUS[0]}
+
+e2e-soak: build ## N two-person calls in fresh rooms (default 50): failures and join → first frame, both sides
+	CHROOM_E2E=1 CHROOM_E2E_SOAK=$(or $(N),50) $(GO) test -count=1 -timeout 120m -run 'TestSoak' -v ./tests/e2e/ 2>&1 | grep -vE '^(ice|pc|dtls|sctp) ' ; exit $${PIPESTATUS[0]}
 
 devnet-check: ## start a throw-away devnet on spare ports, register nodes by tx, check them, stop it
 	bash scripts/devnet-check.sh

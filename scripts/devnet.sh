@@ -18,7 +18,9 @@
 # (26657), P2P_PORT (26656), GRPC_PORT (9090), API_PORT (1317), and
 # EPOCH_DURATION (30s) of the "chroom" reward epoch. OWNER_PID: stop the
 # devnet when that process exits (tests set it, so a crashed test run leaves
-# no processes behind).
+# no processes behind). MEDIA_LOG_LEVEL (info) is the media nodes'
+# --log-level: debug records each session's negotiation, track bindings,
+# keyframes and ICE/DTLS states.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +37,7 @@ NETWORK=${NETWORK:-0}
 EPOCH_DURATION=${EPOCH_DURATION:-30s}
 FOREGROUND=${FOREGROUND:-0}
 OWNER_PID=${OWNER_PID:-}
+MEDIA_LOG_LEVEL=${MEDIA_LOG_LEVEL:-info}
 
 HOME_DIR=$DEVNET_DIR/chroomd
 LOG_DIR=$DEVNET_DIR/logs
@@ -262,11 +265,12 @@ register_services() {
   done
 }
 
-# start_service NAME BINARY HOME READY_URL
+# start_service NAME BINARY HOME READY_URL [START_FLAGS...]
 start_service() {
   local name=$1 bin=$2 home=$3 url=$4 i
+  shift 4
   step "starting $name (log: $LOG_DIR/$name.log)"
-  "$bin" start --home "$home" >>"$LOG_DIR/$name.log" 2>&1 &
+  "$bin" start --home "$home" "$@" >>"$LOG_DIR/$name.log" 2>&1 &
   echo $! >"$DEVNET_DIR/$name.pid"
   for i in $(seq 1 60); do
     kill -0 "$(cat "$DEVNET_DIR/$name.pid")" 2>/dev/null || fail "$name exited while starting" "$LOG_DIR/$name.log"
@@ -346,8 +350,8 @@ cmd_up() {
   if [ "$NETWORK" = 1 ]; then
     init_services
     register_services
-    start_service media-1 "$BIN_DIR/medianode" "$DEVNET_DIR/media-1" "http://127.0.0.1:$MEDIA1_BASE"
-    start_service media-2 "$BIN_DIR/medianode" "$DEVNET_DIR/media-2" "http://127.0.0.1:$MEDIA2_BASE"
+    start_service media-1 "$BIN_DIR/medianode" "$DEVNET_DIR/media-1" "http://127.0.0.1:$MEDIA1_BASE" --log-level "$MEDIA_LOG_LEVEL"
+    start_service media-2 "$BIN_DIR/medianode" "$DEVNET_DIR/media-2" "http://127.0.0.1:$MEDIA2_BASE" --log-level "$MEDIA_LOG_LEVEL"
     start_service orchestrator "$BIN_DIR/orchestrator" "$DEVNET_DIR/orchestrator" "http://127.0.0.1:$ORCH_HTTP"
   fi
   print_help

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ type downTrack struct {
 	// wantKeyframe asks the publisher for a keyframe (rate-limited by the
 	// caller); called while this subscriber waits for one.
 	wantKeyframe func()
+	log          *slog.Logger // nil: no debug records
 
 	mu        sync.Mutex
 	bound     bool
@@ -39,6 +41,10 @@ type downTrack struct {
 	tsOffset  uint32
 	started   bool
 	muted     atomic.Bool
+	// ready is set once the subscriber's transport is connected; before
+	// that Pion drops SRTP writes without an error, so a keyframe sent
+	// then would be lost while the downTrack believed it delivered.
+	ready atomic.Bool
 
 	packets atomic.Uint64
 }
@@ -57,9 +63,11 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			d.mu.Lock()
 			d.bound, d.ssrc, d.pt, d.writer = true, uint32(ctx.SSRC()), uint8(c.PayloadType), ctx.WriteStream()
 			d.mu.Unlock()
+			d.debug("downtrack bound", "ssrc", uint32(ctx.SSRC()), "payload_type", c.PayloadType, "mime", c.MimeType)
 			return c, nil
 		}
 	}
+	d.debug("downtrack not bound: codec not negotiated", "mime", d.codec.MimeType)
 	return webrtc.RTPCodecParameters{}, errCodecNotNegotiated
 }
 
@@ -68,7 +76,14 @@ func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
 	d.mu.Lock()
 	d.bound, d.writer = false, nil
 	d.mu.Unlock()
+	d.debug("downtrack unbound")
 	return nil
+}
+
+func (d *downTrack) debug(msg string, args ...any) {
+	if d.log != nil {
+		d.log.Debug(msg, args...)
+	}
 }
 
 // ID implements webrtc.TrackLocal.
@@ -121,7 +136,7 @@ func (d *downTrack) TargetLayer() int {
 // subscriber wants another layer or is waiting for a keyframe. It returns
 // the bytes written (0 when dropped).
 func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
-	if d.muted.Load() {
+	if d.muted.Load() || !d.ready.Load() {
 		return 0
 	}
 	d.mu.Lock()
@@ -147,6 +162,7 @@ func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
 			}
 			return 0
 		}
+		prev := switchState{d.current, d.started, d.seqOffset, d.tsOffset, d.lastSeq, d.lastTS}
 		if d.started {
 			// Continue right after the last packet sent.
 			d.seqOffset = pkt.SequenceNumber - d.lastSeq - 1
@@ -155,7 +171,39 @@ func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
 			d.seqOffset, d.tsOffset, d.started = 0, 0, true
 		}
 		d.current, d.needKey = layer, false
+		n := d.sendLocked(pkt)
+		if n == 0 {
+			// Not delivered (the transport is not writing yet): undo the
+			// switch so the next keyframe starts the layer instead.
+			d.current, d.started, d.seqOffset, d.tsOffset, d.lastSeq, d.lastTS = prev.current, prev.started, prev.seqOffset, prev.tsOffset, prev.lastSeq, prev.lastTS
+			d.needKey = true
+		}
+		d.mu.Unlock()
+		if n > 0 {
+			d.debug("keyframe forwarded", "layer", layer, "seq", pkt.SequenceNumber, "from_layer", prev.current)
+		} else {
+			d.debug("keyframe not delivered; waiting for the next", "layer", layer)
+		}
+		return n
 	}
+	n := d.sendLocked(pkt)
+	d.mu.Unlock()
+	return n
+}
+
+// switchState is what a layer switch changes, kept to undo it.
+type switchState struct {
+	current   int
+	started   bool
+	seqOffset uint16
+	tsOffset  uint32
+	lastSeq   uint16
+	lastTS    uint32
+}
+
+// sendLocked rewrites and writes pkt; d.mu is held. It returns the bytes
+// written, 0 if nothing went out.
+func (d *downTrack) sendLocked(pkt *rtp.Packet) int {
 	hdr := pkt.Header
 	// The publisher's header extension IDs mean nothing to this
 	// subscriber; interceptors add the extensions it negotiated.
@@ -164,14 +212,11 @@ func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
 	hdr.PayloadType = d.pt
 	hdr.SequenceNumber = pkt.SequenceNumber - d.seqOffset
 	hdr.Timestamp = pkt.Timestamp - d.tsOffset
-	d.lastSeq, d.lastTS = hdr.SequenceNumber, hdr.Timestamp
-	w := d.writer
-	d.mu.Unlock()
-
-	n, err := w.WriteRTP(&hdr, pkt.Payload)
-	if err != nil {
+	n, err := d.writer.WriteRTP(&hdr, pkt.Payload)
+	if err != nil || n == 0 {
 		return 0
 	}
+	d.lastSeq, d.lastTS = hdr.SequenceNumber, hdr.Timestamp
 	d.packets.Add(1)
 	if d.onBytes != nil {
 		d.onBytes(n)

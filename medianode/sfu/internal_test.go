@@ -51,6 +51,9 @@ func TestDownTrackSwitchesLayersAtKeyframesWithoutGaps(t *testing.T) {
 	w := &capture{}
 	d.bound, d.ssrc, d.pt, d.writer = true, 1234, 96, w
 	key, delta := []byte{0x10, 0x00}, []byte{0x10, 0x01}
+	pkt0 := &rtp.Packet{Header: rtp.Header{SequenceNumber: 9, Timestamp: 1000}, Payload: key}
+	require.Zero(t, d.writeRTP(LayerLow, pkt0), "nothing is written before the subscriber is connected")
+	d.ready.Store(true)
 	pkt := func(seq uint16, ts uint32, payload []byte) *rtp.Packet {
 		return &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: ts, SSRC: 99, PayloadType: 100}, Payload: payload}
 	}

@@ -3,6 +3,8 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +41,10 @@ type Permissions struct {
 // sessions have none.
 type Signal interface {
 	SendOffer(webrtc.SessionDescription) error
+	// SendAnswer carries the answer to a client offer. The SFU calls it
+	// before any offer of its own that follows, so the client always sees
+	// the answer to its offer first.
+	SendAnswer(webrtc.SessionDescription) error
 	SendCandidate(webrtc.ICECandidateInit) error
 	SendEvent(Event) error
 	Close(reason string)
@@ -79,6 +85,16 @@ type Participant struct {
 	signal   Signal
 	meter    Measurements
 	data     any
+	log      *slog.Logger // room and participant attached; debug records the negotiation
+
+	// sdpMu serializes every change to the PeerConnection's descriptions
+	// and transceivers (AddTrack, CreateOffer, rollback, answers), so an
+	// SFU offer never interleaves with a client offer being answered.
+	sdpMu  sync.Mutex
+	midSeq int // the next SFU-assigned mid is "sfu<midSeq>"
+	// connected is set once ICE and DTLS are up: SRTP writes before that
+	// are dropped by Pion without an error.
+	connected atomic.Bool
 
 	mu            sync.Mutex
 	role          string
@@ -89,6 +105,9 @@ type Participant struct {
 	dc            *webrtc.DataChannel
 	negotiating   bool // an SFU offer awaits the answer
 	pendingOffer  bool // renegotiate once the current exchange finishes
+	// clientOffered is set once a client offer has been answered. Until
+	// then the SFU does not offer (see negotiate).
+	clientOffered bool
 	closed        bool
 
 	bytesIn, bytesOut atomic.Uint64
@@ -125,6 +144,7 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 	p := &Participant{
 		room: room, identity: jp.Identity, name: jp.Name, kind: jp.Kind, joinedAt: time.Now(), pc: pc,
 		signal: jp.Signal, data: jp.Data, role: jp.Role, perms: jp.Permissions,
+		log:       s.log.With("room", jp.Room, "participant", jp.Identity),
 		published: map[string]*publishedTrack{}, subscriptions: map[string]*subscription{}, sources: map[string]TrackSource{},
 		done: make(chan struct{}),
 	}
@@ -262,8 +282,23 @@ func (p *Participant) installHandlers() {
 			_ = p.signal.SendCandidate(c.ToJSON())
 		}
 	})
+	p.pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
+		p.log.Debug("ice state", "state", st.String())
+	})
+	if sctp := p.pc.SCTP(); sctp != nil && sctp.Transport() != nil {
+		sctp.Transport().OnStateChange(func(st webrtc.DTLSTransportState) {
+			p.log.Debug("dtls state", "state", st.String())
+		})
+	}
+	p.pc.OnSignalingStateChange(func(st webrtc.SignalingState) {
+		p.log.Debug("signaling state", "state", st.String())
+	})
 	p.pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+		p.log.Debug("connection state", "state", st.String())
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			go p.onConnected()
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			go p.Close("connection " + st.String())
 		}
 	})
@@ -357,12 +392,22 @@ func (p *Participant) subscribeTo(t *publishedTrack) {
 	}
 	p.mu.Unlock()
 	down := t.subscribe(p, LayerHigh)
+	if p.connected.Load() {
+		down.ready.Store(true)
+	}
+	p.sdpMu.Lock()
 	sender, err := p.pc.AddTrack(down)
+	mid := ""
+	if err == nil && p.kind == KindFull {
+		mid, err = p.claimMid(sender)
+	}
+	p.sdpMu.Unlock()
 	if err != nil {
 		t.unsubscribe(p.identity)
-		p.room.sfu.log.Warn("subscribe failed", "participant", p.identity, "track", t.info.ID, "err", err)
+		p.log.Warn("subscribe failed", "track", t.info.ID, "err", err)
 		return
 	}
+	p.log.Debug("subscribed", "track", t.info.ID, "publisher", t.info.Publisher, "kind", t.info.Kind, "mid", mid)
 	sub := &subscription{track: t, down: down, sender: sender, maxLayer: LayerHigh, requested: LayerHigh}
 	p.mu.Lock()
 	p.subscriptions[t.info.ID] = sub
@@ -385,8 +430,11 @@ func (p *Participant) unsubscribeFrom(trackID string) {
 		return
 	}
 	sub.track.unsubscribe(p.identity)
+	p.log.Debug("unsubscribed", "track", trackID)
 	if !closed {
+		p.sdpMu.Lock()
 		_ = p.pc.RemoveTrack(sub.sender)
+		p.sdpMu.Unlock()
 		if p.kind == KindFull {
 			p.negotiate()
 		}
@@ -422,7 +470,7 @@ func (p *Participant) applyLayer(sub *subscription) {
 	p.mu.Unlock()
 	sub.down.SetWant(want)
 	if sub.down.SetTargetLayer(sub.track.bestLayer(want)) {
-		sub.track.requestKeyframe()
+		sub.track.requestKeyframe("layer change for " + p.identity)
 	}
 }
 
@@ -433,6 +481,7 @@ func (p *Participant) applyLayer(sub *subscription) {
 func (p *Participant) readSenderRTCP(sub *subscription) {
 	defer p.wg.Done()
 	m := p.room.sfu.metrics
+	pliReason := "picture loss reported by " + p.identity
 	for {
 		pkts, _, err := sub.sender.ReadRTCP()
 		if err != nil {
@@ -441,7 +490,7 @@ func (p *Participant) readSenderRTCP(sub *subscription) {
 		for _, pkt := range pkts {
 			switch pk := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				sub.track.requestKeyframe()
+				sub.track.requestKeyframe(pliReason)
 			case *rtcp.TransportLayerNack:
 				m.nacks.Inc()
 			case *rtcp.ReceiverReport:
@@ -512,17 +561,79 @@ func ntpMiddle32(t time.Time) uint32 {
 	return uint32((secs<<32 | frac) >> 16)
 }
 
+// claimMid gives the transceiver of an SFU-added sender a mid of its own
+// ("sfu0", "sfu1", …) before any offer names it; the caller holds sdpMu.
+// Pion, like browsers, numbers mids "0", "1", …; a client whose mids are
+// not reset when its offer is refused or rolled back (Pion-based clients
+// keep every mid CreateOffer assigned) would otherwise bind the SFU's
+// m-section to its own send-only transceiver by mid (RFC 8843 §9.2) and
+// never receive that track. A namespace no client uses cannot collide.
+// WHEP sessions are left alone: their client offers first and Pion
+// matches its m-sections to transceivers that have no mid yet.
+func (p *Participant) claimMid(sender *webrtc.RTPSender) (string, error) {
+	for _, tr := range p.pc.GetTransceivers() {
+		if tr.Sender() != sender {
+			continue
+		}
+		if mid := tr.Mid(); mid != "" {
+			return mid, nil // a reused transceiver keeps its negotiated mid
+		}
+		mid := fmt.Sprintf("sfu%d", p.midSeq)
+		p.midSeq++
+		return mid, tr.SetMid(mid)
+	}
+	return "", errors.New("the new track's transceiver is missing")
+}
+
+// onConnected runs once ICE and DTLS are up: downTracks may now write
+// (earlier SRTP writes are dropped silently), so every video subscription
+// asks its publisher for a keyframe to start from.
+func (p *Participant) onConnected() {
+	if p.connected.Swap(true) {
+		return
+	}
+	p.mu.Lock()
+	subs := make([]*subscription, 0, len(p.subscriptions))
+	for _, s := range p.subscriptions {
+		subs = append(subs, s)
+	}
+	p.mu.Unlock()
+	for _, s := range subs {
+		s.down.ready.Store(true)
+		if s.track.info.Kind == "video" {
+			s.track.requestKeyframe("subscriber connected")
+		}
+	}
+}
+
 // negotiate sends an SFU offer when the connection is stable, or marks
 // one as pending.
 func (p *Participant) negotiate() {
+	p.sdpMu.Lock()
+	defer p.sdpMu.Unlock()
 	p.mu.Lock()
 	if p.closed || p.signal == nil {
 		p.mu.Unlock()
 		return
 	}
+	if !p.clientOffered {
+		// The client's first offer sets the session's RTP header
+		// extension IDs (and codecs' payload types). An SFU offer first
+		// would impose Pion's IDs, which differ from Chromium's; Chromium
+		// then fails its own next offer ("A BUNDLE group contains a codec
+		// collision for header extension id=5", or "RTP extension ID
+		// reassignment not supported" after a rollback) and never
+		// publishes: the other person never sees the video. Every web
+		// client offers at once on joining (it opens its data channel).
+		p.pendingOffer = true
+		p.mu.Unlock()
+		p.log.Debug("offer deferred until the client's first offer")
+		return
+	}
 	if p.negotiating || p.pc.SignalingState() != webrtc.SignalingStateStable {
 		p.pendingOffer = true
 		p.mu.Unlock()
+		p.log.Debug("offer deferred", "signaling", p.pc.SignalingState().String())
 		return
 	}
 	p.negotiating, p.pendingOffer = true, false
@@ -535,48 +646,62 @@ func (p *Participant) negotiate() {
 		p.mu.Lock()
 		p.negotiating = false
 		p.mu.Unlock()
-		p.room.sfu.log.Warn("renegotiation failed", "participant", p.identity, "err", err)
+		p.log.Warn("renegotiation failed", "err", err)
 		return
 	}
-	_ = p.signal.SendOffer(*p.pc.LocalDescription())
+	local := *p.pc.LocalDescription()
+	p.log.Debug("offer sent", "sections", describeSections(local.SDP))
+	_ = p.signal.SendOffer(local)
 }
 
-// HandleOffer applies a client offer and returns the answer. If an SFU
-// offer is outstanding, the SFU (the polite peer) rolls it back and
-// offers again afterwards. For WHIP and WHEP, the answer holds every ICE
-// candidate (no trickle needed).
+// ErrGlare refuses a client offer that crossed an SFU offer (both sides
+// offered at once). The SFU is the impolite peer of W3C WebRTC's "perfect
+// negotiation" (webrtc-pc §10.7): it keeps its own offer; the client,
+// polite, rolls its offer back when the SFU's arrives, answers it, and
+// offers again. Pion cannot roll back a local offer, so the roles are not
+// the other way round.
+var ErrGlare = errors.New("glare: the node's offer is pending; answer it, then offer again")
+
+// HandleOffer applies a client offer and returns the answer; for a
+// KindFull participant it also sends the answer over its Signal, ahead of
+// any SFU offer that follows (the SFU offers right after answering when a
+// subscription changed meanwhile). Errors: ErrGlare while an SFU offer
+// awaits its answer, a wrong type, an offer Pion rejects.
 func (p *Participant) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
 	if offer.Type != webrtc.SDPTypeOffer {
 		return webrtc.SessionDescription{}, fmt.Errorf("expected an offer, got %s", offer.Type)
 	}
-	p.mu.Lock()
-	rolledBack := false
-	if p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
-		// Pion parses the SDP even of a rollback: give it the pending offer.
-		rb := webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}
-		if pending := p.pc.PendingLocalDescription(); pending != nil {
-			rb.SDP = pending.SDP
-		}
-		if err := p.pc.SetLocalDescription(rb); err != nil {
-			p.mu.Unlock()
-			return webrtc.SessionDescription{}, fmt.Errorf("roll back the SFU offer: %w", err)
-		}
-		p.negotiating, rolledBack = false, true
+	answer, again, err := p.answerOffer(offer)
+	if err != nil {
+		p.log.Debug("client offer refused", "err", err)
+		return webrtc.SessionDescription{}, err
 	}
-	p.mu.Unlock()
+	if again {
+		p.negotiate()
+	}
+	return answer, nil
+}
+
+func (p *Participant) answerOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, bool, error) {
+	p.sdpMu.Lock()
+	defer p.sdpMu.Unlock()
+	p.log.Debug("client offer received", "signaling", p.pc.SignalingState().String(), "sections", describeSections(offer.SDP))
+	if p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+		return webrtc.SessionDescription{}, false, ErrGlare
+	}
 	if err := p.pc.SetRemoteDescription(offer); err != nil {
-		return webrtc.SessionDescription{}, fmt.Errorf("invalid offer: %w", err)
+		return webrtc.SessionDescription{}, false, fmt.Errorf("invalid offer: %w", err)
 	}
 	answer, err := p.pc.CreateAnswer(nil)
 	if err != nil {
-		return webrtc.SessionDescription{}, fmt.Errorf("create answer: %w", err)
+		return webrtc.SessionDescription{}, false, fmt.Errorf("create answer: %w", err)
 	}
 	var gathered <-chan struct{}
 	if p.kind != KindFull {
 		gathered = webrtc.GatheringCompletePromise(p.pc)
 	}
 	if err := p.pc.SetLocalDescription(answer); err != nil {
-		return webrtc.SessionDescription{}, fmt.Errorf("set answer: %w", err)
+		return webrtc.SessionDescription{}, false, fmt.Errorf("set answer: %w", err)
 	}
 	if gathered != nil {
 		select {
@@ -584,13 +709,18 @@ func (p *Participant) HandleOffer(offer webrtc.SessionDescription) (webrtc.Sessi
 		case <-time.After(5 * time.Second):
 		}
 	}
-	p.mu.Lock()
-	again := rolledBack || p.pendingOffer
-	p.mu.Unlock()
-	if again {
-		go p.negotiate()
+	local := *p.pc.LocalDescription()
+	p.log.Debug("answer sent", "sections", describeSections(local.SDP))
+	if p.kind == KindFull && p.signal != nil {
+		if err := p.signal.SendAnswer(local); err != nil {
+			return webrtc.SessionDescription{}, false, fmt.Errorf("send answer: %w", err)
+		}
 	}
-	return *p.pc.LocalDescription(), nil
+	p.mu.Lock()
+	p.clientOffered = true
+	again := p.pendingOffer
+	p.mu.Unlock()
+	return local, again, nil
 }
 
 // HandleAnswer applies the client's answer to an SFU offer.
@@ -598,20 +728,68 @@ func (p *Participant) HandleAnswer(answer webrtc.SessionDescription) error {
 	if answer.Type != webrtc.SDPTypeAnswer {
 		return fmt.Errorf("expected an answer, got %s", answer.Type)
 	}
+	p.sdpMu.Lock()
 	if p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		p.sdpMu.Unlock()
+		p.log.Debug("answer without an offer", "signaling", p.pc.SignalingState().String())
 		return errors.New("no offer is waiting for an answer")
 	}
 	if err := p.pc.SetRemoteDescription(answer); err != nil {
+		p.sdpMu.Unlock()
 		return fmt.Errorf("invalid answer: %w", err)
 	}
+	p.log.Debug("answer received", "sections", describeSections(answer.SDP))
 	p.mu.Lock()
 	p.negotiating = false
 	again := p.pendingOffer
 	p.mu.Unlock()
+	p.sdpMu.Unlock()
 	if again {
 		p.negotiate()
 	}
 	return nil
+}
+
+// describeSections summarizes an SDP's m-sections for debug logs, as
+// "mid:kind:direction[:track]" joined by spaces.
+func describeSections(sdp string) string {
+	var out []string
+	cur := ""
+	var mid, dir, track string
+	flush := func() {
+		if cur == "" {
+			return
+		}
+		s := mid + ":" + cur + ":" + dir
+		if track != "" {
+			s += ":" + track
+		}
+		out = append(out, s)
+	}
+	for _, line := range strings.Split(sdp, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "m="):
+			flush()
+			f := strings.Fields(line[2:])
+			cur, mid, dir, track = f[0], "", "", ""
+			if len(f) > 1 && f[1] == "0" {
+				dir = "rejected" // port 0 (RFC 3264 §6)
+			}
+		case strings.HasPrefix(line, "a=mid:"):
+			mid = line[len("a=mid:"):]
+		case line == "a=sendrecv" || line == "a=sendonly" || line == "a=recvonly" || line == "a=inactive":
+			if dir != "rejected" {
+				dir = line[2:]
+			}
+		case strings.HasPrefix(line, "a=msid:"):
+			if f := strings.Fields(line[len("a=msid:"):]); len(f) == 2 {
+				track = f[1]
+			}
+		}
+	}
+	flush()
+	return strings.Join(out, " ")
 }
 
 // AddCandidate adds a trickled remote ICE candidate.
@@ -639,7 +817,7 @@ func (p *Participant) SetTrackMuted(trackID string, muted bool) error {
 	info := t.info
 	t.mu.Unlock()
 	if !muted {
-		t.requestKeyframe()
+		t.requestKeyframe("unmuted")
 	}
 	p.room.broadcast(Event{Type: EventTrackMuted, Track: &info}, "")
 	return nil

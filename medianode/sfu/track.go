@@ -100,7 +100,7 @@ func (t *publishedTrack) addLayer(remote *webrtc.TrackRemote) {
 		retarget = d.SetTargetLayer(t.bestLayer(d.Want())) || retarget
 	}
 	if retarget {
-		t.requestKeyframe()
+		t.requestKeyframe("layer added")
 	}
 	t.wg.Add(1)
 	go t.forward(layer, remote)
@@ -145,20 +145,24 @@ func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
 }
 
 // subscribe adds a downTrack for subscriber s at layer (or the best layer
-// present) and asks the publisher for a keyframe so the first frame comes
-// fast. It returns the downTrack to add to the subscriber's PeerConnection.
+// present). It returns the downTrack to add to the subscriber's
+// PeerConnection. No keyframe is requested here: the downTrack asks for
+// one when it can first deliver it (bound and connected), since a
+// keyframe that arrives before then is lost and the publisher's browser
+// ignores a second request for about 300 ms.
 func (t *publishedTrack) subscribe(s *Participant, layer int) *downTrack {
 	kind := webrtc.RTPCodecTypeVideo
 	if t.info.Kind == "audio" {
 		kind = webrtc.RTPCodecTypeAudio
 	}
 	d := newDownTrack(t.info.ID, t.info.Publisher, kind, t.codec, t.bestLayer(layer), s.meterOut)
-	d.wantKeyframe = t.requestKeyframe
+	d.log = s.log.With("track", t.info.ID)
+	reason := "subscriber " + s.identity + " waits for a keyframe"
+	d.wantKeyframe = func() { t.requestKeyframe(reason) }
 	t.mu.Lock()
 	d.muted.Store(t.info.Muted) // a late subscriber gets the track muted too
 	t.down[s.identity] = d
 	t.mu.Unlock()
-	t.requestKeyframe()
 	return d
 }
 
@@ -194,8 +198,8 @@ func (t *publishedTrack) bestLayer(want int) int {
 
 // requestKeyframe sends a PLI (RFC 4585 §6.3.1) for every layer of the
 // track, at most once per 200 ms (publishers answer each with a keyframe,
-// which costs bandwidth).
-func (t *publishedTrack) requestKeyframe() {
+// which costs bandwidth). reason goes to the debug log.
+func (t *publishedTrack) requestKeyframe(reason string) {
 	if t.info.Kind != "video" {
 		return
 	}
@@ -211,8 +215,9 @@ func (t *publishedTrack) requestKeyframe() {
 	}
 	t.mu.Unlock()
 	if len(pkts) > 0 {
-		_ = t.publisher.pc.WriteRTCP(pkts)
+		err := t.publisher.pc.WriteRTCP(pkts)
 		t.publisher.room.sfu.metrics.plis.Inc()
+		t.publisher.log.Debug("keyframe requested", "track", t.info.ID, "reason", reason, "layers", len(pkts), "err", err)
 	}
 }
 

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,7 +56,7 @@ func newNode(t *testing.T) *node {
 	api, err := sfu.NewAPI(sfu.TransportConfig{UDP: udp, IncludeLoopback: true}, nil)
 	require.NoError(t, err)
 	n := &node{t: t, orch: mustKey(t), nodeID: mustKey(t).ID, ended: make(chan string, 16)}
-	n.sfu, err = sfu.New(sfu.Config{API: api, OnSessionEnd: func(p *sfu.Participant) { n.ended <- p.Identity() }})
+	n.sfu, err = sfu.New(sfu.Config{API: api, Logger: testLogger(), OnSessionEnd: func(p *sfu.Participant) { n.ended <- p.Identity() }})
 	require.NoError(t, err)
 	s := &signal.Server{SFU: n.sfu, Auth: &grant.Verifier{Audience: n.nodeID, Issuers: issuers{n.orch.ID: n.orch.PublicKey}}}
 	n.srv = httptest.NewServer(s.Handler())
@@ -64,6 +66,16 @@ func newNode(t *testing.T) *node {
 		udp.Close()
 	})
 	return n
+}
+
+// testLogger logs at debug level when CHROOM_TEST_DEBUG=1 (the SFU's
+// negotiation records), else at warn.
+func testLogger() *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("CHROOM_TEST_DEBUG") == "1" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
 func mustKey(t *testing.T) *format.NodeKey {
@@ -95,20 +107,41 @@ type client struct {
 	wmu      sync.Mutex
 	msgs     chan signal.ServerMessage
 	received atomic.Int64 // RTP packets received on any track
+	byTrack  sync.Map     // track ID → *atomic.Int64, RTP packets received
+	// While holdOffers is set, node offers wait in held instead of being
+	// answered (to stage glare); answerHeld answers them.
+	holdOffers atomic.Bool
+	held       chan string
 	data     chan string
 	joined   signal.ServerMessage
+	// writePending writes one packet of the track publishVP8Pending added.
+	writePending func()
 }
 
 func (n *node) connect(identity, token string) *client {
 	n.t.Helper()
+	return n.connectWith(identity, token, nil)
+}
+
+// connectWith is connect with a step run once the WebSocket is open,
+// before the client reads anything from it.
+func (n *node) connectWith(identity, token string, onDial func(*client)) *client {
+	n.t.Helper()
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	require.NoError(n.t, err)
+	c := &client{t: n.t, identity: identity, pc: pc, msgs: make(chan signal.ServerMessage, 64), data: make(chan string, 64), held: make(chan string, 8)}
+	c.dc, err = pc.CreateDataChannel("chroom", nil)
+	require.NoError(n.t, err)
+	c.dc.OnMessage(func(m webrtc.DataChannelMessage) { c.data <- string(m.Data) })
 	url := "ws" + strings.TrimPrefix(n.srv.URL, "http") + "/rtc?access_token=" + token
 	ws, resp, err := websocket.DefaultDialer.Dial(url, nil)
 	require.NoError(n.t, err)
 	resp.Body.Close()
-	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
-	require.NoError(n.t, err)
-	c := &client{t: n.t, identity: identity, ws: ws, pc: pc, msgs: make(chan signal.ServerMessage, 64), data: make(chan string, 64)}
+	c.ws = ws
 	n.t.Cleanup(func() { ws.Close(); pc.Close() })
+	if onDial != nil {
+		onDial(c)
+	}
 	pc.OnICECandidate(func(ci *webrtc.ICECandidate) {
 		if ci != nil {
 			init := ci.ToJSON()
@@ -116,16 +149,15 @@ func (n *node) connect(identity, token string) *client {
 		}
 	})
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		n, _ := c.byTrack.LoadOrStore(tr.ID(), &atomic.Int64{})
 		for {
 			if _, _, err := tr.ReadRTP(); err != nil {
 				return
 			}
 			c.received.Add(1)
+			n.(*atomic.Int64).Add(1)
 		}
 	})
-	c.dc, err = pc.CreateDataChannel("chroom", nil)
-	require.NoError(n.t, err)
-	c.dc.OnMessage(func(m webrtc.DataChannelMessage) { c.data <- string(m.Data) })
 	go c.readLoop()
 	select {
 	case c.joined = <-c.msgs:
@@ -151,11 +183,11 @@ func (c *client) readLoop() {
 		}
 		switch m.Type {
 		case "offer":
-			_ = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
-			ans, err := c.pc.CreateAnswer(nil)
-			if err == nil && c.pc.SetLocalDescription(ans) == nil {
-				c.write(signal.ClientMessage{Type: "answer", SDP: ans.SDP})
+			if c.holdOffers.Load() {
+				c.held <- m.SDP
+				continue
 			}
+			c.answer(m.SDP)
 		case "answer":
 			_ = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
 		case "candidate":
@@ -166,6 +198,23 @@ func (c *client) readLoop() {
 			c.msgs <- m
 		}
 	}
+}
+
+// answer applies a node offer and sends the answer.
+func (c *client) answer(sdp string) {
+	_ = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp})
+	ans, err := c.pc.CreateAnswer(nil)
+	if err == nil && c.pc.SetLocalDescription(ans) == nil {
+		c.write(signal.ClientMessage{Type: "answer", SDP: ans.SDP})
+	}
+}
+
+// receivedOn is the number of RTP packets received on one track.
+func (c *client) receivedOn(trackID string) int64 {
+	if n, ok := c.byTrack.Load(trackID); ok {
+		return n.(*atomic.Int64).Load()
+	}
+	return 0
 }
 
 // offer sends the client's offer (tracks and data channel).
@@ -186,6 +235,23 @@ func (c *client) publishVP8(id string) func() {
 	c.write(signal.ClientMessage{Type: "announce_track", TrackID: id, Source: sfu.SourceCamera})
 	var seq uint16
 	return func() {
+		seq++
+		_ = track.WriteRTP(&rtp.Packet{
+			Header:  rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, Marker: true},
+			Payload: []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00},
+		})
+	}
+}
+
+// publishVP8Pending adds a send-only VP8 track without telling the node
+// (the WebSocket may not be open yet) and sets c.writePending.
+func (c *client) publishVP8Pending(id string) {
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, id, c.identity)
+	require.NoError(c.t, err)
+	_, err = c.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	require.NoError(c.t, err)
+	var seq uint16
+	c.writePending = func() {
 		seq++
 		_ = track.WriteRTP(&rtp.Packet{
 			Header:  rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, Marker: true},

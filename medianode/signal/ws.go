@@ -109,6 +109,10 @@ func (c *wsConn) SendOffer(d webrtc.SessionDescription) error {
 	return c.send(ServerMessage{Type: "offer", SDP: d.SDP})
 }
 
+func (c *wsConn) SendAnswer(d webrtc.SessionDescription) error {
+	return c.send(ServerMessage{Type: "answer", SDP: d.SDP})
+}
+
 func (c *wsConn) SendCandidate(ci webrtc.ICECandidateInit) error {
 	return c.send(ServerMessage{Type: "candidate", Candidate: &ci})
 }
@@ -254,11 +258,10 @@ func (s *Server) handle(c *wsConn, p *sfu.Participant, m ClientMessage) error {
 		if err := checkSDP(m.SDP); err != nil {
 			return fmt.Errorf("malformed SDP: %w", err)
 		}
-		answer, err := p.HandleOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
-		if err != nil {
-			return err
-		}
-		return c.send(ServerMessage{Type: "answer", SDP: answer.SDP})
+		// The participant sends the answer itself (Signal.SendAnswer),
+		// ahead of any offer of its own that follows.
+		_, err := p.HandleOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+		return err
 	case "answer":
 		if m.SDP == "" {
 			return fmt.Errorf("sdp is empty")

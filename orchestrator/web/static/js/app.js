@@ -4,6 +4,7 @@
 
 import { Orchestrator } from "./api.js";
 import { Call, MAX_CHAT_CHARS, permissionsOf } from "./call.js";
+import { debugLog } from "./debuglog.js";
 import { MAX_FILE_BYTES } from "./files.js";
 import { rates } from "./stats.js";
 import { describeError, formatBitrate, formatBytes, formatUchr, randomId } from "./util.js";
@@ -16,7 +17,11 @@ const VIDEO_CONSTRAINTS = { width: { ideal: 960 }, height: { ideal: 540 }, frame
 
 const $ = (id) => document.getElementById(id);
 
-const hook = { state: "idle", identity: null, room: null, nodeId: null, role: null, error: null, lastChat: [] };
+const hook = { state: "idle", identity: null, room: null, nodeId: null, role: null, error: null, lastChat: [], timing: null };
+// How often, and for how long, the first decoded video frame and audio
+// sample are looked for after joining (for window.chroom.timing()).
+const FIRST_MEDIA_POLL_MS = 50;
+const FIRST_MEDIA_WATCH_MS = 120_000;
 let call = null;
 let api = null;
 let uiTimers = [];
@@ -160,6 +165,8 @@ async function joinRoom({ room, name, identity, role, audioOnly } = {}) {
 
   resetCallUI();
   clearError();
+  hook.timing = { start: performance.now(), startedAt: Date.now(), joined: null, firstFrame: null, firstAudio: null };
+  debugLog.add("join started", { room, identity, visibility: document.visibilityState });
   hook.error = null;
   hook.room = room;
   hook.identity = identity;
@@ -185,6 +192,7 @@ async function joinRoom({ room, name, identity, role, audioOnly } = {}) {
   hook.room = grant.room || room;
   hook.role = grant.role || "participant";
   hook.nodeId = grant.media_node.id || null;
+  debugLog.add("grant received", { identity: hook.identity, role: hook.role, node: hook.nodeId });
 
   let media = null;
   if (permissionsOf(hook.role).publish) {
@@ -202,14 +210,35 @@ async function joinRoom({ room, name, identity, role, audioOnly } = {}) {
   }
   hook.identity = call.identity;
   hook.role = call.role;
+  hook.timing.joined = performance.now() - hook.timing.start;
+  watchFirstMedia(call, hook.timing);
   setState("joined");
   setJoinBusy(false);
   enterCallUI();
   return { identity: hook.identity, room: hook.room, role: hook.role, nodeId: hook.nodeId };
 }
 
+// watchFirstMedia records when the call first decodes a video frame and
+// an audio sample (ms since join started). A hidden tab's timers run at
+// most once a second, which bounds the resolution there.
+async function watchFirstMedia(c, timing) {
+  const until = performance.now() + FIRST_MEDIA_WATCH_MS;
+  while (!c.closed && performance.now() < until && (timing.firstFrame === null || timing.firstAudio === null)) {
+    if (timing.firstFrame === null && (await c.framesDecoded()) > 0) {
+      timing.firstFrame = performance.now() - timing.start;
+      debugLog.add("first video frame decoded", { ms: Math.round(timing.firstFrame), visibility: document.visibilityState });
+    }
+    if (timing.firstAudio === null && (await c.audioSamplesReceived()) > 0) {
+      timing.firstAudio = performance.now() - timing.start;
+      debugLog.add("first audio decoded", { ms: Math.round(timing.firstAudio), visibility: document.visibilityState });
+    }
+    await new Promise((r) => setTimeout(r, FIRST_MEDIA_POLL_MS));
+  }
+}
+
 function failJoin(e) {
   const err = e instanceof Error ? e : new Error(describeError(e));
+  debugLog.add("join failed", { error: err.message });
   setState("error");
   setJoinBusy(false);
   setStatus("");
@@ -787,9 +816,21 @@ window.chroom = {
   sendChat(text) { return call && hook.state === "joined" ? call.sendChat(text) : Promise.reject(new Error("not in a call")); },
   sendFile(file) { return call && hook.state === "joined" ? call.sendFile(file) : Promise.reject(new Error("not in a call")); },
   leave() { return leave(); },
+  /**
+   * timing of the current call, in ms since join started: {joined,
+   * firstFrame, firstAudio} (null until it happens) and startedAt (Unix
+   * ms); null before a join
+   */
+  timing() {
+    const t = hook.timing;
+    return t && { startedAt: t.startedAt, joined: t.joined, firstFrame: t.firstFrame, firstAudio: t.firstAudio };
+  },
+  /** the debug log as text, one event per line (debuglog.js) */
+  debugLog() { return debugLog.text(); },
   /** join({room, name, identity?, role?, audioOnly?}) is what the form does */
   join(opts) { return joinRoom(opts); },
 };
 
+document.addEventListener("visibilitychange", () => debugLog.add("visibility", { state: document.visibilityState }));
 setState("idle");
 bindUI();

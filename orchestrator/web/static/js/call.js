@@ -11,17 +11,18 @@
 //   "connection" detail {state}: the PeerConnection's connection state
 //   "ended"      detail {reason, error}: the call is over
 //
-// Negotiation: the client offers its own tracks; the node offers when the
-// client's subscriptions change. On glare the client is the impolite peer:
-// it ignores a node offer while its own offer is pending, and the node
-// rolls back and offers again after answering. If the node cannot roll
-// back and rejects the client's offer instead ("offer: …" error), the
-// client rolls back its own offer, answers the node's, and offers again
-// after a short, growing delay. To make glare rare, the client offers only
-// after the node's offers have been quiet for OFFER_QUIET_MS: the node
-// sends a burst of offers when a participant joins a room with tracks, one
-// right after each answer.
+// Negotiation follows W3C "perfect negotiation" (webrtc-pc §10.7): the
+// client offers its own tracks; the node offers when the client's
+// subscriptions change. When both offer at once (glare) the client is the
+// polite peer: a node offer that arrives while the client's own offer is
+// pending rolls the client's offer back; the client answers the node and
+// offers again. The node, impolite, keeps its offer and refuses the
+// crossing one with an "offer: glare: …" error, which the client ignores
+// (it has already rolled that offer back). The node sends its answer to a
+// client offer before any offer of its own that follows. Every step is
+// recorded in the debug log (debuglog.js).
 
+import { debugLog, describeSections } from "./debuglog.js";
 import { FileTransfers } from "./files.js";
 import { parseSections } from "./sdp.js";
 import { collectStats, Totals } from "./stats.js";
@@ -58,13 +59,8 @@ const STATS_REPORT_MS = 5_000;
 const OFFER_RETRY_BASE_MS = 150;
 const OFFER_RETRY_MAX_MS = 3_000;
 const MAX_OFFER_RETRIES = 8;
-const OFFER_QUIET_MS = 500;
-// After someone joins, and after one of our video tracks is published, our
-// live video tracks are "unmuted" again at these delays: the node asks us
-// for a keyframe on unmute, and a new subscriber sees no video until one
-// arrives (the keyframe the node requests when it subscribes them, or the
-// first one of a new track, comes before their downtrack is ready).
-const KEYFRAME_NUDGE_MS = [1_500, 5_000];
+// How often the debug log samples receive and send figures.
+const DEBUG_STATS_MS = 2_000;
 const DATA_HIGH_WATER_BYTES = 1 << 20;
 const DATA_LOW_WATER_BYTES = 256 << 10;
 // The node refuses data messages over 64 KiB by default.
@@ -72,8 +68,6 @@ const MAX_DATA_MESSAGE_BYTES = 60 * 1024;
 /** MAX_CHAT_CHARS bounds one chat message. */
 export const MAX_CHAT_CHARS = 2000;
 const SOURCES = ["microphone", "camera", "screen"];
-// ?debug=1 in the page URL logs every signaling message to the console.
-const DEBUG = /[?&]debug=1\b/.test(globalThis.location?.search || "");
 
 export class Call extends EventTarget {
   /**
@@ -112,13 +106,10 @@ export class Call extends EventTarget {
     this.connectionState = "new";
     this.chain = Promise.resolve();
     this.pendingCandidates = [];
-    this.ignoredOffer = false;
-    this.deferredOffer = null; // the node's offer ignored on glare
     this.offerFailures = 0; // offers the node rejected in a row
     this.offerNotBefore = 0; // ms timestamp; back-off for the next offer
     this.offerTimer = null;
-    this.lastNodeOfferAt = 0; // ms timestamp of the node's last offer or our last answer
-    this.nudgeTimers = [];
+    this.debugStatsBusy = false;
     this.localCandidates = []; // every candidate sent, to re-send after a rollback
     this.timers = [];
     this.lastTotals = { bytesReceived: 0, framesDecoded: 0 };
@@ -141,7 +132,8 @@ export class Call extends EventTarget {
   }
 
   #send(msg) {
-    if (DEBUG) console.debug("chroom →", msg.type, msg.type === "candidate" ? msg.candidate.candidate : msg.track_id || "", this.pc?.signalingState);
+    if (msg.type === "candidate") debugLog.add("candidate sent", { candidate: msg.candidate.candidate });
+    else if (msg.type !== "client_stats" && msg.type !== "offer" && msg.type !== "answer") debugLog.add(`${msg.type} sent`, { track: msg.track_id, source: msg.source, muted: msg.muted });
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
       this.ws.send(JSON.stringify(msg));
       return true;
@@ -164,6 +156,7 @@ export class Call extends EventTarget {
     } catch (e) {
       return Promise.reject(new StepError(step, `the media node's URL ${JSON.stringify(this.node.ws_url)} is not valid`));
     }
+    debugLog.add("connecting", { node: this.node.id || this.node.ws_url, room: this.room, identity: this.identity });
     return new Promise((resolve, reject) => {
       let ws;
       try {
@@ -201,6 +194,7 @@ export class Call extends EventTarget {
         if (settled) {
           this.#onMessage(msg);
         } else if (msg.type === "joined") {
+          debugLog.add("joined", { participants: (msg.participants || []).length, tracks: (msg.tracks || []).map((t) => t.id).join(" "), early: early.length });
           try {
             this.#setup(msg);
           } catch (e) {
@@ -239,9 +233,6 @@ export class Call extends EventTarget {
     this.#upsertParticipant(me);
     for (const p of joined.participants || []) this.#upsertParticipant(p);
     for (const t of joined.tracks || []) this.#addTrackInfo(t);
-    // The node offers the room's tracks on its own; let those offers come
-    // first so ours does not cross them.
-    if ((joined.tracks || []).some((t) => t.publisher !== this.identity)) this.lastNodeOfferAt = Date.now();
 
     const iceServers = (joined.ice_servers || [])
       .filter((s) => s && s.urls)
@@ -265,16 +256,37 @@ export class Call extends EventTarget {
       this.localCandidates.push(c);
       this.#send({ type: "candidate", candidate: c });
     };
-    pc.onnegotiationneeded = () => this.#scheduleOffer();
+    pc.onnegotiationneeded = () => {
+      debugLog.add("negotiation needed", { signaling: pc.signalingState });
+      this.#scheduleOffer();
+    };
     pc.ontrack = (ev) => {
-      ev.track.addEventListener("unmute", () => this.#emit("update"));
-      ev.track.addEventListener("ended", () => this.#emit("update"));
+      const mid = ev.transceiver?.mid;
+      debugLog.add("remote track", { kind: ev.track.kind, mid, muted: ev.track.muted });
+      ev.track.addEventListener("unmute", () => {
+        debugLog.add("remote track unmuted", { kind: ev.track.kind, mid });
+        this.#emit("update");
+      });
+      ev.track.addEventListener("mute", () => debugLog.add("remote track muted", { kind: ev.track.kind, mid }));
+      ev.track.addEventListener("ended", () => {
+        debugLog.add("remote track ended", { kind: ev.track.kind, mid });
+        this.#emit("update");
+      });
       this.#emit("update");
     };
     pc.onsignalingstatechange = () => {
-      if (pc.signalingState === "stable") this.#emit("update");
+      debugLog.add("signaling state", { state: pc.signalingState });
+      if (pc.signalingState === "stable") {
+        this.#watchDtls();
+        this.#emit("update");
+      }
     };
-    pc.onconnectionstatechange = () => this.#onConnectionState(pc.connectionState);
+    pc.oniceconnectionstatechange = () => debugLog.add("ice state", { state: pc.iceConnectionState });
+    pc.onicegatheringstatechange = () => debugLog.add("ice gathering", { state: pc.iceGatheringState });
+    pc.onconnectionstatechange = () => {
+      debugLog.add("connection state", { state: pc.connectionState });
+      this.#onConnectionState(pc.connectionState);
+    };
     this.timers.push(setTimeout(() => {
       if (!this.closed && this.connectionState !== "connected") {
         this.#notice("The media connection is taking long to establish. A firewall may be blocking UDP; the node's TURN relay is tried too.");
@@ -294,15 +306,53 @@ export class Call extends EventTarget {
       for (const track of this.initialMedia.getVideoTracks()) this.#publish("camera", track);
     }
     this.timers.push(setInterval(() => this.#reportStats().catch(() => {}), STATS_REPORT_MS));
+    this.timers.push(setInterval(() => this.#debugStats(), DEBUG_STATS_MS));
     this.#emit("update");
     this.#emit("local");
   }
 
   // --- negotiation -------------------------------------------------------
 
+  // watchDtls records the DTLS transport's state changes once it exists.
+  #watchDtls() {
+    const dtls = this.pc?.sctp?.transport || this.pc?.getTransceivers().find((t) => t.receiver.transport)?.receiver.transport;
+    if (!dtls || this.dtlsWatched === dtls) return;
+    this.dtlsWatched = dtls;
+    debugLog.add("dtls state", { state: dtls.state });
+    dtls.addEventListener("statechange", () => debugLog.add("dtls state", { state: dtls.state }));
+  }
+
+  // debugStats samples receive and send figures into the debug log.
+  async #debugStats() {
+    if (this.debugStatsBusy || !this.pc || this.pc.signalingState === "closed") return;
+    this.debugStatsBusy = true;
+    try {
+      const report = await this.pc.getStats();
+      const inbound = [];
+      const outbound = [];
+      report.forEach((r) => {
+        if (r.type === "inbound-rtp" && r.kind === "video") {
+          inbound.push(`video mid=${r.mid} pkts=${r.packetsReceived} lost=${r.packetsLost} frames=${r.framesReceived ?? 0}/${r.framesDecoded ?? 0} key=${r.keyFramesDecoded ?? 0} pli=${r.pliCount ?? 0} nack=${r.nackCount ?? 0}`);
+        } else if (r.type === "inbound-rtp" && r.kind === "audio") {
+          inbound.push(`audio mid=${r.mid} pkts=${r.packetsReceived} samples=${r.totalSamplesReceived ?? 0}`);
+        } else if (r.type === "outbound-rtp" && r.kind === "video") {
+          outbound.push(`video mid=${r.mid} frames=${r.framesEncoded ?? 0} key=${r.keyFramesEncoded ?? 0} pli=${r.pliCount ?? 0} limit=${r.qualityLimitationReason ?? ""}`);
+        } else if (r.type === "outbound-rtp" && r.kind === "audio") {
+          outbound.push(`audio mid=${r.mid} pkts=${r.packetsSent}`);
+        }
+      });
+      debugLog.add("stats", { visibility: document.visibilityState, in: inbound.join("; "), out: outbound.join("; ") });
+    } catch {
+      // closing
+    } finally {
+      this.debugStatsBusy = false;
+    }
+  }
+
   // enqueue runs signaling steps one at a time, in arrival order.
   #enqueue(fn) {
     this.chain = this.chain.then(() => (this.closed ? undefined : fn())).catch((e) => {
+      debugLog.add("negotiation error", { error: describeError(e), signaling: this.pc?.signalingState });
       if (!this.closed) this.#notice(`WebRTC negotiation failed: ${describeError(e)}`);
     });
     return this.chain;
@@ -321,15 +371,11 @@ export class Call extends EventTarget {
     // In any other state the browser fires negotiationneeded again once
     // the current exchange ends.
     if (this.pc.signalingState !== "stable" || this.offerFailures > MAX_OFFER_RETRIES) return;
-    const quiet = Date.now() - this.lastNodeOfferAt;
-    if (quiet < OFFER_QUIET_MS) {
-      this.#scheduleOffer(OFFER_QUIET_MS - quiet);
-      return;
-    }
     await this.pc.setLocalDescription();
     if (this.pc.localDescription.type !== "offer") return;
     this.#syncAnnouncements();
     this.#send({ type: "offer", sdp: this.pc.localDescription.sdp });
+    debugLog.add("offer sent", { sections: describeSections(this.pc.localDescription.sdp) });
   }
 
   // syncAnnouncements checks, before our description goes out, that each
@@ -351,19 +397,13 @@ export class Call extends EventTarget {
     }
   }
 
-  // recoverRejectedOffer handles the node refusing our offer (typically
-  // glare it could not resolve): roll back, answer the node's pending
-  // offer, re-send our candidates, and offer again later.
+  // recoverRejectedOffer handles the node refusing our offer for another
+  // reason than glare: roll back and offer again after a growing delay.
   async #recoverRejectedOffer(message) {
     if (this.pc.signalingState !== "have-local-offer") return;
     this.offerFailures++;
     await this.pc.setLocalDescription({ type: "rollback" });
-    const deferred = this.deferredOffer;
-    this.deferredOffer = null;
-    if (deferred) {
-      await this.#onOffer(deferred);
-      this.#resendCandidates();
-    }
+    debugLog.add("own offer rolled back (refused)", { message, failures: this.offerFailures });
     if (this.offerFailures > MAX_OFFER_RETRIES) {
       this.#notice(`Publishing your media failed: the media node rejected ${this.offerFailures} offers in a row (${message}).`);
       return;
@@ -383,30 +423,35 @@ export class Call extends EventTarget {
   }
 
   async #onOffer(sdp) {
-    this.lastNodeOfferAt = Date.now();
-    if (this.pc.signalingState !== "stable") {
-      // Glare: our offer wins; the node rolls back and offers again. Keep
-      // its offer in case it cannot and rejects ours instead.
-      this.ignoredOffer = true;
-      this.deferredOffer = sdp;
-      return;
+    const glare = this.pc.signalingState !== "stable";
+    debugLog.add("node offer received", { signaling: this.pc.signalingState, sections: describeSections(sdp) });
+    if (glare) {
+      // We are the polite peer: drop our pending offer (the node refuses
+      // it with "offer: glare"), answer the node's, then offer again.
+      await this.pc.setLocalDescription({ type: "rollback" });
+      debugLog.add("glare: own offer rolled back");
     }
-    this.ignoredOffer = false;
-    this.deferredOffer = null;
     await this.pc.setRemoteDescription({ type: "offer", sdp });
     await this.#flushCandidates();
     await this.pc.setLocalDescription();
     this.#syncAnnouncements();
     this.#send({ type: "answer", sdp: this.pc.localDescription.sdp });
-    this.lastNodeOfferAt = Date.now();
+    debugLog.add("answer sent", { sections: describeSections(this.pc.localDescription.sdp) });
+    if (glare) {
+      // Candidates sent with the rolled-back offer were refused with it.
+      this.#resendCandidates();
+      this.#scheduleOffer();
+    }
     this.#emit("update");
   }
 
   async #onAnswer(sdp) {
-    if (this.pc.signalingState !== "have-local-offer") return;
+    if (this.pc.signalingState !== "have-local-offer") {
+      debugLog.add("node answer ignored", { signaling: this.pc.signalingState });
+      return;
+    }
     await this.pc.setRemoteDescription({ type: "answer", sdp });
-    // The node took our offer; it offers again anything it had pending.
-    this.deferredOffer = null;
+    debugLog.add("node answer applied", { sections: describeSections(sdp) });
     this.offerFailures = 0;
     this.offerNotBefore = 0;
     await this.#flushCandidates();
@@ -424,8 +469,10 @@ export class Call extends EventTarget {
     }
     try {
       await this.pc.addIceCandidate(init);
+      debugLog.add("candidate received", { candidate: init.candidate });
     } catch (e) {
-      if (!this.ignoredOffer) console.warn("chroom: a remote ICE candidate was not accepted", e);
+      debugLog.add("candidate refused", { candidate: init.candidate, error: describeError(e) });
+      console.warn("chroom: a remote ICE candidate was not accepted", e);
     }
   }
 
@@ -455,7 +502,9 @@ export class Call extends EventTarget {
   // --- signaling messages and room events --------------------------------
 
   #onMessage(msg) {
-    if (DEBUG) console.debug("chroom ←", msg.type, msg.message || msg.track?.id || msg.participant?.identity || "", this.pc?.signalingState);
+    if (msg.type !== "offer" && msg.type !== "answer" && msg.type !== "candidate") {
+      debugLog.add(`${msg.type} received`, { participant: msg.participant?.identity, track: msg.track?.id, message: msg.message, reason: msg.reason });
+    }
     switch (msg.type) {
       case "offer":
         this.#enqueue(() => this.#onOffer(msg.sdp));
@@ -468,7 +517,6 @@ export class Call extends EventTarget {
         break;
       case "participant_joined":
         if (msg.participant) this.#upsertParticipant(msg.participant);
-        this.#nudgeKeyframes();
         this.#emit("update");
         break;
       case "participant_left":
@@ -515,20 +563,11 @@ export class Call extends EventTarget {
     }
   }
 
-  // nudgeKeyframes schedules keyframes for a new subscriber (see
-  // KEYFRAME_NUDGE_MS); joins close together share one schedule.
-  #nudgeKeyframes() {
-    for (const t of this.nudgeTimers) clearTimeout(t);
-    this.nudgeTimers = KEYFRAME_NUDGE_MS.map((ms) => setTimeout(() => {
-      if (this.closed) return;
-      for (const source of ["camera", "screen"]) {
-        const slot = this.local[source];
-        if (slot && slot.track && !slot.muted && this.tracks.has(slot.pubId)) this.#send({ type: "mute", track_id: slot.pubId, muted: false });
-      }
-    }, ms));
-  }
-
   #onNodeError(message) {
+    if (message.startsWith("offer: glare")) {
+      // The node kept its own offer; ours was rolled back when it came.
+      return;
+    }
     if (message.startsWith("offer: ")) {
       this.#enqueue(() => this.#recoverRejectedOffer(message));
       console.warn("chroom: the media node rejected an offer:", message);
@@ -594,7 +633,6 @@ export class Call extends EventTarget {
     const known = this.tracks.get(t.id);
     this.tracks.set(t.id, { id: t.id, publisher: t.publisher, kind: t.kind, source: t.source, muted: !!t.muted });
     if (t.publisher !== this.identity || (known && !fresh)) return;
-    if (fresh && t.kind === "video") this.#nudgeKeyframes();
     // One of ours is now published: send a mute that waited for it.
     for (const source of SOURCES) {
       const slot = this.local[source];
@@ -942,7 +980,7 @@ export class Call extends EventTarget {
       clearInterval(t);
     }
     clearTimeout(this.offerTimer);
-    for (const t of this.nudgeTimers) clearTimeout(t);
+    debugLog.add("ended", { reason, error });
     for (const s of SOURCES) {
       const slot = this.local[s];
       if (slot?.track) {
