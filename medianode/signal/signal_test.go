@@ -112,8 +112,8 @@ type client struct {
 	// answered (to stage glare); answerHeld answers them.
 	holdOffers atomic.Bool
 	held       chan string
-	data     chan string
-	joined   signal.ServerMessage
+	data       chan string
+	joined     signal.ServerMessage
 	// writePending writes one packet of the track publishVP8Pending added.
 	writePending func()
 }
