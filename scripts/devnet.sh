@@ -137,8 +137,16 @@ send_tx() {
   code=$(echo "$out" | grep -o '"code":[0-9]*' | head -1 | grep -o '[0-9]*' || echo 0)
   [ "$code" = 0 ] || fail "tx $1 $2 failed in CheckTx: $out" "$log"
   hash=$(echo "$out" | grep -o '"txhash":"[0-9A-F]*"' | grep -o '[0-9A-F]\{64\}')
-  out=$("$CHROOMD" query wait-tx "$hash" "${NODE[@]}" --timeout 30s --output json 2>>"$log") ||
-    fail "tx $hash was not included within 30 s" "$log"
+  # Poll for the tx rather than `query wait-tx`: that subscribes to the tx's
+  # event and misses a tx committed before the subscription starts (with
+  # 1 s blocks that happened about one start in twenty).
+  local i
+  for i in $(seq 1 60); do
+    out=$("$CHROOMD" query tx "$hash" "${NODE[@]}" --output json 2>/dev/null) && break
+    out=
+    sleep 0.5
+  done
+  [ -n "$out" ] || fail "tx $hash was not included within 30 s" "$log"
   echo "$out" >>"$log"
   code=$(echo "$out" | grep -o '"code":[0-9]*' | head -1 | grep -o '[0-9]*' || echo 0)
   [ "$code" = 0 ] || fail "tx $1 $2 failed in the block: $(echo "$out" | grep -o '"raw_log":"[^"]*"')" "$log"

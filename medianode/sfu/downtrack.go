@@ -86,6 +86,13 @@ func (d *downTrack) debug(msg string, args ...any) {
 	}
 }
 
+// isBound reports whether the subscriber's connection negotiated the track.
+func (d *downTrack) isBound() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.bound
+}
+
 // ID implements webrtc.TrackLocal.
 func (d *downTrack) ID() string { return d.id }
 

@@ -586,8 +586,8 @@ func (p *Participant) claimMid(sender *webrtc.RTPSender) (string, error) {
 }
 
 // onConnected runs once ICE and DTLS are up: downTracks may now write
-// (earlier SRTP writes are dropped silently), so every video subscription
-// asks its publisher for a keyframe to start from.
+// (earlier SRTP writes are dropped silently), so every bound video
+// subscription asks its publisher for a keyframe to start from.
 func (p *Participant) onConnected() {
 	if p.connected.Swap(true) {
 		return
@@ -600,7 +600,10 @@ func (p *Participant) onConnected() {
 	p.mu.Unlock()
 	for _, s := range subs {
 		s.down.ready.Store(true)
-		if s.track.info.Kind == "video" {
+		// A downTrack not bound yet asks on its first packet once bound;
+		// asking now would spend the publisher's keyframe (and its
+		// browser's ~300 ms keyframe spacing) on nobody.
+		if s.track.info.Kind == "video" && s.down.isBound() {
 			s.track.requestKeyframe("subscriber connected")
 		}
 	}

@@ -213,9 +213,29 @@ func TestCallEarnsReward(t *testing.T) {
 		"--home", filepath.Join(devnet, "chroomd"), "--chain-id", "chroom-devnet-1", "--yes", "--output", "json")
 	hash := regexp.MustCompile(`"txhash":\s*"([0-9A-F]{64})"`).FindStringSubmatch(out)
 	require.Len(t, hash, 2, out)
-	chroomd(t, "query", "wait-tx", hash[1], "--timeout", "30s")
+	waitForTx(t, hash[1], 30*time.Second)
 	after := balance(t, operator)
 	require.GreaterOrEqual(t, after-before, claimable, "the balance rises by the claimed rewards")
+}
+
+// waitForTx polls for a tx until it is in a block (query wait-tx misses a
+// tx committed before its subscription starts).
+func waitForTx(t *testing.T, hash string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		cmd := exec.Command(filepath.Join(root, "build", "chroomd"), "query", "tx", hash, "--output", "json",
+			"--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort))
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			require.Contains(t, string(out), `"code":0`, "tx %s failed: %s", hash, out)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tx %s not in a block after %s: %s", hash, timeout, out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 var amountRE = regexp.MustCompile(`"amount":\s*"([0-9]+)"`)

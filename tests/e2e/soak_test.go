@@ -66,7 +66,8 @@ type soakResult struct {
 // (for a background tab: audio while hidden, video once shown); the
 // failure prints both people's debug logs and the media node's records of
 // the room. Any failure fails the test, after every call has run. Results
-// go to build/e2e/soak.json. Run it with make e2e-soak N=50.
+// go to build/e2e/soak.json, each call's logs to build/e2e/soak/<room>.log.
+// Run it with make e2e-soak N=50.
 func TestSoak(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("CHROOM_E2E_SOAK"))
 	if n <= 0 {
@@ -127,6 +128,15 @@ func TestSoak(t *testing.T) {
 	require.Zero(t, failures, "every call must show each person the other's video and audio")
 }
 
+// TestCallInABackgroundTab: a person who joins with the call's tab hidden
+// (behind another tab) receives the other's audio while hidden, and
+// decodes their video once the tab is shown.
+func TestCallInABackgroundTab(t *testing.T) {
+	b := browser(t)
+	r := soakCall(t, b, 0, soakMode{name: "bob in a background tab", background: true})
+	require.Empty(t, r.Failure, "the call in a background tab")
+}
+
 func quantile(sorted []float64, q float64) float64 {
 	return sorted[int(q*float64(len(sorted)-1)+0.5)]
 }
@@ -176,20 +186,31 @@ func soakCall(t *testing.T, b context.Context, i int, mode soakMode) (res soakRe
 			cancelB()
 		}
 	}()
+	// logs collects both people's debug logs and the node's records of
+	// the room; every call's go to build/e2e/soak/<room>.log.
+	logs := func() string {
+		var sb strings.Builder
+		for _, who := range []struct {
+			name string
+			ctx  context.Context
+		}{{"alice", alice}, {"bob", bob}} {
+			log := "(no tab)"
+			if who.ctx != nil {
+				c, cancel := context.WithTimeout(who.ctx, 5*time.Second)
+				_ = chromedp.Run(c, chromedp.Evaluate(`window.chroom ? window.chroom.debugLog() : "(no page)"`, &log))
+				cancel()
+			}
+			fmt.Fprintf(&sb, "--- %s's debug log ---\n%s\n", who.name, log)
+		}
+		fmt.Fprintf(&sb, "--- media node records of room %s ---\n%s", room, nodeRecords(room))
+		dir := filepath.Join(root, "build", "e2e", "soak")
+		_ = os.MkdirAll(dir, 0o755)
+		_ = os.WriteFile(filepath.Join(dir, room+".log"), []byte(sb.String()), 0o644)
+		return sb.String()
+	}
 	fail := func(format string, args ...any) soakResult {
 		res.Failure = fmt.Sprintf(format, args...)
-		t.Logf("call %d (%s, room %s) failed: %s", i+1, mode.name, room, res.Failure)
-		for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
-			if p == nil {
-				continue
-			}
-			var log string
-			c, cancel := context.WithTimeout(p, 5*time.Second)
-			_ = chromedp.Run(c, chromedp.Evaluate(`window.chroom ? window.chroom.debugLog() : "(no page)"`, &log))
-			cancel()
-			t.Logf("--- %s's debug log ---\n%s", name, log)
-		}
-		t.Logf("--- media node records of room %s ---\n%s", room, nodeRecords(room))
+		t.Logf("call %d (%s, room %s) failed: %s\n%s", i+1, mode.name, room, res.Failure, logs())
 		return res
 	}
 
@@ -275,6 +296,7 @@ func soakCall(t *testing.T, b context.Context, i int, mode soakMode) (res soakRe
 		}
 	}
 	record()
+	logs()
 	return res
 }
 
