@@ -279,6 +279,15 @@ func callWith(t *testing.T, n *node.Node, orch, media *format.NodeKey, relayOnly
 	require.NoError(t, pub.ws.WriteJSON(signal.ClientMessage{Type: "offer", SDP: offer.SDP}))
 	pub.mu.Unlock()
 	sub := connect("bob", grant.RoleViewer)
+	// Every client offers first (its data channel), and the node offers
+	// the room's tracks after answering (medianode README, Negotiation).
+	_, err = sub.pc.CreateDataChannel("chroom", nil)
+	require.NoError(t, err)
+	subOffer, _ := sub.pc.CreateOffer(nil)
+	require.NoError(t, sub.pc.SetLocalDescription(subOffer))
+	sub.mu.Lock()
+	require.NoError(t, sub.ws.WriteJSON(signal.ClientMessage{Type: "offer", SDP: subOffer.SDP}))
+	sub.mu.Unlock()
 	for seq := uint16(1); received.Load() < 50; seq++ {
 		require.Less(t, seq, uint16(2000), "the subscriber receives the publisher's video")
 		_ = track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000},

@@ -70,7 +70,10 @@ func (s *MediaNodeServer) RemoveParticipant(_ context.Context, req *rpcpb.Remove
 	if err != nil {
 		return nil, err
 	}
-	p.Close("removed by the host")
+	// A removal revokes the session's grant on this node until it expires:
+	// the same grant cannot reconnect (the orchestrator refuses new grants
+	// for the identity; DESIGN §3 room admin).
+	p.Revoke("removed by the host")
 	return &rpcpb.RemoveParticipantResponse{}, nil
 }
 

@@ -62,8 +62,12 @@ type Measurements interface {
 
 // JoinParams describe a new session.
 type JoinParams struct {
-	Room        string
-	Identity    string
+	Room     string
+	Identity string
+	// GrantID is the join grant's jti: one live session per grant.
+	GrantID string
+	// GrantExpiry is when the grant expires (how long a revocation lasts).
+	GrantExpiry time.Time
 	Name        string
 	Role        string
 	Permissions Permissions
@@ -86,6 +90,9 @@ type Participant struct {
 	meter    Measurements
 	data     any
 	log      *slog.Logger // room and participant attached; debug records the negotiation
+
+	grantID     string
+	grantExpiry time.Time
 
 	// sdpMu serializes every change to the PeerConnection's descriptions
 	// and transceivers (AddTrack, CreateOffer, rollback, answers), so an
@@ -127,11 +134,17 @@ type subscription struct {
 }
 
 // Join creates a participant and its PeerConnection and subscribes it to
-// the room's published tracks (KindFull and KindWHEP). Errors:
-// ErrTooManyRooms, ErrRoomFull, ErrClosed, or a WebRTC error.
+// the room's published tracks (KindFull and KindWHEP). A session with the
+// grant and identity of a live KindFull session in the room replaces it
+// (a reconnect). Errors: ErrGrantRevoked, ErrGrantInUse,
+// ErrIdentityInUse, ErrTooManyRooms, ErrRoomFull, ErrClosed, or a WebRTC
+// error.
 func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 	if jp.Kind == KindFull && jp.Signal == nil {
 		return nil, errors.New("sfu: a full participant needs a signal channel")
+	}
+	if err := s.checkGrant(jp.GrantID, jp.Room, jp.Identity, jp.Kind); err != nil {
+		return nil, err
 	}
 	room, err := s.room(jp.Room, true)
 	if err != nil {
@@ -144,7 +157,8 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 	p := &Participant{
 		room: room, identity: jp.Identity, name: jp.Name, kind: jp.Kind, joinedAt: time.Now(), pc: pc,
 		signal: jp.Signal, data: jp.Data, role: jp.Role, perms: jp.Permissions,
-		log:       s.log.With("room", jp.Room, "participant", jp.Identity),
+		log:     s.log.With("room", jp.Room, "participant", jp.Identity),
+		grantID: jp.GrantID, grantExpiry: jp.GrantExpiry,
 		published: map[string]*publishedTrack{}, subscriptions: map[string]*subscription{}, sources: map[string]TrackSource{},
 		done: make(chan struct{}),
 	}
@@ -156,6 +170,7 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 		_ = pc.Close()
 		return nil, err
 	}
+	s.trackGrant(p)
 	if jp.Kind != KindWHIP && p.perms.CanSubscribe {
 		for _, info := range room.Tracks() {
 			if t, ok := room.track(info.ID); ok && t.publisher != p {
@@ -859,6 +874,7 @@ func (p *Participant) Close(reason string) {
 	}
 	p.wg.Wait()
 	p.room.remove(p)
+	p.room.sfu.untrackGrant(p)
 	if p.kind == KindFull {
 		p.room.broadcast(Event{Type: EventParticipantLeft, Participant: &ParticipantInfo{Identity: p.identity, Name: p.name, Role: p.role}, Reason: reason}, p.identity)
 	}

@@ -71,7 +71,8 @@ func (r *Room) Tracks() []TrackInfo {
 }
 
 // add inserts p, replacing (and closing) an earlier session with the same
-// identity, as a reconnect would.
+// identity and grant, as a reconnect would; the same identity with
+// another grant is refused (ErrIdentityInUse).
 func (r *Room) add(p *Participant) error {
 	r.mu.Lock()
 	if r.ended {
@@ -79,6 +80,10 @@ func (r *Room) add(p *Participant) error {
 		return ErrRoomNotFound
 	}
 	old := r.participants[p.identity]
+	if old != nil && old.grantID != p.grantID {
+		r.mu.Unlock()
+		return ErrIdentityInUse
+	}
 	if old == nil && len(r.participants) >= r.sfu.limits.MaxParticipantsPerRoom {
 		r.mu.Unlock()
 		return ErrRoomFull

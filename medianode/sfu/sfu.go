@@ -48,6 +48,15 @@ var (
 	ErrRoomNotFound        = errors.New("no such room on this node")
 	ErrTrackNotFound       = errors.New("no such track in the room")
 	ErrClosed              = errors.New("the SFU is shutting down")
+	// ErrGrantInUse refuses a second live session with one join grant
+	// (its jti): a grant admits one connection, which a reconnect of the
+	// same identity in the same room replaces.
+	ErrGrantInUse = errors.New("this join grant is already in use by a live session; ask the orchestrator for another")
+	// ErrIdentityInUse refuses a session whose identity is connected in
+	// the room with another grant: it never replaces someone else.
+	ErrIdentityInUse = errors.New("this identity is already connected in the room with another grant")
+	// ErrGrantRevoked refuses a grant revoked by a removal.
+	ErrGrantRevoked = errors.New("this join grant was revoked: the participant was removed from the room")
 )
 
 // SessionEnd tells the node layer that a participant session ended, with
@@ -78,6 +87,89 @@ type SFU struct {
 	mu     sync.Mutex
 	rooms  map[string]*Room
 	closed bool
+
+	grantMu sync.Mutex
+	live    map[string]*Participant // by grant ID (jti)
+	revoked map[string]time.Time    // grant ID → when the grant expires
+}
+
+// checkGrant tells whether a session with grantID may start for identity
+// in room (see ErrGrantInUse and ErrGrantRevoked). An empty grantID (a
+// grant without jti) is never tracked.
+func (s *SFU) checkGrant(grantID, room, identity string, kind Kind) error {
+	if grantID == "" {
+		return nil
+	}
+	s.grantMu.Lock()
+	defer s.grantMu.Unlock()
+	now := time.Now()
+	for id, until := range s.revoked {
+		if now.After(until) {
+			delete(s.revoked, id) // expired grants are refused by the verifier anyway
+		}
+	}
+	if _, ok := s.revoked[grantID]; ok {
+		return ErrGrantRevoked
+	}
+	if old, ok := s.live[grantID]; ok {
+		if kind == KindFull && old.kind == KindFull && old.room.name == room && old.identity == identity {
+			return nil // a reconnect: the room replaces the old session
+		}
+		return ErrGrantInUse
+	}
+	return nil
+}
+
+// CheckJoin reports the error Join would return for the grant and
+// identity now (ErrGrantRevoked, ErrGrantInUse, ErrIdentityInUse), so a
+// signaling layer can refuse before upgrading a connection. Join checks
+// again.
+func (s *SFU) CheckJoin(grantID, room, identity string, kind Kind) error {
+	if err := s.checkGrant(grantID, room, identity, kind); err != nil {
+		return err
+	}
+	if r, ok := s.Room(room); ok {
+		if old, ok := r.Participant(identity); ok && old.grantID != grantID {
+			return ErrIdentityInUse
+		}
+	}
+	return nil
+}
+
+// trackGrant records p as its grant's live session.
+func (s *SFU) trackGrant(p *Participant) {
+	if p.grantID == "" {
+		return
+	}
+	s.grantMu.Lock()
+	s.live[p.grantID] = p
+	s.grantMu.Unlock()
+}
+
+// untrackGrant forgets p as its grant's live session.
+func (s *SFU) untrackGrant(p *Participant) {
+	s.grantMu.Lock()
+	if s.live[p.grantID] == p {
+		delete(s.live, p.grantID)
+	}
+	s.grantMu.Unlock()
+}
+
+// Revoke ends p's session and refuses its grant until the grant expires
+// (a removal, as opposed to a leave).
+func (p *Participant) Revoke(reason string) {
+	s := p.room.sfu
+	if p.grantID != "" {
+		until := p.grantExpiry
+		if until.IsZero() {
+			until = time.Now().Add(24 * time.Hour)
+		}
+		s.grantMu.Lock()
+		s.revoked[p.grantID] = until
+		s.grantMu.Unlock()
+	}
+	p.log.Info("grant revoked", "reason", reason)
+	p.Close(reason)
 }
 
 // New returns an SFU. Its metrics are registered on cfg.Registry when set.
@@ -93,7 +185,8 @@ func New(cfg Config) (*SFU, error) {
 		return nil, err
 	}
 	s := &SFU{api: cfg.API, limits: cfg.Limits.withDefaults(), onEnd: cfg.OnSessionEnd, newMtr: cfg.NewMeter,
-		log: cfg.Logger.With("component", "sfu"), metrics: m, rooms: map[string]*Room{}}
+		log: cfg.Logger.With("component", "sfu"), metrics: m, rooms: map[string]*Room{},
+		live: map[string]*Participant{}, revoked: map[string]time.Time{}}
 	return s, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -117,6 +118,28 @@ func permissionsOf(c *grant.Claims) sfu.Permissions {
 		CanPublish: c.CanPublish, CanPublishScreen: c.CanPublishScreen, CanSubscribe: c.CanSubscribe,
 		CanPublishData: c.CanPublishData, CanAdmin: c.CanAdmin,
 	}
+}
+
+// joinErrorStatus maps an sfu.Join error to its HTTP status: 409 for a
+// grant or identity already in use, 403 for a revoked grant, 503 for a
+// full room or node.
+func joinErrorStatus(err error) int {
+	switch {
+	case errors.Is(err, sfu.ErrGrantInUse), errors.Is(err, sfu.ErrIdentityInUse):
+		return http.StatusConflict
+	case errors.Is(err, sfu.ErrGrantRevoked):
+		return http.StatusForbidden
+	default:
+		return http.StatusServiceUnavailable
+	}
+}
+
+// grantExpiry is the grant's exp claim (zero if absent).
+func grantExpiry(c *grant.Claims) time.Time {
+	if c.ExpiresAt == nil {
+		return time.Time{}
+	}
+	return c.ExpiresAt.Time
 }
 
 // httpError writes a plain-text error with the status.

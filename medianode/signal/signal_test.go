@@ -89,6 +89,7 @@ func (n *node) grantFor(identity, room string, role grant.Role) string {
 	n.t.Helper()
 	c := grant.Claims{Room: room, Role: role, Permissions: grant.DefaultPermissions(role)}
 	c.Subject = identity
+	c.ID = "jti-" + fmt.Sprint(time.Now().UnixNano())
 	c.Audience = []string{n.nodeID}
 	c.ExpiresAt = jwtTime(time.Now().Add(time.Hour))
 	c.NotBefore = jwtTime(time.Now().Add(-time.Minute))

@@ -45,6 +45,7 @@ func (s *Server) serveHTTPOffer(w http.ResponseWriter, r *http.Request, kind sfu
 	jp := sfu.JoinParams{
 		Room: claims.Room, Identity: claims.Subject, Name: claims.Name, Role: string(claims.Role),
 		Permissions: permissionsOf(claims), Kind: kind,
+		GrantID: claims.ID, GrantExpiry: grantExpiry(claims),
 	}
 	if kind == sfu.KindWHEP {
 		// A WHEP viewer is a separate session from the identity's call.
@@ -55,7 +56,7 @@ func (s *Server) serveHTTPOffer(w http.ResponseWriter, r *http.Request, kind sfu
 	}
 	p, err := s.SFU.Join(jp)
 	if err != nil {
-		httpError(w, http.StatusServiceUnavailable, err.Error())
+		httpError(w, joinErrorStatus(err), err.Error())
 		return
 	}
 	answer, err := p.HandleOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(body)})

@@ -171,6 +171,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		httpError(w, status, err.Error())
 		return
 	}
+	if err := s.SFU.CheckJoin(claims.ID, claims.Room, claims.Subject, sfu.KindFull); err != nil {
+		httpError(w, joinErrorStatus(err), err.Error())
+		return
+	}
 	up := websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: s.checkOrigin}
 	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {
@@ -183,6 +187,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	jp := sfu.JoinParams{
 		Room: claims.Room, Identity: claims.Subject, Name: claims.Name, Role: string(claims.Role),
 		Permissions: permissionsOf(claims), Kind: sfu.KindFull, Signal: c,
+		GrantID: claims.ID, GrantExpiry: grantExpiry(claims),
 	}
 	if s.Hooks != nil {
 		jp.Data = s.Hooks.SessionData(claims, sfu.KindFull)

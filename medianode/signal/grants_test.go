@@ -1,0 +1,93 @@
+package signal_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chroom/chroom/grant"
+)
+
+// dialStatus opens the WebSocket with token and returns the HTTP status of
+// a refusal (0 if it connected) and the body.
+func (n *node) dialStatus(token string) (int, string) {
+	n.t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(n.srv.URL, "http")+"/rtc?access_token="+token, nil)
+	if err == nil {
+		ws.Close()
+		return 0, ""
+	}
+	require.NotNil(n.t, resp, "dial: %v", err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestGrantsMeanWhatTheySay: one identity is one session, taken over only
+// by a reconnect with its own grant; one grant is one live session; a
+// removal revokes the grant on the node.
+func TestGrantsMeanWhatTheySay(t *testing.T) {
+	n := newNode(t)
+	hostGrant := n.grantFor("alice", "grants", grant.RoleHost)
+	host := n.connect("alice", hostGrant)
+	host.offer()
+
+	// An impostor with the host's identity but another grant is refused,
+	// and the host's session stays.
+	status, body := n.dialStatus(n.grantFor("alice", "grants", grant.RoleParticipant))
+	require.Equal(t, http.StatusConflict, status, body)
+	require.Contains(t, body, "already connected")
+	r, ok := n.sfu.Room("grants")
+	require.True(t, ok)
+	p, ok := r.Participant("alice")
+	require.True(t, ok)
+	role, _ := p.Permissions()
+	require.Equal(t, "host", role, "the host is still the host")
+
+	// The host reconnecting with her own grant replaces her session.
+	again := n.connect("alice", hostGrant)
+	select {
+	case id := <-n.ended:
+		require.Equal(t, "alice", id, "the earlier session ends")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reconnect did not replace the earlier session")
+	}
+	again.offer()
+
+	// One viewer grant opens one WHEP session, not several.
+	viewer := n.grantFor("viewer-1", "grants", grant.RoleViewer)
+	play := func() *http.Response {
+		pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+		require.NoError(t, err)
+		t.Cleanup(func() { pc.Close() })
+		_, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		require.NoError(t, err)
+		return n.httpOffer("/whep", viewer, "application/sdp", gatheredOffer(t, pc))
+	}
+	first := play()
+	first.Body.Close()
+	require.Equal(t, http.StatusCreated, first.StatusCode)
+	second := play()
+	b, _ := io.ReadAll(second.Body)
+	second.Body.Close()
+	require.Equal(t, http.StatusConflict, second.StatusCode, string(b))
+	require.Contains(t, string(b), "already in use")
+
+	// A removed participant cannot come back with the same grant.
+	bobGrant := n.grantFor("bob", "grants", grant.RoleParticipant)
+	bob := n.connect("bob", bobGrant)
+	bob.offer()
+	p, ok = r.Participant("bob")
+	require.True(t, ok)
+	p.Revoke("removed by the host")
+	eventually(t, func() bool { _, in := r.Participant("bob"); return !in }, "bob's session ends")
+	status, body = n.dialStatus(bobGrant)
+	require.Equal(t, http.StatusForbidden, status, body)
+	require.Contains(t, body, "revoked")
+}
