@@ -106,6 +106,7 @@ func initCmd() *cobra.Command {
 	f.IntVar(&v.HTTPPort, "http-port", 7800, "API and web client port")
 	f.IntVar(&v.RPCPort, "rpc-port", 7801, "Media Node RPC port")
 	f.BoolVar(&v.Anonymous, "allow-anonymous-join", false, "let the web client join without an API key (devnets, demos)")
+	f.StringVar(&v.BindIP, "bind", "0.0.0.0", "address the HTTP and RPC listeners bind (127.0.0.1: this machine only)")
 	return cmd
 }
 

@@ -37,8 +37,8 @@ node:
 
 http:
   # Signaling listener: WebSocket /rtc, WHIP /whip, WHEP /whep, /healthz,
-  # /readyz.
-  listen: 0.0.0.0:{{.HTTPPort}}
+  # /readyz. A devnet binds loopback only.
+  listen: {{if .Devnet}}127.0.0.1{{else}}0.0.0.0{{end}}:{{.HTTPPort}}
   # The public base URL registered on chain for this listener.
   public_url: http://{{.PublicHost}}:{{.HTTPPort}}
   # TLS certificate and key (PEM); leave empty to serve plain HTTP behind a
@@ -48,7 +48,7 @@ http:
 
 rpc:
   # Media Node RPC (gRPC over HTTP/2): orchestrators call it for room admin.
-  listen: 0.0.0.0:{{.RPCPort}}
+  listen: {{if .Devnet}}127.0.0.1{{else}}0.0.0.0{{end}}:{{.RPCPort}}
 
 metrics:
   # Prometheus /metrics listener; empty disables it.

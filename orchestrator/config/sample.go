@@ -10,6 +10,9 @@ type SampleValues struct {
 	ChainID, GRPC, RESTURL, KeyringDir, KeyName, PublicHost, Region, Moniker, APIKey string
 	HTTPPort, RPCPort                                                                int
 	Anonymous                                                                        bool
+	// BindIP is the address the HTTP and RPC listeners bind (0.0.0.0, or
+	// 127.0.0.1 on a devnet).
+	BindIP string
 }
 
 var sample = template.Must(template.New("c").Parse(`# Chroom orchestrator configuration.
@@ -45,14 +48,14 @@ node:
 
 http:
   # Public API (/v1/...), web client (/), /healthz, /readyz, /metrics.
-  listen: 0.0.0.0:{{.HTTPPort}}
+  listen: {{.BindIP}}:{{.HTTPPort}}
   # Public base URL to register on chain (the register command 'init'
   # prints uses it); other orchestrators redirect to the registered URL.
   public_url: http://{{.PublicHost}}:{{.HTTPPort}}
 
 rpc:
   # Media Node RPC (gRPC): media nodes push load reports and receipts.
-  listen: 0.0.0.0:{{.RPCPort}}
+  listen: {{.BindIP}}:{{.RPCPort}}
 
 metrics:
   # Separate Prometheus listener; empty serves /metrics on http.listen.
@@ -92,6 +95,9 @@ webhooks:
 
 // Sample renders the commented sample.
 func Sample(v SampleValues) ([]byte, error) {
+	if v.BindIP == "" {
+		v.BindIP = "0.0.0.0"
+	}
 	var b bytes.Buffer
 	err := sample.Execute(&b, v)
 	return b.Bytes(), err
