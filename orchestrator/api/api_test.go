@@ -156,18 +156,28 @@ func (e *env) do(method, path, auth, body string) response {
 	return out
 }
 
+// app is the test API key (app "app").
+const app = "key:secret-key"
+
+// join joins room: with an API key (auth "key:…") as identity; anonymous
+// (auth "") with the identity the orchestrator assigns.
 func (e *env) join(room, identity, auth string) (token string, role string) {
 	e.t.Helper()
-	r := e.do("POST", "/v1/rooms/"+room+"/join", auth, fmt.Sprintf(`{"identity":%q,"name":"N"}`, identity))
+	body := `{"name":"N"}`
+	if auth != "" {
+		body = fmt.Sprintf(`{"identity":%q,"name":"N"}`, identity)
+	}
+	r := e.do("POST", "/v1/rooms/"+room+"/join", auth, body)
 	require.Equal(e.t, http.StatusOK, r.status, "%v", r.body)
 	return r.body["token"].(string), r.body["role"].(string)
 }
 
 func TestJoinIssuesAGrantForTheChosenNode(t *testing.T) {
 	e := newEnv(t, true)
-	r := e.do("POST", "/v1/rooms/standup/join", "", `{"identity":"alice","name":"Alice"}`)
+	r := e.do("POST", "/v1/rooms/standup/join", app, `{"identity":"alice","name":"Alice"}`)
 	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
-	require.Equal(t, "host", r.body["role"], "the first participant hosts")
+	require.Equal(t, "host", r.body["role"], "an app's first participant hosts")
+	require.Equal(t, "app:alice", r.body["identity"], "an app names identities in its own namespace")
 	mn := r.body["media_node"].(map[string]any)
 	require.Equal(t, e.media.ID, mn["id"])
 	require.Equal(t, "ws://media.example:7880/rtc", mn["ws_url"])
@@ -178,11 +188,18 @@ func TestJoinIssuesAGrantForTheChosenNode(t *testing.T) {
 	c, err := v.Verify(r.body["token"].(string))
 	require.NoError(t, err)
 	require.Equal(t, "standup", c.Room)
-	require.Equal(t, "alice", c.Subject)
+	require.Equal(t, "app:alice", c.Subject)
 	require.True(t, c.CanAdmin)
 
-	_, role := e.join("standup", "bob", "")
+	_, role := e.join("standup", "bob", app)
 	require.Equal(t, "participant", role, "later participants do not host")
+
+	// An anonymous join gets an identity from the orchestrator and never
+	// hosts, even first in a room.
+	r = e.do("POST", "/v1/rooms/open/join", "", `{"name":"Guest"}`)
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	require.Equal(t, "participant", r.body["role"])
+	require.Regexp(t, `^guest-[0-9a-f]{12}$`, r.body["identity"])
 }
 
 type staticIssuer struct{ k *format.NodeKey }
@@ -224,7 +241,9 @@ func TestJoinRejectsBadInput(t *testing.T) {
 	}
 	// Anonymous callers may not ask to host.
 	anon := newEnv(t, true)
-	r := anon.do("POST", "/v1/rooms/r/join", "", `{"identity":"a","role":"host"}`)
+	r := anon.do("POST", "/v1/rooms/r/join", "", `{"role":"host"}`)
+	require.Equal(t, http.StatusForbidden, r.status)
+	r = anon.do("POST", "/v1/rooms/r/join", "", `{"role":"presenter"}`)
 	require.Equal(t, http.StatusForbidden, r.status)
 	// An app may choose roles.
 	r = e.do("POST", "/v1/rooms/r/join", "key:secret-key", `{"identity":"v","role":"viewer"}`)
@@ -234,9 +253,9 @@ func TestJoinRejectsBadInput(t *testing.T) {
 
 func TestHostAdmin(t *testing.T) {
 	e := newEnv(t, true)
-	host, _ := e.join("room-a", "alice", "")
-	guest, _ := e.join("room-a", "bob", "")
-	otherRoom, _ := e.join("room-b", "carol", "")
+	host, _ := e.join("room-a", "alice", app)
+	guest, _ := e.join("room-a", "bob", app)
+	otherRoom, _ := e.join("room-b", "carol", app)
 
 	// Only the host (or an app) may administer.
 	for _, tc := range []struct {
@@ -246,15 +265,15 @@ func TestHostAdmin(t *testing.T) {
 		{"host", host, 204}, {"app key", "key:secret-key", 204}, {"guest", guest, 403},
 		{"host of another room", otherRoom, 401}, {"garbage", "a.b.c", 401}, {"none", "", 401},
 	} {
-		r := e.do("POST", "/v1/rooms/room-a/participants/bob/mute", tc.auth, `{"track_id":"t1","muted":true}`)
+		r := e.do("POST", "/v1/rooms/room-a/participants/app:bob/mute", tc.auth, `{"track_id":"t1","muted":true}`)
 		require.Equal(t, tc.status, r.status, "%s: %v", tc.name, r.body)
 	}
-	require.Equal(t, 204, e.do("POST", "/v1/rooms/room-a/participants/bob/role", host, `{"role":"presenter"}`).status)
-	require.Equal(t, 400, e.do("POST", "/v1/rooms/room-a/participants/bob/role", host, `{"role":"emperor"}`).status)
-	require.Equal(t, 204, e.do("DELETE", "/v1/rooms/room-a/participants/bob", host, "").status)
+	require.Equal(t, 204, e.do("POST", "/v1/rooms/room-a/participants/app:bob/role", host, `{"role":"presenter"}`).status)
+	require.Equal(t, 400, e.do("POST", "/v1/rooms/room-a/participants/app:bob/role", host, `{"role":"emperor"}`).status)
+	require.Equal(t, 204, e.do("DELETE", "/v1/rooms/room-a/participants/app:bob", host, "").status)
 	require.Equal(t, 200, e.do("GET", "/v1/rooms/room-a/participants", host, "").status)
 	require.Equal(t, 204, e.do("DELETE", "/v1/rooms/room-a", host, "").status)
-	require.Equal(t, []string{"mute room-a bob t1 true", "mute room-a bob t1 true", "role room-a bob presenter", "remove room-a bob", "end room-a"}, e.admin.actions)
+	require.Equal(t, []string{"mute room-a app:bob t1 true", "mute room-a app:bob t1 true", "role room-a app:bob presenter", "remove room-a app:bob", "end room-a"}, e.admin.actions)
 
 	// Client stats need the participant's own grant.
 	require.Equal(t, 204, e.do("POST", "/v1/rooms/room-b/stats", otherRoom, `{"bytes_received":100,"frames_decoded":5}`).status)
@@ -263,18 +282,21 @@ func TestHostAdmin(t *testing.T) {
 
 func TestHostSuccession(t *testing.T) {
 	e := newEnv(t, true)
-	e.join("room-a", "alice", "")
-	e.join("room-a", "bob", "")
-	e.join("room-a", "carol", "")
-	// Alice left; bob has been there longest.
-	e.admin.parts = []api.Participant{{Identity: "carol", Role: "participant", JoinedAtUnixMs: 300}, {Identity: "bob", Role: "participant", JoinedAtUnixMs: 200}}
+	e.join("room-a", "alice", app)
+	e.join("room-a", "bob", app)
+	e.join("room-a", "carol", app)
+	e.join("room-a", "", "")
+	// Alice left; an anonymous guest has been there longest, but anonymous
+	// participants never host: bob, next longest, is promoted.
+	e.admin.parts = []api.Participant{{Identity: "app:carol", Role: "participant", JoinedAtUnixMs: 300}, {Identity: "app:bob", Role: "participant", JoinedAtUnixMs: 200},
+		{Identity: "guest-0123456789ab", Role: "participant", JoinedAtUnixMs: 100}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go e.api.RunRoomKeeper(ctx, 20*time.Millisecond)
 	require.Eventually(t, func() bool {
 		e.admin.mu.Lock()
 		defer e.admin.mu.Unlock()
-		return len(e.admin.actions) > 0 && e.admin.actions[0] == "role room-a bob host"
+		return len(e.admin.actions) > 0 && e.admin.actions[0] == "role room-a app:bob host"
 	}, 2*time.Second, 10*time.Millisecond)
 }
 
@@ -310,17 +332,17 @@ func TestTwoOrchestrators(t *testing.T) {
 			break
 		}
 	}
-	r := a.do("POST", "/v1/rooms/"+roomOfB+"/join", "", `{"identity":"x"}`)
+	r := a.do("POST", "/v1/rooms/"+roomOfB+"/join", "", `{}`)
 	require.Equal(t, http.StatusTemporaryRedirect, r.status)
 	require.Equal(t, b.srv.URL+"/v1/rooms/"+roomOfB+"/join", r.header.Get("Location"))
-	r = b.do("POST", "/v1/rooms/"+roomOfB+"/join", "", `{"identity":"x"}`)
+	r = b.do("POST", "/v1/rooms/"+roomOfB+"/join", "", `{}`)
 	require.Equal(t, http.StatusOK, r.status)
 
 	// B stops answering its health checks: A takes the room.
 	a.peers.mu.Lock()
 	a.peers.down[b.key.ID] = true
 	a.peers.mu.Unlock()
-	r = a.do("POST", "/v1/rooms/"+roomOfB+"/join", "", `{"identity":"y"}`)
+	r = a.do("POST", "/v1/rooms/"+roomOfB+"/join", "", `{}`)
 	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
 }
 
@@ -329,7 +351,7 @@ func TestNoMediaNode(t *testing.T) {
 	e.dir.mu.Lock()
 	delete(e.dir.nodes, e.media.ID)
 	e.dir.mu.Unlock()
-	r := e.do("POST", "/v1/rooms/r/join", "", `{"identity":"a"}`)
+	r := e.do("POST", "/v1/rooms/r/join", "", `{}`)
 	require.Equal(t, http.StatusServiceUnavailable, r.status)
 	require.Equal(t, "no_media_node", r.body["error"].(map[string]any)["code"])
 }
@@ -411,10 +433,10 @@ func TestWebhooks(t *testing.T) {
 	go hooks.Run(ctx)
 
 	e := newEnv(t, true)
-	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE", Webhooks: hooks}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: true, Region: "DE", Webhooks: hooks}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
 	e.srv.Config.Handler = e.api.Handler()
-	host, _ := e.join("room-w", "alice", "")
-	e.admin.parts = []api.Participant{{Identity: "alice", Role: "host", JoinedAtUnixMs: 1}}
+	host, _ := e.join("room-w", "alice", app)
+	e.admin.parts = []api.Participant{{Identity: "app:alice", Role: "host", JoinedAtUnixMs: 1}}
 	go e.api.RunRoomKeeper(ctx, 20*time.Millisecond)
 	require.Equal(t, 204, e.do("DELETE", "/v1/rooms/room-w", host, "").status)
 

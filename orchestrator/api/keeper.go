@@ -55,7 +55,8 @@ func (s *Server) keepRoom(ctx context.Context, name string) {
 			return
 		}
 	}
-	// Longest present first; WHEP viewers (identity#whep-…) never host.
+	// Longest present first; WHEP viewers (identity#whep-…) and anonymous
+	// participants never host.
 	sort.Slice(ps, func(i, j int) bool {
 		if ps[i].JoinedAtUnixMs != ps[j].JoinedAtUnixMs {
 			return ps[i].JoinedAtUnixMs < ps[j].JoinedAtUnixMs
@@ -63,8 +64,8 @@ func (s *Server) keepRoom(ctx context.Context, name string) {
 		return ps[i].Identity < ps[j].Identity
 	})
 	for _, p := range ps {
-		if containsHash(p.Identity) {
-			continue
+		if containsHash(p.Identity) || isAnonymous(p.Identity) {
+			continue // WHEP sessions and anonymous joins never host
 		}
 		if err := s.admin.SetRole(cctx, node, name, p.Identity, grant.RoleHost, grant.DefaultPermissions(grant.RoleHost)); err == nil {
 			s.recordRole(name, p.Identity, grant.RoleHost)

@@ -12,6 +12,9 @@ type rooms struct {
 	mu       sync.Mutex
 	byName   map[string]*roomState
 	sessions map[string]*Session // by grant jti
+	// bans: room → "id:<identity>" or "ip:<address>" → until when joins
+	// are refused (a removal with ban, for the grant's remaining life).
+	bans map[string]map[string]time.Time
 }
 
 type roomState struct {
@@ -26,7 +29,7 @@ type roomState struct {
 }
 
 func newRooms() *rooms {
-	return &rooms{byName: map[string]*roomState{}, sessions: map[string]*Session{}}
+	return &rooms{byName: map[string]*roomState{}, sessions: map[string]*Session{}, bans: map[string]map[string]time.Time{}}
 }
 
 // session returns the record of a grant.
@@ -54,6 +57,33 @@ func (rs *rooms) sessionsFor(roomName, nodeID string) []Session {
 	return out
 }
 
+// ban refuses joins to room matching key until until.
+func (rs *rooms) ban(room, key string, until time.Time) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	m := rs.bans[room]
+	if m == nil {
+		m = map[string]time.Time{}
+		rs.bans[room] = m
+	}
+	if until.After(m[key]) {
+		m[key] = until
+	}
+}
+
+// bannedUntil returns the latest ban on any of keys in room still in force.
+func (rs *rooms) bannedUntil(room string, now time.Time, keys ...string) (time.Time, bool) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	var latest time.Time
+	for _, k := range keys {
+		if until, ok := rs.bans[room][k]; ok && until.After(now) && until.After(latest) {
+			latest = until
+		}
+	}
+	return latest, !latest.IsZero()
+}
+
 // names returns the rooms' names, sorted.
 func (rs *rooms) names() []string {
 	rs.mu.Lock()
@@ -74,6 +104,16 @@ func (rs *rooms) prune(now time.Time, keep time.Duration) {
 	for jti, s := range rs.sessions {
 		if now.Sub(s.ExpiresAt) > keep {
 			delete(rs.sessions, jti)
+		}
+	}
+	for room, m := range rs.bans {
+		for k, until := range m {
+			if now.After(until) {
+				delete(m, k)
+			}
+		}
+		if len(m) == 0 {
+			delete(rs.bans, room)
 		}
 	}
 	for name, r := range rs.byName {

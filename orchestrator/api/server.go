@@ -44,6 +44,8 @@ type Config struct {
 	SaveSession func(Session) error
 	// Webhooks, if set, receives room and participant events.
 	Webhooks *Webhooks
+	// RateLimits bound joins and admin calls per client IP and API key.
+	RateLimits RateLimits
 }
 
 // Server is the orchestrator HTTP API.
@@ -60,6 +62,8 @@ type Server struct {
 	now      func() time.Time
 	joins    *prometheus.CounterVec
 	redirect prometheus.Counter
+
+	joinsPerIP, adminPerIP, joinsPerKey *limiters
 }
 
 // New returns the API server.
@@ -70,7 +74,13 @@ func New(cfg Config, dir Directory, loads Loads, admin Admin, rewards Rewards, p
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{cfg: cfg, dir: dir, loads: loads, admin: admin, rewards: rewards, peers: peers, sel: &selector.Selector{},
+	cfg.RateLimits = cfg.RateLimits.withDefaults()
+	rl := cfg.RateLimits
+	s := &Server{
+		joinsPerIP:  newLimiters(rl.JoinPerIP, rl.JoinBurstPerIP),
+		adminPerIP:  newLimiters(rl.AdminPerIP, rl.AdminBurstPerIP),
+		joinsPerKey: newLimiters(rl.JoinPerKey, rl.JoinBurstPerKey),
+		cfg:         cfg, dir: dir, loads: loads, admin: admin, rewards: rewards, peers: peers, sel: &selector.Selector{},
 		log: log.With("component", "api"), rooms: newRooms(), now: time.Now,
 		joins:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chroom_orchestrator_joins_total", Help: "Join requests by result."}, []string{"result"}),
 		redirect: prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_orchestrator_redirects_total", Help: "Requests redirected to the room's owner."}),
@@ -232,6 +242,14 @@ func httpBase(endpoints []string) string {
 	return ""
 }
 
+// AnonymousPrefix starts every identity the orchestrator assigns to an
+// anonymous join. Identities an app names are "<app>:<identity>"; so an
+// identity without ':' is anonymous, and no principal can take another's.
+const AnonymousPrefix = "guest-"
+
+// isAnonymous reports whether identity belongs to an anonymous join.
+func isAnonymous(identity string) bool { return !strings.Contains(identity, ":") }
+
 type joinRequest struct {
 	Identity string `json:"identity"`
 	Name     string `json:"name"`
@@ -264,11 +282,25 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_room", err.Error())
 		return
 	}
+	now := s.now()
+	ip := clientIP(r)
+	if ok, wait := s.joinsPerIP.allow(ip, now); !ok {
+		s.joins.WithLabelValues("rate_limited").Inc()
+		tooMany(w, wait, "too many joins from "+ip)
+		return
+	}
 	app, keyGiven := s.apiKey(r)
 	if keyGiven && app == "" {
 		s.joins.WithLabelValues("unauthorized").Inc()
 		writeError(w, http.StatusUnauthorized, "unknown_api_key", "the API key is not known to this orchestrator")
 		return
+	}
+	if app != "" {
+		if ok, wait := s.joinsPerKey.allow(app, now); !ok {
+			s.joins.WithLabelValues("rate_limited").Inc()
+			tooMany(w, wait, "too many joins with this API key")
+			return
+		}
 	}
 	if !keyGiven && !s.cfg.AllowAnonymousJoin {
 		s.joins.WithLabelValues("unauthorized").Inc()
@@ -279,13 +311,31 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	if err := validateText("identity", req.Identity, 1, 128); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_identity", err.Error())
-		return
-	}
-	if strings.Contains(req.Identity, "#") {
-		writeError(w, http.StatusBadRequest, "invalid_identity", "identity may not contain '#'")
-		return
+	// Identities are bound to principals: an anonymous join gets one from
+	// the orchestrator; an app names its own, inside its namespace.
+	identity := ""
+	if app == "" {
+		if req.Identity != "" {
+			writeError(w, http.StatusBadRequest, "identity_not_allowed",
+				"an anonymous join cannot choose its identity (the orchestrator assigns one; name is free text); apps with an API key may")
+			return
+		}
+		id, err := randomID()
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "internal", err.Error())
+			return
+		}
+		identity = AnonymousPrefix + id[:12]
+	} else {
+		if err := validateText("identity", req.Identity, 1, 128); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_identity", err.Error())
+			return
+		}
+		if strings.Contains(req.Identity, "#") {
+			writeError(w, http.StatusBadRequest, "invalid_identity", "identity may not contain '#'")
+			return
+		}
+		identity = app + ":" + req.Identity
 	}
 	if err := validateText("name", req.Name, 0, 128); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_name", err.Error())
@@ -321,14 +371,22 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	node, _ := s.dir.Node(nodeID)
-	now := s.now()
-	sess, err := s.addSession(room, nodeID, req.Identity, asked, now)
+	banKeys := []string{"id:" + identity}
+	if app == "" {
+		banKeys = append(banKeys, "ip:"+ip) // an anonymous principal is known only by its address
+	}
+	if until, banned := s.rooms.bannedUntil(room, now, banKeys...); banned {
+		s.joins.WithLabelValues("banned").Inc()
+		writeError(w, http.StatusForbidden, "banned", "you were removed from room "+room+"; joining again is refused until "+until.UTC().Format(time.RFC3339))
+		return
+	}
+	sess, err := s.addSession(sessionParams{room: room, nodeID: nodeID, identity: identity, app: app, ip: ip, asked: asked, now: now})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())
 		return
 	}
 	c := grant.Claims{Room: room, Role: sess.Role, Name: req.Name, Permissions: grant.DefaultPermissions(sess.Role)}
-	c.Subject, c.Audience, c.ID = req.Identity, []string{nodeID}, sess.JTI
+	c.Subject, c.Audience, c.ID = identity, []string{nodeID}, sess.JTI
 	c.NotBefore, c.ExpiresAt = jwtTime(now.Add(-5*time.Second)), jwtTime(sess.ExpiresAt)
 	token, err := grant.Issue(s.cfg.Key, c)
 	if err != nil {
@@ -337,7 +395,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	}
 	s.joins.WithLabelValues("ok").Inc()
 	writeJSON(w, http.StatusOK, joinResponse{
-		Token: token, Room: room, Role: string(sess.Role), Identity: req.Identity, ExpiresAtUnix: sess.ExpiresAt.Unix(),
+		Token: token, Room: room, Role: string(sess.Role), Identity: identity, ExpiresAtUnix: sess.ExpiresAt.Unix(),
 		MediaNode: mediaRef(node),
 	})
 }
@@ -396,25 +454,34 @@ func (s *Server) activeMedia(id string) (NodeInfo, bool) {
 
 // addSession records a grant. The first participant of a room is its
 // host unless the app chose a role.
-func (s *Server) addSession(roomName, nodeID, identity string, asked grant.Role, now time.Time) (*Session, error) {
+// sessionParams describe a grant about to be issued.
+type sessionParams struct {
+	room, nodeID, identity, app, ip string
+	asked                           grant.Role
+	now                             time.Time
+}
+
+func (s *Server) addSession(sp sessionParams) (*Session, error) {
 	jti, err := randomID()
 	if err != nil {
 		return nil, err
 	}
 	s.rooms.mu.Lock()
 	defer s.rooms.mu.Unlock()
-	r := s.rooms.byName[roomName]
-	role := asked
+	r := s.rooms.byName[sp.room]
+	role := sp.asked
 	if role == "" {
 		role = grant.RoleParticipant
-		// The first participant hosts; later ones (including someone who
-		// claims an earlier host's identity) do not — the room keeper
-		// promotes a new host when the host leaves.
-		if len(r.members) == 0 {
+		// An app's first participant hosts; later ones do not — the room
+		// keeper promotes a new host when the host leaves. Anonymous
+		// joins never host.
+		if len(r.members) == 0 && sp.app != "" {
 			role = grant.RoleHost
 		}
 	}
-	sess := &Session{JTI: jti, Room: roomName, Identity: identity, NodeID: nodeID, Role: role, IssuedAt: now, ExpiresAt: now.Add(s.cfg.GrantTTL)}
+	now := sp.now
+	sess := &Session{JTI: jti, Room: sp.room, Identity: sp.identity, NodeID: sp.nodeID, Role: role, App: sp.app, ClientIP: sp.ip,
+		IssuedAt: now, ExpiresAt: now.Add(s.cfg.GrantTTL)}
 	if s.cfg.SaveSession != nil {
 		if err := s.cfg.SaveSession(*sess); err != nil {
 			return nil, fmt.Errorf("save session: %w", err)
@@ -498,6 +565,10 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 // authorizeAdmin allows an API key or a host grant for the room, and
 // returns the room's node.
 func (s *Server) authorizeAdmin(w http.ResponseWriter, r *http.Request) (string, string, bool) {
+	if ok, wait := s.adminPerIP.allow(clientIP(r), s.now()); !ok {
+		tooMany(w, wait, "too many room-admin calls from "+clientIP(r))
+		return "", "", false
+	}
 	room := r.PathValue("room")
 	if err := ValidateRoomName(room); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_room", err.Error())
@@ -591,6 +662,10 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	identity := r.PathValue("identity")
+	if isAnonymous(identity) && (role == grant.RoleHost || role == grant.RolePresenter) {
+		writeError(w, http.StatusForbidden, "role_not_allowed", "anonymous participants cannot be made host or presenter")
+		return
+	}
 	ctx, cancel := s.adminCtx(r)
 	defer cancel()
 	if err := s.admin.SetRole(ctx, node, room, identity, role, grant.DefaultPermissions(role)); err != nil {
@@ -643,18 +718,62 @@ func (s *Server) mute(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// remove ends a participant's session; unless ?ban=false it also bans
+// the identity (and, for an anonymous one, the address it joined from)
+// from the room for the rest of its grants' lifetime. The media node
+// revokes the session's grant itself.
 func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 	room, node, ok := s.authorizeAdmin(w, r)
 	if !ok {
 		return
 	}
+	ban := true
+	switch r.URL.Query().Get("ban") {
+	case "", "true":
+	case "false":
+		ban = false
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_ban", "ban must be true or false")
+		return
+	}
+	identity := r.PathValue("identity")
 	ctx, cancel := s.adminCtx(r)
 	defer cancel()
-	if err := s.admin.RemoveParticipant(ctx, node, room, r.PathValue("identity")); err != nil {
+	if err := s.admin.RemoveParticipant(ctx, node, room, identity); err != nil {
 		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
 		return
 	}
+	if ban {
+		s.banIdentity(room, identity)
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// banIdentity bans identity from room until its last grant there expires
+// (at least one grant lifetime from now if none is known).
+func (s *Server) banIdentity(room, identity string) {
+	now := s.now()
+	until := now.Add(s.cfg.GrantTTL)
+	var ips []string
+	s.rooms.mu.Lock()
+	if rm, ok := s.rooms.byName[room]; ok {
+		for _, m := range rm.members {
+			if m.Identity == identity {
+				if m.ExpiresAt.After(until) {
+					until = m.ExpiresAt
+				}
+				if m.App == "" && m.ClientIP != "" {
+					ips = append(ips, m.ClientIP)
+				}
+			}
+		}
+	}
+	s.rooms.mu.Unlock()
+	s.rooms.ban(room, "id:"+identity, until)
+	for _, ip := range ips {
+		s.rooms.ban(room, "ip:"+ip, until)
+	}
+	s.log.Info("participant banned", "room", room, "identity", identity, "until", until)
 }
 
 func (s *Server) endRoom(w http.ResponseWriter, r *http.Request) {

@@ -75,7 +75,12 @@ type Peers interface {
 type Session struct {
 	JTI, Room, Identity, NodeID string
 	Role                        grant.Role
-	IssuedAt, ExpiresAt         time.Time
+	// App is the API key's app that asked for the grant; empty for an
+	// anonymous join.
+	App string `json:",omitempty"`
+	// ClientIP is the address the join came from.
+	ClientIP            string `json:",omitempty"`
+	IssuedAt, ExpiresAt time.Time
 	// LastStats is when the client last reported stats.
 	LastStats                    time.Time
 	BytesReceived, FramesDecoded uint64

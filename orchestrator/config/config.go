@@ -80,6 +80,18 @@ type API struct {
 	Keys               []APIKey      `yaml:"keys"`
 	AllowAnonymousJoin bool          `yaml:"allow_anonymous_join"`
 	GrantTTL           time.Duration `yaml:"grant_ttl"`
+	RateLimits         RateLimits    `yaml:"rate_limits"`
+}
+
+// RateLimits bound joins and room-admin calls (token buckets: a rate
+// per second and a burst); a negative rate disables a limit.
+type RateLimits struct {
+	JoinPerIP       float64 `yaml:"join_per_ip"`
+	JoinBurstPerIP  int     `yaml:"join_burst_per_ip"`
+	AdminPerIP      float64 `yaml:"admin_per_ip"`
+	AdminBurstPerIP int     `yaml:"admin_burst_per_ip"`
+	JoinPerKey      float64 `yaml:"join_per_key"`
+	JoinBurstPerKey int     `yaml:"join_burst_per_key"`
 }
 
 // Receipts configures the attestation pipeline.
@@ -94,11 +106,12 @@ type Receipts struct {
 // Default returns the defaults.
 func Default() Config {
 	return Config{
-		Chain:    Chain{GRPC: "127.0.0.1:9090", RESTURL: "http://127.0.0.1:1317", Refresh: time.Second, KeyringBackend: "test", KeyName: "orchestrator-operator", Fees: "0uchr"},
-		Node:     Node{KeyFile: "node_key.json", Region: "DE"},
-		HTTP:     HTTP{Listen: "0.0.0.0:7800", PublicURL: "http://127.0.0.1:7800"},
-		RPC:      RPC{Listen: "0.0.0.0:7801"},
-		API:      API{GrantTTL: 6 * time.Hour},
+		Chain: Chain{GRPC: "127.0.0.1:9090", RESTURL: "http://127.0.0.1:1317", Refresh: time.Second, KeyringBackend: "test", KeyName: "orchestrator-operator", Fees: "0uchr"},
+		Node:  Node{KeyFile: "node_key.json", Region: "DE"},
+		HTTP:  HTTP{Listen: "0.0.0.0:7800", PublicURL: "http://127.0.0.1:7800"},
+		RPC:   RPC{Listen: "0.0.0.0:7801"},
+		API: API{GrantTTL: 6 * time.Hour, RateLimits: RateLimits{JoinPerIP: 2, JoinBurstPerIP: 20, AdminPerIP: 10, AdminBurstPerIP: 50,
+			JoinPerKey: 100, JoinBurstPerKey: 500}},
 		Receipts: Receipts{Queue: "receipts.db", SubmitInterval: 5 * time.Second, BatchSize: 200, ClockTolerance: 30 * time.Second, ClientBytesFactor: 1.5},
 	}
 }
@@ -162,6 +175,19 @@ func (c Config) Validate() error {
 	}
 	if c.API.GrantTTL < time.Minute || c.API.GrantTTL > 48*time.Hour {
 		bad("api.grant_ttl", "must be between 1m and 48h")
+	}
+	rl := c.API.RateLimits
+	for key, v := range map[string]int{"api.rate_limits.join_burst_per_ip": rl.JoinBurstPerIP, "api.rate_limits.admin_burst_per_ip": rl.AdminBurstPerIP,
+		"api.rate_limits.join_burst_per_key": rl.JoinBurstPerKey} {
+		if v < 1 {
+			bad(key, "must be at least 1, got %d", v)
+		}
+	}
+	for key, v := range map[string]float64{"api.rate_limits.join_per_ip": rl.JoinPerIP, "api.rate_limits.admin_per_ip": rl.AdminPerIP,
+		"api.rate_limits.join_per_key": rl.JoinPerKey} {
+		if v == 0 {
+			bad(key, "must be a positive rate per second, or negative to disable the limit")
+		}
 	}
 	if c.Receipts.Queue == "" {
 		bad("receipts.queue", "is required")

@@ -71,6 +71,17 @@ api:
   allow_anonymous_join: {{.Anonymous}}
   # Lifetime of a join grant.
   grant_ttl: 6h
+  # Token buckets (rate per second, burst) per client IP and per API key;
+  # over them the API answers 429 with Retry-After. A negative rate
+  # disables that limit. Proxies are not trusted: behind one, every client
+  # shares the proxy's address.
+  rate_limits:
+    join_per_ip: 2
+    join_burst_per_ip: 20
+    admin_per_ip: 10
+    admin_burst_per_ip: 50
+    join_per_key: 100
+    join_burst_per_key: 500
 
 receipts:
   # On-disk queue (bbolt) of countersigned receipts not yet on chain.

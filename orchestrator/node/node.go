@@ -129,8 +129,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 		hooks = api.NewWebhooks(cfg.Webhooks.URL, []byte(cfg.Webhooks.Secret), log)
 		o.webhooks = hooks
 	}
+	rl := cfg.API.RateLimits
 	o.api = api.New(api.Config{Key: o.key, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin, Webhooks: hooks,
-		GrantTTL: cfg.API.GrantTTL, Region: cfg.Node.Region, SaveSession: o.sessions.save}, dir, o.loads, o.admin, rewards{o.client}, o.peerset, log, o.reg)
+		GrantTTL: cfg.API.GrantTTL, Region: cfg.Node.Region, SaveSession: o.sessions.save,
+		RateLimits: api.RateLimits{JoinPerIP: rl.JoinPerIP, JoinBurstPerIP: rl.JoinBurstPerIP, AdminPerIP: rl.AdminPerIP,
+			AdminBurstPerIP: rl.AdminBurstPerIP, JoinPerKey: rl.JoinPerKey, JoinBurstPerKey: rl.JoinBurstPerKey}}, dir, o.loads, o.admin, rewards{o.client}, o.peerset, log, o.reg)
 	saved, err := o.sessions.load()
 	if err != nil {
 		return nil, fmt.Errorf("receipts.queue: session records: %w", err)

@@ -161,8 +161,8 @@ func TestCallEarnsReward(t *testing.T) {
 	b := browser(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
 	alice, bob := tab(t, b), tab(t, b)
-	require.NoError(t, chromedp.Run(alice, chromedp.Navigate(base+"/?room=e2e&name=Alice&identity=alice&autojoin=1")))
-	require.NoError(t, chromedp.Run(bob, chromedp.Navigate(base+"/?room=e2e&name=Bob&identity=bob&autojoin=1")))
+	require.NoError(t, chromedp.Run(alice, chromedp.Navigate(base+"/?room=e2e&name=Alice&autojoin=1")))
+	require.NoError(t, chromedp.Run(bob, chromedp.Navigate(base+"/?room=e2e&name=Bob&autojoin=1")))
 	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
 		waitFor(t, p, name+" joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
 	}
@@ -172,7 +172,10 @@ func TestCallEarnsReward(t *testing.T) {
 		waitFor(t, p, name+" decodes audio", `window.chroom.audioSamplesReceived().then(n => n > 0)`, 30*time.Second)
 		waitFor(t, p, name+" sees two participants", `window.chroom.participants().length === 2`, 10*time.Second)
 	}
-	require.Equal(t, "host", eval[string](t, alice, `window.chroom.role`), "the first participant hosts")
+	// The web client joins anonymously: the orchestrator names it and
+	// never makes it host, even first in the room.
+	require.Equal(t, "participant", eval[string](t, alice, `window.chroom.role`), "an anonymous join does not host")
+	require.Regexp(t, `^guest-[0-9a-f]{12}$`, eval[string](t, alice, `window.chroom.identity`))
 
 	// Chat both ways over the data channel.
 	eval[any](t, alice, `window.chroom.sendChat("hello from alice")`)
@@ -273,7 +276,7 @@ func TestWHIPThenWHEPInChromium(t *testing.T) {
 	}
 	// The publisher gets a grant and publishes its fake camera over WHIP.
 	eval[any](t, pub, `(async () => {
-	  const j = await (await fetch("/v1/rooms/live/join", {method: "POST", body: JSON.stringify({identity: "streamer"})})).json();
+	  const j = await (await fetch("/v1/rooms/live/join", {method: "POST", body: JSON.stringify({name: "streamer"})})).json();
 	  const stream = await navigator.mediaDevices.getUserMedia({video: true});
 	  const pc = new RTCPeerConnection();
 	  pc.addTransceiver(stream.getVideoTracks()[0], {direction: "sendonly"});
@@ -289,7 +292,7 @@ func TestWHIPThenWHEPInChromium(t *testing.T) {
 	waitFor(t, pub, "WHIP connects", `window.pub.connectionState === "connected"`, 20*time.Second)
 	// A viewer plays the room over WHEP.
 	eval[any](t, play, `(async () => {
-	  const j = await (await fetch("/v1/rooms/live/join", {method: "POST", body: JSON.stringify({identity: "watcher", role: "viewer"})})).json();
+	  const j = await (await fetch("/v1/rooms/live/join", {method: "POST", body: JSON.stringify({name: "watcher", role: "viewer"})})).json();
 	  const pc = new RTCPeerConnection();
 	  pc.addTransceiver("video", {direction: "recvonly"});
 	  await pc.setLocalDescription(await pc.createOffer());
@@ -307,7 +310,7 @@ func TestWHIPThenWHEPInChromium(t *testing.T) {
 // with grants it must refuse.
 func TestForgedAndExpiredGrantsAreRefused(t *testing.T) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
-	resp, err := http.Post(base+"/v1/rooms/guarded/join", "application/json", strings.NewReader(`{"identity":"mallory"}`))
+	resp, err := http.Post(base+"/v1/rooms/guarded/join", "application/json", strings.NewReader(`{"name":"mallory"}`))
 	require.NoError(t, err)
 	var j struct {
 		Token     string `json:"token"`

@@ -154,7 +154,7 @@ func soakCall(t *testing.T, b context.Context, i int, mode soakMode) (res soakRe
 	room := fmt.Sprintf("soak-%d-%d", time.Now().UnixMilli()%1_000_000, i)
 	res = soakResult{Call: i + 1, Room: room, Mode: mode.name}
 	url := func(who string) string {
-		return fmt.Sprintf("%s/?room=%s&name=%s&identity=%s-%d&autojoin=1", base, room, who, strings.ToLower(who), i)
+		return fmt.Sprintf("%s/?room=%s&name=%s&autojoin=1", base, room, who)
 	}
 	alice, cancelA := chromedp.NewContext(b)
 	defer cancelA()

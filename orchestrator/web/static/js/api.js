@@ -69,7 +69,8 @@ export class Orchestrator {
    * answered, the room's owner.
    */
   async join(room, { identity, name, role }) {
-    const body = { identity, name };
+    const body = { name };
+    if (identity) body.identity = identity; // apps with an API key only
     if (role) body.role = role;
     const { data, url } = await this.#request("Joining the room", "POST", `/v1/rooms/${enc(room)}/join`, { body });
     if (typeof data.token !== "string" || !data.token) {

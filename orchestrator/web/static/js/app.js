@@ -7,12 +7,16 @@ import { Call, MAX_CHAT_CHARS, permissionsOf } from "./call.js";
 import { debugLog } from "./debuglog.js";
 import { MAX_FILE_BYTES } from "./files.js";
 import { rates } from "./stats.js";
-import { describeError, formatBitrate, formatBytes, formatUchr, randomId } from "./util.js";
+import { describeError, formatBitrate, formatBytes, formatUchr } from "./util.js";
 
 const STATS_UI_MS = 2_000;
 const REWARDS_MS = 10_000;
 const MAX_CHAT_KEPT = 200;
 const ROLES = ["host", "presenter", "participant", "viewer"];
+// What the join form may ask for: the web client joins without an API
+// key, and the orchestrator never makes an anonymous join host or
+// presenter (nor lets it choose its identity).
+const JOIN_ROLES = ["participant", "viewer"];
 const VIDEO_CONSTRAINTS = { width: { ideal: 960 }, height: { ideal: 540 }, frameRate: { ideal: 30 } };
 
 const $ = (id) => document.getElementById(id);
@@ -90,19 +94,6 @@ function initials(name) {
 
 // --- joining ---------------------------------------------------------------
 
-function sessionIdentity() {
-  let id = null;
-  try {
-    id = sessionStorage.getItem("chroom.identity");
-    if (!id) {
-      id = randomId("guest-");
-      sessionStorage.setItem("chroom.identity", id);
-    }
-  } catch {
-    id = randomId("guest-");
-  }
-  return id;
-}
 
 function mediaErrorText(e) {
   switch (e?.name) {
@@ -154,22 +145,21 @@ async function openMedia(audioOnly) {
  * media, and connects to the media node. It resolves when joined and
  * rejects with the failed step's message.
  */
-async function joinRoom({ room, name, identity, role, audioOnly } = {}) {
+async function joinRoom({ room, name, role, audioOnly } = {}) {
   if (hook.state === "joining" || hook.state === "joined") throw new Error("already in a call; leave first");
   room = String(room ?? "").trim();
   name = String(name ?? "").trim();
-  identity = String(identity ?? "").trim() || sessionIdentity();
   if (!room) throw failJoin(new Error("Joining failed: enter a room name"));
-  if (!name) name = identity;
-  if (role && !ROLES.includes(role)) throw failJoin(new Error(`Joining failed: unknown role ${role}`));
+  if (!name) name = "Guest";
+  if (role && !JOIN_ROLES.includes(role)) throw failJoin(new Error(`Joining failed: the web client joins as participant or viewer, not ${role}`));
 
   resetCallUI();
   clearError();
   hook.timing = { start: performance.now(), startedAt: Date.now(), joined: null, firstFrame: null, firstAudio: null };
-  debugLog.add("join started", { room, identity, visibility: document.visibilityState });
+  debugLog.add("join started", { room, visibility: document.visibilityState });
   hook.error = null;
   hook.room = room;
-  hook.identity = identity;
+  hook.identity = null;
   hook.nodeId = null;
   hook.role = null;
   setState("joining");
@@ -184,11 +174,11 @@ async function joinRoom({ room, name, identity, role, audioOnly } = {}) {
   api = new Orchestrator();
   let grant;
   try {
-    grant = await api.join(room, { identity, name, role: role || undefined });
+    grant = await api.join(room, { name, role: role || undefined });
   } catch (e) {
     throw failJoin(e);
   }
-  hook.identity = grant.identity || identity;
+  hook.identity = grant.identity;
   hook.room = grant.room || room;
   hook.role = grant.role || "participant";
   hook.nodeId = grant.media_node.id || null;
@@ -727,8 +717,7 @@ function bindUI() {
   }
   $("room").value = params.get("room") || "";
   $("name").value = params.get("name") || savedName;
-  $("identity").value = params.get("identity") || "";
-  if (ROLES.includes(params.get("role"))) $("role").value = params.get("role");
+  if (JOIN_ROLES.includes(params.get("role"))) $("role").value = params.get("role");
   $("audio-only").checked = /^(1|true|yes)$/i.test(params.get("audio_only") || "");
   $("chat-input").maxLength = MAX_CHAT_CHARS;
   $("file-hint").textContent = `Up to ${formatBytes(MAX_FILE_BYTES)}.`;
@@ -750,7 +739,7 @@ function bindUI() {
       $("name").focus();
       return;
     }
-    joinRoom({ room, name, identity: $("identity").value, role: $("role").value, audioOnly: $("audio-only").checked }).catch(() => {
+    joinRoom({ room, name, role: $("role").value, audioOnly: $("audio-only").checked }).catch(() => {
       // failJoin showed the error
     });
   });
@@ -827,7 +816,7 @@ window.chroom = {
   },
   /** the debug log as text, one event per line (debuglog.js) */
   debugLog() { return debugLog.text(); },
-  /** join({room, name, identity?, role?, audioOnly?}) is what the form does */
+  /** join({room, name, role?, audioOnly?}) is what the form does (role: participant or viewer) */
   join(opts) { return joinRoom(opts); },
 };
 

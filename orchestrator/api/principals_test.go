@@ -1,0 +1,102 @@
+package api_test
+
+import (
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chroom/chroom/orchestrator/api"
+)
+
+// TestIdentitiesAreBoundToPrincipals: nobody can take a host's identity.
+func TestIdentitiesAreBoundToPrincipals(t *testing.T) {
+	e := newEnv(t, true)
+	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app", "other-key": "other"}, AllowAnonymousJoin: true, Region: "DE"},
+		e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	e.srv.Config.Handler = e.api.Handler()
+	host := e.do("POST", "/v1/rooms/r/join", app, `{"identity":"alice"}`)
+	require.Equal(t, "app:alice", host.body["identity"])
+	require.Equal(t, "host", host.body["role"])
+
+	for _, tc := range []struct {
+		name, auth, body string
+		status           int
+		code, identity   string
+	}{
+		{"anonymous, naming the host", "", `{"identity":"app:alice"}`, 400, "identity_not_allowed", ""},
+		{"anonymous, naming a plain identity", "", `{"identity":"alice"}`, 400, "identity_not_allowed", ""},
+		{"another app, same name", "key:other-key", `{"identity":"alice"}`, 200, "", "other:alice"},
+		{"another app, the host's full identity", "key:other-key", `{"identity":"app:alice"}`, 200, "", "other:app:alice"},
+	} {
+		r := e.do("POST", "/v1/rooms/r/join", tc.auth, tc.body)
+		require.Equal(t, tc.status, r.status, "%s: %v", tc.name, r.body)
+		if tc.code != "" {
+			require.Equal(t, tc.code, r.body["error"].(map[string]any)["code"], tc.name)
+		} else {
+			require.Equal(t, tc.identity, r.body["identity"], tc.name)
+			require.Equal(t, "participant", r.body["role"], "%s: never the host", tc.name)
+		}
+	}
+	// Anonymous participants cannot be made host or presenter.
+	guest := e.do("POST", "/v1/rooms/r/join", "", `{}`)
+	guestID := guest.body["identity"].(string)
+	hostToken := host.body["token"].(string)
+	for _, role := range []string{"host", "presenter"} {
+		r := e.do("POST", "/v1/rooms/r/participants/"+guestID+"/role", hostToken, `{"role":"`+role+`"}`)
+		require.Equal(t, http.StatusForbidden, r.status, role)
+		require.Equal(t, "role_not_allowed", r.body["error"].(map[string]any)["code"])
+	}
+	require.Equal(t, http.StatusNoContent, e.do("POST", "/v1/rooms/r/participants/"+guestID+"/role", hostToken, `{"role":"viewer"}`).status)
+}
+
+// TestRemovalIsABan: a removed participant cannot rejoin the room while
+// its grant would have lasted, unless the host says ban=false.
+func TestRemovalIsABan(t *testing.T) {
+	e := newEnv(t, true)
+	hostToken, _ := e.join("r", "alice", app)
+	e.join("r", "bob", app)
+	require.Equal(t, http.StatusNoContent, e.do("DELETE", "/v1/rooms/r/participants/app:bob", hostToken, "").status)
+	r := e.do("POST", "/v1/rooms/r/join", app, `{"identity":"bob"}`)
+	require.Equal(t, http.StatusForbidden, r.status, "%v", r.body)
+	require.Equal(t, "banned", r.body["error"].(map[string]any)["code"])
+	_, _ = e.join("other-room", "bob", app) // the ban is for that room only
+
+	// An anonymous guest is known by the address it joined from.
+	guest := e.do("POST", "/v1/rooms/r/join", "", `{}`)
+	require.Equal(t, http.StatusNoContent, e.do("DELETE", "/v1/rooms/r/participants/"+guest.body["identity"].(string), hostToken, "").status)
+	r = e.do("POST", "/v1/rooms/r/join", "", `{}`)
+	require.Equal(t, http.StatusForbidden, r.status, "a removed guest cannot come back with a fresh identity")
+
+	// ban=false removes without banning; a bad value is refused.
+	e.join("r", "carol", app)
+	require.Equal(t, http.StatusBadRequest, e.do("DELETE", "/v1/rooms/r/participants/app:carol?ban=maybe", hostToken, "").status)
+	require.Equal(t, http.StatusNoContent, e.do("DELETE", "/v1/rooms/r/participants/app:carol?ban=false", hostToken, "").status)
+	e.join("r", "carol", app)
+}
+
+// TestJoinsAreRateLimited: a burst beyond the per-IP limit gets 429 with
+// Retry-After.
+func TestJoinsAreRateLimited(t *testing.T) {
+	e := newEnv(t, true)
+	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE",
+		RateLimits: api.RateLimits{JoinPerIP: 0.5, JoinBurstPerIP: 3, AdminPerIP: 0.5, AdminBurstPerIP: 2}},
+		e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	e.srv.Config.Handler = e.api.Handler()
+	for i := 0; i < 3; i++ {
+		require.Equal(t, http.StatusOK, e.do("POST", "/v1/rooms/r/join", "", `{}`).status, "join %d of the burst", i+1)
+	}
+	r := e.do("POST", "/v1/rooms/r/join", "", `{}`)
+	require.Equal(t, http.StatusTooManyRequests, r.status)
+	require.Equal(t, "rate_limited", r.body["error"].(map[string]any)["code"])
+	wait, err := strconv.Atoi(r.header.Get("Retry-After"))
+	require.NoError(t, err)
+	require.True(t, wait >= 1 && wait <= 2, "Retry-After %d s", wait)
+
+	// Admin calls have their own bucket.
+	for i := 0; i < 2; i++ {
+		require.NotEqual(t, http.StatusTooManyRequests, e.do("GET", "/v1/rooms/r/participants", "", "").status)
+	}
+	require.Equal(t, http.StatusTooManyRequests, e.do("GET", "/v1/rooms/r/participants", "", "").status)
+}
