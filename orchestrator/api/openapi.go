@@ -13,10 +13,10 @@ var openAPI = []byte(`{
     },
     "schemas": {
       "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
-      "JoinRequest": {"type": "object", "required": ["identity"], "additionalProperties": false, "properties": {
-        "identity": {"type": "string", "minLength": 1, "maxLength": 128},
-        "name": {"type": "string", "maxLength": 128},
-        "role": {"type": "string", "enum": ["host", "presenter", "participant", "viewer"], "description": "host only with an API key; default: the first participant is host, others participant"},
+      "JoinRequest": {"type": "object", "additionalProperties": false, "properties": {
+        "identity": {"type": "string", "minLength": 1, "maxLength": 128, "description": "required with an API key (the grant's identity is <app>:<identity>); refused without one (anonymous joins get guest-<hex>)"},
+        "name": {"type": "string", "maxLength": 128, "description": "display name, free text"},
+        "role": {"type": "string", "enum": ["host", "presenter", "participant", "viewer"], "description": "host and presenter only with an API key; default: an app's first participant is host, others participant; anonymous joins never host"},
         "region": {"type": "string", "description": "ISO 3166-1 alpha-2 region preferred for a new room"}}},
       "JoinResponse": {"type": "object", "properties": {
         "token": {"type": "string", "description": "join grant: JWT signed EdDSA (RFC 8037) by this orchestrator's node key"},
@@ -40,7 +40,8 @@ var openAPI = []byte(`{
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JoinRequest"}}}},
       "responses": {"200": {"description": "grant", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JoinResponse"}}}},
         "307": {"description": "another orchestrator owns the room"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
-        "403": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+        "403": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"},
+        "429": {"description": "rate limited; see Retry-After", "headers": {"Retry-After": {"schema": {"type": "integer"}}}}, "503": {"$ref": "#/components/responses/Error"}}}},
     "/v1/rooms/{room}/stats": {"post": {"summary": "Report the client's received bytes and decoded frames (totals since joining)",
       "security": [{"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}],
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {"bytes_received": {"type": "integer"}, "frames_decoded": {"type": "integer"}}}}}},
@@ -57,9 +58,10 @@ var openAPI = []byte(`{
       "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}, {"$ref": "#/components/parameters/identity"}],
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"track_id": {"type": "string"}, "muted": {"type": "boolean"}}}}}},
       "responses": {"204": {"description": "done"}, "400": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
-    "/v1/rooms/{room}/participants/{identity}": {"delete": {"summary": "Remove a participant (host grant or API key)",
-      "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}, {"$ref": "#/components/parameters/identity"}],
-      "responses": {"204": {"description": "removed"}, "403": {"$ref": "#/components/responses/Error"}}}},
+    "/v1/rooms/{room}/participants/{identity}": {"delete": {"summary": "Remove a participant (host grant or API key); unless ban=false, the identity may not rejoin the room while its grant would have lasted",
+      "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}, {"$ref": "#/components/parameters/identity"},
+        {"name": "ban", "in": "query", "required": false, "schema": {"type": "boolean", "default": true}}],
+      "responses": {"204": {"description": "removed"}, "400": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "429": {"description": "rate limited; see Retry-After"}}}},
     "/v1/rooms/{room}": {"delete": {"summary": "End the room (host grant or API key)",
       "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}],
       "responses": {"204": {"description": "ended"}, "403": {"$ref": "#/components/responses/Error"}}}},

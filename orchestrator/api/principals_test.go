@@ -49,6 +49,13 @@ func TestIdentitiesAreBoundToPrincipals(t *testing.T) {
 		require.Equal(t, "role_not_allowed", r.body["error"].(map[string]any)["code"])
 	}
 	require.Equal(t, http.StatusNoContent, e.do("POST", "/v1/rooms/r/participants/"+guestID+"/role", hostToken, `{"role":"viewer"}`).status)
+
+	// A later grant for the host's identity (a participant's) does not
+	// take the host grant's authority away.
+	again := e.do("POST", "/v1/rooms/r/join", app, `{"identity":"alice"}`)
+	require.Equal(t, "participant", again.body["role"])
+	require.Equal(t, http.StatusNoContent, e.do("POST", "/v1/rooms/r/participants/"+guestID+"/role", hostToken, `{"role":"participant"}`).status)
+	require.Equal(t, http.StatusForbidden, e.do("POST", "/v1/rooms/r/participants/"+guestID+"/role", again.body["token"].(string), `{"role":"viewer"}`).status)
 }
 
 // TestRemovalIsABan: a removed participant cannot rejoin the room while

@@ -8,7 +8,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -24,6 +26,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/grant"
@@ -355,4 +358,115 @@ func issue(t *testing.T, key *format.NodeKey, aud string, exp time.Time) string 
 	tok, err := grant.Issue(key, c)
 	require.NoError(t, err)
 	return tok
+}
+
+// devnetAPIKey is the app key `orchestrator init` wrote for the devnet.
+func devnetAPIKey(t *testing.T) string {
+	raw, err := os.ReadFile(filepath.Join(devnet, "orchestrator", "config.yaml"))
+	require.NoError(t, err)
+	var cfg struct {
+		API struct {
+			Keys []struct{ Key, Name string } `yaml:"keys"`
+		} `yaml:"api"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &cfg))
+	require.NotEmpty(t, cfg.API.Keys)
+	return cfg.API.Keys[0].Key
+}
+
+type joinAnswer struct {
+	Token     string `json:"token"`
+	Identity  string `json:"identity"`
+	Role      string `json:"role"`
+	MediaNode struct {
+		WSURL string `json:"ws_url"`
+	} `json:"media_node"`
+	Error struct{ Code string } `json:"error"`
+}
+
+func apiCall(t *testing.T, method, path, key, bearer, body string) (int, joinAnswer) {
+	t.Helper()
+	req, err := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", orchHTTP, path), strings.NewReader(body))
+	require.NoError(t, err)
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out joinAnswer
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// TestIdentitiesAndRemovalOnTheDevnet: on the running network, nobody
+// takes over the host's identity, and a removed participant stays out.
+func TestIdentitiesAndRemovalOnTheDevnet(t *testing.T) {
+	key := devnetAPIKey(t)
+	status, host := apiCall(t, "POST", "/v1/rooms/guard/join", key, "", `{"identity":"alice","name":"Alice"}`)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "host", host.Role)
+	hostWS, r, err := websocket.DefaultDialer.Dial(host.MediaNode.WSURL+"?access_token="+host.Token, nil)
+	require.NoError(t, err)
+	r.Body.Close()
+	defer hostWS.Close()
+
+	// An anonymous impostor cannot name the host's identity ...
+	status, ans := apiCall(t, "POST", "/v1/rooms/guard/join", "", "", `{"identity":"`+host.Identity+`"}`)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Equal(t, "identity_not_allowed", ans.Error.Code)
+	// ... and a second grant for the host's identity cannot take her
+	// session on the media node.
+	_, second := apiCall(t, "POST", "/v1/rooms/guard/join", key, "", `{"identity":"alice"}`)
+	_, r, err = websocket.DefaultDialer.Dial(second.MediaNode.WSURL+"?access_token="+second.Token, nil)
+	require.Error(t, err)
+	require.Equal(t, http.StatusConflict, r.StatusCode)
+	r.Body.Close()
+	hostWS.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for {
+		var m map[string]any
+		if err := hostWS.ReadJSON(&m); err != nil {
+			var ne interface{ Timeout() bool }
+			require.True(t, errors.As(err, &ne) && ne.Timeout(), "the host's session is still open: %v", err)
+			break
+		}
+	}
+
+	// A removed guest can neither reconnect with its grant nor join again.
+	status, guest := apiCall(t, "POST", "/v1/rooms/guard/join", "", "", `{"name":"Guest"}`)
+	require.Equal(t, http.StatusOK, status)
+	guestWS, r, err := websocket.DefaultDialer.Dial(guest.MediaNode.WSURL+"?access_token="+guest.Token, nil)
+	require.NoError(t, err)
+	r.Body.Close()
+	defer guestWS.Close()
+	waitForParticipant := func(identity string) {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/v1/rooms/guard/participants", orchHTTP), nil)
+			req.Header.Set("X-API-Key", key)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if strings.Contains(string(b), identity) {
+					return
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Fatalf("%s never showed up in the room", identity)
+	}
+	waitForParticipant(guest.Identity)
+	status, _ = apiCall(t, "DELETE", "/v1/rooms/guard/participants/"+guest.Identity, "", host.Token, "")
+	require.Equal(t, http.StatusNoContent, status)
+	_, r, err = websocket.DefaultDialer.Dial(guest.MediaNode.WSURL+"?access_token="+guest.Token, nil)
+	require.Error(t, err, "the removed guest's grant is revoked on the node")
+	require.Equal(t, http.StatusForbidden, r.StatusCode)
+	r.Body.Close()
+	status, ans = apiCall(t, "POST", "/v1/rooms/guard/join", "", "", `{"name":"Guest again"}`)
+	require.Equal(t, http.StatusForbidden, status)
+	require.Equal(t, "banned", ans.Error.Code)
 }
