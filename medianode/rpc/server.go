@@ -55,7 +55,7 @@ func (s *MediaNodeServer) MuteTrack(_ context.Context, req *rpcpb.MuteTrackReque
 	if err != nil {
 		return nil, err
 	}
-	if err := p.SetTrackMuted(req.TrackId, req.Muted); err != nil {
+	if err := p.HostMuteTrack(req.TrackId, req.Muted); err != nil {
 		if errors.Is(err, sfu.ErrTrackNotFound) {
 			return nil, status.Errorf(codes.NotFound, "%q has no track %q", req.Identity, req.TrackId)
 		}

@@ -109,6 +109,7 @@ type Participant struct {
 	published     map[string]*publishedTrack
 	subscriptions map[string]*subscription
 	sources       map[string]TrackSource // announced sources by track ID
+	hostMuted     map[TrackSource]bool   // sources the host muted (HostMuteTrack)
 	dc            *webrtc.DataChannel
 	negotiating   bool // an SFU offer awaits the answer
 	pendingOffer  bool // renegotiate once the current exchange finishes
@@ -160,7 +161,8 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 		log:     s.log.With("room", jp.Room, "participant", jp.Identity),
 		grantID: jp.GrantID, grantExpiry: jp.GrantExpiry,
 		published: map[string]*publishedTrack{}, subscriptions: map[string]*subscription{}, sources: map[string]TrackSource{},
-		done: make(chan struct{}),
+		hostMuted: map[TrackSource]bool{},
+		done:      make(chan struct{}),
 	}
 	if s.newMtr != nil {
 		p.meter = s.newMtr(p)
@@ -366,6 +368,8 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver)
 		refuse = "the grant does not allow publishing"
 	case (source == SourceScreen || source == SourceScreenAudio) && !p.perms.CanPublishScreen:
 		refuse = "the grant does not allow screen sharing"
+	case p.hostMuted[source]:
+		refuse = "the host muted your " + string(source)
 	case len(p.published) >= p.room.sfu.limits.MaxTracksPerParticipant:
 		refuse = fmt.Sprintf("at most %d tracks per participant", p.room.sfu.limits.MaxTracksPerParticipant)
 	}
@@ -818,15 +822,54 @@ func (p *Participant) AddCandidate(c webrtc.ICECandidateInit) error {
 	return nil
 }
 
-// SetTrackMuted mutes or unmutes one of p's published tracks for every
-// subscriber (no packets are forwarded while muted).
+// ErrMutedByHost refuses a participant's own unmute (or a new track of
+// the same source) after the host muted that source.
+var ErrMutedByHost = errors.New("muted by the host: only the host can unmute this source")
+
+// SetTrackMuted is the participant's own mute or unmute of one of its
+// published tracks, for every subscriber (no packets are forwarded while
+// muted). Errors: ErrTrackNotFound; ErrMutedByHost to unmute a source the
+// host muted.
 func (p *Participant) SetTrackMuted(trackID string, muted bool) error {
 	p.mu.Lock()
 	t, ok := p.published[trackID]
+	locked := ok && p.hostMuted[t.info.Source]
 	p.mu.Unlock()
 	if !ok {
 		return ErrTrackNotFound
 	}
+	if locked && !muted {
+		return ErrMutedByHost
+	}
+	p.setTrackMuted(t, muted)
+	return nil
+}
+
+// HostMuteTrack is a host's (an orchestrator's) mute or unmute of one of
+// p's tracks. A host mute holds for the track's source (camera,
+// microphone, screen): the participant can neither unmute it nor publish
+// a new track of that source until the host unmutes. Errors:
+// ErrTrackNotFound.
+func (p *Participant) HostMuteTrack(trackID string, muted bool) error {
+	p.mu.Lock()
+	t, ok := p.published[trackID]
+	if ok {
+		if muted {
+			p.hostMuted[t.info.Source] = true
+		} else {
+			delete(p.hostMuted, t.info.Source)
+		}
+	}
+	p.mu.Unlock()
+	if !ok {
+		return ErrTrackNotFound
+	}
+	p.log.Info("host mute", "track", trackID, "source", t.info.Source, "muted", muted)
+	p.setTrackMuted(t, muted)
+	return nil
+}
+
+func (p *Participant) setTrackMuted(t *publishedTrack, muted bool) {
 	t.mu.Lock()
 	t.info.Muted = muted
 	for _, d := range t.down {
@@ -838,7 +881,6 @@ func (p *Participant) SetTrackMuted(trackID string, muted bool) error {
 		t.requestKeyframe("unmuted")
 	}
 	p.room.broadcast(Event{Type: EventTrackMuted, Track: &info}, "")
-	return nil
 }
 
 // Close ends the session: it closes the connection (which ends every

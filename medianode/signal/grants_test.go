@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/medianode/signal"
 )
 
 // dialStatus opens the WebSocket with token and returns the HTTP status of
@@ -90,4 +91,55 @@ func TestGrantsMeanWhatTheySay(t *testing.T) {
 	status, body = n.dialStatus(bobGrant)
 	require.Equal(t, http.StatusForbidden, status, body)
 	require.Contains(t, body, "revoked")
+}
+
+// TestHostMuteHolds: a source the host muted stays muted — the
+// participant can neither unmute it nor publish another track of it —
+// until the host unmutes.
+func TestHostMuteHolds(t *testing.T) {
+	n := newNode(t)
+	alice := n.connect("alice", n.grantFor("alice", "mute", grant.RoleParticipant))
+	pump(t, alice.publishVP8("cam"))
+	alice.offer()
+	r, ok := n.sfu.Room("mute")
+	require.True(t, ok)
+	eventually(t, func() bool { return len(r.Tracks()) == 1 }, "alice's camera is published")
+	p, _ := r.Participant("alice")
+	require.NoError(t, p.HostMuteTrack("cam", true))
+
+	nextError := func() string {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case m := <-alice.msgs:
+				if m.Type == "error" {
+					return m.Message
+				}
+			case <-deadline:
+				t.Fatal("no error message")
+			}
+		}
+	}
+	alice.write(signal.ClientMessage{Type: "mute", TrackID: "cam", Muted: false})
+	require.Contains(t, nextError(), "muted by the host")
+	require.True(t, r.Tracks()[0].Muted, "the camera stays muted")
+
+	// Another camera track is refused while the host's mute holds.
+	pump(t, alice.publishVP8("cam2"))
+	alice.offer()
+	require.Contains(t, nextError(), "track cam2 refused: the host muted your camera")
+
+	// The host lifts the mute: the participant controls her camera again.
+	require.NoError(t, p.HostMuteTrack("cam", false))
+	alice.write(signal.ClientMessage{Type: "mute", TrackID: "cam", Muted: true})
+	alice.write(signal.ClientMessage{Type: "mute", TrackID: "cam", Muted: false})
+	eventually(t, func() bool {
+		for _, tr := range r.Tracks() {
+			if tr.ID == "cam" {
+				return !tr.Muted
+			}
+		}
+		return false
+	}, "alice unmutes her camera herself")
 }

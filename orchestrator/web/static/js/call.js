@@ -664,9 +664,15 @@ export class Call extends EventTarget {
       const slot = this.local[source];
       if (slot && slot.pubId === t.id && slot.muted !== !!t.muted) {
         slot.muted = !!t.muted;
+        // A mute we did not ask for is the host's: it holds until the
+        // host lifts it (the node refuses our own unmute meanwhile).
+        slot.hostMuted = slot.muted;
         if (slot.track) slot.track.enabled = !slot.muted;
-        if (slot.muted) this.#notice(`Your ${source} was muted by the host.`, false);
+        if (slot.muted) this.#notice(`Your ${source} was muted by the host; only the host can unmute it.`, false);
+        else this.#notice(`The host unmuted your ${source}.`, false);
         this.#emit("local");
+      } else if (slot && slot.pubId === t.id && !t.muted) {
+        slot.hostMuted = false;
       }
     }
   }
@@ -801,6 +807,10 @@ export class Call extends EventTarget {
   setMuted(source, muted) {
     const slot = this.local[source];
     if (!slot || !slot.track) return false;
+    if (!muted && slot.hostMuted) {
+      this.#notice(`The host muted your ${source}; only the host can unmute it.`);
+      return false;
+    }
     slot.track.enabled = !muted;
     slot.muted = muted;
     // A track the node has not confirmed yet gets its mute on track_published.
