@@ -216,7 +216,8 @@ func clientsCmd(args []string) error {
 	whep := fs.String("whep", "", "WHEP endpoint `URL` (POST an SDP offer to play)")
 	token := fs.String("token", "", "bearer token for both endpoints (Authorization: Bearer T); empty sends none")
 	whipToken := fs.String("whip-token", "", "bearer token for WHIP only (overrides --token)")
-	whepToken := fs.String("whep-token", "", "bearer token for WHEP only (overrides --token)")
+	whepToken := fs.String("whep-token", "", "bearer token for WHEP only (overrides --token); a Chroom node admits one live session per grant, so use --whep-tokens for more than one subscriber")
+	whepTokens := fs.String("whep-tokens", "", "`FILE` with one WHEP bearer token per line, one per subscriber (overrides --whep-token)")
 	pid := fs.Int("sfu-pid", 0, "`PID` of the SFU process, to measure its CPU time from /proc/PID/stat (0 = not measured)")
 	label := fs.String("label", "target", "name of the target in reports")
 	if err := fs.Parse(args); err != nil {
@@ -232,6 +233,20 @@ func clientsCmd(args []string) error {
 	}
 	cfg.WHIP, cfg.WHEP = *whip, *whep
 	cfg.WHIPToken, cfg.WHEPToken = firstNonEmpty(*whipToken, *token), firstNonEmpty(*whepToken, *token)
+	if *whepTokens != "" {
+		raw, err := os.ReadFile(*whepTokens)
+		if err != nil {
+			return fmt.Errorf("--whep-tokens: %w", err)
+		}
+		for _, line := range strings.Split(string(raw), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				cfg.WHEPTokens = append(cfg.WHEPTokens, line)
+			}
+		}
+		if len(cfg.WHEPTokens) < cfg.Subscribers {
+			return fmt.Errorf("--whep-tokens: %d tokens for %d subscribers (one grant per WHEP session)", len(cfg.WHEPTokens), cfg.Subscribers)
+		}
+	}
 	if *pid > 0 {
 		p := *pid
 		cfg.SFUCPU = func() (time.Duration, error) { return bench.ProcCPU(p) }
@@ -436,7 +451,7 @@ func runChroomChild(ctx context.Context, cfg bench.Config, pprofAddr, pionLog st
 		return nil, fmt.Errorf("the SFU child's endpoints: %w", err)
 	}
 	cfg.Label = "chroom"
-	cfg.WHIP, cfg.WHEP, cfg.WHIPToken, cfg.WHEPToken = ep.WHIP, ep.WHEP, ep.PublisherToken, ep.ViewerToken
+	cfg.WHIP, cfg.WHEP, cfg.WHIPToken, cfg.WHEPTokens = ep.WHIP, ep.WHEP, ep.PublisherToken, ep.ViewerTokens
 	pid := cmd.Process.Pid
 	cfg.SFUCPU = func() (time.Duration, error) { return bench.ProcCPU(pid) }
 	cfg.SFUCPUNote = "/proc/<pid>/stat of the SFU child process (clients excluded)"
@@ -455,7 +470,7 @@ func runChroomInproc(ctx context.Context, cfg bench.Config, udpBuf int) (*bench.
 	}
 	defer s.Close()
 	cfg.Label = "chroom (in-process)"
-	cfg.WHIP, cfg.WHEP, cfg.WHIPToken, cfg.WHEPToken = s.WHIP, s.WHEP, s.PublisherToken, s.ViewerToken
+	cfg.WHIP, cfg.WHEP, cfg.WHIPToken, cfg.WHEPTokens = s.WHIP, s.WHEP, s.PublisherToken, s.ViewerTokens
 	cfg.SFUCPU = bench.SelfCPU
 	cfg.SFUCPUNote = "getrusage of this process: SFU AND clients"
 	cfg.SFUForwarded = func() (float64, error) { return bench.ForwardedPackets(s.Metrics) }

@@ -19,7 +19,7 @@ func TestRunAgainstChroomSFU(t *testing.T) {
 	}
 	defer s.Close()
 	res, err := Run(context.Background(), Config{
-		Label: "chroom", WHIP: s.WHIP, WHEP: s.WHEP, WHIPToken: s.PublisherToken, WHEPToken: s.ViewerToken,
+		Label: "chroom", WHIP: s.WHIP, WHEP: s.WHEP, WHIPToken: s.PublisherToken, WHEPTokens: s.ViewerTokens,
 		Subscribers: 2, Rates: []int{400}, Warmup: 200 * time.Millisecond, Step: time.Second, Settle: 300 * time.Millisecond,
 		SFUCPU: SelfCPU, SFUForwarded: func() (float64, error) { return ForwardedPackets(s.Metrics) }, Log: io.Discard,
 	})

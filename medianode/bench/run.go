@@ -25,6 +25,9 @@ type Config struct {
 	WHIP, WHEP string
 	// WHIPToken and WHEPToken are sent as Authorization: Bearer.
 	WHIPToken, WHEPToken string
+	// WHEPTokens, if set, give subscriber i the token WHEPTokens[i] (a
+	// Chroom node admits one live session per grant).
+	WHEPTokens []string
 	// Subscribers is N (default 10).
 	Subscribers int
 	// Rates are the aggregate forwarded packet rates to try, in packets/s
@@ -304,7 +307,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		whepExchange = httpExchange(cfg.WHEP, cfg.WHEPToken)
+		whepExchange = nil // per subscriber, below
 		logf("publisher connected (%s, %d-byte payloads)", cfg.Codec, cfg.PayloadBytes)
 	}
 	pub.setRate(float64(cfg.Rates[0]) / float64(cfg.Subscribers))
@@ -316,13 +319,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	// Subscribers join one at a time while the publisher streams.
 	subs := make([]*subscriber, 0, cfg.Subscribers)
+	whepToken := func(i int) string {
+		if i < len(cfg.WHEPTokens) {
+			return cfg.WHEPTokens[i]
+		}
+		return cfg.WHEPToken
+	}
 	defer func() {
-		for _, s := range subs {
-			s.close(cfg.WHEPToken)
+		for i, s := range subs {
+			s.close(whepToken(i))
 		}
 	}()
 	for i := 0; i < cfg.Subscribers; i++ {
-		s, err := connectSubscriber(ctx, api, whepExchange, i, cfg.Codec)
+		exchange := whepExchange
+		if !direct {
+			exchange = httpExchange(cfg.WHEP, whepToken(i))
+		}
+		s, err := connectSubscriber(ctx, api, exchange, i, cfg.Codec)
 		if err != nil {
 			return nil, err
 		}

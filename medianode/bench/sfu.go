@@ -52,7 +52,9 @@ type Endpoints struct {
 	// Metrics is the SFU's Prometheus endpoint ("" if none).
 	Metrics        string `json:"metrics,omitempty"`
 	PublisherToken string `json:"publisher_token,omitempty"`
-	ViewerToken    string `json:"viewer_token,omitempty"`
+	// ViewerTokens are one viewer grant per WHEP session: the node admits
+	// one live session per grant.
+	ViewerTokens []string `json:"viewer_tokens,omitempty"`
 	// PID is the process serving them, for CPU accounting (0 if unknown).
 	PID int `json:"pid,omitempty"`
 }
@@ -140,13 +142,21 @@ func StartSFU(o SFUOptions) (*SFU, error) {
 		out.Close()
 		return nil, err
 	}
-	if out.ViewerToken, err = issueGrant(orch, node.ID, "viewer", grant.RoleViewer); err != nil {
-		out.Close()
-		return nil, err
+	for i := 0; i < MaxViewers; i++ {
+		tok, err := issueGrant(orch, node.ID, fmt.Sprintf("viewer-%d", i), grant.RoleViewer)
+		if err != nil {
+			out.Close()
+			return nil, err
+		}
+		out.ViewerTokens = append(out.ViewerTokens, tok)
 	}
 	go func() { _ = out.http.Serve(ln) }()
 	return out, nil
 }
+
+// MaxViewers is how many viewer grants a local SFU issues (the most WHEP
+// subscribers a run against it can have).
+const MaxViewers = 1000
 
 func issueGrant(orch *format.NodeKey, nodeID, identity string, role grant.Role) (string, error) {
 	c := grant.Claims{Room: Room, Role: role, Permissions: grant.DefaultPermissions(role)}
