@@ -19,10 +19,24 @@ type MediaNodeServer struct {
 
 var _ rpcpb.MediaNodeServer = (*MediaNodeServer)(nil)
 
-func (s *MediaNodeServer) participant(room, identity string) (*sfu.Participant, error) {
-	r, ok := s.SFU.Room(room)
+// room returns an open room that the calling orchestrator may
+// administer: one whose sessions include a grant it issued. Errors:
+// NotFound, PermissionDenied.
+func (s *MediaNodeServer) room(ctx context.Context, name string) (*sfu.Room, error) {
+	r, ok := s.SFU.Room(name)
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "room %q is not open on this node", room)
+		return nil, status.Errorf(codes.NotFound, "room %q is not open on this node", name)
+	}
+	if caller := Caller(ctx); !r.IssuedBy(caller) {
+		return nil, status.Errorf(codes.PermissionDenied, "orchestrator %s issued no grant for room %q on this node", caller, name)
+	}
+	return r, nil
+}
+
+func (s *MediaNodeServer) participant(ctx context.Context, room, identity string) (*sfu.Participant, error) {
+	r, err := s.room(ctx, room)
+	if err != nil {
+		return nil, err
 	}
 	p, ok := r.Participant(identity)
 	if !ok {
@@ -32,10 +46,13 @@ func (s *MediaNodeServer) participant(room, identity string) (*sfu.Participant, 
 }
 
 // ListParticipants implements rpcpb.MediaNodeServer.
-func (s *MediaNodeServer) ListParticipants(_ context.Context, req *rpcpb.ListParticipantsRequest) (*rpcpb.ListParticipantsResponse, error) {
-	r, ok := s.SFU.Room(req.Room)
-	if !ok {
+func (s *MediaNodeServer) ListParticipants(ctx context.Context, req *rpcpb.ListParticipantsRequest) (*rpcpb.ListParticipantsResponse, error) {
+	r, err := s.room(ctx, req.Room)
+	if status.Code(err) == codes.NotFound {
 		return &rpcpb.ListParticipantsResponse{}, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	out := &rpcpb.ListParticipantsResponse{}
 	for _, p := range r.Participants() {
@@ -50,8 +67,8 @@ func (s *MediaNodeServer) ListParticipants(_ context.Context, req *rpcpb.ListPar
 }
 
 // MuteTrack implements rpcpb.MediaNodeServer.
-func (s *MediaNodeServer) MuteTrack(_ context.Context, req *rpcpb.MuteTrackRequest) (*rpcpb.MuteTrackResponse, error) {
-	p, err := s.participant(req.Room, req.Identity)
+func (s *MediaNodeServer) MuteTrack(ctx context.Context, req *rpcpb.MuteTrackRequest) (*rpcpb.MuteTrackResponse, error) {
+	p, err := s.participant(ctx, req.Room, req.Identity)
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +82,8 @@ func (s *MediaNodeServer) MuteTrack(_ context.Context, req *rpcpb.MuteTrackReque
 }
 
 // RemoveParticipant implements rpcpb.MediaNodeServer.
-func (s *MediaNodeServer) RemoveParticipant(_ context.Context, req *rpcpb.RemoveParticipantRequest) (*rpcpb.RemoveParticipantResponse, error) {
-	p, err := s.participant(req.Room, req.Identity)
+func (s *MediaNodeServer) RemoveParticipant(ctx context.Context, req *rpcpb.RemoveParticipantRequest) (*rpcpb.RemoveParticipantResponse, error) {
+	p, err := s.participant(ctx, req.Room, req.Identity)
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +95,8 @@ func (s *MediaNodeServer) RemoveParticipant(_ context.Context, req *rpcpb.Remove
 }
 
 // UpdatePermissions implements rpcpb.MediaNodeServer.
-func (s *MediaNodeServer) UpdatePermissions(_ context.Context, req *rpcpb.UpdatePermissionsRequest) (*rpcpb.UpdatePermissionsResponse, error) {
-	p, err := s.participant(req.Room, req.Identity)
+func (s *MediaNodeServer) UpdatePermissions(ctx context.Context, req *rpcpb.UpdatePermissionsRequest) (*rpcpb.UpdatePermissionsResponse, error) {
+	p, err := s.participant(ctx, req.Room, req.Identity)
 	if err != nil {
 		return nil, err
 	}
@@ -100,9 +117,14 @@ func (s *MediaNodeServer) UpdatePermissions(_ context.Context, req *rpcpb.Update
 }
 
 // EndRoom implements rpcpb.MediaNodeServer.
-func (s *MediaNodeServer) EndRoom(_ context.Context, req *rpcpb.EndRoomRequest) (*rpcpb.EndRoomResponse, error) {
-	if r, ok := s.SFU.Room(req.Room); ok {
-		r.End("ended by the host")
+func (s *MediaNodeServer) EndRoom(ctx context.Context, req *rpcpb.EndRoomRequest) (*rpcpb.EndRoomResponse, error) {
+	r, err := s.room(ctx, req.Room)
+	if status.Code(err) == codes.NotFound {
+		return &rpcpb.EndRoomResponse{}, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	r.End("ended by the host")
 	return &rpcpb.EndRoomResponse{}, nil
 }

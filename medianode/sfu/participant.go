@@ -68,6 +68,9 @@ type JoinParams struct {
 	GrantID string
 	// GrantExpiry is when the grant expires (how long a revocation lasts).
 	GrantExpiry time.Time
+	// Issuer is the node ID of the orchestrator that signed the grant:
+	// only the room's issuers may administer it (Room.IssuedBy).
+	Issuer      string
 	Name        string
 	Role        string
 	Permissions Permissions
@@ -93,6 +96,7 @@ type Participant struct {
 
 	grantID     string
 	grantExpiry time.Time
+	issuer      string
 
 	// sdpMu serializes every change to the PeerConnection's descriptions
 	// and transceivers (AddTrack, CreateOffer, rollback, answers), so an
@@ -159,7 +163,7 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 		room: room, identity: jp.Identity, name: jp.Name, kind: jp.Kind, joinedAt: time.Now(), pc: pc,
 		signal: jp.Signal, data: jp.Data, role: jp.Role, perms: jp.Permissions,
 		log:     s.log.With("room", jp.Room, "participant", jp.Identity),
-		grantID: jp.GrantID, grantExpiry: jp.GrantExpiry,
+		grantID: jp.GrantID, grantExpiry: jp.GrantExpiry, issuer: jp.Issuer,
 		published: map[string]*publishedTrack{}, subscriptions: map[string]*subscription{}, sources: map[string]TrackSource{},
 		hostMuted: map[TrackSource]bool{},
 		done:      make(chan struct{}),

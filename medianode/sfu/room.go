@@ -48,6 +48,19 @@ func (r *Room) Participants() []*Participant {
 	return out
 }
 
+// IssuedBy reports whether the orchestrator with node ID issuer signed
+// the grant of a session in the room: only those orchestrators may
+// administer it (after a takeover both the old and the new owner have
+// sessions there).
+func (r *Room) IssuedBy(issuer string) bool {
+	for _, p := range r.Participants() {
+		if p.issuer == issuer {
+			return true
+		}
+	}
+	return false
+}
+
 // Participant returns one participant by identity.
 func (r *Room) Participant(identity string) (*Participant, bool) {
 	r.mu.Lock()

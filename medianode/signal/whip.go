@@ -45,7 +45,7 @@ func (s *Server) serveHTTPOffer(w http.ResponseWriter, r *http.Request, kind sfu
 	jp := sfu.JoinParams{
 		Room: claims.Room, Identity: claims.Subject, Name: claims.Name, Role: string(claims.Role),
 		Permissions: permissionsOf(claims), Kind: kind,
-		GrantID: claims.ID, GrantExpiry: grantExpiry(claims),
+		GrantID: claims.ID, GrantExpiry: grantExpiry(claims), Issuer: claims.Issuer,
 	}
 	if kind == sfu.KindWHEP {
 		// A WHEP viewer is a separate session from the identity's call.

@@ -187,7 +187,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	jp := sfu.JoinParams{
 		Room: claims.Room, Identity: claims.Subject, Name: claims.Name, Role: string(claims.Role),
 		Permissions: permissionsOf(claims), Kind: sfu.KindFull, Signal: c,
-		GrantID: claims.ID, GrantExpiry: grantExpiry(claims),
+		GrantID: claims.ID, GrantExpiry: grantExpiry(claims), Issuer: claims.Issuer,
 	}
 	if s.Hooks != nil {
 		jp.Data = s.Hooks.SessionData(claims, sfu.KindFull)
