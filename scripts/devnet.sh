@@ -244,7 +244,7 @@ init_services() {
     step "creating the orchestrator in $DEVNET_DIR/orchestrator"
     "$BIN_DIR/orchestrator" init --home "$DEVNET_DIR/orchestrator" --chain-id "$CHAIN_ID" --grpc "127.0.0.1:$GRPC_PORT" \
       --rest-url "http://127.0.0.1:$API_PORT" --keyring-dir "$HOME_DIR" --key-name orchestrator-operator \
-      --http-port "$ORCH_HTTP" --rpc-port "$ORCH_RPC" --bind 127.0.0.1 --allow-anonymous-join --moniker orchestrator-1 >>"$log" 2>&1 ||
+      --http-port "$ORCH_HTTP" --rpc-port "$ORCH_RPC" --bind 127.0.0.1 --allow-private-endpoints --allow-anonymous-join --moniker orchestrator-1 >>"$log" 2>&1 ||
       fail "orchestrator init failed" "$log"
   fi
   local i base

@@ -107,6 +107,7 @@ func initCmd() *cobra.Command {
 	f.IntVar(&v.RPCPort, "rpc-port", 7801, "Media Node RPC port")
 	f.BoolVar(&v.Anonymous, "allow-anonymous-join", false, "let the web client join without an API key (devnets, demos)")
 	f.StringVar(&v.BindIP, "bind", "0.0.0.0", "address the HTTP and RPC listeners bind (127.0.0.1: this machine only)")
+	f.BoolVar(&v.AllowPrivate, "allow-private-endpoints", false, "let registry endpoints on loopback and private addresses be dialled (devnets on one machine)")
 	return cmd
 }
 

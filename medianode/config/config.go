@@ -28,6 +28,15 @@ type Config struct {
 	TURN     TURN     `yaml:"turn"`
 	Limits   Limits   `yaml:"limits"`
 	Receipts Receipts `yaml:"receipts"`
+	Outbound Outbound `yaml:"outbound"`
+}
+
+// Outbound configures connections to endpoints read from the chain's
+// registry.
+type Outbound struct {
+	// AllowPrivateEndpoints lets them reach loopback, private and
+	// link-local addresses (package netguard); devnets only.
+	AllowPrivateEndpoints bool `yaml:"allow_private_endpoints"`
 }
 
 // Chain says which chain the node serves and how it reads it.

@@ -104,6 +104,13 @@ receipts:
   push_interval: 2s
   # How often signed load reports are pushed to orchestrators.
   load_report_interval: 5s
+outbound:
+  # Let connections to endpoints read from the chain's registry (Media Node RPC pushes to orchestrators)
+  # reach loopback, private and link-local addresses. Devnet only: anyone
+  # who registers a node chooses its endpoints, and could otherwise point
+  # this process at services on your private network. Redirects are never
+  # followed.
+  allow_private_endpoints: {{.Devnet}}
 `))
 
 // Sample renders the commented sample configuration.

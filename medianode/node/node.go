@@ -36,6 +36,7 @@ import (
 	"github.com/chroom/chroom/medianode/sfu"
 	"github.com/chroom/chroom/medianode/signal"
 	"github.com/chroom/chroom/medianode/turn"
+	"github.com/chroom/chroom/netguard"
 )
 
 // Node is a running media node.
@@ -264,7 +265,8 @@ func (n *Node) Run(ctx context.Context) error {
 	grpcSrv := grpc.NewServer(rpc.ServerCodec(), grpc.UnaryInterceptor(rpc.VerifyCalls(n.orchestratorKey, n.cfg.Chain.ChainID, nil)))
 	rpcpb.RegisterMediaNodeServer(grpcSrv, &rpc.MediaNodeServer{SFU: n.sfu})
 	goRun(func() { _ = grpcSrv.Serve(n.rpcLn) })
-	pusher := &rpc.Pusher{Key: n.key, ChainID: n.cfg.Chain.ChainID, Store: n.store, Orchs: n, Load: n.loadReport, Log: n.log}
+	pusher := &rpc.Pusher{Key: n.key, ChainID: n.cfg.Chain.ChainID, Store: n.store, Orchs: n, Load: n.loadReport, Log: n.log,
+		Guard: netguard.Policy{AllowPrivate: n.cfg.Outbound.AllowPrivateEndpoints}}
 	pushCtx, stopPush := context.WithCancel(context.Background())
 	defer stopPush()
 	var pushWG sync.WaitGroup

@@ -153,6 +153,7 @@ func setup(t *testing.T, home string) (*chain, *orchestrator, config.Config, *fo
 	cfg.HTTP.Listen, cfg.RPC.Listen, cfg.Metrics.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.WebRTC.BindIP, cfg.WebRTC.UDPPort, cfg.WebRTC.TCPPort, cfg.WebRTC.IncludeLoopback = "127.0.0.1", freePort(t), 0, true
 	cfg.TURN.Enabled = false
+	cfg.Outbound.AllowPrivateEndpoints = true // the test orchestrator is on loopback
 	cfg.Receipts.Store = filepath.Join(home, "receipts.db")
 	cfg.Receipts.PushInterval = 200 * time.Millisecond
 	cfg.Receipts.LoadReportInterval = time.Second

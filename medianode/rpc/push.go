@@ -17,6 +17,7 @@ import (
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/medianode/receipts"
 	"github.com/chroom/chroom/medianode/rpcpb"
+	"github.com/chroom/chroom/netguard"
 )
 
 // RPCEndpoint returns the host:port and TLS choice of a node's Media Node
@@ -54,6 +55,8 @@ type Pusher struct {
 	// Load returns the current load report (without node ID and time).
 	Load func() *rpcpb.LoadReport
 	Log  *slog.Logger
+	// Guard decides which addresses may be dialled (registry endpoints).
+	Guard netguard.Policy
 
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
@@ -107,7 +110,7 @@ func (p *Pusher) client(id string) (rpcpb.OrchestratorClient, error) {
 	if useTLS {
 		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
 	}
-	c, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds),
+	c, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds), grpc.WithContextDialer(p.Guard.DialContext),
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(codecV2{})),
 		grpc.WithUnaryInterceptor(SignCalls(p.Key, p.ChainID)))
 	if err != nil {

@@ -26,6 +26,15 @@ type Config struct {
 	API      API      `yaml:"api"`
 	Receipts Receipts `yaml:"receipts"`
 	Webhooks Webhooks `yaml:"webhooks"`
+	Outbound Outbound `yaml:"outbound"`
+}
+
+// Outbound configures connections to endpoints read from the chain's
+// registry.
+type Outbound struct {
+	// AllowPrivateEndpoints lets them reach loopback, private and
+	// link-local addresses (package netguard); devnets only.
+	AllowPrivateEndpoints bool `yaml:"allow_private_endpoints"`
 }
 
 // Webhooks configures signed event delivery to an app (optional).

@@ -13,6 +13,8 @@ type SampleValues struct {
 	// BindIP is the address the HTTP and RPC listeners bind (0.0.0.0, or
 	// 127.0.0.1 on a devnet).
 	BindIP string
+	// AllowPrivate sets outbound.allow_private_endpoints (devnets).
+	AllowPrivate bool
 }
 
 var sample = template.Must(template.New("c").Parse(`# Chroom orchestrator configuration.
@@ -102,6 +104,13 @@ webhooks:
   # (X-Chroom-Signature: sha256=HMAC-SHA256(secret, timestamp + "." + body)).
   url: ""
   secret: ""
+outbound:
+  # Let connections to endpoints read from the chain's registry (Media Node RPC to media nodes, other orchestrators' health checks)
+  # reach loopback, private and link-local addresses. Devnet only: anyone
+  # who registers a node chooses its endpoints, and could otherwise point
+  # this process at services on your private network. Redirects are never
+  # followed.
+  allow_private_endpoints: {{.AllowPrivate}}
 `))
 
 // Sample renders the commented sample.

@@ -23,6 +23,7 @@ import (
 	"github.com/chroom/chroom/medianode/receipts"
 	"github.com/chroom/chroom/medianode/rpc"
 	"github.com/chroom/chroom/medianode/rpcpb"
+	"github.com/chroom/chroom/netguard"
 	"github.com/chroom/chroom/orchestrator/api"
 	"github.com/chroom/chroom/orchestrator/attest"
 	"github.com/chroom/chroom/orchestrator/chain"
@@ -118,8 +119,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 
 	o.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dir := directory{o.view}
-	o.admin = &nodes.Admin{Key: o.key, ChainID: chainID, Nodes: dir}
-	o.peerset = &nodes.Peers{List: func() map[string]string { return dir.peerURLs(o.key.ID) }}
+	guard := netguard.Policy{AllowPrivate: cfg.Outbound.AllowPrivateEndpoints}
+	o.admin = &nodes.Admin{Key: o.key, ChainID: chainID, Nodes: dir, Guard: guard}
+	o.peerset = &nodes.Peers{List: func() map[string]string { return dir.peerURLs(o.key.ID) }, Guard: guard}
 	keys := map[string]string{}
 	for _, k := range cfg.API.Keys {
 		keys[k.Key] = k.Name

@@ -13,6 +13,7 @@ import (
 	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/medianode/rpc"
 	"github.com/chroom/chroom/medianode/rpcpb"
+	"github.com/chroom/chroom/netguard"
 	"github.com/chroom/chroom/orchestrator/api"
 )
 
@@ -27,6 +28,8 @@ type Admin struct {
 	Key     *format.NodeKey
 	ChainID string
 	Nodes   Endpoints
+	// Guard decides which addresses may be dialled (registry endpoints).
+	Guard netguard.Policy
 
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
@@ -55,7 +58,7 @@ func (a *Admin) client(nodeID string) (rpcpb.MediaNodeClient, error) {
 	if useTLS {
 		creds = credentials.NewClientTLSFromCert(nil, "")
 	}
-	c, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds), rpc.DialCodec(),
+	c, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds), rpc.DialCodec(), grpc.WithContextDialer(a.Guard.DialContext),
 		grpc.WithUnaryInterceptor(rpc.SignCalls(a.Key, a.ChainID)))
 	if err != nil {
 		return nil, err

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chroom/chroom/netguard"
 )
 
 // Peers probes the other orchestrators' /healthz and implements
@@ -15,6 +17,9 @@ type Peers struct {
 	// List returns the other ACTIVE orchestrators' IDs and base URLs.
 	List      func() map[string]string
 	FailAfter time.Duration
+	// Guard decides which addresses a probe may reach; probes never
+	// follow redirects.
+	Guard netguard.Policy
 
 	mu     sync.Mutex
 	lastOK map[string]time.Time
@@ -41,7 +46,7 @@ func (p *Peers) Run(ctx context.Context, interval time.Duration) {
 	p.mu.Lock()
 	p.start, p.lastOK = time.Now(), map[string]time.Time{}
 	p.mu.Unlock()
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := p.Guard.HTTPClient(2 * time.Second)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
