@@ -107,3 +107,40 @@ func TestJoinsAreRateLimited(t *testing.T) {
 	}
 	require.Equal(t, http.StatusTooManyRequests, e.do("GET", "/v1/rooms/r/participants", "", "").status)
 }
+
+// TestAPIKeyScopes: a key is confined to its room prefixes and scopes,
+// and to its live rooms and grants.
+func TestAPIKeyScopes(t *testing.T) {
+	e := newEnv(t, false)
+	e.api = api.New(api.Config{Key: e.key, Region: "DE",
+		APIKeys: map[string]string{"secret-key": "app", "joiner-key-0001": "joiner", "reader-key-0001": "reader"},
+		KeyPolicies: map[string]api.KeyPolicy{
+			"app":    {RoomPrefixes: []string{"team-"}, MaxRooms: 2, MaxSessions: 3},
+			"joiner": {Scopes: []string{api.ScopeJoin}},
+			"reader": {Scopes: []string{api.ScopeStats}},
+		}}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	e.srv.Config.Handler = e.api.Handler()
+	code := func(r response) string { return r.body["error"].(map[string]any)["code"].(string) }
+
+	r := e.do("POST", "/v1/rooms/other/join", app, `{"identity":"a"}`)
+	require.Equal(t, http.StatusForbidden, r.status)
+	require.Equal(t, "room_not_allowed", code(r))
+	require.Equal(t, http.StatusForbidden, e.do("DELETE", "/v1/rooms/other", app, "").status, "admin outside the prefix")
+
+	// Bounded rooms and grants: 2 rooms, 3 grants.
+	e.join("team-a", "a", app)
+	e.join("team-a", "b", app)
+	e.join("team-b", "c", app)
+	r = e.do("POST", "/v1/rooms/team-c/join", app, `{"identity":"d"}`)
+	require.Equal(t, http.StatusForbidden, r.status)
+	require.Equal(t, "quota_exceeded", code(r))
+
+	// Scopes.
+	e.join("team-a", "j", "key:joiner-key-0001")
+	r = e.do("DELETE", "/v1/rooms/team-a/participants/app:a", "key:joiner-key-0001", "")
+	require.Equal(t, http.StatusForbidden, r.status)
+	require.Equal(t, "scope_denied", code(r))
+	require.Equal(t, http.StatusOK, e.do("GET", "/v1/rooms/team-a/participants", "key:reader-key-0001", "").status)
+	require.Equal(t, "scope_denied", code(e.do("POST", "/v1/rooms/team-a/join", "key:reader-key-0001", `{"identity":"r"}`)))
+	require.Equal(t, "scope_denied", code(e.do("DELETE", "/v1/rooms/team-a", "key:reader-key-0001", "")))
+}

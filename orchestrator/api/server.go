@@ -32,6 +32,9 @@ type Config struct {
 	PublicURL string
 	// APIKeys maps an API key to the app name using it.
 	APIKeys map[string]string
+	// KeyPolicies bound each app's key (by app name); an app without one
+	// may do everything.
+	KeyPolicies map[string]KeyPolicy
 	// AllowAnonymousJoin lets the bundled web client join without an API
 	// key (devnets, public demos).
 	AllowAnonymousJoin bool
@@ -301,6 +304,10 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 			tooMany(w, wait, "too many joins with this API key")
 			return
 		}
+		if !s.authorizeKey(w, app, ScopeJoin, room) {
+			s.joins.WithLabelValues("unauthorized").Inc()
+			return
+		}
 	}
 	if !keyGiven && !s.cfg.AllowAnonymousJoin {
 		s.joins.WithLabelValues("unauthorized").Inc()
@@ -379,6 +386,13 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		s.joins.WithLabelValues("banned").Inc()
 		writeError(w, http.StatusForbidden, "banned", "you were removed from room "+room+"; joining again is refused until "+until.UTC().Format(time.RFC3339))
 		return
+	}
+	if app != "" {
+		if msg := s.quotaLeft(app, room, now); msg != "" {
+			s.joins.WithLabelValues("quota").Inc()
+			writeError(w, http.StatusForbidden, "quota_exceeded", msg)
+			return
+		}
 	}
 	sess, err := s.addSession(sessionParams{room: room, nodeID: nodeID, identity: identity, app: app, ip: ip, asked: asked, now: now})
 	if err != nil {
@@ -577,6 +591,13 @@ func (s *Server) authorizeAdmin(w http.ResponseWriter, r *http.Request) (string,
 	if app, given := s.apiKey(r); given {
 		if app == "" {
 			writeError(w, http.StatusUnauthorized, "unknown_api_key", "the API key is not known to this orchestrator")
+			return "", "", false
+		}
+		scope := ScopeAdmin
+		if r.Method == http.MethodGet {
+			scope = ScopeStats
+		}
+		if !s.authorizeKey(w, app, scope, room) {
 			return "", "", false
 		}
 	} else {

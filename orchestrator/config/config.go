@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -82,6 +83,11 @@ type Metrics struct {
 type APIKey struct {
 	Key  string `yaml:"key"`
 	Name string `yaml:"name"`
+	// RoomPrefixes, Scopes, MaxRooms, MaxSessions: api.KeyPolicy.
+	RoomPrefixes []string `yaml:"room_prefixes"`
+	Scopes       []string `yaml:"scopes"`
+	MaxRooms     int      `yaml:"max_rooms"`
+	MaxSessions  int      `yaml:"max_sessions"`
 }
 
 // API configures the public API.
@@ -180,6 +186,17 @@ func (c Config) Validate() error {
 	for i, k := range c.API.Keys {
 		if len(k.Key) < 16 || k.Name == "" {
 			bad(fmt.Sprintf("api.keys[%d]", i), "needs a key of 16+ characters and a name")
+		}
+		if strings.Contains(k.Name, ":") {
+			bad(fmt.Sprintf("api.keys[%d].name", i), "may not contain ':' (it prefixes the app's identities as <name>:<identity>)")
+		}
+		for _, sc := range k.Scopes {
+			if sc != "join" && sc != "admin" && sc != "stats" {
+				bad(fmt.Sprintf("api.keys[%d].scopes", i), "must be join, admin or stats, got %q", sc)
+			}
+		}
+		if k.MaxRooms < 0 || k.MaxSessions < 0 {
+			bad(fmt.Sprintf("api.keys[%d]", i), "max_rooms and max_sessions must be 0 (unbounded) or more")
 		}
 	}
 	if c.API.GrantTTL < time.Minute || c.API.GrantTTL > 48*time.Hour {

@@ -67,7 +67,17 @@ api:
   # API keys of apps allowed to request join grants (X-API-Key header).
   keys:
     - key: {{.APIKey}}
+      # The app's name; its identities are <name>:<identity> (no ':').
       name: devnet-app
+      # Rooms the key may use: names starting with one of these prefixes;
+      # empty: every room.
+      room_prefixes: []
+      # What the key may do: join (ask for grants), admin (roles, mutes,
+      # removals, ending rooms), stats (list participants); empty: all.
+      scopes: [join, admin, stats]
+      # Live grants and rooms with live grants at once (0: unbounded).
+      max_sessions: 10000
+      max_rooms: 1000
   # Let the bundled web client join without an API key. Keep false on
   # public orchestrators unless you want open rooms.
   allow_anonymous_join: {{.Anonymous}}

@@ -123,8 +123,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	o.admin = &nodes.Admin{Key: o.key, ChainID: chainID, Nodes: dir, Guard: guard}
 	o.peerset = &nodes.Peers{List: func() map[string]string { return dir.peerURLs(o.key.ID) }, Guard: guard}
 	keys := map[string]string{}
+	policies := map[string]api.KeyPolicy{}
 	for _, k := range cfg.API.Keys {
 		keys[k.Key] = k.Name
+		policies[k.Name] = api.KeyPolicy{RoomPrefixes: k.RoomPrefixes, Scopes: k.Scopes, MaxRooms: k.MaxRooms, MaxSessions: k.MaxSessions}
 	}
 	var hooks *api.Webhooks
 	if cfg.Webhooks.URL != "" {
@@ -132,7 +134,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 		o.webhooks = hooks
 	}
 	rl := cfg.API.RateLimits
-	o.api = api.New(api.Config{Key: o.key, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin, Webhooks: hooks,
+	o.api = api.New(api.Config{Key: o.key, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, KeyPolicies: policies, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin, Webhooks: hooks,
 		GrantTTL: cfg.API.GrantTTL, Region: cfg.Node.Region, SaveSession: o.sessions.save,
 		RateLimits: api.RateLimits{JoinPerIP: rl.JoinPerIP, JoinBurstPerIP: rl.JoinBurstPerIP, AdminPerIP: rl.AdminPerIP,
 			AdminBurstPerIP: rl.AdminBurstPerIP, JoinPerKey: rl.JoinPerKey, JoinBurstPerKey: rl.JoinBurstPerKey}}, dir, o.loads, o.admin, rewards{o.client}, o.peerset, log, o.reg)
