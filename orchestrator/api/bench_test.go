@@ -1,0 +1,70 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chroom/chroom/orchestrator/api"
+)
+
+// BenchmarkJoin measures the join handler in process (no network, no
+// session persistence): ns/op, and p50/p99 latency of the calls made.
+// Rate limits are off so that one client can saturate it; each join
+// goes to one of 100 rooms.
+//
+//	go test -run '^$' -bench BenchmarkJoin -benchtime 20000x ./orchestrator/api/
+func BenchmarkJoin(b *testing.B) {
+	e := newEnv(&testing.T{}, true)
+	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE",
+		RateLimits: api.RateLimits{JoinPerIP: -1, AdminPerIP: -1, JoinPerKey: -1}}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	h := e.api.Handler()
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest(http.MethodPost, fmt.Sprintf("/v1/rooms/room-%d/join", i%100), strings.NewReader(`{"name":"Guest"}`))
+		req.RemoteAddr = fmt.Sprintf("198.51.100.%d:1234", i%250)
+		w := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(w, req)
+		lat = append(lat, time.Since(start))
+		if w.Code != http.StatusOK {
+			b.Fatalf("join %d: %d %s", i, w.Code, w.Body.String())
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// TestMemoryWith1000Sessions reports the heap the API holds for 1,000
+// live sessions in 100 rooms (docs/benchmarks.md).
+func TestMemoryWith1000Sessions(t *testing.T) {
+	e := newEnv(t, true)
+	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE",
+		RateLimits: api.RateLimits{JoinPerIP: -1, AdminPerIP: -1, JoinPerKey: -1}}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	h := e.api.Handler()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 1000; i++ {
+		req := httptest.NewRequest(http.MethodPost, fmt.Sprintf("/v1/rooms/room-%d/join", i%100), strings.NewReader(`{"name":"Guest"}`))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("join %d: %d", i, w.Code)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("heap for 1,000 sessions in 100 rooms: %d KiB (%d bytes per session)",
+		(after.HeapAlloc-before.HeapAlloc)/1024, (after.HeapAlloc-before.HeapAlloc)/1000)
+	runtime.KeepAlive(h)
+}
