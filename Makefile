@@ -51,8 +51,8 @@ bench: ## run the Go benchmarks recorded in docs/benchmarks.md
 
 fuzz: ## run each fuzz target for 30 s
 	$(GO) test -run '^$$' -fuzz FuzzDecodeClientMessage -fuzztime 30s ./medianode/signal/
-	$(GO) test -run '^$$' -fuzz FuzzDecodeEntry -fuzztime 30s ./medianode/receipts/
-	$(GO) test -run '^$$' -fuzz FuzzReceiptJSON -fuzztime 30s ./medianode/receipts/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeEntry -fuzztime 30s ./receipts/
+	$(GO) test -run '^$$' -fuzz FuzzReceiptJSON -fuzztime 30s ./receipts/
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./grant/
 	$(GO) test -run '^$$' -fuzz FuzzParseNodeKey -fuzztime 30s ./format/
 

@@ -29,14 +29,15 @@ import (
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/medianode/config"
-	"github.com/chroom/chroom/medianode/receipts"
 	"github.com/chroom/chroom/medianode/registryview"
 	"github.com/chroom/chroom/medianode/rpc"
-	"github.com/chroom/chroom/medianode/rpcpb"
 	"github.com/chroom/chroom/medianode/sfu"
 	"github.com/chroom/chroom/medianode/signal"
 	"github.com/chroom/chroom/medianode/turn"
 	"github.com/chroom/chroom/netguard"
+	"github.com/chroom/chroom/noderpc"
+	"github.com/chroom/chroom/noderpc/rpcpb"
+	"github.com/chroom/chroom/receipts"
 )
 
 // Node is a running media node.
@@ -262,7 +263,7 @@ func (n *Node) Run(ctx context.Context) error {
 		metSrv = &http.Server{Handler: promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
 		goRun(func() { _ = metSrv.Serve(n.metLn) })
 	}
-	grpcSrv := grpc.NewServer(rpc.ServerCodec(), grpc.UnaryInterceptor(rpc.VerifyCalls(n.orchestratorKey, n.cfg.Chain.ChainID, nil)))
+	grpcSrv := grpc.NewServer(noderpc.ServerCodec(), grpc.UnaryInterceptor(noderpc.VerifyCalls(n.orchestratorKey, n.cfg.Chain.ChainID, nil)))
 	rpcpb.RegisterMediaNodeServer(grpcSrv, &rpc.MediaNodeServer{SFU: n.sfu})
 	goRun(func() { _ = grpcSrv.Serve(n.rpcLn) })
 	pusher := &rpc.Pusher{Key: n.key, ChainID: n.cfg.Chain.ChainID, Store: n.store, Orchs: n, Load: n.loadReport, Log: n.log,

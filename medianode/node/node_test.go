@@ -29,9 +29,9 @@ import (
 	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/medianode/config"
 	"github.com/chroom/chroom/medianode/node"
-	"github.com/chroom/chroom/medianode/rpc"
-	"github.com/chroom/chroom/medianode/rpcpb"
 	"github.com/chroom/chroom/medianode/signal"
+	"github.com/chroom/chroom/noderpc"
+	"github.com/chroom/chroom/noderpc/rpcpb"
 )
 
 const chainID = "chroom-test-1"
@@ -126,7 +126,7 @@ func setup(t *testing.T, home string) (*chain, *orchestrator, config.Config, *fo
 	require.NoError(t, err)
 	orch.addr = ln.Addr().String()
 	mediaKey := mustKey(t)
-	srv := grpc.NewServer(rpc.ServerCodec(), grpc.UnaryInterceptor(rpc.VerifyCalls(func(id string) (ed25519.PublicKey, error) {
+	srv := grpc.NewServer(noderpc.ServerCodec(), grpc.UnaryInterceptor(noderpc.VerifyCalls(func(id string) (ed25519.PublicKey, error) {
 		if id == mediaKey.ID {
 			return mediaKey.PublicKey, nil
 		}
@@ -359,8 +359,8 @@ func TestAdminRPCNeedsARegisteredOrchestrator(t *testing.T) {
 	_, orch, cfg, _ := setup(t, t.TempDir())
 	n, _ := start(t, cfg)
 	dial := func(k *format.NodeKey) rpcpb.MediaNodeClient {
-		c, err := grpc.NewClient(n.RPCAddr(), grpc.WithTransportCredentials(insecureCreds()), rpc.DialCodec(),
-			grpc.WithUnaryInterceptor(rpc.SignCalls(k, chainID)))
+		c, err := grpc.NewClient(n.RPCAddr(), grpc.WithTransportCredentials(insecureCreds()), noderpc.DialCodec(),
+			grpc.WithUnaryInterceptor(noderpc.SignCalls(k, chainID)))
 		require.NoError(t, err)
 		t.Cleanup(func() { c.Close() })
 		return rpcpb.NewMediaNodeClient(c)

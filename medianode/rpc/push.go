@@ -5,8 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,27 +13,11 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/chroom/chroom/format"
-	"github.com/chroom/chroom/medianode/receipts"
-	"github.com/chroom/chroom/medianode/rpcpb"
 	"github.com/chroom/chroom/netguard"
+	"github.com/chroom/chroom/noderpc"
+	"github.com/chroom/chroom/noderpc/rpcpb"
+	"github.com/chroom/chroom/receipts"
 )
-
-// RPCEndpoint returns the host:port and TLS choice of a node's Media Node
-// RPC endpoint: its first http(s) endpoint whose path is /rpc.
-func RPCEndpoint(endpoints []string) (target string, useTLS bool, err error) {
-	for _, e := range endpoints {
-		u, err := url.Parse(e)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || strings.TrimSuffix(u.Path, "/") != "/rpc" {
-			continue
-		}
-		host := u.Host
-		if u.Port() == "" {
-			host += map[string]string{"http": ":80", "https": ":443"}[u.Scheme]
-		}
-		return host, u.Scheme == "https", nil
-	}
-	return "", false, fmt.Errorf("no http(s)://…/rpc endpoint among %v", endpoints)
-}
 
 // Orchestrators tells the pusher where the ACTIVE orchestrators are.
 type Orchestrators interface {
@@ -93,7 +75,7 @@ func (p *Pusher) client(id string) (rpcpb.OrchestratorClient, error) {
 	if !ok {
 		return nil, fmt.Errorf("orchestrator %s is not ACTIVE in the registry", id)
 	}
-	target, useTLS, err := RPCEndpoint(endpoints)
+	target, useTLS, err := noderpc.RPCEndpoint(endpoints)
 	if err != nil {
 		return nil, fmt.Errorf("orchestrator %s: %w", id, err)
 	}
@@ -111,8 +93,8 @@ func (p *Pusher) client(id string) (rpcpb.OrchestratorClient, error) {
 		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
 	}
 	c, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds), grpc.WithContextDialer(p.Guard.DialContext),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(codecV2{})),
-		grpc.WithUnaryInterceptor(SignCalls(p.Key, p.ChainID)))
+		noderpc.DialCodec(),
+		grpc.WithUnaryInterceptor(noderpc.SignCalls(p.Key, p.ChainID)))
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/chroom/chroom/medianode/rpcpb"
 	"github.com/chroom/chroom/medianode/sfu"
+	"github.com/chroom/chroom/noderpc"
+	"github.com/chroom/chroom/noderpc/rpcpb"
 )
 
 // MediaNodeServer carries out orchestrators' room administration on the
@@ -27,7 +28,7 @@ func (s *MediaNodeServer) room(ctx context.Context, name string) (*sfu.Room, err
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "room %q is not open on this node", name)
 	}
-	if caller := Caller(ctx); !r.IssuedBy(caller) {
+	if caller := noderpc.Caller(ctx); !r.IssuedBy(caller) {
 		return nil, status.Errorf(codes.PermissionDenied, "orchestrator %s issued no grant for room %q on this node", caller, name)
 	}
 	return r, nil

@@ -11,8 +11,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/chroom/chroom/medianode/rpcpb"
 	"github.com/chroom/chroom/medianode/sfu"
+	"github.com/chroom/chroom/noderpc"
+	"github.com/chroom/chroom/noderpc/rpcpb"
 )
 
 type nopSignal struct{}
@@ -24,7 +25,7 @@ func (nopSignal) SendEvent(sfu.Event) error                   { return nil }
 func (nopSignal) Close(string)                                {}
 
 func as(caller string) context.Context {
-	return context.WithValue(context.Background(), callerKey{}, caller)
+	return noderpc.WithCaller(context.Background(), caller)
 }
 
 // TestAdminOnlyFromTheRoomsIssuer: an ACTIVE orchestrator that issued no

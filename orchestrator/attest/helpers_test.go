@@ -17,9 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chroom/chroom/format"
-	"github.com/chroom/chroom/medianode/receipts"
 	"github.com/chroom/chroom/orchestrator/attest"
 	"github.com/chroom/chroom/orchestrator/chain"
+	"github.com/chroom/chroom/receipts"
 	"github.com/chroom/chroom/testutil/sample"
 	verificationtypes "github.com/chroom/chroom/x/verification/types"
 )

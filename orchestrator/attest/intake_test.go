@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chroom/chroom/format"
-	"github.com/chroom/chroom/medianode/receipts"
 	"github.com/chroom/chroom/orchestrator/attest"
+	"github.com/chroom/chroom/receipts"
 	"github.com/chroom/chroom/testutil/sample"
 )
 

@@ -40,8 +40,8 @@ import (
 	"time"
 
 	"github.com/chroom/chroom/format"
-	"github.com/chroom/chroom/medianode/receipts"
 	"github.com/chroom/chroom/orchestrator/chain"
+	"github.com/chroom/chroom/receipts"
 )
 
 const (

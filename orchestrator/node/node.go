@@ -20,16 +20,16 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/chroom/chroom/format"
-	"github.com/chroom/chroom/medianode/receipts"
-	"github.com/chroom/chroom/medianode/rpc"
-	"github.com/chroom/chroom/medianode/rpcpb"
 	"github.com/chroom/chroom/netguard"
+	"github.com/chroom/chroom/noderpc"
+	"github.com/chroom/chroom/noderpc/rpcpb"
 	"github.com/chroom/chroom/orchestrator/api"
 	"github.com/chroom/chroom/orchestrator/attest"
 	"github.com/chroom/chroom/orchestrator/chain"
 	"github.com/chroom/chroom/orchestrator/config"
 	"github.com/chroom/chroom/orchestrator/nodes"
 	"github.com/chroom/chroom/orchestrator/web"
+	"github.com/chroom/chroom/receipts"
 )
 
 // Orchestrator is a running orchestrator.
@@ -225,7 +225,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 			cancel()
 		}
 	})
-	gs := grpc.NewServer(rpc.ServerCodec(), grpc.UnaryInterceptor(rpc.VerifyCalls(o.view.MediaNodeKey, o.cfg.Chain.ChainID, nil)))
+	gs := grpc.NewServer(noderpc.ServerCodec(), grpc.UnaryInterceptor(noderpc.VerifyCalls(o.view.MediaNodeKey, o.cfg.Chain.ChainID, nil)))
 	rpcpb.RegisterOrchestratorServer(gs, &nodes.Server{ChainID: o.cfg.Chain.ChainID, Keys: o.view, Loads: o.loads, Intake: o.pipeline})
 	goRun(func() { _ = gs.Serve(o.rpcLn) })
 

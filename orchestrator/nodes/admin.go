@@ -11,9 +11,9 @@ import (
 
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/grant"
-	"github.com/chroom/chroom/medianode/rpc"
-	"github.com/chroom/chroom/medianode/rpcpb"
 	"github.com/chroom/chroom/netguard"
+	"github.com/chroom/chroom/noderpc"
+	"github.com/chroom/chroom/noderpc/rpcpb"
 	"github.com/chroom/chroom/orchestrator/api"
 )
 
@@ -42,7 +42,7 @@ func (a *Admin) client(nodeID string) (rpcpb.MediaNodeClient, error) {
 	if !ok {
 		return nil, fmt.Errorf("media node %s is not in the registry", nodeID)
 	}
-	target, useTLS, err := rpc.RPCEndpoint(eps)
+	target, useTLS, err := noderpc.RPCEndpoint(eps)
 	if err != nil {
 		return nil, fmt.Errorf("media node %s: %w", nodeID, err)
 	}
@@ -58,8 +58,8 @@ func (a *Admin) client(nodeID string) (rpcpb.MediaNodeClient, error) {
 	if useTLS {
 		creds = credentials.NewClientTLSFromCert(nil, "")
 	}
-	c, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds), rpc.DialCodec(), grpc.WithContextDialer(a.Guard.DialContext),
-		grpc.WithUnaryInterceptor(rpc.SignCalls(a.Key, a.ChainID)))
+	c, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds), noderpc.DialCodec(), grpc.WithContextDialer(a.Guard.DialContext),
+		grpc.WithUnaryInterceptor(noderpc.SignCalls(a.Key, a.ChainID)))
 	if err != nil {
 		return nil, err
 	}

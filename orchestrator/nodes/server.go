@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/chroom/chroom/format"
-	"github.com/chroom/chroom/medianode/rpc"
-	"github.com/chroom/chroom/medianode/rpcpb"
+	"github.com/chroom/chroom/noderpc"
+	"github.com/chroom/chroom/noderpc/rpcpb"
 	"github.com/chroom/chroom/orchestrator/selector"
 )
 
@@ -58,7 +58,7 @@ func (l *Loads) set(id string, r *rpcpb.LoadReport) {
 }
 
 // Server implements the Orchestrator service. Callers are authenticated
-// by rpc.VerifyCalls with media node keys.
+// by noderpc.VerifyCalls with media node keys.
 type Server struct {
 	rpcpb.UnimplementedOrchestratorServer
 	ChainID string
@@ -75,7 +75,7 @@ func (s *Server) PushLoadReport(ctx context.Context, in *rpcpb.SignedLoadReport)
 	if err := r.Unmarshal(in.Report); err != nil {
 		return nil, status.Error(codes.InvalidArgument, "the load report is not a LoadReport")
 	}
-	caller := rpc.Caller(ctx)
+	caller := noderpc.Caller(ctx)
 	if r.NodeId != caller {
 		return nil, status.Errorf(codes.PermissionDenied, "node %s may not report for %s", caller, r.NodeId)
 	}
@@ -103,7 +103,7 @@ func (s *Server) PushReceipts(ctx context.Context, in *rpcpb.PushReceiptsRequest
 		}
 		rs[i] = q.Receipt
 	}
-	accepted, refused, err := s.Intake.Intake(rpc.Caller(ctx), rs)
+	accepted, refused, err := s.Intake.Intake(noderpc.Caller(ctx), rs)
 	if err != nil {
 		return nil, status.Error(codes.Unavailable, "receipts not stored: "+err.Error())
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/chroom/chroom/format"
-	"github.com/chroom/chroom/medianode/receipts"
+	"github.com/chroom/chroom/receipts"
 )
 
 func seedEntries(f *testing.F) {

@@ -1,4 +1,4 @@
-package rpc
+package noderpc
 
 import (
 	"context"
@@ -75,6 +75,12 @@ type callerKey struct{}
 func Caller(ctx context.Context) string {
 	id, _ := ctx.Value(callerKey{}).(string)
 	return id
+}
+
+// WithCaller returns ctx as VerifyCalls leaves it for a call from node
+// id (for in-process callers and tests).
+func WithCaller(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, callerKey{}, id)
 }
 
 // VerifyCalls returns a server interceptor that accepts a call only if it

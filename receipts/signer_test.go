@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/chroom/chroom/format"
-	"github.com/chroom/chroom/medianode/receipts"
+	"github.com/chroom/chroom/receipts"
 )
 
 func TestSignerEmit(t *testing.T) {

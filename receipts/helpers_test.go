@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/chroom/chroom/format"
-	"github.com/chroom/chroom/medianode/receipts"
+	"github.com/chroom/chroom/receipts"
 )
 
 const chainID = "chroom-test-1"

@@ -1,7 +1,12 @@
-// Package rpc is Media Node RPC (DESIGN.md §3–§4): gRPC over HTTP/2
-// between media nodes and orchestrators, each call signed with the
-// caller's node key and checked against x/registry by the callee.
-package rpc
+// Package noderpc is what both sides of Media Node RPC (DESIGN.md §3–§4)
+// share: gRPC over HTTP/2 between media nodes and orchestrators, each
+// call signed with the caller's node key and checked against x/registry
+// by the callee — the signing and verifying interceptors, the gogoproto
+// codec, endpoint parsing, and the generated messages and services
+// (rpcpb). It imports neither the Cosmos SDK nor Pion, so an
+// orchestrator does not link the SFU. The media node's service is in
+// medianode/rpc.
+package noderpc
 
 import (
 	"fmt"

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chroom/chroom/medianode/receipts"
+	"github.com/chroom/chroom/receipts"
 )
 
 // BenchmarkMeterAdd is the per-packet cost the SFU pays: one Add per RTP

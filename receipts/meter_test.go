@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/chroom/chroom/format"
-	"github.com/chroom/chroom/medianode/receipts"
+	"github.com/chroom/chroom/receipts"
 )
 
 func newMeter(n int) *receipts.Meter {

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/chroom/chroom/medianode/receipts"
+	"github.com/chroom/chroom/receipts"
 )
 
 // A participant stays one minute; the receipt of its session is signed,
