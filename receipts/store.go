@@ -85,6 +85,9 @@ func Open(path string) (*Store, error) {
 		if err != nil {
 			return err
 		}
+		if _, err := tx.CreateBucketIfNotExists(eventsBucket); err != nil {
+			return err
+		}
 		if _, err := tx.CreateBucketIfNotExists(corruptBucket); err != nil {
 			return err
 		}

@@ -140,8 +140,9 @@ func New(cfg config.Config, log *slog.Logger) (*Node, error) {
 			MaxRooms: cfg.Limits.MaxRooms, MaxParticipantsPerRoom: cfg.Limits.MaxParticipantsPerRoom,
 			MaxTracksPerParticipant: cfg.Limits.MaxTracksPerParticipant, MaxDataMessageBytes: cfg.Limits.MaxDataMessageBytes,
 		},
-		NewMeter:     n.newMeasurements,
-		OnSessionEnd: n.sessionEnded,
+		NewMeter:       n.newMeasurements,
+		OnSessionEvent: n.queueSessionEvent,
+		OnSessionEnd:   n.sessionEnded,
 	})
 	if err != nil {
 		return nil, err
@@ -576,5 +577,26 @@ func (n *Node) fetchEpochLength(ctx context.Context, c *http.Client) {
 		if d, err := time.ParseDuration(e.Duration); e.Identifier == "chroom" && err == nil && d >= time.Second {
 			n.epochLen.Store(int64(d / time.Second))
 		}
+	}
+}
+
+// queueSessionEvent stores a session event for the orchestrator that
+// issued the session's grant (fsynced; the pusher delivers it, however
+// long that orchestrator is away). Sessions without an issuer are not
+// reported.
+func (n *Node) queueSessionEvent(e sfu.SessionEvent) {
+	if e.Issuer == "" {
+		return
+	}
+	ev := &rpcpb.SessionEvent{Type: e.Type, Room: e.Room, Identity: e.Identity, GrantId: e.GrantID, UnixMs: e.At.UnixMilli(), Reason: e.Reason}
+	if e.Track != nil {
+		ev.TrackId, ev.TrackKind, ev.TrackSource = e.Track.ID, e.Track.Kind, string(e.Track.Source)
+	}
+	data, err := ev.Marshal()
+	if err == nil {
+		_, err = n.store.PutEvent(e.Issuer, data)
+	}
+	if err != nil {
+		n.log.Warn("session event not queued", "type", e.Type, "room", e.Room, "identity", e.Identity, "err", err)
 	}
 }

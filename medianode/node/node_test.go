@@ -45,7 +45,37 @@ type orchestrator struct {
 	down     atomic.Bool
 	mu       sync.Mutex
 	receipts []*format.SignedReceipt
+	events   []*rpcpb.SessionEvent
 	loads    int
+}
+
+func (o *orchestrator) PushSessionEvents(_ context.Context, req *rpcpb.PushSessionEventsRequest) (*rpcpb.PushSessionEventsResponse, error) {
+	if o.down.Load() {
+		return nil, status.Error(codes.Unavailable, "down for the test")
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	res := &rpcpb.PushSessionEventsResponse{}
+	for _, e := range req.Events {
+		o.events = append(o.events, e)
+		res.Handled = append(res.Handled, e.QueueId)
+	}
+	return res, nil
+}
+
+// eventLog is "identity type[ track-kind]" per event, in arrival order.
+func (o *orchestrator) eventLog() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]string, 0, len(o.events))
+	for _, e := range o.events {
+		s := e.Identity + " " + e.Type
+		if e.TrackKind != "" {
+			s += " " + e.TrackKind
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (o *orchestrator) PushLoadReport(context.Context, *rpcpb.SignedLoadReport) (*rpcpb.PushLoadReportResponse, error) {
@@ -332,6 +362,28 @@ func TestCallIsReceiptedAndDelivered(t *testing.T) {
 	orch.mu.Lock()
 	require.Positive(t, orch.loads, "load reports are pushed")
 	orch.mu.Unlock()
+
+	// The session events reach the grants' issuer, in order: both joined,
+	// alice's camera published, and both left (alice's camera unpublished
+	// before she left).
+	require.Eventually(t, func() bool { return len(orch.eventLog()) >= 6 }, 10*time.Second, 50*time.Millisecond,
+		"session events reach the orchestrator: %v", orch.eventLog())
+	log := orch.eventLog()
+	require.Contains(t, log, "bob joined")
+	require.Contains(t, log, "bob left")
+	require.Equal(t, []string{"alice joined", "alice track_published video", "alice track_unpublished video", "alice left"}, filter(log, "alice "))
+	require.Eventually(t, func() bool { e, _ := n.Store().PendingEvents(0); return len(e) == 0 }, 5*time.Second, 50*time.Millisecond,
+		"handled events leave the queue")
+}
+
+func filter(log []string, prefix string) []string {
+	var out []string
+	for _, l := range log {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func TestReceiptsSurviveRestartAndOutage(t *testing.T) {
@@ -349,7 +401,12 @@ func TestReceiptsSurviveRestartAndOutage(t *testing.T) {
 	l, err := n.Store().Len()
 	require.NoError(t, err)
 	require.Equal(t, 2, l, "a restart loses no receipt")
+	events, err := n.Store().PendingEvents(0)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(events), 4, "nor a session event")
 	orch.down.Store(false)
+	require.Eventually(t, func() bool { return len(orch.eventLog()) == len(events) }, 10*time.Second, 50*time.Millisecond,
+		"queued session events are delivered once the orchestrator is back")
 	require.Eventually(t, func() bool { return len(orch.got()) == 2 }, 10*time.Second, 50*time.Millisecond,
 		"queued receipts are delivered once the orchestrator is back")
 	require.Eventually(t, func() bool { l, _ := n.Store().Len(); return l == 0 }, 5*time.Second, 50*time.Millisecond)

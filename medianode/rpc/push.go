@@ -63,6 +63,9 @@ func (p *Pusher) Run(ctx context.Context, loadEvery, receiptEvery time.Duration)
 		case <-load.C:
 			p.PushLoad(ctx)
 		case <-rcpt.C:
+			if _, err := p.PushEvents(ctx); err != nil {
+				p.Log.Debug("session event push incomplete", "err", err)
+			}
 			if _, err := p.PushReceipts(ctx); err != nil {
 				p.Log.Warn("receipt push incomplete", "err", err)
 			}
@@ -135,6 +138,57 @@ func (p *Pusher) PushLoad(ctx context.Context) {
 			p.Log.Debug("load report not delivered", "orchestrator", id, "err", err)
 		}
 	}
+}
+
+// PushEvents sends queued session events to their orchestrators, oldest
+// first, at most 500 per orchestrator per call, and deletes those each
+// orchestrator handled. Events for an orchestrator that is unreachable
+// stay queued (durably) until it is back; an event that cannot be
+// decoded is dropped. It returns how many left the queue.
+func (p *Pusher) PushEvents(ctx context.Context) (int, error) {
+	pending, err := p.Store.PendingEvents(5000)
+	if err != nil {
+		return 0, err
+	}
+	byOrch := map[string][]*rpcpb.SessionEvent{}
+	var order []string
+	var bad []uint64
+	for _, e := range pending {
+		ev := &rpcpb.SessionEvent{}
+		if e.Orchestrator == "" || ev.Unmarshal(e.Data) != nil {
+			bad = append(bad, e.ID)
+			continue
+		}
+		ev.QueueId = e.ID
+		if _, ok := byOrch[e.Orchestrator]; !ok {
+			order = append(order, e.Orchestrator)
+		}
+		if len(byOrch[e.Orchestrator]) < 500 {
+			byOrch[e.Orchestrator] = append(byOrch[e.Orchestrator], ev)
+		}
+	}
+	_ = p.Store.AckEvents(bad...)
+	done := 0
+	var firstErr error
+	for _, id := range order {
+		c, err := p.client(id)
+		if err == nil {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			var res *rpcpb.PushSessionEventsResponse
+			res, err = c.PushSessionEvents(cctx, &rpcpb.PushSessionEventsRequest{Events: byOrch[id]})
+			cancel()
+			if err == nil {
+				if err = p.Store.AckEvents(res.Handled...); err == nil {
+					done += len(res.Handled)
+					continue
+				}
+			}
+		}
+		if firstErr == nil {
+			firstErr = fmt.Errorf("orchestrator %s: %w", id, err)
+		}
+	}
+	return done, firstErr
 }
 
 // PushReceipts sends up to 500 queued receipts, grouped by orchestrator,

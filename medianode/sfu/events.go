@@ -1,5 +1,7 @@
 package sfu
 
+import "time"
+
 // Event types the SFU sends to signaling clients. medianode/README.md
 // documents each.
 const (
@@ -33,4 +35,37 @@ type Event struct {
 	Speakers    []string         `json:"speakers,omitempty"`
 	Reason      string           `json:"reason,omitempty"`
 	Message     string           `json:"message,omitempty"`
+}
+
+// Lifecycle event types (SessionEvent.Type), pushed to the session's
+// orchestrator by the node.
+const (
+	SessionJoined            = "joined"
+	SessionLeft              = "left"
+	SessionConnectionAborted = "connection_aborted"
+	SessionTrackPublished    = "track_published"
+	SessionTrackUnpublished  = "track_unpublished"
+)
+
+// SessionEvent is something that happened to a session, for the node
+// layer (Config.OnSessionEvent): joins, leaves, lost connections, tracks.
+type SessionEvent struct {
+	Type     string
+	Room     string
+	Identity string
+	// GrantID and Issuer are the session grant's jti and iss.
+	GrantID, Issuer string
+	At              time.Time
+	// Track is set for track events.
+	Track *TrackInfo
+	// Reason is why a session ended.
+	Reason string
+}
+
+// sessionEvent reports ev about p to the node layer, if it listens.
+func (p *Participant) sessionEvent(typ string, track *TrackInfo, reason string) {
+	if fn := p.room.sfu.onEvent; fn != nil {
+		fn(SessionEvent{Type: typ, Room: p.room.name, Identity: p.identity, GrantID: p.grantID, Issuer: p.issuer,
+			At: time.Now(), Track: track, Reason: reason})
+	}
 }

@@ -177,6 +177,7 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 		return nil, err
 	}
 	s.trackGrant(p)
+	p.sessionEvent(SessionJoined, nil, "")
 	if jp.Kind != KindWHIP && p.perms.CanSubscribe {
 		for _, info := range room.Tracks() {
 			if t, ok := room.track(info.ID); ok && t.publisher != p {
@@ -921,6 +922,11 @@ func (p *Participant) Close(reason string) {
 	p.wg.Wait()
 	p.room.remove(p)
 	p.room.sfu.untrackGrant(p)
+	typ := SessionLeft
+	if strings.HasPrefix(reason, "connection ") {
+		typ = SessionConnectionAborted
+	}
+	p.sessionEvent(typ, nil, reason)
 	if p.kind == KindFull {
 		p.room.broadcast(Event{Type: EventParticipantLeft, Participant: &ParticipantInfo{Identity: p.identity, Name: p.name, Role: p.role}, Reason: reason}, p.identity)
 	}

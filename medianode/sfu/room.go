@@ -179,6 +179,8 @@ func (r *Room) publish(t *publishedTrack) {
 		}
 	}
 	r.broadcast(Event{Type: EventTrackPublished, Track: &t.info}, "")
+	info := t.info
+	t.publisher.sessionEvent(SessionTrackPublished, &info, "")
 }
 
 // unpublish removes a track from the room and from every subscriber.
@@ -202,6 +204,7 @@ func (r *Room) unpublish(t *publishedTrack) {
 	}
 	info := t.info
 	r.broadcast(Event{Type: EventTrackUnpublished, Track: &info}, "")
+	t.publisher.sessionEvent(SessionTrackUnpublished, &info, "")
 }
 
 // track returns a published track by ID.

@@ -71,8 +71,12 @@ type Config struct {
 	OnSessionEnd SessionEnd
 	// NewMeter returns the measurements sink of a new session (optional).
 	NewMeter func(p *Participant) Measurements
-	Logger   *slog.Logger
-	Registry prometheus.Registerer
+	// OnSessionEvent, if set, is called (synchronously, in order per
+	// session) with each join, leave, lost connection and track
+	// published or unpublished.
+	OnSessionEvent func(SessionEvent)
+	Logger         *slog.Logger
+	Registry       prometheus.Registerer
 }
 
 // SFU is a set of rooms on one media node.
@@ -81,6 +85,7 @@ type SFU struct {
 	limits  Limits
 	onEnd   SessionEnd
 	newMtr  func(p *Participant) Measurements
+	onEvent func(SessionEvent)
 	log     *slog.Logger
 	metrics *metrics
 
@@ -184,7 +189,7 @@ func New(cfg Config) (*SFU, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SFU{api: cfg.API, limits: cfg.Limits.withDefaults(), onEnd: cfg.OnSessionEnd, newMtr: cfg.NewMeter,
+	s := &SFU{api: cfg.API, limits: cfg.Limits.withDefaults(), onEnd: cfg.OnSessionEnd, newMtr: cfg.NewMeter, onEvent: cfg.OnSessionEvent,
 		log: cfg.Logger.With("component", "sfu"), metrics: m, rooms: map[string]*Room{},
 		live: map[string]*Participant{}, revoked: map[string]time.Time{}}
 	return s, nil

@@ -436,8 +436,10 @@ func TestWebhooks(t *testing.T) {
 	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: true, Region: "DE", Webhooks: hooks}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
 	e.srv.Config.Handler = e.api.Handler()
 	host, _ := e.join("room-w", "alice", app)
-	e.admin.parts = []api.Participant{{Identity: "app:alice", Role: "host", JoinedAtUnixMs: 1}}
-	go e.api.RunRoomKeeper(ctx, 20*time.Millisecond)
+	// The media node reports alice's session: participant_joined.
+	claims, err := grant.PeekClaims(host)
+	require.NoError(t, err)
+	require.True(t, e.api.SessionEvent(e.media.ID, api.SessionEvent{Type: api.SessionJoined, Room: "room-w", Identity: "app:alice", GrantID: claims.ID, At: time.Now()}))
 	require.Equal(t, 204, e.do("DELETE", "/v1/rooms/room-w", host, "").status)
 
 	var seen []string

@@ -97,19 +97,8 @@ func (s *Server) diffPresence(room, node string, ps []Participant) {
 		s.rooms.mu.Unlock()
 		return
 	}
-	before := r.present
 	r.present = now
 	s.rooms.mu.Unlock()
-	for id, p := range now {
-		if _, was := before[id]; !was {
-			p := p
-			s.cfg.Webhooks.Send(WebhookEvent{Event: EventParticipantJoined, Room: room, NodeID: node, Participant: &p})
-		}
-	}
-	for id, p := range before {
-		if _, is := now[id]; !is {
-			p := p
-			s.cfg.Webhooks.Send(WebhookEvent{Event: EventParticipantLeft, Room: room, NodeID: node, Participant: &p})
-		}
-	}
+	// Participant webhooks come from the node's session events
+	// (Server.SessionEvent), which also see sessions shorter than a poll.
 }

@@ -1,12 +1,17 @@
 package api_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/orchestrator/api"
 )
 
@@ -143,4 +148,58 @@ func TestAPIKeyScopes(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.do("GET", "/v1/rooms/team-a/participants", "key:reader-key-0001", "").status)
 	require.Equal(t, "scope_denied", code(e.do("POST", "/v1/rooms/team-a/join", "key:reader-key-0001", `{"identity":"r"}`)))
 	require.Equal(t, "scope_denied", code(e.do("DELETE", "/v1/rooms/team-a", "key:reader-key-0001", "")))
+}
+
+// TestSessionEvents: the media node serving a grant reports its session;
+// the record gets connect and disconnect times, webhooks go out, and any
+// other node's report about it is dropped.
+func TestSessionEvents(t *testing.T) {
+	var saved []api.Session
+	events := make(chan string, 16)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev api.WebhookEvent
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		events <- ev.Event
+	}))
+	defer recv.Close()
+	hooks := api.NewWebhooks(recv.URL, []byte("a-webhook-secret-123"), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go hooks.Run(ctx)
+	e := newEnv(t, true)
+	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, Region: "DE", Webhooks: hooks,
+		SaveSession: func(s api.Session) error { saved = append(saved, s); return nil }}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	e.srv.Config.Handler = e.api.Handler()
+	token, _ := e.join("r", "alice", app)
+	claims, err := grant.PeekClaims(token)
+	require.NoError(t, err)
+	at := time.UnixMilli(1_767_000_000_000)
+	ev := func(typ string) api.SessionEvent {
+		return api.SessionEvent{Type: typ, Room: "r", Identity: "app:alice", GrantID: claims.ID, At: at}
+	}
+	require.Len(t, saved, 1)
+
+	// Another node (or a wrong identity) cannot report this session.
+	require.True(t, e.api.SessionEvent(mustKey(t).ID, ev(api.SessionJoined)), "dropped, not retried")
+	wrong := ev(api.SessionJoined)
+	wrong.Identity = "app:mallory"
+	require.True(t, e.api.SessionEvent(e.media.ID, wrong))
+	require.Len(t, saved, 1, "nothing recorded")
+
+	require.True(t, e.api.SessionEvent(e.media.ID, ev(api.SessionJoined)))
+	require.Equal(t, at, saved[len(saved)-1].ConnectedAt)
+	aborted := ev(api.SessionConnectionAborted)
+	aborted.At = at.Add(time.Minute)
+	require.True(t, e.api.SessionEvent(e.media.ID, aborted))
+	require.Equal(t, at.Add(time.Minute), saved[len(saved)-1].DisconnectedAt)
+	var got []string
+	for len(got) < 3 {
+		select {
+		case ev := <-events:
+			got = append(got, ev)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("webhooks: got only %v", got)
+		}
+	}
+	require.Equal(t, []string{api.EventRoomStarted, api.EventParticipantJoined, api.EventParticipantConnectionAborted}, got)
 }

@@ -81,6 +81,9 @@ type Session struct {
 	// ClientIP is the address the join came from.
 	ClientIP            string `json:",omitempty"`
 	IssuedAt, ExpiresAt time.Time
+	// ConnectedAt and DisconnectedAt come from the media node's session
+	// events (zero until reported).
+	ConnectedAt, DisconnectedAt time.Time
 	// LastStats is when the client last reported stats.
 	LastStats                    time.Time
 	BytesReceived, FramesDecoded uint64

@@ -19,6 +19,11 @@ const (
 	EventRoomFinished      = "room_finished"
 	EventParticipantJoined = "participant_joined"
 	EventParticipantLeft   = "participant_left"
+	// EventParticipantConnectionAborted: the session ended because its
+	// connection failed or the client vanished (not a leave).
+	EventParticipantConnectionAborted = "participant_connection_aborted"
+	EventTrackPublished               = "track_published"
+	EventTrackUnpublished             = "track_unpublished"
 )
 
 // WebhookEvent is the JSON body POSTed to the webhook URL.
@@ -28,6 +33,7 @@ type WebhookEvent struct {
 	Room        string       `json:"room"`
 	NodeID      string       `json:"media_node_id,omitempty"`
 	Participant *Participant `json:"participant,omitempty"`
+	Track       *Track       `json:"track,omitempty"`
 	// CreatedAtUnixMs is when the orchestrator saw the event.
 	CreatedAtUnixMs int64 `json:"created_at_unix_ms"`
 }

@@ -226,7 +226,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		}
 	})
 	gs := grpc.NewServer(noderpc.ServerCodec(), grpc.UnaryInterceptor(noderpc.VerifyCalls(o.view.MediaNodeKey, o.cfg.Chain.ChainID, nil)))
-	rpcpb.RegisterOrchestratorServer(gs, &nodes.Server{ChainID: o.cfg.Chain.ChainID, Keys: o.view, Loads: o.loads, Intake: o.pipeline})
+	rpcpb.RegisterOrchestratorServer(gs, &nodes.Server{ChainID: o.cfg.Chain.ChainID, Keys: o.view, Loads: o.loads, Intake: o.pipeline, Events: o.api})
 	goRun(func() { _ = gs.Serve(o.rpcLn) })
 
 	o.log.Info("orchestrator started", "node_id", o.key.ID, "http", o.HTTPAddr(), "rpc", o.RPCAddr(), "operator", o.sub.Address())

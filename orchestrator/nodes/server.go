@@ -15,6 +15,7 @@ import (
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/noderpc"
 	"github.com/chroom/chroom/noderpc/rpcpb"
+	"github.com/chroom/chroom/orchestrator/api"
 	"github.com/chroom/chroom/orchestrator/selector"
 )
 
@@ -27,6 +28,11 @@ type Keys interface {
 // the indexes it durably accepted and reasons for the ones it refused.
 type Intake interface {
 	Intake(from string, rs []*format.SignedReceipt) (accepted []int, refused map[int]string, err error)
+}
+
+// Events takes media nodes' session events (*api.Server implements it).
+type Events interface {
+	SessionEvent(from string, e api.SessionEvent) bool
 }
 
 // Loads keeps the last signed load report of each media node.
@@ -65,6 +71,28 @@ type Server struct {
 	Keys    Keys
 	Loads   *Loads
 	Intake  Intake
+	Events  Events
+}
+
+// PushSessionEvents implements rpcpb.OrchestratorServer: each event is
+// handed to Events as coming from the calling node (which may report only
+// its own sessions of this orchestrator's grants).
+func (s *Server) PushSessionEvents(ctx context.Context, in *rpcpb.PushSessionEventsRequest) (*rpcpb.PushSessionEventsResponse, error) {
+	if len(in.Events) > 1000 {
+		return nil, status.Error(codes.InvalidArgument, "at most 1000 events per call")
+	}
+	out := &rpcpb.PushSessionEventsResponse{}
+	from := noderpc.Caller(ctx)
+	for _, e := range in.Events {
+		if e == nil {
+			continue
+		}
+		if s.Events == nil || s.Events.SessionEvent(from, api.SessionEvent{Type: e.Type, Room: e.Room, Identity: e.Identity, GrantID: e.GrantId,
+			At: time.UnixMilli(e.UnixMs), TrackID: e.TrackId, TrackKind: e.TrackKind, TrackSource: e.TrackSource, Reason: e.Reason}) {
+			out.Handled = append(out.Handled, e.QueueId)
+		}
+	}
+	return out, nil
 }
 
 // PushLoadReport implements rpcpb.OrchestratorServer: the report must be
