@@ -40,10 +40,8 @@ func NewAPI(tc TransportConfig, loggerFactory logging.LoggerFactory) (*webrtc.AP
 	if err := registerCodecs(me); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
-	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio} {
-		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: AudioLevelURI}, kind); err != nil {
-			return nil, err
-		}
+	if err := registerHeaderExtensions(me); err != nil {
+		return nil, fmt.Errorf("register header extensions: %w", err)
 	}
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
@@ -71,6 +69,52 @@ func NewAPI(tc TransportConfig, loggerFactory logging.LoggerFactory) (*webrtc.AP
 	}
 	se.SetIncludeLoopbackCandidate(tc.IncludeLoopback)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// headerExtensions are registered in Chromium's order, so that the IDs
+// Pion gives them when the SFU offers first (it numbers them 1, 2, … in
+// registration order) are Chromium's own: a session whose first offer
+// came from the SFU for a kind the client had not offered yet (a viewer,
+// or an audio-only participant, later turning the camera on) then never
+// meets "A BUNDLE group contains a codec collision for header extension
+// id=…" in the browser, which made it fail to publish (medianode README,
+// "Why a participant never saw the other's video"). The SFU forwards
+// none of the publisher's extensions; interceptors write the ones they
+// own (transport-cc, mid, rid), the others are negotiated and unused.
+// abs-capture-time fills ID 9, which Chromium leaves free.
+var headerExtensions = []struct {
+	uri          string
+	audio, video bool
+}{
+	{AudioLevelURI, true, false}, // 1
+	{"http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time", true, true},                // 2
+	{"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", true, true}, // 3
+	{"urn:ietf:params:rtp-hdrext:sdes:mid", true, true},                                       // 4
+	{"http://www.webrtc.org/experiments/rtp-hdrext/playout-delay", false, true},               // 5
+	{"http://www.webrtc.org/experiments/rtp-hdrext/video-content-type", false, true},          // 6
+	{"http://www.webrtc.org/experiments/rtp-hdrext/video-timing", false, true},                // 7
+	{"http://www.webrtc.org/experiments/rtp-hdrext/color-space", false, true},                 // 8
+	{"http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time", true, true},             // 9
+	{"urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id", false, true},                            // 10
+	{"urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id", false, true},                   // 11
+}
+
+func registerHeaderExtensions(me *webrtc.MediaEngine) error {
+	for _, e := range headerExtensions {
+		for _, k := range []struct {
+			kind webrtc.RTPCodecType
+			on   bool
+		}{{webrtc.RTPCodecTypeAudio, e.audio}, {webrtc.RTPCodecTypeVideo, e.video}} {
+			if !k.on {
+				continue
+			}
+			kind := k.kind
+			if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: e.uri}, kind); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // registerCodecs offers only the codecs the SFU can switch layers on (it
