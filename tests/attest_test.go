@@ -165,7 +165,7 @@ func TestAttestationPipelineOnChain(t *testing.T) {
 	require.Equal(t, []uint32{1}, result.Accepted)
 	require.Len(t, result.Rejected, 1)
 	require.Equal(t, uint32(0), result.Rejected[0].Index)
-	require.Equal(t, verificationtypes.RejectReason_REJECT_REASON_DUPLICATE, result.Rejected[0].Reason)
+	require.Equal(t, "duplicate", result.Rejected[0].Reason)
 	require.Equal(t, uint64(17), sessions())
 	require.Less(t, result.GasUsed, result.GasWanted)
 	t.Logf("a tx of 2 receipts used %d of %d gas", result.GasUsed, result.GasWanted)

@@ -184,7 +184,7 @@ func (c *fakeChain) include(tx *chain.Tx) chain.Result {
 	for i, s := range c.prepared[tx.Hash] {
 		k := receiptKey(s.Receipt)
 		if c.onChain[k] > 0 {
-			r.Rejected = append(r.Rejected, verificationtypes.Rejection{Index: uint32(i), Reason: verificationtypes.RejectReason_REJECT_REASON_DUPLICATE})
+			r.Rejected = append(r.Rejected, chain.Rejection{Index: uint32(i), Reason: "duplicate"})
 		} else {
 			r.Accepted = append(r.Accepted, uint32(i))
 		}

@@ -1,11 +1,7 @@
 package attest
 
 import (
-	"strings"
-
 	"github.com/prometheus/client_golang/prometheus"
-
-	verificationtypes "github.com/chroom/chroom/x/verification/types"
 )
 
 // Values of the result label of chroom_orchestrator_receipts_received_total,
@@ -91,10 +87,4 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}
 	}
 	return m, nil
-}
-
-// RejectLabel is the reason label of a chain rejection:
-// REJECT_REASON_STALE_EPOCH → stale_epoch.
-func RejectLabel(r verificationtypes.RejectReason) string {
-	return strings.ToLower(strings.TrimPrefix(r.String(), "REJECT_REASON_"))
 }

@@ -230,9 +230,9 @@ func (p *Pipeline) finish(rec InFlight, res chain.Result) (int, error) {
 			id = rec.IDs[rej.Index]
 		}
 		log.Warn("chain rejected a receipt", "tx", rec.Hash, "index", rej.Index, "queue_id", id,
-			"reason", RejectLabel(rej.Reason), "detail", rej.Detail)
+			"reason", rej.Reason, "detail", rej.Detail)
 		if p.Metrics != nil {
-			p.Metrics.Rejected.WithLabelValues(RejectLabel(rej.Reason)).Inc()
+			p.Metrics.Rejected.WithLabelValues(rej.Reason).Inc()
 		}
 	}
 	if p.Metrics != nil {

@@ -126,7 +126,21 @@ type Result struct {
 	Accepted []uint32
 	// Rejected are the receipts the chain refused, with reasons
 	// (x/verification README, MsgSubmitReceipts).
-	Rejected []verificationtypes.Rejection
+	Rejected []Rejection
+}
+
+// Rejection is one receipt the chain refused.
+type Rejection struct {
+	// Index is the receipt's position in the tx.
+	Index uint32
+	// Reason is the x/verification reject reason as a label:
+	// REJECT_REASON_STALE_EPOCH → "stale_epoch".
+	Reason string
+	Detail string
+}
+
+func rejectLabel(r verificationtypes.RejectReason) string {
+	return strings.ToLower(strings.TrimPrefix(r.String(), "REJECT_REASON_"))
 }
 
 // SubmitterConfig configures a Submitter. Zero values take the defaults.
@@ -456,7 +470,9 @@ func DecodeResult(r *sdk.TxResponse) (Result, error) {
 			return out, fmt.Errorf("decode MsgSubmitReceiptsResponse: %w", err)
 		}
 		out.Accepted = append(out.Accepted, m.Accepted...)
-		out.Rejected = append(out.Rejected, m.Rejected...)
+		for _, r := range m.Rejected {
+			out.Rejected = append(out.Rejected, Rejection{Index: r.Index, Reason: rejectLabel(r.Reason), Detail: r.Detail})
+		}
 	}
 	return out, nil
 }

@@ -38,7 +38,7 @@ func TestDecodeResult(t *testing.T) {
 	require.Equal(t, "AB", r.TxHash)
 	require.Equal(t, int64(7), r.Height)
 	require.Equal(t, resp.Accepted, r.Accepted)
-	require.Equal(t, resp.Rejected, r.Rejected)
+	require.Equal(t, []chain.Rejection{{Index: 1, Reason: "duplicate", Detail: "seen"}}, r.Rejected, "the reason as a label")
 
 	// A failed tx has no responses to decode.
 	r, err = chain.DecodeResult(&sdk.TxResponse{Code: 11, Codespace: "sdk", RawLog: "out of gas"})

@@ -7,44 +7,30 @@ import (
 
 	"github.com/chroom/chroom/orchestrator/api"
 	"github.com/chroom/chroom/orchestrator/chain"
-	registrytypes "github.com/chroom/chroom/x/registry/types"
 )
 
 // directory adapts the chain's registry view to api.Directory.
 type directory struct{ v *chain.View }
 
-func nodeInfo(n registrytypes.Node) api.NodeInfo {
-	typ := "media"
-	if n.NodeType == registrytypes.NodeType_NODE_TYPE_ORCHESTRATOR {
-		typ = "orchestrator"
-	}
-	status := map[registrytypes.NodeStatus]string{
-		registrytypes.NodeStatus_NODE_STATUS_ACTIVE: "active", registrytypes.NodeStatus_NODE_STATUS_JAILED: "jailed",
-		registrytypes.NodeStatus_NODE_STATUS_UNBONDING: "unbonding",
-	}[n.Status]
-	q, _ := n.Stats.QualityScore.Float64()
-	return api.NodeInfo{ID: n.Id, Type: typ, Status: status, Operator: n.Operator, Moniker: n.Moniker, Region: n.Region,
-		Endpoints: n.Endpoints, MaxSessions: n.Capacity.MaxSessions, MaxEgressKbps: n.Capacity.MaxEgressKbps, Quality: q}
+func nodeInfo(n chain.NodeInfo) api.NodeInfo {
+	return api.NodeInfo{ID: n.ID, Type: n.Type, Status: n.Status, Operator: n.Operator, Moniker: n.Moniker, Region: n.Region,
+		Endpoints: n.Endpoints, MaxSessions: n.MaxSessions, MaxEgressKbps: n.MaxEgressKbps, Quality: n.Quality}
 }
 
-func (d directory) list(t registrytypes.NodeType) []api.NodeInfo {
+func (d directory) list(typ string) []api.NodeInfo {
 	var out []api.NodeInfo
-	for _, n := range d.v.Nodes(chain.Active(t)) {
+	for _, n := range d.v.ActiveNodes(typ) {
 		out = append(out, nodeInfo(n))
 	}
 	return out
 }
 
-func (d directory) ActiveMediaNodes() []api.NodeInfo {
-	return d.list(registrytypes.NodeType_NODE_TYPE_MEDIA)
-}
+func (d directory) ActiveMediaNodes() []api.NodeInfo { return d.list(chain.TypeMedia) }
 
-func (d directory) ActiveOrchestrators() []api.NodeInfo {
-	return d.list(registrytypes.NodeType_NODE_TYPE_ORCHESTRATOR)
-}
+func (d directory) ActiveOrchestrators() []api.NodeInfo { return d.list(chain.TypeOrchestrator) }
 
 func (d directory) Node(id string) (api.NodeInfo, bool) {
-	n, ok := d.v.Node(id)
+	n, ok := d.v.NodeInfo(id)
 	if !ok {
 		return api.NodeInfo{}, false
 	}
@@ -55,7 +41,7 @@ func (d directory) Ready() bool { return d.v.Ready() }
 
 // Endpoints implements nodes.Endpoints.
 func (d directory) Endpoints(id string) ([]string, bool) {
-	n, ok := d.v.Node(id)
+	n, ok := d.v.NodeInfo(id)
 	return n.Endpoints, ok
 }
 

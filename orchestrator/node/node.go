@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -84,7 +83,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	if chainID != cfg.Chain.ChainID {
 		return nil, fmt.Errorf("chain.chain_id is %q but chroomd at %s runs %q", cfg.Chain.ChainID, cfg.Chain.GRPC, chainID)
 	}
-	fees, err := sdk.ParseCoinsNormalized(cfg.Chain.Fees)
+	fees, err := chain.ParseFees(cfg.Chain.Fees)
 	if err != nil {
 		return nil, fmt.Errorf("chain.fees: %w", err)
 	}
