@@ -27,11 +27,11 @@ func TestOfferUsesChromiumHeaderExtensionIDs(t *testing.T) {
 	offer, err := pc.CreateOffer(nil)
 	require.NoError(t, err)
 	chromium := map[string]string{ // id → URI in Chromium 120+'s own offers
-		"1": "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
-		"2": "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-		"3": "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
-		"4": "urn:ietf:params:rtp-hdrext:sdes:mid",
-		"5": "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay",
+		"1":  "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+		"2":  "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+		"3":  "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+		"4":  "urn:ietf:params:rtp-hdrext:sdes:mid",
+		"5":  "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay",
 		"10": "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
 		"11": "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
 	}
