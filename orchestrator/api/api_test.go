@@ -114,8 +114,7 @@ func newEnv(t *testing.T, anonymous bool) *env {
 	e.dir = &directory{nodes: map[string]api.NodeInfo{}}
 	e.dir.nodes[e.media.ID] = api.NodeInfo{ID: e.media.ID, Type: "media", Status: "active", Operator: "chroom1op", Region: "DE",
 		Endpoints: []string{"http://media.example:7880", "http://media.example:7881/rpc"}, MaxSessions: 100, MaxEgressKbps: 1_000_000, Quality: 1}
-	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: anonymous, Region: "DE"},
-		e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: anonymous, Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv = httptest.NewServer(e.api.Handler())
 	e.dir.nodes[e.key.ID] = api.NodeInfo{ID: e.key.ID, Type: "orchestrator", Status: "active", Endpoints: []string{e.srv.URL}}
 	t.Cleanup(e.srv.Close)
@@ -320,7 +319,7 @@ func TestTwoOrchestrators(t *testing.T) {
 	b := newEnv(t, true)
 	// One registry for both.
 	b.dir = a.dir
-	b.api = api.New(api.Config{Key: b.key, AllowAnonymousJoin: true, Region: "DE"}, a.dir, loads{}, b.admin, rewards{}, b.peers, nil, nil)
+	b.api = api.New(api.Config{Key: b.key, AllowAnonymousJoin: true, Region: "DE", Directory: a.dir, Loads: loads{}, Admin: b.admin, Rewards: rewards{}, Peers: b.peers})
 	b.srv.Config.Handler = b.api.Handler()
 	a.dir.nodes[b.key.ID] = api.NodeInfo{ID: b.key.ID, Type: "orchestrator", Status: "active", Endpoints: []string{b.srv.URL}}
 
@@ -395,12 +394,12 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE", SaveSession: func(s api.Session) error {
 		saved = append(saved, s)
 		return nil
-	}}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	}, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	e.join("room-a", "alice", "")
 	require.Len(t, saved, 1)
 
-	restarted := api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE"}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	restarted := api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	r := &format.UsageReceipt{RoomHash: format.RoomHash("room-a"), MediaNodeId: e.media.ID,
 		StartUnixMs: time.Now().UnixMilli(), EndUnixMs: time.Now().Add(time.Second).UnixMilli()}
 	require.ErrorIs(t, restarted.CheckReceipt(r, api.Tolerance{Clock: time.Minute}), api.ErrUnknownSession, "nothing restored yet")
@@ -433,7 +432,7 @@ func TestWebhooks(t *testing.T) {
 	go hooks.Run(ctx)
 
 	e := newEnv(t, true)
-	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: true, Region: "DE", Webhooks: hooks}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: true, Region: "DE", Webhooks: hooks, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	host, _ := e.join("room-w", "alice", app)
 	// The media node reports alice's session: participant_joined.

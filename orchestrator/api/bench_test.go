@@ -22,7 +22,7 @@ import (
 func BenchmarkJoin(b *testing.B) {
 	e := newEnv(&testing.T{}, true)
 	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE",
-		RateLimits: api.RateLimits{JoinPerIP: -1, AdminPerIP: -1, JoinPerKey: -1}}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+		RateLimits: api.RateLimits{JoinPerIP: -1, AdminPerIP: -1, JoinPerKey: -1}, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	h := e.api.Handler()
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
@@ -49,7 +49,7 @@ func BenchmarkJoin(b *testing.B) {
 func TestMemoryWith1000Sessions(t *testing.T) {
 	e := newEnv(t, true)
 	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE",
-		RateLimits: api.RateLimits{JoinPerIP: -1, AdminPerIP: -1, JoinPerKey: -1}}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+		RateLimits: api.RateLimits{JoinPerIP: -1, AdminPerIP: -1, JoinPerKey: -1}, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	h := e.api.Handler()
 	var before, after runtime.MemStats
 	runtime.GC()

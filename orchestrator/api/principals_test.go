@@ -18,8 +18,7 @@ import (
 // TestIdentitiesAreBoundToPrincipals: nobody can take a host's identity.
 func TestIdentitiesAreBoundToPrincipals(t *testing.T) {
 	e := newEnv(t, true)
-	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app", "other-key": "other"}, AllowAnonymousJoin: true, Region: "DE"},
-		e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app", "other-key": "other"}, AllowAnonymousJoin: true, Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	host := e.do("POST", "/v1/rooms/r/join", app, `{"identity":"alice"}`)
 	require.Equal(t, "app:alice", host.body["identity"])
@@ -93,8 +92,7 @@ func TestRemovalIsABan(t *testing.T) {
 func TestJoinsAreRateLimited(t *testing.T) {
 	e := newEnv(t, true)
 	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE",
-		RateLimits: api.RateLimits{JoinPerIP: 0.5, JoinBurstPerIP: 3, AdminPerIP: 0.5, AdminBurstPerIP: 2}},
-		e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+		RateLimits: api.RateLimits{JoinPerIP: 0.5, JoinBurstPerIP: 3, AdminPerIP: 0.5, AdminBurstPerIP: 2}, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	for i := 0; i < 3; i++ {
 		require.Equal(t, http.StatusOK, e.do("POST", "/v1/rooms/r/join", "", `{}`).status, "join %d of the burst", i+1)
@@ -123,7 +121,7 @@ func TestAPIKeyScopes(t *testing.T) {
 			"app":    {RoomPrefixes: []string{"team-"}, MaxRooms: 2, MaxSessions: 3},
 			"joiner": {Scopes: []string{api.ScopeJoin}},
 			"reader": {Scopes: []string{api.ScopeStats}},
-		}}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+		}, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	code := func(r response) string { return r.body["error"].(map[string]any)["code"].(string) }
 
@@ -168,7 +166,7 @@ func TestSessionEvents(t *testing.T) {
 	go hooks.Run(ctx)
 	e := newEnv(t, true)
 	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, Region: "DE", Webhooks: hooks,
-		SaveSession: func(s api.Session) error { saved = append(saved, s); return nil }}, e.dir, loads{}, e.admin, rewards{}, e.peers, nil, nil)
+		SaveSession: func(s api.Session) error { saved = append(saved, s); return nil }, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	token, _ := e.join("r", "alice", app)
 	claims, err := grant.PeekClaims(token)

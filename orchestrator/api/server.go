@@ -49,6 +49,19 @@ type Config struct {
 	Webhooks *Webhooks
 	// RateLimits bound joins and admin calls per client IP and API key.
 	RateLimits RateLimits
+
+	// Directory is the registry view (required); Loads the media nodes'
+	// load reports (required); Admin carries out room administration on
+	// media nodes; Rewards reads claimable rewards; Peers judges other
+	// orchestrators' health (nil: all healthy); Logger (default
+	// slog.Default()); Registry registers the metrics (nil: not registered).
+	Directory Directory
+	Loads     Loads
+	Admin     Admin
+	Rewards   Rewards
+	Peers     Peers
+	Logger    *slog.Logger
+	Registry  prometheus.Registerer
 }
 
 // Server is the orchestrator HTTP API.
@@ -70,7 +83,8 @@ type Server struct {
 }
 
 // New returns the API server.
-func New(cfg Config, dir Directory, loads Loads, admin Admin, rewards Rewards, peers Peers, log *slog.Logger, reg prometheus.Registerer) *Server {
+func New(cfg Config) *Server {
+	dir, loads, admin, rewards, peers, log, reg := cfg.Directory, cfg.Loads, cfg.Admin, cfg.Rewards, cfg.Peers, cfg.Logger, cfg.Registry
 	if cfg.GrantTTL <= 0 {
 		cfg.GrantTTL = 6 * time.Hour
 	}
