@@ -178,7 +178,10 @@ func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
 			d.seqOffset, d.tsOffset, d.started = 0, 0, true
 		}
 		d.current, d.needKey = layer, false
-		n := d.sendLocked(pkt)
+		// The switch's first packet is written under the lock (once per
+		// switch), so that a write Pion drops can be undone.
+		hdr := d.rewriteLocked(pkt)
+		n := d.write(d.writer, &hdr, pkt.Payload)
 		if n == 0 {
 			// Not delivered (the transport is not writing yet): undo the
 			// switch so the next keyframe starts the layer instead.
@@ -193,9 +196,11 @@ func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
 		}
 		return n
 	}
-	n := d.sendLocked(pkt)
+	// Steady state: rewrite under the lock, write outside it.
+	hdr := d.rewriteLocked(pkt)
+	w := d.writer
 	d.mu.Unlock()
-	return n
+	return d.write(w, &hdr, pkt.Payload)
 }
 
 // switchState is what a layer switch changes, kept to undo it.
@@ -208,9 +213,10 @@ type switchState struct {
 	lastTS    uint32
 }
 
-// sendLocked rewrites and writes pkt; d.mu is held. It returns the bytes
-// written, 0 if nothing went out.
-func (d *downTrack) sendLocked(pkt *rtp.Packet) int {
+// rewriteLocked returns pkt's header as the subscriber sees it (SSRC,
+// payload type, continuous sequence numbers and timestamps, no
+// extensions) and records it as the last sent; d.mu is held.
+func (d *downTrack) rewriteLocked(pkt *rtp.Packet) rtp.Header {
 	hdr := pkt.Header
 	// The publisher's header extension IDs mean nothing to this
 	// subscriber; interceptors add the extensions it negotiated.
@@ -219,11 +225,17 @@ func (d *downTrack) sendLocked(pkt *rtp.Packet) int {
 	hdr.PayloadType = d.pt
 	hdr.SequenceNumber = pkt.SequenceNumber - d.seqOffset
 	hdr.Timestamp = pkt.Timestamp - d.tsOffset
-	n, err := d.writer.WriteRTP(&hdr, pkt.Payload)
+	d.lastSeq, d.lastTS = hdr.SequenceNumber, hdr.Timestamp
+	return hdr
+}
+
+// write sends one rewritten packet and counts it; it returns the bytes
+// written, 0 if nothing went out.
+func (d *downTrack) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte) int {
+	n, err := w.WriteRTP(hdr, payload)
 	if err != nil || n == 0 {
 		return 0
 	}
-	d.lastSeq, d.lastTS = hdr.SequenceNumber, hdr.Timestamp
 	d.packets.Add(1)
 	if d.onBytes != nil {
 		d.onBytes(n)
