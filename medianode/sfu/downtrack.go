@@ -41,10 +41,11 @@ type downTrack struct {
 	tsOffset  uint32
 	started   bool
 	muted     atomic.Bool
-	// ready is set once the subscriber's transport is connected; before
+	// ready is the subscriber's "transport connected" flag (shared by all
+	// its downTracks, so none can miss it being set); before
 	// that Pion drops SRTP writes without an error, so a keyframe sent
 	// then would be lost while the downTrack believed it delivered.
-	ready atomic.Bool
+	ready *atomic.Bool
 
 	packets atomic.Uint64
 }
@@ -52,7 +53,7 @@ type downTrack struct {
 var errCodecNotNegotiated = errors.New("the subscriber did not negotiate the track's codec")
 
 func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability, layer int, onBytes func(int)) *downTrack {
-	return &downTrack{id: id, streamID: streamID, kind: kind, codec: codec, current: -1, target: layer, want: LayerHigh, needKey: true, onBytes: onBytes}
+	return &downTrack{id: id, streamID: streamID, kind: kind, codec: codec, current: -1, target: layer, want: LayerHigh, needKey: true, onBytes: onBytes, ready: new(atomic.Bool)}
 }
 
 // Bind implements webrtc.TrackLocal: it picks the negotiated payload type

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/pion/rtp"
@@ -53,7 +54,7 @@ func TestDownTrackSwitchesLayersAtKeyframesWithoutGaps(t *testing.T) {
 	key, delta := []byte{0x10, 0x00}, []byte{0x10, 0x01}
 	pkt0 := &rtp.Packet{Header: rtp.Header{SequenceNumber: 9, Timestamp: 1000}, Payload: key}
 	require.Zero(t, d.writeRTP(LayerLow, pkt0), "nothing is written before the subscriber is connected")
-	d.ready.Store(true)
+	d.ready.Store(true) // the test stands in for the subscriber
 	pkt := func(seq uint16, ts uint32, payload []byte) *rtp.Packet {
 		return &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: ts, SSRC: 99, PayloadType: 100}, Payload: payload}
 	}
@@ -74,4 +75,20 @@ func TestDownTrackSwitchesLayersAtKeyframesWithoutGaps(t *testing.T) {
 		require.Equal(t, uint32(1234), w.pkts[i].SSRC)
 		require.Equal(t, uint8(96), w.pkts[i].PayloadType)
 	}
+}
+
+// TestDownTrackFollowsItsSubscribersConnection: a downTrack created before
+// its subscriber's transport is up starts forwarding once it is, whenever
+// the subscription was made (the CI soak once caught a subscription made
+// while the connection came up, which never forwarded audio).
+func TestDownTrackFollowsItsSubscribersConnection(t *testing.T) {
+	sub := &Participant{identity: "bob", log: slog.Default()}
+	tr := &publishedTrack{info: TrackInfo{ID: "mic", Kind: "audio"}, codec: webrtc.RTPCodecCapability{MimeType: "audio/opus", ClockRate: 48000},
+		layers: map[int]*webrtc.TrackRemote{}, down: map[string]*downTrack{}}
+	d := tr.subscribe(sub, LayerHigh)
+	d.bound, d.ssrc, d.pt, d.writer = true, 1, 111, &capture{}
+	pkt := &rtp.Packet{Header: rtp.Header{SequenceNumber: 1, Timestamp: 960}, Payload: []byte{0x01}}
+	require.Zero(t, d.writeRTP(LayerHigh, pkt), "nothing before the subscriber is connected")
+	sub.connected.Store(true) // what onConnected does, whether or not it saw this subscription
+	require.Positive(t, d.writeRTP(LayerHigh, pkt))
 }

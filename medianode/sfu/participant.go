@@ -416,9 +416,6 @@ func (p *Participant) subscribeTo(t *publishedTrack) {
 	}
 	p.mu.Unlock()
 	down := t.subscribe(p, LayerHigh)
-	if p.connected.Load() {
-		down.ready.Store(true)
-	}
 	p.sdpMu.Lock()
 	sender, err := p.pc.AddTrack(down)
 	mid := ""
@@ -623,7 +620,6 @@ func (p *Participant) onConnected() {
 	}
 	p.mu.Unlock()
 	for _, s := range subs {
-		s.down.ready.Store(true)
 		// A downTrack not bound yet asks on its first packet once bound;
 		// asking now would spend the publisher's keyframe (and its
 		// browser's ~300 ms keyframe spacing) on nobody.

@@ -178,8 +178,10 @@ func (r *Room) publish(t *publishedTrack) {
 			p.subscribeTo(t)
 		}
 	}
-	r.broadcast(Event{Type: EventTrackPublished, Track: &t.info}, "")
-	info := t.info
+	t.mu.RLock()
+	info := t.info // a copy: the event is encoded later, while mutes may change t.info
+	t.mu.RUnlock()
+	r.broadcast(Event{Type: EventTrackPublished, Track: &info}, "")
 	t.publisher.sessionEvent(SessionTrackPublished, &info, "")
 }
 
@@ -202,7 +204,9 @@ func (r *Room) unpublish(t *publishedTrack) {
 	for _, p := range r.Participants() {
 		p.unsubscribeFrom(t.info.ID)
 	}
+	t.mu.RLock()
 	info := t.info
+	t.mu.RUnlock()
 	r.broadcast(Event{Type: EventTrackUnpublished, Track: &info}, "")
 	t.publisher.sessionEvent(SessionTrackUnpublished, &info, "")
 }
