@@ -92,3 +92,11 @@ func TestDownTrackFollowsItsSubscribersConnection(t *testing.T) {
 	sub.connected.Store(true) // what onConnected does, whether or not it saw this subscription
 	require.Positive(t, d.writeRTP(LayerHigh, pkt))
 }
+
+func TestSectionsLogValue(t *testing.T) {
+	offer := "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n" +
+		"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=msid:s mic\r\na=rtpmap:111 opus/48000/2\r\n" +
+		"m=video 0 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:sfu1\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\n"
+	require.Equal(t, "0:audio:sendonly:mic sfu1:video:rejected", sections(offer).LogValue().String())
+	require.Contains(t, sections("not sdp").LogValue().String(), "unparsable SDP")
+}

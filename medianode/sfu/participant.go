@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -673,7 +674,7 @@ func (p *Participant) negotiate() {
 		return
 	}
 	local := *p.pc.LocalDescription()
-	p.log.Debug("offer sent", "sections", describeSections(local.SDP))
+	p.log.Debug("offer sent", "sections", sections(local.SDP))
 	_ = p.signal.SendOffer(local)
 }
 
@@ -708,7 +709,7 @@ func (p *Participant) HandleOffer(offer webrtc.SessionDescription) (webrtc.Sessi
 func (p *Participant) answerOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, bool, error) {
 	p.sdpMu.Lock()
 	defer p.sdpMu.Unlock()
-	p.log.Debug("client offer received", "signaling", p.pc.SignalingState().String(), "sections", describeSections(offer.SDP))
+	p.log.Debug("client offer received", "signaling", p.pc.SignalingState().String(), "sections", sections(offer.SDP))
 	if p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
 		return webrtc.SessionDescription{}, false, ErrGlare
 	}
@@ -733,7 +734,7 @@ func (p *Participant) answerOffer(offer webrtc.SessionDescription) (webrtc.Sessi
 		}
 	}
 	local := *p.pc.LocalDescription()
-	p.log.Debug("answer sent", "sections", describeSections(local.SDP))
+	p.log.Debug("answer sent", "sections", sections(local.SDP))
 	if p.kind == KindFull && p.signal != nil {
 		if err := p.signal.SendAnswer(local); err != nil {
 			return webrtc.SessionDescription{}, false, fmt.Errorf("send answer: %w", err)
@@ -761,7 +762,7 @@ func (p *Participant) HandleAnswer(answer webrtc.SessionDescription) error {
 		p.sdpMu.Unlock()
 		return fmt.Errorf("invalid answer: %w", err)
 	}
-	p.log.Debug("answer received", "sections", describeSections(answer.SDP))
+	p.log.Debug("answer received", "sections", sections(answer.SDP))
 	p.mu.Lock()
 	p.negotiating = false
 	again := p.pendingOffer
@@ -773,46 +774,39 @@ func (p *Participant) HandleAnswer(answer webrtc.SessionDescription) error {
 	return nil
 }
 
-// describeSections summarizes an SDP's m-sections for debug logs, as
-// "mid:kind:direction[:track]" joined by spaces.
-func describeSections(sdp string) string {
-	var out []string
-	cur := ""
-	var mid, dir, track string
-	flush := func() {
-		if cur == "" {
-			return
-		}
-		s := mid + ":" + cur + ":" + dir
-		if track != "" {
-			s += ":" + track
-		}
-		out = append(out, s)
+// sections is an SDP as its debug-log summary: the m-sections as
+// "mid:kind:direction[:track]" joined by spaces, a port-0 m-section as
+// "rejected". It is a slog.LogValuer, so the SDP is parsed (pion/sdp)
+// only when a debug record is actually written.
+type sections string
+
+// LogValue implements slog.LogValuer.
+func (s sections) LogValue() slog.Value {
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(string(s)); err != nil {
+		return slog.StringValue("unparsable SDP: " + err.Error())
 	}
-	for _, line := range strings.Split(sdp, "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "m="):
-			flush()
-			f := strings.Fields(line[2:])
-			cur, mid, dir, track = f[0], "", "", ""
-			if len(f) > 1 && f[1] == "0" {
-				dir = "rejected" // port 0 (RFC 3264 §6)
-			}
-		case strings.HasPrefix(line, "a=mid:"):
-			mid = line[len("a=mid:"):]
-		case line == "a=sendrecv" || line == "a=sendonly" || line == "a=recvonly" || line == "a=inactive":
-			if dir != "rejected" {
-				dir = line[2:]
-			}
-		case strings.HasPrefix(line, "a=msid:"):
-			if f := strings.Fields(line[len("a=msid:"):]); len(f) == 2 {
-				track = f[1]
+	out := make([]string, 0, len(d.MediaDescriptions))
+	for _, m := range d.MediaDescriptions {
+		mid, _ := m.Attribute("mid")
+		dir := "sendrecv"
+		for _, a := range []string{"sendrecv", "sendonly", "recvonly", "inactive"} {
+			if _, ok := m.Attribute(a); ok {
+				dir = a
 			}
 		}
+		if m.MediaName.Port.Value == 0 {
+			dir = "rejected"
+		}
+		desc := mid + ":" + m.MediaName.Media + ":" + dir
+		if msid, ok := m.Attribute("msid"); ok {
+			if f := strings.Fields(msid); len(f) == 2 {
+				desc += ":" + f[1]
+			}
+		}
+		out = append(out, desc)
 	}
-	flush()
-	return strings.Join(out, " ")
+	return slog.StringValue(strings.Join(out, " "))
 }
 
 // AddCandidate adds a trickled remote ICE candidate.

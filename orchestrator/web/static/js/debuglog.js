@@ -6,6 +6,8 @@
 // be explained after the fact; with ?debug=1 in the page URL each entry is
 // also printed to the console. window.chroom.debugLog() returns it.
 
+import { parseSections } from "./sdp.js";
+
 const MAX_ENTRIES = 5000;
 
 export class DebugLog {
@@ -44,31 +46,14 @@ export class DebugLog {
 }
 
 /**
- * sections summarizes an SDP's m-sections as "mid:kind:direction[:track]"
- * joined by spaces (port 0 shows as "rejected").
+ * describeSections summarizes an SDP's m-sections (sdp.js parseSections)
+ * as "mid:kind:direction[:track]" joined by spaces; a port-0 m-section
+ * shows as "rejected".
  */
 export function describeSections(sdp) {
-  const out = [];
-  let cur = null;
-  for (const raw of String(sdp || "").split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line.startsWith("m=")) {
-      if (cur) out.push(cur);
-      const f = line.slice(2).split(" ");
-      cur = { kind: f[0], mid: "", dir: f[1] === "0" ? "rejected" : "", track: "" };
-    } else if (!cur) {
-      continue;
-    } else if (line.startsWith("a=mid:")) {
-      cur.mid = line.slice(6);
-    } else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line)) {
-      if (cur.dir !== "rejected") cur.dir = line.slice(2);
-    } else if (line.startsWith("a=msid:")) {
-      const f = line.slice(7).split(" ");
-      if (f.length === 2) cur.track = f[1];
-    }
-  }
-  if (cur) out.push(cur);
-  return out.map((s) => `${s.mid}:${s.kind}:${s.dir}${s.track ? ":" + s.track : ""}`).join(" ");
+  return parseSections(sdp)
+    .map((s) => `${s.mid ?? ""}:${s.kind}:${s.port === 0 ? "rejected" : s.direction}${s.trackId ? ":" + s.trackId : ""}`)
+    .join(" ");
 }
 
 /** debugLog is the page's log (one call at a time). */
