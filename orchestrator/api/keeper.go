@@ -46,7 +46,8 @@ func (s *Server) keepRoom(ctx context.Context, name string) {
 	if err != nil {
 		return
 	}
-	s.diffPresence(name, node, ps)
+	// Participant webhooks come from the node's session events
+	// (Server.SessionEvent); this poll serves host succession only.
 	if len(ps) == 0 {
 		return
 	}
@@ -82,23 +83,4 @@ func containsHash(s string) bool {
 		}
 	}
 	return false
-}
-
-// diffPresence turns changes in a room's participant list into webhook
-// events.
-func (s *Server) diffPresence(room, node string, ps []Participant) {
-	now := map[string]Participant{}
-	for _, p := range ps {
-		now[p.Identity] = p
-	}
-	s.rooms.mu.Lock()
-	r, ok := s.rooms.byName[room]
-	if !ok {
-		s.rooms.mu.Unlock()
-		return
-	}
-	r.present = now
-	s.rooms.mu.Unlock()
-	// Participant webhooks come from the node's session events
-	// (Server.SessionEvent), which also see sessions shorter than a poll.
 }

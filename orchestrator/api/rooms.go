@@ -23,9 +23,6 @@ type roomState struct {
 	createdAt time.Time
 	// identities that got grants, in order, with their roles.
 	members []*Session
-	// present are the identities the media node last reported, for
-	// participant_joined / participant_left webhooks.
-	present map[string]Participant
 }
 
 func newRooms() *rooms {
