@@ -37,19 +37,10 @@ type Event struct {
 	Message     string           `json:"message,omitempty"`
 }
 
-// Lifecycle event types (SessionEvent.Type), pushed to the session's
-// orchestrator by the node.
-const (
-	SessionJoined            = "joined"
-	SessionLeft              = "left"
-	SessionConnectionAborted = "connection_aborted"
-	SessionTrackPublished    = "track_published"
-	SessionTrackUnpublished  = "track_unpublished"
-)
-
 // SessionEvent is something that happened to a session, for the node
 // layer (Config.OnSessionEvent): joins, leaves, lost connections, tracks.
 type SessionEvent struct {
+	// Type is one of the noderpc.Session* types.
 	Type     string
 	Room     string
 	Identity string

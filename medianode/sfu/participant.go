@@ -12,6 +12,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/chroom/chroom/noderpc"
 )
 
 // Kind is how a participant connected.
@@ -178,7 +180,7 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 		return nil, err
 	}
 	s.trackGrant(p)
-	p.sessionEvent(SessionJoined, nil, "")
+	p.sessionEvent(noderpc.SessionJoined, nil, "")
 	if jp.Kind != KindWHIP && p.perms.CanSubscribe {
 		for _, info := range room.Tracks() {
 			if t, ok := room.track(info.ID); ok && t.publisher != p {
@@ -912,9 +914,9 @@ func (p *Participant) Close(reason string) {
 	p.wg.Wait()
 	p.room.remove(p)
 	p.room.sfu.untrackGrant(p)
-	typ := SessionLeft
+	typ := noderpc.SessionLeft
 	if strings.HasPrefix(reason, "connection ") {
-		typ = SessionConnectionAborted
+		typ = noderpc.SessionConnectionAborted
 	}
 	p.sessionEvent(typ, nil, reason)
 	if p.kind == KindFull {

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/chroom/chroom/noderpc"
 )
 
 // Room is a set of participants that see and hear each other.
@@ -182,7 +184,7 @@ func (r *Room) publish(t *publishedTrack) {
 	info := t.info // a copy: the event is encoded later, while mutes may change t.info
 	t.mu.RUnlock()
 	r.broadcast(Event{Type: EventTrackPublished, Track: &info}, "")
-	t.publisher.sessionEvent(SessionTrackPublished, &info, "")
+	t.publisher.sessionEvent(noderpc.SessionTrackPublished, &info, "")
 }
 
 // unpublish removes a track from the room and from every subscriber.
@@ -208,7 +210,7 @@ func (r *Room) unpublish(t *publishedTrack) {
 	info := t.info
 	t.mu.RUnlock()
 	r.broadcast(Event{Type: EventTrackUnpublished, Track: &info}, "")
-	t.publisher.sessionEvent(SessionTrackUnpublished, &info, "")
+	t.publisher.sessionEvent(noderpc.SessionTrackUnpublished, &info, "")
 }
 
 // track returns a published track by ID.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/noderpc"
 	"github.com/chroom/chroom/orchestrator/api"
 	"github.com/chroom/chroom/orchestrator/selector"
 )
@@ -438,7 +439,7 @@ func TestWebhooks(t *testing.T) {
 	// The media node reports alice's session: participant_joined.
 	claims, err := grant.PeekClaims(host)
 	require.NoError(t, err)
-	require.True(t, e.api.SessionEvent(e.media.ID, api.SessionEvent{Type: api.SessionJoined, Room: "room-w", Identity: "app:alice", GrantID: claims.ID, At: time.Now()}))
+	require.True(t, e.api.SessionEvent(e.media.ID, api.SessionEvent{Type: noderpc.SessionJoined, Room: "room-w", Identity: "app:alice", GrantID: claims.ID, At: time.Now()}))
 	require.Equal(t, 204, e.do("DELETE", "/v1/rooms/room-w", host, "").status)
 
 	var seen []string

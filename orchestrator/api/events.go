@@ -2,20 +2,14 @@ package api
 
 import (
 	"time"
-)
 
-// Session event types a media node pushes (noderpc SessionEvent.type).
-const (
-	SessionJoined            = "joined"
-	SessionLeft              = "left"
-	SessionConnectionAborted = "connection_aborted"
-	SessionTrackPublished    = "track_published"
-	SessionTrackUnpublished  = "track_unpublished"
+	"github.com/chroom/chroom/noderpc"
 )
 
 // SessionEvent is what a media node reports about a session of a grant
 // this orchestrator issued.
 type SessionEvent struct {
+	// Type is one of the noderpc.Session* types.
 	Type, Room, Identity, GrantID string
 	// At is when it happened on the node.
 	At                              time.Time
@@ -40,11 +34,11 @@ func (s *Server) SessionEvent(from string, e SessionEvent) bool {
 	}
 	changed := false
 	switch e.Type {
-	case SessionJoined:
+	case noderpc.SessionJoined:
 		if sess.ConnectedAt.IsZero() {
 			sess.ConnectedAt, changed = e.At, true
 		}
-	case SessionLeft, SessionConnectionAborted:
+	case noderpc.SessionLeft, noderpc.SessionConnectionAborted:
 		if sess.DisconnectedAt.IsZero() || e.At.After(sess.DisconnectedAt) {
 			sess.DisconnectedAt, changed = e.At, true
 		}
@@ -59,17 +53,17 @@ func (s *Server) SessionEvent(from string, e SessionEvent) bool {
 	}
 	ev := WebhookEvent{Room: e.Room, NodeID: from, Participant: &Participant{Identity: e.Identity, Role: string(saved.Role)}}
 	switch e.Type {
-	case SessionJoined:
+	case noderpc.SessionJoined:
 		ev.Event = EventParticipantJoined
 		ev.Participant.JoinedAtUnixMs = e.At.UnixMilli()
-	case SessionLeft:
+	case noderpc.SessionLeft:
 		ev.Event = EventParticipantLeft
-	case SessionConnectionAborted:
+	case noderpc.SessionConnectionAborted:
 		ev.Event = EventParticipantConnectionAborted
-	case SessionTrackPublished:
+	case noderpc.SessionTrackPublished:
 		ev.Event = EventTrackPublished
 		ev.Track = &Track{ID: e.TrackID, Kind: e.TrackKind, Source: e.TrackSource}
-	case SessionTrackUnpublished:
+	case noderpc.SessionTrackUnpublished:
 		ev.Event = EventTrackUnpublished
 		ev.Track = &Track{ID: e.TrackID, Kind: e.TrackKind, Source: e.TrackSource}
 	default:

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/noderpc"
 	"github.com/chroom/chroom/orchestrator/api"
 )
 
@@ -178,15 +179,15 @@ func TestSessionEvents(t *testing.T) {
 	require.Len(t, saved, 1)
 
 	// Another node (or a wrong identity) cannot report this session.
-	require.True(t, e.api.SessionEvent(mustKey(t).ID, ev(api.SessionJoined)), "dropped, not retried")
-	wrong := ev(api.SessionJoined)
+	require.True(t, e.api.SessionEvent(mustKey(t).ID, ev(noderpc.SessionJoined)), "dropped, not retried")
+	wrong := ev(noderpc.SessionJoined)
 	wrong.Identity = "app:mallory"
 	require.True(t, e.api.SessionEvent(e.media.ID, wrong))
 	require.Len(t, saved, 1, "nothing recorded")
 
-	require.True(t, e.api.SessionEvent(e.media.ID, ev(api.SessionJoined)))
+	require.True(t, e.api.SessionEvent(e.media.ID, ev(noderpc.SessionJoined)))
 	require.Equal(t, at, saved[len(saved)-1].ConnectedAt)
-	aborted := ev(api.SessionConnectionAborted)
+	aborted := ev(noderpc.SessionConnectionAborted)
 	aborted.At = at.Add(time.Minute)
 	require.True(t, e.api.SessionEvent(e.media.ID, aborted))
 	require.Equal(t, at.Add(time.Minute), saved[len(saved)-1].DisconnectedAt)
