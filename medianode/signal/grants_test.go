@@ -107,28 +107,14 @@ func TestHostMuteHolds(t *testing.T) {
 	p, _ := r.Participant("alice")
 	require.NoError(t, p.HostMuteTrack("cam", true))
 
-	nextError := func() string {
-		t.Helper()
-		deadline := time.After(10 * time.Second)
-		for {
-			select {
-			case m := <-alice.msgs:
-				if m.Type == "error" {
-					return m.Message
-				}
-			case <-deadline:
-				t.Fatal("no error message")
-			}
-		}
-	}
 	alice.write(signal.ClientMessage{Type: "mute", TrackID: "cam", Muted: false})
-	require.Contains(t, nextError(), "muted by the host")
+	require.Contains(t, alice.nextError(), "muted by the host")
 	require.True(t, r.Tracks()[0].Muted, "the camera stays muted")
 
 	// Another camera track is refused while the host's mute holds.
 	pump(t, alice.publishVP8("cam2"))
 	alice.offer()
-	require.Contains(t, nextError(), "track cam2 refused: the host muted your camera")
+	require.Contains(t, alice.nextError(), "track cam2 refused: the host muted your camera")
 
 	// The host lifts the mute: the participant controls her camera again.
 	require.NoError(t, p.HostMuteTrack("cam", false))

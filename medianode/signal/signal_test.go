@@ -201,6 +201,23 @@ func (c *client) readLoop() {
 	}
 }
 
+// nextError returns the next error message from the node, skipping
+// other events; it fails the test after 10 s.
+func (c *client) nextError() string {
+	c.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-c.msgs:
+			if m.Type == sfu.EventError {
+				return m.Message
+			}
+		case <-deadline:
+			c.t.Fatal("no error message from the node within 10 s")
+		}
+	}
+}
+
 // answer applies a node offer and sends the answer.
 func (c *client) answer(sdp string) {
 	_ = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp})
