@@ -84,12 +84,11 @@ type Server struct {
 
 // New returns the API server.
 func New(cfg Config) *Server {
-	dir, loads, admin, rewards, peers, log, reg := cfg.Directory, cfg.Loads, cfg.Admin, cfg.Rewards, cfg.Peers, cfg.Logger, cfg.Registry
 	if cfg.GrantTTL <= 0 {
 		cfg.GrantTTL = 6 * time.Hour
 	}
-	if log == nil {
-		log = slog.Default()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	cfg.RateLimits = cfg.RateLimits.withDefaults()
 	rl := cfg.RateLimits
@@ -97,13 +96,13 @@ func New(cfg Config) *Server {
 		joinsPerIP:  newLimiters(rl.JoinPerIP, rl.JoinBurstPerIP),
 		adminPerIP:  newLimiters(rl.AdminPerIP, rl.AdminBurstPerIP),
 		joinsPerKey: newLimiters(rl.JoinPerKey, rl.JoinBurstPerKey),
-		cfg:         cfg, dir: dir, loads: loads, admin: admin, rewards: rewards, peers: peers, sel: &selector.Selector{},
-		log: log.With("component", "api"), rooms: newRooms(), now: time.Now,
+		cfg:         cfg, dir: cfg.Directory, loads: cfg.Loads, admin: cfg.Admin, rewards: cfg.Rewards, peers: cfg.Peers, sel: &selector.Selector{},
+		log: cfg.Logger.With("component", "api"), rooms: newRooms(), now: time.Now,
 		joins:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chroom_orchestrator_joins_total", Help: "Join requests by result."}, []string{"result"}),
 		redirect: prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_orchestrator_redirects_total", Help: "Requests redirected to the room's owner."}),
 	}
-	if reg != nil {
-		reg.MustRegister(s.joins, s.redirect)
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(s.joins, s.redirect)
 	}
 	return s
 }
