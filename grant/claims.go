@@ -7,7 +7,17 @@ import (
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/chroom/chroom/format"
 )
+
+// TypeJoin is the grant type (claim gty) of a join grant: it admits its
+// holder to one room on one media node. The value follows the domain
+// names of DESIGN.md §1 ("chroom/<object>/v1"), so a token minted for
+// another purpose with the same orchestrator key (a relay grant, say)
+// can never be accepted as a join grant, and a later incompatible version
+// of join grants gets a new value.
+const TypeJoin = "chroom/join-grant/v1"
 
 // Limits on claim sizes, in bytes of UTF-8. They keep a grant well under
 // MaxTokenBytes.
@@ -20,14 +30,26 @@ const (
 	MaxNameBytes = 128
 	// MaxIDBytes is the longest grant ID (jti).
 	MaxIDBytes = 128
+	// MaxTypeBytes is the longest grant type (gty).
+	MaxTypeBytes = 64
 )
 
 // Claims are the claims of a join grant. The registered claims carry iss
 // (orchestrator node ID), sub (identity), aud (media node ID; exactly one),
-// exp, nbf, iat and jti (RFC 7519 §4.1); the private claims carry the room,
-// the role, an optional display name and the permissions.
+// exp, nbf, iat and jti (RFC 7519 §4.1); the private claims carry the chain
+// ID and the grant type (domain separation, DESIGN.md §1), the room, the
+// role, an optional display name and the permissions.
 type Claims struct {
 	jwt.RegisteredClaims
+	// ChainID is the ID of the Chroom chain whose registry the issuer and
+	// the media node belong to (1–format.MaxChainIDLength printable bytes).
+	// A media node accepts only grants for the chain it serves, so a grant
+	// cannot be replayed on another network (a testnet and mainnet sharing
+	// node keys, say).
+	ChainID string `json:"chain_id"`
+	// Type is the grant type; a join grant has TypeJoin. Media nodes
+	// accept nothing else as a join grant.
+	Type string `json:"gty"`
 	// Room is the room name: 1–MaxRoomBytes bytes of printable UTF-8.
 	Room string `json:"room"`
 	// Role is the participant's role in the room.
@@ -56,10 +78,16 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 	}{plain(c), aud})
 }
 
-// validate checks the claims that Issue and Verify agree on: sub, room,
-// role, name and jti. Time and audience checks differ and live with their
-// callers.
+// validate checks the claims that Issue and Verify agree on: chain_id and
+// gty present, sub, room, role, name and jti. Time, audience, chain and
+// type values are checked by the callers (they fail differently).
 func (c *Claims) validate() error {
+	if err := checkText("chain_id", c.ChainID, 1, format.MaxChainIDLength); err != nil {
+		return err
+	}
+	if err := checkText("gty", c.Type, 1, MaxTypeBytes); err != nil {
+		return err
+	}
 	if err := checkText("sub", c.Subject, 1, MaxSubjectBytes); err != nil {
 		return err
 	}

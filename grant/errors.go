@@ -27,8 +27,17 @@ var (
 	// ErrIssuerNotActive means iss is a registered orchestrator whose status
 	// is not ACTIVE (it is JAILED or UNBONDING).
 	ErrIssuerNotActive = errors.New("grant issuer is not an active orchestrator")
-	// ErrInvalidClaims means a claim is missing or out of range: sub, room,
-	// role, name, jti, exp, or aud when issuing.
+	// ErrWrongChain means chain_id names another chain than the one this
+	// media node serves.
+	ErrWrongChain = errors.New("grant is for another chain")
+	// ErrWrongType means gty is not TypeJoin: the token is not a join grant.
+	ErrWrongType = errors.New("grant is not a join grant")
+	// ErrLifetimeTooLong means the grant was issued to live (exp − iat)
+	// longer than the verifier's MaxLifetime.
+	ErrLifetimeTooLong = errors.New("grant lifetime is longer than this node accepts")
+	// ErrInvalidClaims means a claim is missing or out of range: chain_id,
+	// gty, sub, room, role, name, jti, exp, iat (when a maximum lifetime
+	// is enforced), or aud, nbf and gty values when issuing.
 	ErrInvalidClaims = errors.New("grant claims are invalid")
 	// ErrWrongRoom means a verified grant is used for a room it does not name.
 	ErrWrongRoom = errors.New("grant is for another room")

@@ -24,6 +24,13 @@ import (
 // now is the verifier's clock in every test.
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+const (
+	// chainID is the chain the fixture's media node serves.
+	chainID = "chroom-test-1"
+	// maxLifetime is the fixture verifier's MaxLifetime.
+	maxLifetime = 2 * time.Hour
+)
+
 // fixture holds the keys of a small registry: an active orchestrator, a
 // jailed one, a key nobody registered, and the media node that verifies.
 type fixture struct {
@@ -41,11 +48,13 @@ func newFixture(tb testing.TB) *fixture {
 	f := &fixture{orch: key(1), jailed: key(2), stranger: key(3), media: key(4)}
 	f.verifier = &grant.Verifier{
 		Audience: f.media.ID,
+		ChainID:  chainID,
 		Issuers: fakeIssuers{
 			f.orch.ID:   {key: f.orch.PublicKey, active: true},
 			f.jailed.ID: {key: f.jailed.PublicKey, active: false},
 		},
-		Now: func() time.Time { return now },
+		MaxLifetime: maxLifetime,
+		Now:         func() time.Time { return now },
 	}
 	return f
 }
@@ -81,6 +90,8 @@ func (f *fixture) claims() grant.Claims {
 			IssuedAt:  jwt.NewNumericDate(now.Add(-time.Minute)),
 			ID:        "0123456789abcdef0123456789abcdef",
 		},
+		ChainID:     chainID,
+		Type:        grant.TypeJoin,
 		Room:        "standup",
 		Role:        grant.RoleParticipant,
 		Name:        "Alice",
@@ -138,6 +149,8 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 	require.NoError(t, json.Unmarshal(payload, &wire))
 	require.Equal(t, f.media.ID, wire["aud"], "aud must be a single string, not an array")
 	require.Equal(t, f.orch.ID, wire["iss"])
+	require.Equal(t, chainID, wire["chain_id"])
+	require.Equal(t, "chroom/join-grant/v1", wire["gty"])
 	require.Equal(t, "participant", wire["role"])
 	require.Equal(t, true, wire["can_publish"])
 	require.Equal(t, false, wire["can_publish_screen"])
@@ -149,6 +162,8 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 	require.Equal(t, jwt.ClaimStrings{f.media.ID}, got.Audience)
 	require.Equal(t, c.ExpiresAt.Unix(), got.ExpiresAt.Unix())
 	require.Equal(t, c.NotBefore.Unix(), got.NotBefore.Unix())
+	require.Equal(t, chainID, got.ChainID)
+	require.Equal(t, grant.TypeJoin, got.Type)
 	require.Regexp(t, `^[0-9a-f]{32}$`, got.ID)
 	require.Equal(t, "standup", got.Room)
 	require.Equal(t, grant.RoleParticipant, got.Role)
@@ -186,6 +201,11 @@ func TestIssueRejects(t *testing.T) {
 		{name: "no role", mutate: func(c *grant.Claims) { c.Role = "" }, errMsg: "role is missing"},
 		{name: "unknown role", mutate: func(c *grant.Claims) { c.Role = "admin" }, errMsg: `unknown role "admin"`},
 		{name: "name too long", mutate: func(c *grant.Claims) { c.Name = strings.Repeat("n", 129) }, errMsg: "name is 129 bytes"},
+		{name: "no chain_id", mutate: func(c *grant.Claims) { c.ChainID = "" }, errMsg: "chain_id is missing"},
+		{name: "chain_id too long", mutate: func(c *grant.Claims) { c.ChainID = strings.Repeat("c", 51) }, errMsg: "chain_id is 51 bytes, want at most 50"},
+		{name: "chain_id with NUL", mutate: func(c *grant.Claims) { c.ChainID = "chroom\x001" }, errMsg: "chain_id contains the non-printable character U+0000"},
+		{name: "no gty", mutate: func(c *grant.Claims) { c.Type = "" }, errMsg: "gty is missing"},
+		{name: "unknown gty", mutate: func(c *grant.Claims) { c.Type = "chroom/relay-grant/v1" }, errMsg: `gty is "chroom/relay-grant/v1", want "chroom/join-grant/v1"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -269,6 +289,11 @@ func TestVerify(t *testing.T) {
 			rawClaims(func(m map[string]any) { m["aud"] = []string{f.media.ID} }))},
 		{name: "typ absent", token: signRaw(t, f.orch.PrivateKey(), map[string]any{"alg": "EdDSA"}, rawClaims(func(map[string]any) {}))},
 		{name: "nbf absent", token: signRaw(t, f.orch.PrivateKey(), edHeader, rawClaims(func(m map[string]any) { delete(m, "nbf") }))},
+		{name: "lifetime at the maximum", token: with(func(c *grant.Claims) { c.ExpiresAt = jwt.NewNumericDate(c.IssuedAt.Add(maxLifetime)) })},
+		{name: "lifetime counted from iat, not nbf", token: with(func(c *grant.Claims) {
+			c.NotBefore = jwt.NewNumericDate(now.Add(-24 * time.Hour))
+			c.ExpiresAt = jwt.NewNumericDate(c.IssuedAt.Add(maxLifetime))
+		})},
 
 		{name: "missing token", token: "", wantErr: grant.ErrMalformed, errMsg: "no token"},
 		{name: "garbage", token: "not a token", wantErr: grant.ErrMalformed, errMsg: "three dot-separated segments"},
@@ -314,6 +339,31 @@ func TestVerify(t *testing.T) {
 		{name: "role unknown", token: signRaw(t, f.orch.PrivateKey(), edHeader, rawClaims(func(m map[string]any) { m["role"] = "root" })), wantErr: grant.ErrInvalidClaims, errMsg: `unknown role "root"`},
 		{name: "sub missing", token: signRaw(t, f.orch.PrivateKey(), edHeader, rawClaims(func(m map[string]any) { delete(m, "sub") })), wantErr: grant.ErrInvalidClaims, errMsg: "sub is missing"},
 		{name: "jti missing", token: signRaw(t, f.orch.PrivateKey(), edHeader, rawClaims(func(m map[string]any) { delete(m, "jti") })), wantErr: grant.ErrInvalidClaims, errMsg: "jti is missing"},
+
+		// Domain separation (DESIGN.md §1): chain and grant type.
+		{name: "wrong chain", token: with(func(c *grant.Claims) { c.ChainID = "chroom-1" }), wantErr: grant.ErrWrongChain,
+			errMsg: `chain_id is "chroom-1", this node serves "chroom-test-1"`},
+		{name: "chain differs in case", token: with(func(c *grant.Claims) { c.ChainID = "Chroom-Test-1" }), wantErr: grant.ErrWrongChain},
+		{name: "chain missing", token: signRaw(t, f.orch.PrivateKey(), edHeader, rawClaims(func(m map[string]any) { delete(m, "chain_id") })), wantErr: grant.ErrInvalidClaims, errMsg: "chain_id is missing"},
+		{name: "chain empty", token: signRaw(t, f.orch.PrivateKey(), edHeader, rawClaims(func(m map[string]any) { m["chain_id"] = "" })), wantErr: grant.ErrInvalidClaims, errMsg: "chain_id is missing"},
+		{name: "chain not a string", token: signRaw(t, f.orch.PrivateKey(), edHeader, rawClaims(func(m map[string]any) { m["chain_id"] = 1 })), wantErr: grant.ErrMalformed},
+		{name: "wrong type", token: signRaw(t, f.orch.PrivateKey(), edHeader, rawClaims(func(m map[string]any) { m["gty"] = "chroom/relay-grant/v1" })), wantErr: grant.ErrWrongType,
+			errMsg: `gty is "chroom/relay-grant/v1", want "chroom/join-grant/v1"`},
+		{name: "type of another version", token: signRaw(t, f.orch.PrivateKey(), edHeader, rawClaims(func(m map[string]any) { m["gty"] = "chroom/join-grant/v2" })), wantErr: grant.ErrWrongType},
+		{name: "type missing", token: signRaw(t, f.orch.PrivateKey(), edHeader, rawClaims(func(m map[string]any) { delete(m, "gty") })), wantErr: grant.ErrInvalidClaims, errMsg: "gty is missing"},
+		{name: "wrong chain and expired", token: with(func(c *grant.Claims) {
+			c.ChainID = "chroom-1"
+			c.NotBefore = jwt.NewNumericDate(now.Add(-time.Hour))
+			c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Minute))
+		}), wantErr: grant.ErrWrongChain},
+
+		// Maximum lifetime (maxLifetime, 2 h, in the fixture).
+		{name: "lifetime too long", token: with(func(c *grant.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(3 * time.Hour)) }), wantErr: grant.ErrLifetimeTooLong,
+			errMsg: "the grant lives 3h1m0s (iat 2026-03-01T11:59:00Z to exp 2026-03-01T15:00:00Z), longer than this node's maximum of 2h0m0s"},
+		{name: "lifetime one second too long", token: with(func(c *grant.Claims) { c.ExpiresAt = jwt.NewNumericDate(c.IssuedAt.Add(maxLifetime + time.Second)) }), wantErr: grant.ErrLifetimeTooLong,
+			errMsg: "2h0m1s"},
+		{name: "iat missing", token: signRaw(t, f.orch.PrivateKey(), edHeader, rawClaims(func(m map[string]any) { delete(m, "iat") })), wantErr: grant.ErrInvalidClaims,
+			errMsg: "iat is missing; this node needs it to enforce its maximum grant lifetime of 2h0m0s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -341,7 +391,8 @@ func TestVerifierConfig(t *testing.T) {
 	}{
 		{name: "nil verifier", v: nil, errMsg: "no audience"},
 		{name: "no audience", v: &grant.Verifier{Issuers: f.verifier.Issuers}, errMsg: "no audience"},
-		{name: "no issuers", v: &grant.Verifier{Audience: f.media.ID}, errMsg: "no issuer registry"},
+		{name: "no chain ID", v: &grant.Verifier{Audience: f.media.ID, Issuers: f.verifier.Issuers}, errMsg: "no chain ID"},
+		{name: "no issuers", v: &grant.Verifier{Audience: f.media.ID, ChainID: chainID}, errMsg: "no issuer registry"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -357,6 +408,21 @@ func TestVerifierConfig(t *testing.T) {
 		c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Second))
 		_, err := v.Verify(f.issue(t, c))
 		require.ErrorIs(t, err, grant.ErrExpired)
+	})
+	t.Run("no maximum lifetime", func(t *testing.T) {
+		v := *f.verifier
+		v.MaxLifetime = 0
+		c := f.claims()
+		c.ExpiresAt = jwt.NewNumericDate(now.Add(30 * 24 * time.Hour))
+		_, err := v.Verify(f.issue(t, c))
+		require.NoError(t, err, "MaxLifetime 0 sets no limit")
+
+		_, payload, _ := segments(t, f.issue(t, f.claims()))
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(payload, &m))
+		delete(m, "iat")
+		_, err = v.Verify(signRaw(t, f.orch.PrivateKey(), edHeader, m))
+		require.NoError(t, err, "without a maximum lifetime iat is optional")
 	})
 	t.Run("wide leeway", func(t *testing.T) {
 		v := *f.verifier
@@ -459,7 +525,8 @@ func mustJSON(tb testing.TB, v any) []byte {
 var sentinels = []error{
 	grant.ErrMalformed, grant.ErrAlgorithm, grant.ErrBadSignature, grant.ErrExpired,
 	grant.ErrNotYetValid, grant.ErrWrongAudience, grant.ErrUnknownIssuer,
-	grant.ErrIssuerNotActive, grant.ErrInvalidClaims,
+	grant.ErrIssuerNotActive, grant.ErrInvalidClaims, grant.ErrWrongChain, grant.ErrWrongType,
+	grant.ErrLifetimeTooLong,
 }
 
 func wrapsSentinel(err error) bool {

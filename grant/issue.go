@@ -21,10 +21,13 @@ const generatedIDBytes = 16
 //
 // Issue sets iss to key.ID (any Issuer in c is ignored), iat to the current
 // time if it is unset, and jti to 16 random bytes in hex if it is empty. It
-// requires sub, exactly one aud that is a node ID, exp and nbf with exp after
-// nbf, a room of 1–MaxRoomBytes printable bytes, a valid role and a name of
-// at most MaxNameBytes printable bytes; a violation is an error wrapping
-// ErrInvalidClaims. The permissions are taken as given: start from
+// requires a chain_id (the chain the media node serves, 1–50 printable
+// bytes), gty = TypeJoin, sub, exactly one aud that is a node ID, exp and
+// nbf with exp after nbf, a room of 1–MaxRoomBytes printable bytes, a valid
+// role and a name of at most MaxNameBytes printable bytes; a violation is an
+// error wrapping ErrInvalidClaims. It does not bound exp − iat: media nodes
+// refuse grants that live longer than their configured maximum (see
+// Verifier.MaxLifetime). The permissions are taken as given: start from
 // DefaultPermissions(c.Role).
 func Issue(key *format.NodeKey, c Claims) (string, error) {
 	if key == nil || len(key.PrivateKey()) != ed25519.PrivateKeySize {
@@ -59,6 +62,9 @@ func Issue(key *format.NodeKey, c Claims) (string, error) {
 	}
 	if err := c.validate(); err != nil {
 		return "", fmt.Errorf("issue grant: %w", err)
+	}
+	if c.Type != TypeJoin {
+		return "", fmt.Errorf("issue grant: %w: gty is %q, want %q (the only grant type this package issues)", ErrInvalidClaims, c.Type, TypeJoin)
 	}
 
 	token, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(key.PrivateKey())

@@ -37,8 +37,20 @@ type Verifier struct {
 	// Audience is this media node's ID; a grant's aud must equal it.
 	// Required.
 	Audience string
+	// ChainID is the chain this media node serves; a grant's chain_id must
+	// equal it. Required.
+	ChainID string
 	// Issuers resolves iss to an active orchestrator's key. Required.
 	Issuers Issuers
+	// MaxLifetime is the longest lifetime, exp − iat, of a grant this node
+	// accepts; a grant that claims a longer one is refused, and so is a
+	// grant without iat. Zero means no limit (and iat is optional).
+	//
+	// iat is the issuer's word: an ACTIVE orchestrator could state a late
+	// iat, but it could as well mint a fresh grant whenever it likes, so
+	// iat is not checked against this node's clock (which would make a few
+	// seconds of clock skew refuse every grant issued at the maximum).
+	MaxLifetime time.Duration
 	// Leeway is the clock skew tolerated on exp and nbf. Zero means
 	// DefaultLeeway (5 s); a negative value means none.
 	Leeway time.Duration
@@ -54,17 +66,23 @@ type Verifier struct {
 //     no crit parameter;
 //   - iss is an ACTIVE orchestrator according to v.Issuers and the signature
 //     verifies under its key;
-//   - aud is exactly v.Audience;
+//   - chain_id is present and equals v.ChainID, and gty is TypeJoin;
 //   - exp is present and now ≤ exp + leeway; nbf, if present, ≤ now + leeway;
+//   - if v.MaxLifetime is set: iat is present and exp − iat ≤ v.MaxLifetime;
+//   - aud is exactly v.Audience;
 //   - sub, room, role, name and jti are valid (see Issue).
 //
 // Otherwise the error wraps ErrMalformed, ErrAlgorithm, ErrUnknownIssuer,
-// ErrIssuerNotActive, ErrBadSignature, ErrWrongAudience, ErrExpired,
-// ErrNotYetValid or ErrInvalidClaims and says what is wrong. Verify does not
-// check permissions: call Claims.Allow for each action.
+// ErrIssuerNotActive, ErrBadSignature, ErrWrongChain, ErrWrongType,
+// ErrExpired, ErrNotYetValid, ErrLifetimeTooLong, ErrWrongAudience or
+// ErrInvalidClaims and says what is wrong. Verify does not check
+// permissions: call Claims.Allow for each action.
 func (v *Verifier) Verify(token string) (*Claims, error) {
 	if v == nil || v.Audience == "" {
 		return nil, errors.New("grant verifier has no audience (this node's ID) configured")
+	}
+	if v.ChainID == "" {
+		return nil, errors.New("grant verifier has no chain ID configured")
 	}
 	if v.Issuers == nil {
 		return nil, errors.New("grant verifier has no issuer registry configured")
@@ -104,6 +122,21 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: %s", ErrMalformed, msg)
 	}
 
+	// Chain and type first: a token for another network or purpose is
+	// refused as such, whatever else it says.
+	switch {
+	case claims.ChainID == "":
+		return nil, fmt.Errorf("%w: chain_id is missing", ErrInvalidClaims)
+	case claims.ChainID != v.ChainID:
+		return nil, fmt.Errorf("%w: chain_id is %q, this node serves %q", ErrWrongChain, shorten(claims.ChainID), v.ChainID)
+	}
+	switch {
+	case claims.Type == "":
+		return nil, fmt.Errorf("%w: gty is missing, want %q", ErrInvalidClaims, TypeJoin)
+	case claims.Type != TypeJoin:
+		return nil, fmt.Errorf("%w: gty is %q, want %q", ErrWrongType, shorten(claims.Type), TypeJoin)
+	}
+
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
@@ -125,6 +158,15 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	case claims.NotBefore != nil && claims.NotBefore.After(t.Add(leeway)):
 		return nil, fmt.Errorf("%w: nbf is %s, %s from now", ErrNotYetValid,
 			claims.NotBefore.UTC().Format(time.RFC3339), claims.NotBefore.Sub(t).Truncate(time.Second))
+	}
+	if v.MaxLifetime > 0 {
+		if claims.IssuedAt == nil {
+			return nil, fmt.Errorf("%w: iat is missing; this node needs it to enforce its maximum grant lifetime of %s", ErrInvalidClaims, v.MaxLifetime)
+		}
+		if life := claims.ExpiresAt.Sub(claims.IssuedAt.Time); life > v.MaxLifetime {
+			return nil, fmt.Errorf("%w: the grant lives %s (iat %s to exp %s), longer than this node's maximum of %s", ErrLifetimeTooLong,
+				life, claims.IssuedAt.UTC().Format(time.RFC3339), claims.ExpiresAt.UTC().Format(time.RFC3339), v.MaxLifetime)
+		}
 	}
 	switch {
 	case len(claims.Audience) != 1:

@@ -57,7 +57,13 @@ type Store struct {
 // for the file's exclusive lock and then fails with an error wrapping
 // ErrInUse, naming the path. A file that is not a bbolt database is an
 // error.
-func Open(path string) (*Store, error) {
+func Open(path string) (*Store, error) { return OpenWith(path) }
+
+// OpenWith is Open that also creates the named buckets (if missing), for a
+// caller keeping its own records in the same file (see Update). The
+// bucket names must not be the store's own: "queue/v1", "events/v1",
+// "corrupt/v1".
+func OpenWith(path string, buckets ...string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open receipt store: create directory: %w", err)
 	}
@@ -90,6 +96,14 @@ func Open(path string) (*Store, error) {
 		}
 		if _, err := tx.CreateBucketIfNotExists(corruptBucket); err != nil {
 			return err
+		}
+		for _, b := range buckets {
+			if b == string(queueBucket) || b == string(eventsBucket) || b == string(corruptBucket) {
+				return fmt.Errorf("bucket %q is the receipt store's own", b)
+			}
+			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
+				return fmt.Errorf("create bucket %q: %w", b, err)
+			}
 		}
 		s.n.Store(int64(q.Stats().KeyN))
 		return nil
@@ -126,37 +140,91 @@ func (s *Store) Close() error {
 // and a 64-byte media node signature; r is encoded before Put returns and
 // may be reused afterwards.
 func (s *Store) Put(r *format.SignedReceipt) (id uint64, err error) {
-	if r == nil {
-		return 0, errors.New("put receipt: signed receipt is nil")
-	}
-	if err := r.Receipt.ValidateBasic(); err != nil {
-		return 0, fmt.Errorf("put receipt: %w", err)
-	}
-	if len(r.MediaNodeSignature) != format.SignatureBytes {
-		return 0, fmt.Errorf("put receipt: media node signature must be %d bytes, got %d", format.SignatureBytes, len(r.MediaNodeSignature))
-	}
-	payload, err := r.Marshal()
-	if err != nil {
-		return 0, fmt.Errorf("put receipt: encode: %w", err)
-	}
-	value := encodeEntry(time.Now(), 0, payload)
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		q := tx.Bucket(queueBucket)
-		// Keys only ever grow, so pages split at the end can be packed.
-		q.FillPercent = 0.9
-		next, err := q.NextSequence()
-		if err != nil {
-			return err
-		}
-		id = next
-		return q.Put(idKey(id), value)
+	err = s.Update(func(tx *Tx) error {
+		id, err = tx.Put(r)
+		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("put receipt: %w", s.mapErr(err))
+		return 0, fmt.Errorf("put receipt: %w", err)
 	}
-	s.n.Add(1)
 	return id, nil
 }
+
+// entryValue encodes r's queue entry.
+func entryValue(r *format.SignedReceipt) ([]byte, error) {
+	payload, err := r.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return encodeEntry(time.Now(), 0, payload), nil
+}
+
+// put appends value to the queue inside tx; the in-memory length follows
+// when tx commits.
+func (s *Store) put(tx *bolt.Tx, value []byte) (uint64, error) {
+	q := tx.Bucket(queueBucket)
+	// Keys only ever grow, so pages split at the end can be packed.
+	q.FillPercent = 0.9
+	id, err := q.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	if err := q.Put(idKey(id), value); err != nil {
+		return 0, err
+	}
+	tx.OnCommit(func() { s.n.Add(1) })
+	return id, nil
+}
+
+// Update runs fn in one read-write transaction of the store's file, for a
+// caller that keeps buckets of its own beside the queue (declared with
+// OpenWith) and must change them and the queue atomically: fn receives a
+// Tx whose Put and Ack join the same transaction. Everything fn did is on
+// disk (fsynced) when Update returns nil; if fn returns an error nothing
+// of it is.
+func (s *Store) Update(fn func(tx *Tx) error) error {
+	err := s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{Tx: btx, s: s}) })
+	return s.mapErr(err)
+}
+
+// View runs fn in one read-only transaction of the store's file.
+func (s *Store) View(fn func(tx *bolt.Tx) error) error {
+	return s.mapErr(s.db.View(fn))
+}
+
+// Tx is a read-write transaction of Store.Update: the bbolt transaction,
+// for the caller's own buckets, and the queue's operations inside it.
+type Tx struct {
+	*bolt.Tx
+	s *Store
+}
+
+// Put queues r in this transaction, with Store.Put's checks, and returns
+// its id.
+func (t *Tx) Put(r *format.SignedReceipt) (uint64, error) {
+	if r == nil {
+		return 0, errors.New("signed receipt is nil")
+	}
+	if err := r.Receipt.ValidateBasic(); err != nil {
+		return 0, err
+	}
+	if len(r.MediaNodeSignature) != format.SignatureBytes {
+		return 0, fmt.Errorf("media node signature must be %d bytes, got %d", format.SignatureBytes, len(r.MediaNodeSignature))
+	}
+	value, err := entryValue(r)
+	if err != nil {
+		return 0, err
+	}
+	return t.s.put(t.Tx, value)
+}
+
+// MarkAttempt adds one to the Attempts of each queued id in this
+// transaction, as Store.MarkAttempt does.
+func (t *Tx) MarkAttempt(ids ...uint64) error { return t.s.markAttempt(t.Tx, ids) }
+
+// Ack removes ids from the queue in this transaction (unknown ids are
+// ignored, as in Store.Ack).
+func (t *Tx) Ack(ids ...uint64) error { return t.s.ack(t.Tx, ids) }
 
 // Pending returns up to limit queued entries, oldest (lowest id) first;
 // limit ≤ 0 means all of them. A value that cannot be decoded is skipped,
@@ -252,42 +320,45 @@ func (s *Store) MarkAttempt(ids ...uint64) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	err := s.db.Update(func(tx *bolt.Tx) error { return s.markAttempt(tx, ids) })
+	if err != nil {
+		return fmt.Errorf("mark receipt attempts: %w", s.mapErr(err))
+	}
+	return nil
+}
+
+func (s *Store) markAttempt(tx *bolt.Tx, ids []uint64) error {
 	var (
 		moved   int
 		lastErr error
 	)
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		moved, lastErr = 0, nil
-		q, cb := tx.Bucket(queueBucket), tx.Bucket(corruptBucket)
-		for _, id := range ids {
-			k := idKey(id)
-			v := q.Get(k)
-			if v == nil {
-				continue
-			}
-			if derr := checkValue(v); derr != nil {
-				if err := moveAside(q, cb, k, v); err != nil {
-					return err
-				}
-				moved++
-				lastErr = fmt.Errorf("entry %d: %w", id, derr)
-				continue
-			}
-			if err := q.Put(k, withAttempt(v)); err != nil {
+	q, cb := tx.Bucket(queueBucket), tx.Bucket(corruptBucket)
+	for _, id := range ids {
+		k := idKey(id)
+		v := q.Get(k)
+		if v == nil {
+			continue
+		}
+		if derr := checkValue(v); derr != nil {
+			if err := moveAside(q, cb, k, v); err != nil {
 				return err
 			}
+			moved++
+			lastErr = fmt.Errorf("entry %d: %w", id, derr)
+			continue
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("mark receipt attempts: %w", s.mapErr(err))
+		if err := q.Put(k, withAttempt(v)); err != nil {
+			return err
+		}
 	}
 	if moved > 0 {
-		s.n.Add(-int64(moved))
-		s.mu.Lock()
-		s.corrupt += uint64(moved)
-		s.lastCorrupt = lastErr
-		s.mu.Unlock()
+		tx.OnCommit(func() {
+			s.n.Add(-int64(moved))
+			s.mu.Lock()
+			s.corrupt += uint64(moved)
+			s.lastCorrupt = lastErr
+			s.mu.Unlock()
+		})
 	}
 	return nil
 }
@@ -299,26 +370,27 @@ func (s *Store) Ack(ids ...uint64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	var removed int
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		removed = 0
-		q := tx.Bucket(queueBucket)
-		for _, id := range ids {
-			k := idKey(id)
-			if q.Get(k) == nil {
-				continue
-			}
-			if err := q.Delete(k); err != nil {
-				return err
-			}
-			removed++
-		}
-		return nil
-	})
+	err := s.db.Update(func(tx *bolt.Tx) error { return s.ack(tx, ids) })
 	if err != nil {
 		return fmt.Errorf("ack receipts: %w", s.mapErr(err))
 	}
-	s.n.Add(-int64(removed))
+	return nil
+}
+
+func (s *Store) ack(tx *bolt.Tx, ids []uint64) error {
+	q := tx.Bucket(queueBucket)
+	removed := 0
+	for _, id := range ids {
+		k := idKey(id)
+		if q.Get(k) == nil {
+			continue
+		}
+		if err := q.Delete(k); err != nil {
+			return err
+		}
+		removed++
+	}
+	tx.OnCommit(func() { s.n.Add(-int64(removed)) })
 	return nil
 }
 

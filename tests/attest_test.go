@@ -17,7 +17,7 @@ import (
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/orchestrator/attest"
 	orchchain "github.com/chroom/chroom/orchestrator/chain"
-	"github.com/chroom/chroom/receipts"
+	"github.com/chroom/chroom/orchestrator/store"
 	"github.com/chroom/chroom/testutil/sample"
 	verificationtypes "github.com/chroom/chroom/x/verification/types"
 )
@@ -82,13 +82,11 @@ func TestAttestationPipelineOnChain(t *testing.T) {
 	require.NoError(t, err)
 	rec := &recordingChain{Submitter: sub, sessions: map[string][]string{}}
 	pipeline := func(ch attest.Chain) *attest.Pipeline {
-		q, err := receipts.Open(filepath.Join(dir, "queue.db"))
+		st, err := store.Open(filepath.Join(dir, "orchestrator.db"))
 		require.NoError(t, err)
-		j, err := attest.OpenJournal(filepath.Join(dir, "attest.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { q.Close(); j.Close() })
+		t.Cleanup(func() { st.Close() })
 		return &attest.Pipeline{
-			Key: orchKey, ChainID: sub.ChainID(), Registry: view, Sessions: acceptAll{}, Queue: q, Journal: j,
+			Key: orchKey, ChainID: sub.ChainID(), Registry: view, Sessions: acceptAll{}, Store: st,
 			Chain: ch, Epochs: client, BatchSize: 4, MaxBackoff: time.Second, Metrics: metrics,
 		}
 	}
@@ -100,8 +98,8 @@ func TestAttestationPipelineOnChain(t *testing.T) {
 	}
 	drained := func(p *attest.Pipeline) func() bool {
 		return func() bool {
-			n, err := p.Queue.Len()
-			_, inFlight, jerr := p.Journal.InFlight()
+			n, err := p.Store.Len()
+			_, inFlight, jerr := p.Store.InFlight()
 			return err == nil && jerr == nil && n == 0 && !inFlight
 		}
 	}
@@ -136,8 +134,7 @@ func TestAttestationPipelineOnChain(t *testing.T) {
 	require.Eventually(t, func() bool { return flaky.lost() != "" }, 60*time.Second, 100*time.Millisecond)
 	stop()
 	lost := flaky.lost()
-	require.NoError(t, p.Queue.Close())
-	require.NoError(t, p.Journal.Close())
+	require.NoError(t, p.Store.Close())
 
 	lookupsBefore := rec.lookupCount()
 	p = pipeline(rec)
@@ -191,8 +188,8 @@ func TestAttestationPipelineOnChain(t *testing.T) {
 // pipeline2 is p with another chain connection, on the same files.
 func pipeline2(p *attest.Pipeline, ch attest.Chain) *attest.Pipeline {
 	return &attest.Pipeline{
-		Key: p.Key, ChainID: p.ChainID, Registry: p.Registry, Sessions: p.Sessions, Queue: p.Queue,
-		Journal: p.Journal, Chain: ch, Epochs: p.Epochs, BatchSize: p.BatchSize, MaxBackoff: p.MaxBackoff, Metrics: p.Metrics,
+		Key: p.Key, ChainID: p.ChainID, Registry: p.Registry, Sessions: p.Sessions, Store: p.Store,
+		Chain: ch, Epochs: p.Epochs, BatchSize: p.BatchSize, MaxBackoff: p.MaxBackoff, Metrics: p.Metrics,
 	}
 }
 

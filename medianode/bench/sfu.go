@@ -69,6 +69,10 @@ type SFU struct {
 	http *http.Server
 }
 
+// chainID is the chain the local SFU's grants are bound to; it only has to
+// match between issueGrant and the verifier.
+const chainID = "chroom-bench"
+
 // issuers is a fixed registry with one active orchestrator.
 type issuers map[string]ed25519.PublicKey
 
@@ -126,7 +130,7 @@ func StartSFU(o SFUOptions) (*SFU, error) {
 		udp.Close()
 		return nil, err
 	}
-	srv := &signal.Server{SFU: s, Log: quiet, Auth: &grant.Verifier{Audience: node.ID, Issuers: issuers{orch.ID: orch.PublicKey}}}
+	srv := &signal.Server{SFU: s, Log: quiet, Auth: &grant.Verifier{Audience: node.ID, ChainID: chainID, Issuers: issuers{orch.ID: orch.PublicKey}}}
 	ln, err := net.Listen("tcp", o.HTTPAddr)
 	if err != nil {
 		udp.Close()
@@ -159,7 +163,7 @@ func StartSFU(o SFUOptions) (*SFU, error) {
 const MaxViewers = 1000
 
 func issueGrant(orch *format.NodeKey, nodeID, identity string, role grant.Role) (string, error) {
-	c := grant.Claims{Room: Room, Role: role, Permissions: grant.DefaultPermissions(role)}
+	c := grant.Claims{ChainID: chainID, Type: grant.TypeJoin, Room: Room, Role: role, Permissions: grant.DefaultPermissions(role)}
 	c.Subject = identity
 	c.Audience = []string{nodeID}
 	c.NotBefore = jwt.NewNumericDate(time.Now().Add(-time.Minute))

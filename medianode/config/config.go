@@ -27,8 +27,23 @@ type Config struct {
 	WebRTC   WebRTC   `yaml:"webrtc"`
 	TURN     TURN     `yaml:"turn"`
 	Limits   Limits   `yaml:"limits"`
+	Grants   Grants   `yaml:"grants"`
 	Receipts Receipts `yaml:"receipts"`
 	Outbound Outbound `yaml:"outbound"`
+}
+
+// DefaultGrantMaxLifetime is the default of grants.max_lifetime: the
+// orchestrator's default grant lifetime (api.grant_ttl).
+const DefaultGrantMaxLifetime = 6 * time.Hour
+
+// Grants configures which join grants the node accepts beyond the checks
+// package grant always makes (issuer, chain, type, audience, expiry).
+type Grants struct {
+	// MaxLifetime is the longest lifetime (exp − iat) of a join grant the
+	// node accepts; longer-lived grants, and grants without iat, are
+	// refused. It bounds how long a leaked grant stays usable. Must be
+	// positive; default DefaultGrantMaxLifetime.
+	MaxLifetime time.Duration `yaml:"max_lifetime"`
 }
 
 // Outbound configures connections to endpoints read from the chain's
@@ -119,6 +134,7 @@ func Default() Config {
 		WebRTC:   WebRTC{UDPPort: 7882, TCPPort: 7883, BindIP: "0.0.0.0"},
 		TURN:     TURN{Enabled: true, UDPPort: 3478, TCPPort: 3478, Realm: "chroom", CredentialTTL: 2 * time.Hour, MaxAllocationsPerUser: 10},
 		Limits:   Limits{MaxRooms: 1000, MaxParticipantsPerRoom: 100, MaxTracksPerParticipant: 8, MaxDataMessageBytes: 64 << 10},
+		Grants:   Grants{MaxLifetime: DefaultGrantMaxLifetime},
 		Receipts: Receipts{Store: "receipts.db", PushInterval: 2 * time.Second, LoadReportInterval: 5 * time.Second},
 	}
 }
@@ -211,6 +227,9 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.MaxDataMessageBytes < 1024 || c.Limits.MaxDataMessageBytes > 256<<10 {
 		bad("limits.max_data_message_bytes", "must be in 1024-262144, got %d", c.Limits.MaxDataMessageBytes)
+	}
+	if c.Grants.MaxLifetime <= 0 {
+		bad("grants.max_lifetime", "must be a positive duration (the longest join grant lifetime, exp − iat, this node accepts; default 6h), got %s", c.Grants.MaxLifetime)
 	}
 	if c.Receipts.Store == "" {
 		bad("receipts.store", "is required")

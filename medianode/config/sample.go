@@ -96,6 +96,13 @@ limits:
   # Largest data-channel message (chat, file chunk) relayed, in bytes.
   max_data_message_bytes: 65536
 
+grants:
+  # The longest lifetime (exp - iat) of a join grant this node accepts;
+  # longer-lived grants and grants without iat are refused (401). It bounds
+  # how long a leaked grant can be used. Keep it at least the orchestrators'
+  # api.grant_ttl (6h by default), or their grants are refused.
+  max_lifetime: 6h
+
 receipts:
   # On-disk queue (bbolt) of signed usage receipts not yet acknowledged by
   # an orchestrator; it survives restarts.

@@ -234,7 +234,8 @@ func (n *Node) Run(ctx context.Context) error {
 	goRun(func() { n.epochLoop(ctx) })
 
 	sig := &signal.Server{
-		SFU: n.sfu, Auth: &grant.Verifier{Audience: n.key.ID, Issuers: n.view}, ICE: n, Hooks: n, Log: n.log,
+		SFU: n.sfu, ICE: n, Hooks: n, Log: n.log,
+		Auth: &grant.Verifier{Audience: n.key.ID, ChainID: n.cfg.Chain.ChainID, Issuers: n.view, MaxLifetime: n.cfg.Grants.MaxLifetime},
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", sig.Handler())

@@ -225,12 +225,58 @@ func start(t *testing.T, cfg config.Config) (*node.Node, func()) {
 }
 
 func grantFor(t *testing.T, orch, media *format.NodeKey, identity string, role grant.Role) string {
-	c := grant.Claims{Room: "room-1", Role: role, Permissions: grant.DefaultPermissions(role)}
+	c := grant.Claims{ChainID: chainID, Type: grant.TypeJoin, Room: "room-1", Role: role, Permissions: grant.DefaultPermissions(role)}
 	c.Subject, c.Audience = identity, []string{media.ID}
 	c.ExpiresAt, c.NotBefore = jwt.NewNumericDate(time.Now().Add(time.Hour)), jwt.NewNumericDate(time.Now().Add(-time.Minute))
 	tok, err := grant.Issue(orch, c)
 	require.NoError(t, err)
 	return tok
+}
+
+// TestGrantChainAndLifetime: the node verifies grants against its own
+// chain ID and its grants.max_lifetime (DESIGN.md §1, §4).
+func TestGrantChainAndLifetime(t *testing.T) {
+	_, orch, cfg, media := setup(t, t.TempDir())
+	cfg.Grants.MaxLifetime = 30 * time.Minute
+	require.NoError(t, cfg.Validate())
+	n, _ := start(t, cfg)
+	issue := func(identity string, mutate func(*grant.Claims)) string {
+		c := grant.Claims{ChainID: chainID, Type: grant.TypeJoin, Room: "room-1", Role: grant.RoleParticipant, Permissions: grant.DefaultPermissions(grant.RoleParticipant)}
+		c.Subject, c.Audience = identity, []string{media.ID}
+		c.NotBefore, c.IssuedAt = jwt.NewNumericDate(time.Now().Add(-5*time.Second)), jwt.NewNumericDate(time.Now())
+		c.ExpiresAt = jwt.NewNumericDate(c.IssuedAt.Add(10 * time.Minute))
+		mutate(&c)
+		tok, err := grant.Issue(orch.key, c)
+		require.NoError(t, err)
+		return tok
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*grant.Claims)
+		errMsg string // empty: the grant connects
+	}{
+		{name: "within the maximum", mutate: func(*grant.Claims) {}},
+		{name: "at the maximum", mutate: func(c *grant.Claims) { c.ExpiresAt = jwt.NewNumericDate(c.IssuedAt.Add(30 * time.Minute)) }},
+		{name: "over the maximum", mutate: func(c *grant.Claims) { c.ExpiresAt = jwt.NewNumericDate(c.IssuedAt.Add(time.Hour)) },
+			errMsg: "the grant lives 1h0m0s"},
+		{name: "another chain", mutate: func(c *grant.Claims) { c.ChainID = "chroom-1" },
+			errMsg: `grant is for another chain: chain_id is "chroom-1", this node serves "chroom-test-1"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ws, resp, err := websocket.DefaultDialer.Dial("ws://"+n.HTTPAddr()+"/rtc?access_token="+issue(strings.ReplaceAll(tc.name, " ", "-"), tc.mutate), nil)
+			if tc.errMsg == "" {
+				require.NoError(t, err)
+				resp.Body.Close()
+				ws.Close()
+				return
+			}
+			require.Error(t, err)
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+			body := make([]byte, 1024)
+			k, _ := resp.Body.Read(body)
+			require.Contains(t, string(body[:k]), tc.errMsg)
+		})
+	}
 }
 
 // call runs a publisher and a subscriber through the node for about a

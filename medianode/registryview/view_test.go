@@ -314,7 +314,7 @@ func TestOrchestratorKey(t *testing.T) {
 
 	// The orchestrator is jailed on chain: grants it signed stop verifying
 	// at the next refresh.
-	verifier := &grant.Verifier{Audience: r.media.ID, Issuers: v}
+	verifier := &grant.Verifier{Audience: r.media.ID, ChainID: "chroom-test-1", Issuers: v}
 	tok, err := grant.Issue(r.orch, grant.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   "bob",
@@ -322,6 +322,8 @@ func TestOrchestratorKey(t *testing.T) {
 			NotBefore: jwt.NewNumericDate(time.Now().Add(-time.Minute)),
 			ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)),
 		},
+		ChainID:     "chroom-test-1",
+		Type:        grant.TypeJoin,
 		Room:        "standup",
 		Role:        grant.RoleViewer,
 		Permissions: grant.DefaultPermissions(grant.RoleViewer),

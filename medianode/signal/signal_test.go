@@ -29,6 +29,9 @@ import (
 	"github.com/chroom/chroom/medianode/signal"
 )
 
+// testChainID is the chain the test node serves and its grants name.
+const testChainID = "chroom-test-1"
+
 // issuers is a fixed registry: one ACTIVE orchestrator.
 type issuers map[string]ed25519.PublicKey
 
@@ -58,7 +61,7 @@ func newNode(t *testing.T) *node {
 	n := &node{t: t, orch: mustKey(t), nodeID: mustKey(t).ID, ended: make(chan string, 16)}
 	n.sfu, err = sfu.New(sfu.Config{API: api, Logger: testLogger(), OnSessionEnd: func(p *sfu.Participant) { n.ended <- p.Identity() }})
 	require.NoError(t, err)
-	s := &signal.Server{SFU: n.sfu, Auth: &grant.Verifier{Audience: n.nodeID, Issuers: issuers{n.orch.ID: n.orch.PublicKey}}}
+	s := &signal.Server{SFU: n.sfu, Auth: &grant.Verifier{Audience: n.nodeID, ChainID: testChainID, Issuers: issuers{n.orch.ID: n.orch.PublicKey}}}
 	n.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(func() {
 		n.sfu.Close(5 * time.Second)
@@ -87,7 +90,7 @@ func mustKey(t *testing.T) *format.NodeKey {
 // grantFor issues a grant for identity in room with role.
 func (n *node) grantFor(identity, room string, role grant.Role) string {
 	n.t.Helper()
-	c := grant.Claims{Room: room, Role: role, Permissions: grant.DefaultPermissions(role)}
+	c := grant.Claims{ChainID: testChainID, Type: grant.TypeJoin, Room: room, Role: role, Permissions: grant.DefaultPermissions(role)}
 	c.Subject = identity
 	c.ID = "jti-" + fmt.Sprint(time.Now().UnixNano())
 	c.Audience = []string{n.nodeID}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,8 @@ import (
 	"github.com/chroom/chroom/noderpc"
 	"github.com/chroom/chroom/orchestrator/api"
 	"github.com/chroom/chroom/orchestrator/selector"
+	"github.com/chroom/chroom/orchestrator/session"
+	"github.com/chroom/chroom/orchestrator/store"
 )
 
 // directory is a fixed registry.
@@ -115,7 +118,7 @@ func newEnv(t *testing.T, anonymous bool) *env {
 	e.dir = &directory{nodes: map[string]api.NodeInfo{}}
 	e.dir.nodes[e.media.ID] = api.NodeInfo{ID: e.media.ID, Type: "media", Status: "active", Operator: "chroom1op", Region: "DE",
 		Endpoints: []string{"http://media.example:7880", "http://media.example:7881/rpc"}, MaxSessions: 100, MaxEgressKbps: 1_000_000, Quality: 1}
-	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: anonymous, Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
+	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: anonymous, Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv = httptest.NewServer(e.api.Handler())
 	e.dir.nodes[e.key.ID] = api.NodeInfo{ID: e.key.ID, Type: "orchestrator", Status: "active", Endpoints: []string{e.srv.URL}}
 	t.Cleanup(e.srv.Close)
@@ -184,7 +187,7 @@ func TestJoinIssuesAGrantForTheChosenNode(t *testing.T) {
 	require.Equal(t, "http://media.example:7880/whip", mn["whip_url"])
 
 	// The grant verifies at the media node: EdDSA, issuer, audience, room.
-	v := &grant.Verifier{Audience: e.media.ID, Issuers: staticIssuer{e.key}}
+	v := &grant.Verifier{Audience: e.media.ID, ChainID: testChainID, Issuers: staticIssuer{e.key}}
 	c, err := v.Verify(r.body["token"].(string))
 	require.NoError(t, err)
 	require.Equal(t, "standup", c.Room)
@@ -320,7 +323,7 @@ func TestTwoOrchestrators(t *testing.T) {
 	b := newEnv(t, true)
 	// One registry for both.
 	b.dir = a.dir
-	b.api = api.New(api.Config{Key: b.key, AllowAnonymousJoin: true, Region: "DE", Directory: a.dir, Loads: loads{}, Admin: b.admin, Rewards: rewards{}, Peers: b.peers})
+	b.api = api.New(api.Config{Key: b.key, ChainID: testChainID, AllowAnonymousJoin: true, Region: "DE", Directory: a.dir, Loads: loads{}, Admin: b.admin, Rewards: rewards{}, Peers: b.peers})
 	b.srv.Config.Handler = b.api.Handler()
 	a.dir.nodes[b.key.ID] = api.NodeInfo{ID: b.key.ID, Type: "orchestrator", Status: "active", Endpoints: []string{b.srv.URL}}
 
@@ -388,24 +391,37 @@ func urlSafe(s string) string {
 }
 
 // TestSessionsSurviveRestart: grants issued before a restart still match
-// receipts afterwards, and their room stays on its node.
+// receipts afterwards (records and bans come back from the store), and
+// their room stays on its node.
 func TestSessionsSurviveRestart(t *testing.T) {
-	var saved []api.Session
+	path := filepath.Join(t.TempDir(), "orchestrator.db")
+	st, err := store.Open(path)
+	require.NoError(t, err)
 	e := newEnv(t, true)
-	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE", SaveSession: func(s api.Session) error {
-		saved = append(saved, s)
-		return nil
-	}, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
+	nodes := api.Candidates(e.dir, loads{})
+	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, AllowAnonymousJoin: true, Region: "DE", Sessions: session.New(session.Params{Store: st, Nodes: nodes}),
+		Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	e.join("room-a", "alice", "")
-	require.Len(t, saved, 1)
+	require.NoError(t, st.Close())
 
-	restarted := api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
+	st, err = store.Open(path)
+	require.NoError(t, err)
+	defer st.Close()
+	recs, bans, _, err := st.Load(time.Now(), time.Hour)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	require.Empty(t, bans)
+	restarted := session.New(session.Params{Store: st, Nodes: nodes})
+	check := session.Checker{Book: restarted, Tolerance: session.Tolerance{Clock: time.Minute}}
 	r := &format.UsageReceipt{RoomHash: format.RoomHash("room-a"), MediaNodeId: e.media.ID,
 		StartUnixMs: time.Now().UnixMilli(), EndUnixMs: time.Now().Add(time.Second).UnixMilli()}
-	require.ErrorIs(t, restarted.CheckReceipt(r, api.Tolerance{Clock: time.Minute}), api.ErrUnknownSession, "nothing restored yet")
-	restarted.Restore(saved)
-	require.NoError(t, restarted.CheckReceipt(r, api.Tolerance{Clock: time.Minute}))
+	require.ErrorIs(t, check.Check(r), session.ErrUnknownSession, "nothing restored yet")
+	restarted.Restore(recs, bans)
+	require.NoError(t, check.Check(r))
+	node, ok := restarted.Node("room-a")
+	require.True(t, ok)
+	require.Equal(t, e.media.ID, node)
 }
 
 func TestWebhooks(t *testing.T) {
@@ -433,7 +449,7 @@ func TestWebhooks(t *testing.T) {
 	go hooks.Run(ctx)
 
 	e := newEnv(t, true)
-	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: true, Region: "DE", Webhooks: hooks, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
+	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: true, Region: "DE", Webhooks: hooks, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	host, _ := e.join("room-w", "alice", app)
 	// The media node reports alice's session: participant_joined.
@@ -457,3 +473,6 @@ func TestWebhooks(t *testing.T) {
 	require.Contains(t, seen, api.EventParticipantJoined)
 	require.Contains(t, seen, api.EventRoomFinished)
 }
+
+// testChainID is the chain the test orchestrators' grants are bound to.
+const testChainID = "chroom-test-1"

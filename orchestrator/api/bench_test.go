@@ -21,7 +21,7 @@ import (
 //	go test -run '^$' -bench BenchmarkJoin -benchtime 20000x ./orchestrator/api/
 func BenchmarkJoin(b *testing.B) {
 	e := newEnv(&testing.T{}, true)
-	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE",
+	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, AllowAnonymousJoin: true, Region: "DE",
 		RateLimits: api.RateLimits{JoinPerIP: -1, AdminPerIP: -1, JoinPerKey: -1}, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	h := e.api.Handler()
 	lat := make([]time.Duration, 0, b.N)
@@ -52,7 +52,7 @@ func BenchmarkSessionsMemory(b *testing.B) {
 	var perSession float64
 	for i := 0; i < b.N; i++ {
 		e := newEnv(&testing.T{}, true)
-		e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE",
+		e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, AllowAnonymousJoin: true, Region: "DE",
 			RateLimits: api.RateLimits{JoinPerIP: -1, AdminPerIP: -1, JoinPerKey: -1}, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 		h := e.api.Handler()
 		var before, after runtime.MemStats

@@ -1,57 +1,33 @@
 package api
 
 import (
-	"time"
+	"errors"
 
 	"github.com/chroom/chroom/noderpc"
+	"github.com/chroom/chroom/orchestrator/session"
 )
 
 // SessionEvent is what a media node reports about a session of a grant
 // this orchestrator issued.
-type SessionEvent struct {
-	// Type is one of the noderpc.Session* types.
-	Type, Room, Identity, GrantID string
-	// At is when it happened on the node.
-	At                              time.Time
-	TrackID, TrackKind, TrackSource string
-	Reason                          string
-}
+type SessionEvent = session.Event
 
-// SessionEvent records what media node from reports about a session and
-// sends the matching webhook. It returns false only for an event it
-// could not store (to be sent again); an event about a grant this
-// orchestrator did not issue, or that another node reports, is dropped
-// (true) and logged: a media node cannot report for sessions it does not
-// serve.
+// SessionEvent records what media node from reports about a session
+// (session.Book.Apply) and sends the matching webhook. It returns false
+// only for an event it could not store (to be sent again); an event about
+// a grant this orchestrator did not issue, or that another node reports,
+// is dropped (true) and logged: a media node cannot report for sessions
+// it does not serve.
 func (s *Server) SessionEvent(from string, e SessionEvent) bool {
-	s.rooms.mu.Lock()
-	sess, ok := s.rooms.sessions[e.GrantID]
-	if !ok || sess.NodeID != from || sess.Room != e.Room || sess.Identity != e.Identity {
-		s.rooms.mu.Unlock()
-		s.log.Warn("session event refused: not a grant of this orchestrator for that node", "node", from, "type", e.Type,
-			"room", e.Room, "identity", e.Identity, "grant", e.GrantID)
+	rec, err := s.book.Apply(from, e)
+	if errors.Is(err, session.ErrForeignEvent) {
+		s.log.Warn("session event refused", "err", err)
 		return true
 	}
-	changed := false
-	switch e.Type {
-	case noderpc.SessionJoined:
-		if sess.ConnectedAt.IsZero() {
-			sess.ConnectedAt, changed = e.At, true
-		}
-	case noderpc.SessionLeft, noderpc.SessionConnectionAborted:
-		if sess.DisconnectedAt.IsZero() || e.At.After(sess.DisconnectedAt) {
-			sess.DisconnectedAt, changed = e.At, true
-		}
+	if err != nil {
+		s.log.Warn("session event not stored", "err", err)
+		return false
 	}
-	saved := *sess
-	s.rooms.mu.Unlock()
-	if changed && s.cfg.SaveSession != nil {
-		if err := s.cfg.SaveSession(saved); err != nil {
-			s.log.Warn("session event not stored", "err", err)
-			return false
-		}
-	}
-	ev := WebhookEvent{Room: e.Room, NodeID: from, Participant: &Participant{Identity: e.Identity, Role: string(saved.Role)}}
+	ev := WebhookEvent{Room: e.Room, NodeID: from, Participant: &Participant{Identity: e.Identity, Role: string(rec.Role)}}
 	switch e.Type {
 	case noderpc.SessionJoined:
 		ev.Event = EventParticipantJoined

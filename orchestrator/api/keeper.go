@@ -2,17 +2,17 @@ package api
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/orchestrator/session"
 )
 
 // RunRoomKeeper keeps the rooms this orchestrator serves in order until
 // ctx ends: every interval it lists each room's participants on its media
 // node and, when a room has participants but no host (the host left), it
-// promotes the longest-present participant to host (DESIGN.md §3 roles).
-// It also forgets sessions whose grants expired an hour ago.
+// promotes the successor session.Successor picks (DESIGN.md §3 roles). It
+// also prunes records whose grants expired (session.Book.Prune).
 func (s *Server) RunRoomKeeper(ctx context.Context, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -22,21 +22,15 @@ func (s *Server) RunRoomKeeper(ctx context.Context, every time.Duration) {
 			return
 		case <-tick.C:
 		}
-		for _, name := range s.rooms.names() {
+		for _, name := range s.book.Names() {
 			s.keepRoom(ctx, name)
 		}
-		s.rooms.prune(s.now(), time.Hour)
+		s.book.Prune()
 	}
 }
 
 func (s *Server) keepRoom(ctx context.Context, name string) {
-	s.rooms.mu.Lock()
-	r, ok := s.rooms.byName[name]
-	var node string
-	if ok {
-		node = r.nodeID
-	}
-	s.rooms.mu.Unlock()
+	node, ok := s.book.Node(name)
 	if !ok || s.admin == nil {
 		return
 	}
@@ -46,41 +40,19 @@ func (s *Server) keepRoom(ctx context.Context, name string) {
 	if err != nil {
 		return
 	}
-	// Participant webhooks come from the node's session events
-	// (Server.SessionEvent); this poll serves host succession only.
-	if len(ps) == 0 {
+	present := make([]session.Present, len(ps))
+	for i, p := range ps {
+		present[i] = session.Present{Identity: p.Identity, Role: grant.Role(p.Role), JoinedAt: time.UnixMilli(p.JoinedAtUnixMs)}
+	}
+	next, ok := session.Successor(present)
+	if !ok {
 		return
 	}
-	for _, p := range ps {
-		if p.Role == string(grant.RoleHost) {
-			return
-		}
-	}
-	// Longest present first; WHEP viewers (identity#whep-…) and anonymous
-	// participants never host.
-	sort.Slice(ps, func(i, j int) bool {
-		if ps[i].JoinedAtUnixMs != ps[j].JoinedAtUnixMs {
-			return ps[i].JoinedAtUnixMs < ps[j].JoinedAtUnixMs
-		}
-		return ps[i].Identity < ps[j].Identity
-	})
-	for _, p := range ps {
-		if containsHash(p.Identity) || isAnonymous(p.Identity) {
-			continue // WHEP sessions and anonymous joins never host
-		}
-		if err := s.admin.SetRole(cctx, node, name, p.Identity, grant.RoleHost, grant.DefaultPermissions(grant.RoleHost)); err == nil {
-			s.recordRole(name, p.Identity, grant.RoleHost)
-			s.log.Info("promoted to host", "room", name, "identity", p.Identity)
-		}
+	if err := s.admin.SetRole(cctx, node, name, next, grant.RoleHost, grant.DefaultPermissions(grant.RoleHost)); err != nil {
 		return
 	}
-}
-
-func containsHash(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '#' {
-			return true
-		}
+	if err := s.book.SetRole(name, next, grant.RoleHost); err != nil {
+		s.log.Warn("host promotion not recorded", "room", name, "identity", next, "err", err)
 	}
-	return false
+	s.log.Info("promoted to host", "room", name, "identity", next)
 }

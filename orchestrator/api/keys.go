@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // Scopes an API key may carry.
@@ -64,37 +63,4 @@ func (s *Server) authorizeKey(w http.ResponseWriter, app, scope, room string) bo
 		return false
 	}
 	return true
-}
-
-// quotaLeft checks app's live rooms and sessions against its policy
-// before a grant in room is issued; it returns an error message if a
-// bound would be passed.
-func (s *Server) quotaLeft(app, room string, now time.Time) string {
-	p := s.cfg.KeyPolicies[app]
-	if p.MaxRooms <= 0 && p.MaxSessions <= 0 {
-		return ""
-	}
-	s.rooms.mu.Lock()
-	defer s.rooms.mu.Unlock()
-	sessions, rooms, inRoom := 0, 0, false
-	for name, r := range s.rooms.byName {
-		live := false
-		for _, m := range r.members {
-			if m.App == app && m.ExpiresAt.After(now) {
-				sessions++
-				live = true
-			}
-		}
-		if live {
-			rooms++
-			inRoom = inRoom || name == room
-		}
-	}
-	if p.MaxSessions > 0 && sessions >= p.MaxSessions {
-		return fmt.Sprintf("the API key of %s has %d live grants, its limit", app, sessions)
-	}
-	if p.MaxRooms > 0 && !inRoom && rooms >= p.MaxRooms {
-		return fmt.Sprintf("the API key of %s has live grants in %d rooms, its limit", app, rooms)
-	}
-	return ""
 }

@@ -14,12 +14,13 @@ import (
 	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/noderpc"
 	"github.com/chroom/chroom/orchestrator/api"
+	"github.com/chroom/chroom/orchestrator/session"
 )
 
 // TestIdentitiesAreBoundToPrincipals: nobody can take a host's identity.
 func TestIdentitiesAreBoundToPrincipals(t *testing.T) {
 	e := newEnv(t, true)
-	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app", "other-key": "other"}, AllowAnonymousJoin: true, Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
+	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, APIKeys: map[string]string{"secret-key": "app", "other-key": "other"}, AllowAnonymousJoin: true, Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	host := e.do("POST", "/v1/rooms/r/join", app, `{"identity":"alice"}`)
 	require.Equal(t, "app:alice", host.body["identity"])
@@ -92,7 +93,7 @@ func TestRemovalIsABan(t *testing.T) {
 // Retry-After.
 func TestJoinsAreRateLimited(t *testing.T) {
 	e := newEnv(t, true)
-	e.api = api.New(api.Config{Key: e.key, AllowAnonymousJoin: true, Region: "DE",
+	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, AllowAnonymousJoin: true, Region: "DE",
 		RateLimits: api.RateLimits{JoinPerIP: 0.5, JoinBurstPerIP: 3, AdminPerIP: 0.5, AdminBurstPerIP: 2}, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	for i := 0; i < 3; i++ {
@@ -116,7 +117,7 @@ func TestJoinsAreRateLimited(t *testing.T) {
 // and to its live rooms and grants.
 func TestAPIKeyScopes(t *testing.T) {
 	e := newEnv(t, false)
-	e.api = api.New(api.Config{Key: e.key, Region: "DE",
+	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, Region: "DE",
 		APIKeys: map[string]string{"secret-key": "app", "joiner-key-0001": "joiner", "reader-key-0001": "reader"},
 		KeyPolicies: map[string]api.KeyPolicy{
 			"app":    {RoomPrefixes: []string{"team-"}, MaxRooms: 2, MaxSessions: 3},
@@ -153,7 +154,7 @@ func TestAPIKeyScopes(t *testing.T) {
 // the record gets connect and disconnect times, webhooks go out, and any
 // other node's report about it is dropped.
 func TestSessionEvents(t *testing.T) {
-	var saved []api.Session
+	saved := &recorder{}
 	events := make(chan string, 16)
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var ev api.WebhookEvent
@@ -166,8 +167,8 @@ func TestSessionEvents(t *testing.T) {
 	defer cancel()
 	go hooks.Run(ctx)
 	e := newEnv(t, true)
-	e.api = api.New(api.Config{Key: e.key, APIKeys: map[string]string{"secret-key": "app"}, Region: "DE", Webhooks: hooks,
-		SaveSession: func(s api.Session) error { saved = append(saved, s); return nil }, Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
+	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, APIKeys: map[string]string{"secret-key": "app"}, Region: "DE", Webhooks: hooks,
+		Sessions: session.New(session.Params{Store: saved, Nodes: api.Candidates(e.dir, loads{})}), Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	token, _ := e.join("r", "alice", app)
 	claims, err := grant.PeekClaims(token)
@@ -176,21 +177,21 @@ func TestSessionEvents(t *testing.T) {
 	ev := func(typ string) api.SessionEvent {
 		return api.SessionEvent{Type: typ, Room: "r", Identity: "app:alice", GrantID: claims.ID, At: at}
 	}
-	require.Len(t, saved, 1)
+	require.Len(t, saved.sessions, 1)
 
 	// Another node (or a wrong identity) cannot report this session.
 	require.True(t, e.api.SessionEvent(mustKey(t).ID, ev(noderpc.SessionJoined)), "dropped, not retried")
 	wrong := ev(noderpc.SessionJoined)
 	wrong.Identity = "app:mallory"
 	require.True(t, e.api.SessionEvent(e.media.ID, wrong))
-	require.Len(t, saved, 1, "nothing recorded")
+	require.Len(t, saved.sessions, 1, "nothing recorded")
 
 	require.True(t, e.api.SessionEvent(e.media.ID, ev(noderpc.SessionJoined)))
-	require.Equal(t, at, saved[len(saved)-1].ConnectedAt)
+	require.Equal(t, at, saved.sessions[len(saved.sessions)-1].ConnectedAt)
 	aborted := ev(noderpc.SessionConnectionAborted)
 	aborted.At = at.Add(time.Minute)
 	require.True(t, e.api.SessionEvent(e.media.ID, aborted))
-	require.Equal(t, at.Add(time.Minute), saved[len(saved)-1].DisconnectedAt)
+	require.Equal(t, at.Add(time.Minute), saved.sessions[len(saved.sessions)-1].DisconnectedAt)
 	var got []string
 	for len(got) < 3 {
 		select {
@@ -202,3 +203,15 @@ func TestSessionEvents(t *testing.T) {
 	}
 	require.Equal(t, []string{api.EventRoomStarted, api.EventParticipantJoined, api.EventParticipantConnectionAborted}, got)
 }
+
+// recorder is a session.Store that keeps what it is given.
+type recorder struct {
+	sessions []session.Record
+	bans     []session.Ban
+}
+
+func (r *recorder) PutSession(rec session.Record) error {
+	r.sessions = append(r.sessions, rec)
+	return nil
+}
+func (r *recorder) PutBan(b session.Ban) error { r.bans = append(r.bans, b); return nil }

@@ -20,6 +20,7 @@ import (
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/orchestrator/selector"
+	"github.com/chroom/chroom/orchestrator/session"
 )
 
 // MaxBodyBytes bounds a request body.
@@ -28,6 +29,10 @@ const MaxBodyBytes = 16 << 10
 // Config configures the API server.
 type Config struct {
 	Key *format.NodeKey
+	// ChainID is the chain this orchestrator serves; join grants carry it
+	// (claim chain_id) and media nodes refuse grants for another chain.
+	// Required: without it every join fails.
+	ChainID string
 	// PublicURL is this orchestrator's base URL (for redirects).
 	PublicURL string
 	// APIKeys maps an API key to the app name using it.
@@ -38,13 +43,15 @@ type Config struct {
 	// AllowAnonymousJoin lets the bundled web client join without an API
 	// key (devnets, public demos).
 	AllowAnonymousJoin bool
-	// GrantTTL is how long a join grant is valid (default 6 h).
+	// Sessions is the core: rooms, placement, grants, roles, bans. Nil: a
+	// Book kept in memory only, with GrantTTL, placing rooms on
+	// Directory's ACTIVE media nodes by their Loads.
+	Sessions *session.Book
+	// GrantTTL is how long a join grant is valid when Sessions is nil
+	// (default 6 h).
 	GrantTTL time.Duration
 	// Region is the default region for joins that give none.
 	Region string
-	// SaveSession, if set, persists each session record (grant) so
-	// receipts for sessions begun before a restart can still be checked.
-	SaveSession func(Session) error
 	// Webhooks, if set, receives room and participant events.
 	Webhooks *Webhooks
 	// RateLimits bound joins and admin calls per client IP and API key.
@@ -72,10 +79,8 @@ type Server struct {
 	admin    Admin
 	rewards  Rewards
 	peers    Peers
-	sel      *selector.Selector
+	book     *session.Book
 	log      *slog.Logger
-	rooms    *rooms
-	now      func() time.Time
 	joins    *prometheus.CounterVec
 	redirect prometheus.Counter
 
@@ -84,8 +89,8 @@ type Server struct {
 
 // New returns the API server.
 func New(cfg Config) *Server {
-	if cfg.GrantTTL <= 0 {
-		cfg.GrantTTL = 6 * time.Hour
+	if cfg.Sessions == nil {
+		cfg.Sessions = session.New(session.Params{GrantTTL: cfg.GrantTTL, Nodes: Candidates(cfg.Directory, cfg.Loads)})
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -96,8 +101,8 @@ func New(cfg Config) *Server {
 		joinsPerIP:  newLimiters(rl.JoinPerIP, rl.JoinBurstPerIP),
 		adminPerIP:  newLimiters(rl.AdminPerIP, rl.AdminBurstPerIP),
 		joinsPerKey: newLimiters(rl.JoinPerKey, rl.JoinBurstPerKey),
-		cfg:         cfg, dir: cfg.Directory, loads: cfg.Loads, admin: cfg.Admin, rewards: cfg.Rewards, peers: cfg.Peers, sel: &selector.Selector{},
-		log: cfg.Logger.With("component", "api"), rooms: newRooms(), now: time.Now,
+		cfg:         cfg, dir: cfg.Directory, loads: cfg.Loads, admin: cfg.Admin, rewards: cfg.Rewards, peers: cfg.Peers, book: cfg.Sessions,
+		log:      cfg.Logger.With("component", "api"),
 		joins:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chroom_orchestrator_joins_total", Help: "Join requests by result."}, []string{"result"}),
 		redirect: prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_orchestrator_redirects_total", Help: "Requests redirected to the room's owner."}),
 	}
@@ -259,12 +264,8 @@ func httpBase(endpoints []string) string {
 }
 
 // AnonymousPrefix starts every identity the orchestrator assigns to an
-// anonymous join. Identities an app names are "<app>:<identity>"; so an
-// identity without ':' is anonymous, and no principal can take another's.
-const AnonymousPrefix = "guest-"
-
-// isAnonymous reports whether identity belongs to an anonymous join.
-func isAnonymous(identity string) bool { return !strings.Contains(identity, ":") }
+// anonymous join.
+const AnonymousPrefix = session.AnonymousPrefix
 
 type joinRequest struct {
 	Identity string `json:"identity"`
@@ -298,7 +299,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_room", err.Error())
 		return
 	}
-	now := s.now()
+	now := s.book.Now()
 	ip := clientIP(r)
 	if ok, wait := s.joinsPerIP.allow(ip, now); !ok {
 		s.joins.WithLabelValues("rate_limited").Inc()
@@ -340,7 +341,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 				"an anonymous join cannot choose its identity (the orchestrator assigns one; name is free text); apps with an API key may")
 			return
 		}
-		id, err := randomID()
+		id, err := session.NewID()
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, "internal", err.Error())
 			return
@@ -384,37 +385,40 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	if region == "" {
 		region = s.cfg.Region
 	}
-	nodeID, err := s.placeRoom(room, region)
+	nodeID, started, err := s.book.Place(room, region)
 	if err != nil {
 		s.joins.WithLabelValues("no_node").Inc()
 		writeError(w, http.StatusServiceUnavailable, "no_media_node", err.Error())
 		return
 	}
+	if started {
+		s.cfg.Webhooks.Send(WebhookEvent{Event: EventRoomStarted, Room: room, NodeID: nodeID})
+	}
 	node, _ := s.dir.Node(nodeID)
-	banKeys := []string{"id:" + identity}
-	if app == "" {
-		banKeys = append(banKeys, "ip:"+ip) // an anonymous principal is known only by its address
-	}
-	if until, banned := s.rooms.bannedUntil(room, now, banKeys...); banned {
+	pol := s.cfg.KeyPolicies[app]
+	sess, err := s.book.Admit(session.Admission{Room: room, NodeID: nodeID, Identity: identity, App: app, IP: ip, Role: asked,
+		Quota: session.Quota{MaxRooms: pol.MaxRooms, MaxSessions: pol.MaxSessions}})
+	var banned *session.BanError
+	switch {
+	case errors.As(err, &banned):
 		s.joins.WithLabelValues("banned").Inc()
-		writeError(w, http.StatusForbidden, "banned", "you were removed from room "+room+"; joining again is refused until "+until.UTC().Format(time.RFC3339))
+		writeError(w, http.StatusForbidden, "banned", "you were removed from room "+room+"; joining again is refused until "+banned.Until.UTC().Format(time.RFC3339))
 		return
-	}
-	if app != "" {
-		if msg := s.quotaLeft(app, room, now); msg != "" {
-			s.joins.WithLabelValues("quota").Inc()
-			writeError(w, http.StatusForbidden, "quota_exceeded", msg)
-			return
-		}
-	}
-	sess, err := s.addSession(sessionParams{room: room, nodeID: nodeID, identity: identity, app: app, ip: ip, asked: asked, now: now})
-	if err != nil {
+	case errors.Is(err, session.ErrQuota):
+		s.joins.WithLabelValues("quota").Inc()
+		writeError(w, http.StatusForbidden, "quota_exceeded", err.Error())
+		return
+	case errors.Is(err, session.ErrRoleNotAllowed):
+		writeError(w, http.StatusForbidden, "role_not_allowed", err.Error())
+		return
+	case err != nil:
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())
 		return
 	}
-	c := grant.Claims{Room: room, Role: sess.Role, Name: req.Name, Permissions: grant.DefaultPermissions(sess.Role)}
+	c := grant.Claims{ChainID: s.cfg.ChainID, Type: grant.TypeJoin, Room: room, Role: sess.Role, Name: req.Name, Permissions: grant.DefaultPermissions(sess.Role)}
 	c.Subject, c.Audience, c.ID = identity, []string{nodeID}, sess.JTI
 	c.NotBefore, c.ExpiresAt = jwtTime(now.Add(-5*time.Second)), jwtTime(sess.ExpiresAt)
+	c.IssuedAt = jwtTime(sess.IssuedAt) // exp − iat = GrantTTL, what media nodes bound (grants.max_lifetime)
 	token, err := grant.Issue(s.cfg.Key, c)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())
@@ -434,114 +438,29 @@ func mediaRef(n NodeInfo) MediaNodeRef {
 	return MediaNodeRef{ID: n.ID, WSURL: ws + "/rtc", WHIPURL: base + "/whip", WHEPURL: base + "/whep", Region: n.Region}
 }
 
-// placeRoom returns the room's node, choosing one for a new room or when
-// its node is no longer ACTIVE or reporting.
-func (s *Server) placeRoom(room, region string) (string, error) {
-	s.rooms.mu.Lock()
-	r, ok := s.rooms.byName[room]
-	s.rooms.mu.Unlock()
-	if ok {
-		if _, active := s.activeMedia(r.nodeID); active {
-			if l, fresh := s.loads.Load(r.nodeID); fresh && !l.Draining && s.now().Sub(l.ReportedAt) < 15*time.Second {
-				return r.nodeID, nil
-			}
-		}
-	}
-	var cands []selector.Candidate
-	for _, n := range s.dir.ActiveMediaNodes() {
-		c := selector.Candidate{ID: n.ID, Region: n.Region, Quality: n.Quality, MaxSessions: n.MaxSessions, MaxEgressKbps: n.MaxEgressKbps}
-		if l, ok := s.loads.Load(n.ID); ok {
-			c.Load = l
-		}
-		cands = append(cands, c)
-	}
-	c, err := s.sel.Select(cands, region)
-	if err != nil {
-		return "", err
-	}
-	s.rooms.mu.Lock()
-	started := false
-	if r, ok := s.rooms.byName[room]; ok {
-		r.nodeID = c.ID
-	} else {
-		s.rooms.byName[room] = &roomState{name: room, nodeID: c.ID, createdAt: s.now()}
-		started = true
-	}
-	s.rooms.mu.Unlock()
-	if started {
-		s.cfg.Webhooks.Send(WebhookEvent{Event: EventRoomStarted, Room: room, NodeID: c.ID})
-	}
-	return c.ID, nil
-}
-
-func (s *Server) activeMedia(id string) (NodeInfo, bool) {
-	n, ok := s.dir.Node(id)
-	return n, ok && n.Type == "media" && n.Status == "active"
-}
-
-// addSession records a grant. The first participant of a room is its
-// host unless the app chose a role.
-// sessionParams describe a grant about to be issued.
-type sessionParams struct {
-	room, nodeID, identity, app, ip string
-	asked                           grant.Role
-	now                             time.Time
-}
-
-func (s *Server) addSession(sp sessionParams) (*Session, error) {
-	jti, err := randomID()
-	if err != nil {
-		return nil, err
-	}
-	s.rooms.mu.Lock()
-	defer s.rooms.mu.Unlock()
-	r := s.rooms.byName[sp.room]
-	role := sp.asked
-	if role == "" {
-		role = grant.RoleParticipant
-		// An app's first participant hosts; later ones do not — the room
-		// keeper promotes a new host when the host leaves. Anonymous
-		// joins never host.
-		if len(r.members) == 0 && sp.app != "" {
-			role = grant.RoleHost
-		}
-	}
-	now := sp.now
-	sess := &Session{JTI: jti, Room: sp.room, Identity: sp.identity, NodeID: sp.nodeID, Role: role, App: sp.app, ClientIP: sp.ip,
-		IssuedAt: now, ExpiresAt: now.Add(s.cfg.GrantTTL)}
-	if s.cfg.SaveSession != nil {
-		if err := s.cfg.SaveSession(*sess); err != nil {
-			return nil, fmt.Errorf("save session: %w", err)
-		}
-	}
-	r.members = append(r.members, sess)
-	s.rooms.sessions[jti] = sess
-	return sess, nil
-}
-
 // bearerSession authenticates a request by its join grant (issued by this
 // orchestrator) and returns the session.
-func (s *Server) bearerSession(r *http.Request, room string) (*Session, *grant.Claims, error) {
+func (s *Server) bearerSession(r *http.Request, room string) (session.Record, *grant.Claims, error) {
 	h := r.Header.Get("Authorization")
 	if !strings.HasPrefix(h, "Bearer ") || strings.Count(h, ".") != 2 {
-		return nil, nil, errors.New("send the join grant as Authorization: Bearer <grant>")
+		return session.Record{}, nil, errors.New("send the join grant as Authorization: Bearer <grant>")
 	}
 	token := strings.TrimPrefix(h, "Bearer ")
 	unverified, err := grant.PeekClaims(token)
 	if err != nil {
-		return nil, nil, err
+		return session.Record{}, nil, err
 	}
-	sess, ok := s.rooms.session(unverified.ID)
+	sess, ok := s.book.Session(unverified.ID)
 	if !ok {
-		return nil, nil, errors.New("this grant was not issued here or has expired")
+		return session.Record{}, nil, errors.New("this grant was not issued here or has expired")
 	}
-	v := &grant.Verifier{Audience: sess.NodeID, Issuers: selfIssuer{s.cfg.Key}, Now: s.now}
+	v := &grant.Verifier{Audience: sess.NodeID, ChainID: s.cfg.ChainID, Issuers: selfIssuer{s.cfg.Key}, Now: s.book.Now}
 	claims, err := v.Verify(token)
 	if err != nil {
-		return nil, nil, err
+		return session.Record{}, nil, err
 	}
 	if claims.Room != room {
-		return nil, nil, errors.New("the grant is for another room")
+		return session.Record{}, nil, errors.New("the grant is for another room")
 	}
 	return sess, claims, nil
 }
@@ -573,18 +492,9 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	s.rooms.mu.Lock()
-	if req.BytesReceived >= sess.BytesReceived {
-		sess.BytesReceived = req.BytesReceived
-	}
-	if req.FramesDecoded >= sess.FramesDecoded {
-		sess.FramesDecoded = req.FramesDecoded
-	}
-	sess.LastStats = s.now()
-	saved := *sess
-	s.rooms.mu.Unlock()
-	if s.cfg.SaveSession != nil {
-		_ = s.cfg.SaveSession(saved) // best effort: the receipt check tolerates older figures
+	// Best effort: the receipt check tolerates older figures.
+	if err := s.book.Stats(sess.JTI, req.BytesReceived, req.FramesDecoded); err != nil {
+		s.log.Warn("client stats not stored", "err", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -592,7 +502,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 // authorizeAdmin allows an API key or a host grant for the room, and
 // returns the room's node.
 func (s *Server) authorizeAdmin(w http.ResponseWriter, r *http.Request) (string, string, bool) {
-	if ok, wait := s.adminPerIP.allow(clientIP(r), s.now()); !ok {
+	if ok, wait := s.adminPerIP.allow(clientIP(r), s.book.Now()); !ok {
 		tooMany(w, wait, "too many room-admin calls from "+clientIP(r))
 		return "", "", false
 	}
@@ -614,19 +524,15 @@ func (s *Server) authorizeAdmin(w http.ResponseWriter, r *http.Request) (string,
 			return "", "", false
 		}
 	} else {
-		sess, claims, err := s.bearerSession(r, room)
+		sess, _, err := s.bearerSession(r, room)
 		if err != nil {
 			writeError(w, http.StatusUnauthorized, "invalid_grant", err.Error())
 			return "", "", false
 		}
-		_ = claims
 		// The role of the grant presented (role changes update every
 		// grant of the identity): a later grant of the same identity as a
 		// participant does not take a host's authority away.
-		s.rooms.mu.Lock()
-		role := sess.Role
-		s.rooms.mu.Unlock()
-		if role != grant.RoleHost {
+		if sess.Role != grant.RoleHost {
 			writeError(w, http.StatusForbidden, "not_host", "only the room's host may do this")
 			return "", "", false
 		}
@@ -634,14 +540,12 @@ func (s *Server) authorizeAdmin(w http.ResponseWriter, r *http.Request) (string,
 	if !s.owner(w, r, room) {
 		return "", "", false
 	}
-	s.rooms.mu.Lock()
-	rm, ok := s.rooms.byName[room]
-	s.rooms.mu.Unlock()
+	node, ok := s.book.Node(room)
 	if !ok {
 		writeError(w, http.StatusNotFound, "room_not_found", "no such room")
 		return "", "", false
 	}
-	return room, rm.nodeID, true
+	return room, node, true
 }
 
 func (s *Server) adminCtx(r *http.Request) (context.Context, context.CancelFunc) {
@@ -685,7 +589,7 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	identity := r.PathValue("identity")
-	if isAnonymous(identity) && (role == grant.RoleHost || role == grant.RolePresenter) {
+	if session.IsAnonymous(identity) && (role == grant.RoleHost || role == grant.RolePresenter) {
 		writeError(w, http.StatusForbidden, "role_not_allowed", "anonymous participants cannot be made host or presenter")
 		return
 	}
@@ -695,23 +599,11 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
 		return
 	}
-	s.recordRole(room, identity, role)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) recordRole(room, identity string, role grant.Role) {
-	s.rooms.mu.Lock()
-	defer s.rooms.mu.Unlock()
-	if r, ok := s.rooms.byName[room]; ok {
-		for _, m := range r.members {
-			if m.Identity == identity {
-				m.Role = role
-				if s.cfg.SaveSession != nil {
-					_ = s.cfg.SaveSession(*m)
-				}
-			}
-		}
+	if err := s.book.SetRole(room, identity, role); err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "the media node changed the role but recording it failed: "+err.Error())
+		return
 	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 type muteRequest struct {
@@ -767,36 +659,14 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ban {
-		s.banIdentity(room, identity)
+		until, err := s.book.Ban(room, identity)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "internal", "the participant was removed but the ban was not stored: "+err.Error())
+			return
+		}
+		s.log.Info("participant banned", "room", room, "identity", identity, "until", until)
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// banIdentity bans identity from room until its last grant there expires
-// (at least one grant lifetime from now if none is known).
-func (s *Server) banIdentity(room, identity string) {
-	now := s.now()
-	until := now.Add(s.cfg.GrantTTL)
-	var ips []string
-	s.rooms.mu.Lock()
-	if rm, ok := s.rooms.byName[room]; ok {
-		for _, m := range rm.members {
-			if m.Identity == identity {
-				if m.ExpiresAt.After(until) {
-					until = m.ExpiresAt
-				}
-				if m.App == "" && m.ClientIP != "" {
-					ips = append(ips, m.ClientIP)
-				}
-			}
-		}
-	}
-	s.rooms.mu.Unlock()
-	s.rooms.ban(room, "id:"+identity, until)
-	for _, ip := range ips {
-		s.rooms.ban(room, "ip:"+ip, until)
-	}
-	s.log.Info("participant banned", "room", room, "identity", identity, "until", until)
 }
 
 func (s *Server) endRoom(w http.ResponseWriter, r *http.Request) {

@@ -5,10 +5,10 @@ package api
 
 import (
 	"context"
-	"time"
 
 	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/orchestrator/selector"
+	"github.com/chroom/chroom/orchestrator/session"
 )
 
 // NodeInfo is a registry node as the API needs it.
@@ -70,21 +70,28 @@ type Peers interface {
 	Healthy(id string) bool
 }
 
-// Session is one issued join grant: the orchestrator's own record that
-// receipts are checked against.
-type Session struct {
-	JTI, Room, Identity, NodeID string
-	Role                        grant.Role
-	// App is the API key's app that asked for the grant; empty for an
-	// anonymous join.
-	App string `json:",omitempty"`
-	// ClientIP is the address the join came from.
-	ClientIP            string `json:",omitempty"`
-	IssuedAt, ExpiresAt time.Time
-	// ConnectedAt and DisconnectedAt come from the media node's session
-	// events (zero until reported).
-	ConnectedAt, DisconnectedAt time.Time
-	// LastStats is when the client last reported stats.
-	LastStats                    time.Time
-	BytesReceived, FramesDecoded uint64
+// Candidates adapts a Directory and Loads to the placement candidates of
+// session.Nodes: ACTIVE media nodes with their last load reports.
+func Candidates(dir Directory, loads Loads) session.Nodes { return candidates{dir, loads} }
+
+type candidates struct {
+	dir   Directory
+	loads Loads
+}
+
+func (c candidates) Candidates() []selector.Candidate {
+	if c.dir == nil {
+		return nil
+	}
+	var out []selector.Candidate
+	for _, n := range c.dir.ActiveMediaNodes() {
+		cand := selector.Candidate{ID: n.ID, Region: n.Region, Quality: n.Quality, MaxSessions: n.MaxSessions, MaxEgressKbps: n.MaxEgressKbps}
+		if c.loads != nil {
+			if l, ok := c.loads.Load(n.ID); ok {
+				cand.Load = l
+			}
+		}
+		out = append(out, cand)
+	}
+	return out
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/orchestrator/attest"
 	"github.com/chroom/chroom/orchestrator/chain"
-	"github.com/chroom/chroom/receipts"
+	"github.com/chroom/chroom/orchestrator/store"
 	"github.com/chroom/chroom/testutil/sample"
 	verificationtypes "github.com/chroom/chroom/x/verification/types"
 )
@@ -261,27 +261,24 @@ func newEnv(t testing.TB) *env {
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// open opens the queue and journal files and builds a new pipeline on them.
+// open opens the store and builds a new pipeline on it.
 func (e *env) open() {
-	q, err := receipts.Open(filepath.Join(e.dir, "queue.db"))
-	require.NoError(e.t, err)
-	j, err := attest.OpenJournal(filepath.Join(e.dir, "attest.db"))
+	st, err := store.Open(filepath.Join(e.dir, "orchestrator.db"))
 	require.NoError(e.t, err)
 	m, err := attest.NewMetrics(nil)
 	require.NoError(e.t, err)
 	e.metrics = m
 	e.p = &attest.Pipeline{
 		Key: orchKey, ChainID: chainID, Registry: e.registry, Sessions: e.sessions,
-		Queue: q, Journal: j, Chain: e.chain, Epochs: e.epochs, BatchSize: e.batch, Metrics: m, Log: quiet,
+		Store: st, Chain: e.chain, Epochs: e.epochs, BatchSize: e.batch, Metrics: m, Log: quiet,
 	}
-	e.t.Cleanup(func() { q.Close(); j.Close() })
+	e.t.Cleanup(func() { st.Close() })
 }
 
 // restart closes the files (as a crash would leave them) and opens a new
 // pipeline on them.
 func (e *env) restart() {
-	require.NoError(e.t, e.p.Queue.Close())
-	require.NoError(e.t, e.p.Journal.Close())
+	require.NoError(e.t, e.p.Store.Close())
 	e.open()
 }
 
@@ -311,7 +308,7 @@ func (e *env) intakeAll(rs []*format.SignedReceipt) {
 }
 
 func (e *env) queueLen() int {
-	n, err := e.p.Queue.Len()
+	n, err := e.p.Store.Len()
 	require.NoError(e.t, err)
 	return n
 }

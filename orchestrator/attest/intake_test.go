@@ -10,6 +10,7 @@ import (
 
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/orchestrator/attest"
+	"github.com/chroom/chroom/orchestrator/store"
 	"github.com/chroom/chroom/receipts"
 	"github.com/chroom/chroom/testutil/sample"
 )
@@ -125,8 +126,8 @@ func TestIntakeCountersignsAndQueuesDurably(t *testing.T) {
 
 	// Reopen the queue from disk: what Intake accepted is there, with a
 	// countersignature that verifies and the media signature unchanged.
-	require.NoError(t, e.p.Queue.Close())
-	q, err := receipts.Open(filepath.Join(e.dir, "queue.db"))
+	require.NoError(t, e.p.Store.Close())
+	q, err := store.Open(filepath.Join(e.dir, "orchestrator.db"))
 	require.NoError(t, err)
 	defer q.Close()
 	pending, err := q.Pending(0)
@@ -148,7 +149,7 @@ func TestIntakeAcceptsOnlyAfterPut(t *testing.T) {
 	e := newEnv(t)
 	_, _, err := e.p.Intake(mediaKey.ID, nil) // start the pipeline
 	require.NoError(t, err)
-	require.NoError(t, e.p.Queue.Close())
+	require.NoError(t, e.p.Store.Close())
 	acc, ref, err := e.p.Intake(mediaKey.ID, batch(t, 1, 3))
 	require.ErrorIs(t, err, receipts.ErrClosed)
 	require.Empty(t, acc)
@@ -194,20 +195,6 @@ func TestIntakeIsIdempotent(t *testing.T) {
 	e.restart()
 	e.intakeAll(rs)
 	require.Zero(t, e.queueLen())
-}
-
-// A receipt queued just before a crash that kept it out of the index is
-// indexed at the next start, so a resend is not queued twice.
-func TestIntakeIndexesQueueAtStart(t *testing.T) {
-	e := newEnv(t)
-	s := signed(t, mediaKey, 7, 1)
-	require.NoError(t, format.Countersign(orchKey, chainID, s))
-	_, err := e.p.Queue.Put(s) // as if Intake crashed after its queue write
-	require.NoError(t, err)
-	e.restart()
-	e.intakeAll([]*format.SignedReceipt{signed(t, mediaKey, 7, 1)})
-	require.Equal(t, 1, e.queueLen())
-	require.Equal(t, 1.0, value(t, e.metrics.Received.WithLabelValues(attest.ResultDuplicate)))
 }
 
 func TestIntakeMixedBatch(t *testing.T) {

@@ -14,17 +14,18 @@
 //
 // Exactly once: a receipt is never sent to the chain in two different
 // transactions. Before a tx is first broadcast, its hash, timeout height,
-// signed bytes and the queue IDs it carries are written to the Journal (a
-// bbolt file of the pipeline's own). While that record exists no other tx
+// signed bytes and the queue IDs it carries are recorded in the store
+// (orchestrator/store, the orchestrator's one database). While that record exists no other tx
 // is built: after a timeout, an error or a crash the pipeline first asks
 // the chain for that hash — included: the IDs are acknowledged; not
 // included yet: the same bytes are broadcast again (same hash, so at most
 // one inclusion); expired (the chain is past the tx's timeout height and
 // never included it): only then is the record dropped and a new tx built.
 //
-// The Journal also indexes every countersigned receipt by the chain's
-// replay key (epoch, media node, session), so a receipt a media node sends
-// twice (an acknowledgement lost in transit) is acknowledged without being
+// The store also indexes every countersigned receipt by the chain's
+// replay key (epoch, media node, session), written in the same
+// transaction as the queue entry, so a receipt a media node sends twice
+// (an acknowledgement lost in transit) is acknowledged without being
 // queued again, and a different receipt for the same key is refused: an
 // orchestrator that countersigns two conflicting receipts is slashable.
 package attest
@@ -41,7 +42,8 @@ import (
 
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/orchestrator/chain"
-	"github.com/chroom/chroom/receipts"
+	"github.com/chroom/chroom/orchestrator/session"
+	"github.com/chroom/chroom/orchestrator/store"
 )
 
 const (
@@ -58,12 +60,15 @@ const (
 var (
 	// ErrUnknownSession is what a SessionChecker wraps when it has no
 	// record of the receipt's session (or of its join on that node).
-	ErrUnknownSession = errors.New("unknown session")
+	ErrUnknownSession = session.ErrUnknownSession
 	// ErrOutOfTolerance is what a SessionChecker wraps when the receipt
 	// disagrees with its record (join/leave times, client stats) beyond
 	// the tolerance.
-	ErrOutOfTolerance = errors.New("receipt out of tolerance")
+	ErrOutOfTolerance = session.ErrOutOfTolerance
 )
+
+// InFlight is the tx being submitted, as recorded in the store.
+type InFlight = store.InFlight
 
 // SessionChecker checks a receipt against the orchestrator's own record of
 // the session. A refusal wraps ErrUnknownSession or ErrOutOfTolerance; any
@@ -111,10 +116,9 @@ type Pipeline struct {
 	Registry Registry
 	// Sessions checks receipts against the session records.
 	Sessions SessionChecker
-	// Queue holds countersigned receipts until the chain includes them.
-	Queue *receipts.Store
-	// Journal records the tx in flight and what was countersigned.
-	Journal *Journal
+	// Store holds countersigned receipts until the chain includes them,
+	// the index of what was countersigned and the tx in flight.
+	Store *store.Store
 	// Chain submits.
 	Chain Chain
 	// Epochs, if set, is read each Tick: receipts older than the previous
@@ -131,9 +135,7 @@ type Pipeline struct {
 	// component=attest.
 	Log *slog.Logger
 
-	// mu serializes Intake and index pruning, so the index check, the
-	// queue write and the index write of one receipt happen without
-	// another receipt for the same key in between.
+	// mu serializes Intake and index pruning.
 	mu      sync.Mutex
 	initMu  sync.Mutex
 	initted bool
@@ -157,9 +159,7 @@ func (p *Pipeline) batchSize() int {
 	return p.BatchSize
 }
 
-// init checks the configuration and, once, indexes queued receipts the
-// countersigned index may have missed (a crash between a queue write and
-// the index write).
+// init checks the configuration, once.
 func (p *Pipeline) init() error {
 	p.initMu.Lock()
 	defer p.initMu.Unlock()
@@ -173,34 +173,8 @@ func (p *Pipeline) init() error {
 		return errors.New("attest: pipeline has no chain ID")
 	case p.Registry == nil || p.Sessions == nil || p.Chain == nil:
 		return errors.New("attest: pipeline needs a registry, a session checker and a chain")
-	case p.Queue == nil || p.Journal == nil:
-		return errors.New("attest: pipeline needs a queue and a journal")
-	}
-	pending, err := p.Queue.Pending(0)
-	if err != nil {
-		return fmt.Errorf("attest: reconcile index: %w", err)
-	}
-	var keys, hashes [][]byte
-	for _, e := range pending {
-		r := e.Receipt.Receipt
-		k := indexKey(r)
-		h, err := r.Hash()
-		if err != nil {
-			continue
-		}
-		have, err := p.Journal.countersigned(k)
-		if err != nil {
-			return fmt.Errorf("attest: reconcile index: %w", err)
-		}
-		if have == nil {
-			keys, hashes = append(keys, k), append(hashes, h)
-		}
-	}
-	if len(keys) > 0 {
-		if err := p.Journal.recordCountersigned(keys, hashes); err != nil {
-			return fmt.Errorf("attest: reconcile index: %w", err)
-		}
-		p.log().Info("indexed queued receipts missing from the countersigned index", "count", len(keys))
+	case p.Store == nil:
+		return errors.New("attest: pipeline needs a store")
 	}
 	p.setDepth()
 	p.initted = true
@@ -211,7 +185,7 @@ func (p *Pipeline) setDepth() {
 	if p.Metrics == nil {
 		return
 	}
-	if n, err := p.Queue.Len(); err == nil {
+	if n, err := p.Store.Len(); err == nil {
 		p.Metrics.QueueDepth.Set(float64(n))
 	}
 }
@@ -230,7 +204,7 @@ func (p *Pipeline) count(result string) {
 // set); the media node signature verifies with from's registered key for
 // ChainID; no different receipt for its (epoch, media node, session) was
 // countersigned before; the session checker accepts it. It is then
-// countersigned with Key and put in Queue (fsynced) before Intake returns.
+// countersigned with Key and queued in Store (fsynced) before Intake returns.
 //
 // accepted holds the indexes of rs now durably queued, or queued by an
 // earlier call (the same receipt sent again); refused maps indexes to a
@@ -301,16 +275,14 @@ func (p *Pipeline) intakeOne(from string, s *format.SignedReceipt) (result, deta
 	if err != nil {
 		return ResultMalformed, fmt.Sprintf("encode receipt: %v", err), nil
 	}
-	k := indexKey(r)
-	prev, err := p.Journal.countersigned(k)
+	// A cheap look first, so a receipt sent again is not checked again;
+	// Enqueue decides atomically.
+	prev, err := p.Store.Countersigned(store.IndexKey(r))
 	if err != nil {
 		return ResultError, "", err
 	}
 	if prev != nil {
-		if string(prev) == string(hash) {
-			return ResultDuplicate, "", nil
-		}
-		return ResultConflict, fmt.Sprintf("a different receipt for epoch %d, session %s was countersigned before", r.Epoch, r.SessionIDHex()), nil
+		return p.known(r, prev, hash)
 	}
 	if err := p.Sessions.Check(r); err != nil {
 		switch {
@@ -326,17 +298,22 @@ func (p *Pipeline) intakeOne(from string, s *format.SignedReceipt) (result, deta
 	if err := format.Countersign(p.Key, p.ChainID, out); err != nil {
 		return ResultError, "", fmt.Errorf("countersign: %w", err)
 	}
-	id, err := p.Queue.Put(out)
-	if err != nil {
+	switch outcome, err := p.Store.Enqueue(out, hash); {
+	case err != nil:
 		return ResultError, "", err
-	}
-	if err := p.Journal.recordCountersigned([][]byte{k}, [][]byte{hash}); err != nil {
-		// Undo the queue write: a receipt queued but not indexed could be
-		// queued again when the media node resends it.
-		if aerr := p.Queue.Ack(id); aerr != nil {
-			return ResultError, "", fmt.Errorf("%w (and removing queue entry %d failed: %v; it is indexed at the next start)", err, id, aerr)
-		}
-		return ResultError, "", err
+	case outcome == store.Duplicate:
+		return ResultDuplicate, "", nil
+	case outcome == store.Conflict:
+		return p.known(r, nil, hash)
 	}
 	return ResultCountersigned, "", nil
+}
+
+// known is the result for a receipt whose key was countersigned before
+// with hash prev (nil: a different one).
+func (p *Pipeline) known(r *format.UsageReceipt, prev, hash []byte) (result, detail string, err error) {
+	if prev != nil && string(prev) == string(hash) {
+		return ResultDuplicate, "", nil
+	}
+	return ResultConflict, fmt.Sprintf("a different receipt for epoch %d, session %s was countersigned before", r.Epoch, r.SessionIDHex()), nil
 }

@@ -49,7 +49,7 @@ func (p *Pipeline) Run(ctx context.Context, every time.Duration) error {
 				log.Info("receipt submission recovered", "after_failures", failures)
 			}
 			failures, backoff = 0, every
-			if depth, lerr := p.Queue.Len(); n > 0 && lerr == nil && depth > 0 {
+			if depth, lerr := p.Store.Len(); n > 0 && lerr == nil && depth > 0 {
 				wait = 0
 			}
 		}
@@ -57,14 +57,14 @@ func (p *Pipeline) Run(ctx context.Context, every time.Duration) error {
 	}
 }
 
-// Tick is one round of the submission loop. If the Journal holds a tx in
+// Tick is one round of the submission loop. If the store holds a tx in
 // flight it settles that first: included — its receipts are acknowledged
 // (whatever the chain accepted or rejected; rejections are logged and
 // counted); included but failed as a whole — its receipts stay queued for
 // a new tx; not found — the same bytes are broadcast again, unless the
 // chain is past the tx's timeout height, when it is dropped. With nothing
 // in flight, it signs the oldest BatchSize queued receipts into one tx,
-// records it in the Journal and broadcasts it. It returns how many
+// records it in the store and broadcasts it. It returns how many
 // receipts it saw included; an error means the round must be retried.
 func (p *Pipeline) Tick(ctx context.Context) (submitted int, err error) {
 	if err := p.init(); err != nil {
@@ -74,7 +74,7 @@ func (p *Pipeline) Tick(ctx context.Context) (submitted int, err error) {
 	defer p.submitMu.Unlock()
 	p.refreshEpoch(ctx)
 
-	rec, ok, err := p.Journal.InFlight()
+	rec, ok, err := p.Store.InFlight()
 	if err != nil {
 		return 0, err
 	}
@@ -116,7 +116,7 @@ func (p *Pipeline) refreshEpoch(ctx context.Context) {
 	}
 	// Intake refuses epochs < current − 1, so entries of epochs ≤
 	// current − 2 can never be needed again.
-	if n, err := p.Journal.pruneCountersigned(p.epoch.Load()-2, prunePerTick); err != nil {
+	if n, err := p.Store.PruneCountersigned(p.epoch.Load()-2, prunePerTick); err != nil {
 		p.log().Warn("pruning the countersigned index failed", "err", err)
 	} else if n > 0 {
 		p.log().Debug("pruned the countersigned index", "entries", n, "through_epoch", p.epoch.Load()-2)
@@ -144,7 +144,7 @@ func (p *Pipeline) resolve(ctx context.Context, rec InFlight) (n int, cleared bo
 	if chain.Expired(rec.TimeoutHeight, h) {
 		p.log().Info("tx in flight expired without inclusion; its receipts go into a new tx",
 			"tx", rec.Hash, "timeout_height", rec.TimeoutHeight, "height", h, "receipts", len(rec.IDs))
-		return 0, true, p.Journal.clearInFlight(rec.Hash)
+		return 0, true, p.Store.ClearInFlight(rec.Hash)
 	}
 	p.log().Info("broadcasting the tx in flight again", "tx", rec.Hash, "broadcasts", rec.Broadcasts)
 	n, err = p.send(ctx, rec)
@@ -154,7 +154,7 @@ func (p *Pipeline) resolve(ctx context.Context, rec InFlight) (n int, cleared bo
 // submitNew builds, records and broadcasts a tx of the oldest queued
 // receipts.
 func (p *Pipeline) submitNew(ctx context.Context) (int, error) {
-	entries, err := p.Queue.Pending(p.batchSize())
+	entries, err := p.Store.Pending(p.batchSize())
 	if err != nil {
 		return 0, err
 	}
@@ -183,11 +183,8 @@ func (p *Pipeline) submitNew(ctx context.Context) (int, error) {
 // and settles the outcome.
 func (p *Pipeline) send(ctx context.Context, rec InFlight) (int, error) {
 	rec.Broadcasts++
-	if err := p.Journal.putInFlight(rec); err != nil {
+	if err := p.Store.PutInFlight(rec); err != nil {
 		return 0, err
-	}
-	if err := p.Queue.MarkAttempt(rec.IDs...); err != nil {
-		p.log().Warn("counting a submission attempt failed", "err", err)
 	}
 	res, err := p.Chain.Broadcast(ctx, &chain.Tx{Bytes: rec.Tx, Hash: rec.Hash, TimeoutHeight: rec.TimeoutHeight, Receipts: len(rec.IDs)})
 	if err == nil {
@@ -200,12 +197,12 @@ func (p *Pipeline) send(ctx context.Context, rec InFlight) (int, error) {
 	case errors.As(err, &refused) && rec.Broadcasts == 1:
 		// These bytes were never sent before and the node refused them:
 		// no mempool holds them, so they can never be included.
-		if cerr := p.Journal.clearInFlight(rec.Hash); cerr != nil {
+		if cerr := p.Store.ClearInFlight(rec.Hash); cerr != nil {
 			return 0, cerr
 		}
 		return 0, err
 	case errors.Is(err, chain.ErrTxExpired):
-		if cerr := p.Journal.clearInFlight(rec.Hash); cerr != nil {
+		if cerr := p.Store.ClearInFlight(rec.Hash); cerr != nil {
 			return 0, cerr
 		}
 		return 0, err
@@ -214,13 +211,10 @@ func (p *Pipeline) send(ctx context.Context, rec InFlight) (int, error) {
 	}
 }
 
-// finish acknowledges the receipts of an included tx that ran, then drops
-// the record, then logs and counts.
+// finish removes the receipts of an included tx that ran from the queue
+// together with its record, then logs and counts.
 func (p *Pipeline) finish(rec InFlight, res chain.Result) (int, error) {
-	if err := p.Queue.Ack(rec.IDs...); err != nil {
-		return 0, fmt.Errorf("acknowledge the receipts of tx %s: %w", rec.Hash, err)
-	}
-	if err := p.Journal.clearInFlight(rec.Hash); err != nil {
+	if err := p.Store.Included(rec.Hash, rec.IDs); err != nil {
 		return 0, err
 	}
 	log := p.log()
@@ -249,7 +243,7 @@ func (p *Pipeline) finish(rec InFlight, res chain.Result) (int, error) {
 func (p *Pipeline) failed(rec InFlight, res chain.Result) error {
 	p.log().Error("tx included but failed; its receipts stay queued", "tx", rec.Hash, "height", res.Height,
 		"code", res.Code, "codespace", res.Codespace, "log", res.Log, "receipts", len(rec.IDs))
-	if err := p.Journal.clearInFlight(rec.Hash); err != nil {
+	if err := p.Store.ClearInFlight(rec.Hash); err != nil {
 		return err
 	}
 	return fmt.Errorf("%w: tx %s: code %d (%s): %s", chain.ErrTxFailed, rec.Hash, res.Code, res.Codespace, res.Log)

@@ -22,14 +22,14 @@ func requireExactlyOnce(t *testing.T, c *fakeChain, n int) {
 
 func (e *env) requireNothingInFlight() {
 	e.t.Helper()
-	_, ok, err := e.p.Journal.InFlight()
+	_, ok, err := e.p.Store.InFlight()
 	require.NoError(e.t, err)
 	require.False(e.t, ok, "a tx is still recorded in flight")
 }
 
 func (e *env) inFlight() string {
 	e.t.Helper()
-	rec, ok, err := e.p.Journal.InFlight()
+	rec, ok, err := e.p.Store.InFlight()
 	require.NoError(e.t, err)
 	require.True(e.t, ok, "no tx recorded in flight")
 	return rec.Hash
@@ -63,11 +63,11 @@ func TestTickBatches(t *testing.T) {
 func TestTxRecordedBeforeBroadcast(t *testing.T) {
 	e := newEnv(t)
 	e.intakeAll(batch(t, 1, 4))
-	pending, err := e.p.Queue.Pending(0)
+	pending, err := e.p.Store.Pending(0)
 	require.NoError(t, err)
 	var checked bool
 	e.chain.broadcastHook = func(tx *chain.Tx) {
-		rec, ok, err := e.p.Journal.InFlight()
+		rec, ok, err := e.p.Store.InFlight()
 		require.NoError(t, err)
 		require.True(t, ok)
 		require.Equal(t, tx.Hash, rec.Hash)

@@ -4,14 +4,23 @@
 // broadcasts MsgSubmitReceipts with the operator's keyring account.
 //
 // Encoding: the package builds its own interface registry with the SDK's
-// std types (crypto keys, tx), x/auth and Chroom's x/registry,
-// x/verification and x/incentives registered, and the chroom bech32 address
-// codecs as signing options. That is everything the queries, the keyring
-// records and MsgSubmitReceipts need; building the whole app (app.New) for
-// its EncodingConfig would link and construct every keeper of the chain in
-// the orchestrator for no gain. Addresses are rendered with the package's
-// own bech32 codec, so the SDK's global bech32 configuration is neither
-// read nor changed.
+// std types (crypto keys, tx) and Chroom's x/registry, x/verification and
+// x/incentives registered, and the chroom bech32 address codecs as signing
+// options. That is everything the queries, the keyring records and
+// MsgSubmitReceipts need; building the whole app (app.New) for its
+// EncodingConfig would link and construct every keeper of the chain in the
+// orchestrator for no gain. Addresses are rendered with the package's own
+// bech32 codec, so the SDK's global bech32 configuration is neither read
+// nor changed.
+//
+// Dependencies: the package must not import the SDK's client packages
+// (github.com/cosmos/cosmos-sdk/client, client/tx, client/grpc/cmtservice)
+// or packages that do (x/auth/tx, x/auth/types): through CometBFT's RPC
+// mock client they link the consensus engine, privval and go-libp2p with
+// pion/webrtc into the orchestrator. Transactions are therefore built and
+// signed here (see signDirect), and the x/auth AccountInfo and CometBFT
+// GetLatestBlock queries use the cosmossdk.io/api (pulsar) types, which the
+// client's gRPC codec encodes as well as the gogoproto ones.
 package chain
 
 import (
@@ -20,8 +29,8 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/cosmos/cosmos-sdk/client"
-	"github.com/cosmos/cosmos-sdk/client/grpc/cmtservice"
+	authv1beta1 "cosmossdk.io/api/cosmos/auth/v1beta1"
+	cmtv1beta1 "cosmossdk.io/api/cosmos/base/tendermint/v1beta1"
 	"github.com/cosmos/cosmos-sdk/codec"
 	"github.com/cosmos/cosmos-sdk/codec/address"
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
@@ -29,8 +38,6 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	grpctypes "github.com/cosmos/cosmos-sdk/types/grpc"
 	"github.com/cosmos/cosmos-sdk/types/query"
-	authtx "github.com/cosmos/cosmos-sdk/x/auth/tx"
-	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	epochstypes "github.com/cosmos/cosmos-sdk/x/epochs/types"
 	"github.com/cosmos/cosmos-sdk/x/tx/signing"
 	"github.com/cosmos/gogoproto/proto"
@@ -67,13 +74,14 @@ type Client struct {
 	conn      *grpc.ClientConn
 	registry  codectypes.InterfaceRegistry
 	cdc       *codec.ProtoCodec
-	txConfig  client.TxConfig
 	addrCodec address.Bech32Codec
 }
 
 // NewInterfaceRegistry returns the interface registry the package encodes
-// with: std, x/auth, x/registry, x/verification and x/incentives types,
-// chroom bech32 address codecs for signers.
+// with: std, x/registry, x/verification and x/incentives types, chroom
+// bech32 address codecs for signers. (x/auth's types are not registered:
+// their package links the SDK client, see the package doc, and nothing the
+// package decodes carries them in an Any.)
 func NewInterfaceRegistry() (codectypes.InterfaceRegistry, error) {
 	reg, err := codectypes.NewInterfaceRegistryWithOptions(codectypes.InterfaceRegistryOptions{
 		ProtoFiles: proto.HybridResolver,
@@ -86,7 +94,6 @@ func NewInterfaceRegistry() (codectypes.InterfaceRegistry, error) {
 		return nil, fmt.Errorf("build interface registry: %w", err)
 	}
 	std.RegisterInterfaces(reg)
-	authtypes.RegisterInterfaces(reg)
 	registrytypes.RegisterInterfaces(reg)
 	verificationtypes.RegisterInterfaces(reg)
 	incentivestypes.RegisterInterfaces(reg)
@@ -114,7 +121,6 @@ func Dial(ctx context.Context, grpcAddr string) (*Client, error) {
 		conn:      conn,
 		registry:  reg,
 		cdc:       cdc,
-		txConfig:  authtx.NewTxConfig(cdc, authtx.DefaultSignModes),
 		addrCodec: address.Bech32Codec{Bech32Prefix: Bech32Prefix},
 	}
 	if _, err := c.ChainID(ctx); err != nil {
@@ -134,23 +140,23 @@ func (c *Client) Conn() *grpc.ClientConn { return c.conn }
 // Codec is the codec the client encodes with (the keyring needs it).
 func (c *Client) Codec() codec.Codec { return c.cdc }
 
-// TxConfig is the transaction config the client signs and encodes with.
-func (c *Client) TxConfig() client.TxConfig { return c.txConfig }
-
 // AccAddressString renders addr in bech32 with the chroom prefix.
 func (c *Client) AccAddressString(addr sdk.AccAddress) (string, error) {
 	return c.addrCodec.BytesToString(addr)
 }
 
-func (c *Client) latestBlock(ctx context.Context) (*cmtservice.Header, error) {
-	res, err := cmtservice.NewServiceClient(c.conn).GetLatestBlock(ctx, &cmtservice.GetLatestBlockRequest{})
+// latestBlock returns the header of the node's latest block
+// (cosmos.base.tendermint.v1beta1.Service/GetLatestBlock). Its getters are
+// nil-safe: a block without a header reads as chain ID "" and height 0.
+func (c *Client) latestBlock(ctx context.Context) (*cmtv1beta1.Header, error) {
+	res, err := cmtv1beta1.NewServiceClient(c.conn).GetLatestBlock(ctx, &cmtv1beta1.GetLatestBlockRequest{})
 	if err != nil {
 		return nil, fmt.Errorf("query latest block: %w", err)
 	}
-	if res.SdkBlock == nil {
+	if res.GetSdkBlock() == nil {
 		return nil, errors.New("query latest block: node returned no block")
 	}
-	return &res.SdkBlock.Header, nil
+	return res.GetSdkBlock().GetHeader(), nil
 }
 
 // ChainID returns the chain ID of the node's latest block.
@@ -159,20 +165,20 @@ func (c *Client) ChainID(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if h.ChainID == "" {
+	if h.GetChainId() == "" {
 		return "", errors.New("query latest block: empty chain ID")
 	}
-	return h.ChainID, nil
+	return h.GetChainId(), nil
 }
 
 // LatestHeight returns the height of the node's latest block
-// (cmtservice GetLatestBlock).
+// (GetLatestBlock).
 func (c *Client) LatestHeight(ctx context.Context) (int64, error) {
 	h, err := c.latestBlock(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return h.Height, nil
+	return h.GetHeight(), nil
 }
 
 // Nodes returns every registered node, of every type and status, in the
@@ -249,12 +255,12 @@ func (c *Client) CurrentEpoch(ctx context.Context) (int64, error) {
 // account returns the account number and sequence of addr (x/auth
 // AccountInfo).
 func (c *Client) account(ctx context.Context, addr string) (number, sequence uint64, err error) {
-	res, err := authtypes.NewQueryClient(c.conn).AccountInfo(ctx, &authtypes.QueryAccountInfoRequest{Address: addr})
+	res, err := authv1beta1.NewQueryClient(c.conn).AccountInfo(ctx, &authv1beta1.QueryAccountInfoRequest{Address: addr})
 	if err != nil {
 		return 0, 0, fmt.Errorf("query account %s: %w", addr, err)
 	}
-	if res.Info == nil {
+	if res.GetInfo() == nil {
 		return 0, 0, fmt.Errorf("query account %s: no account info", addr)
 	}
-	return res.Info.AccountNumber, res.Info.Sequence, nil
+	return res.GetInfo().GetAccountNumber(), res.GetInfo().GetSequence(), nil
 }

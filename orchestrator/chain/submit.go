@@ -14,7 +14,7 @@ import (
 	"time"
 
 	sdkmath "cosmossdk.io/math"
-	clienttx "github.com/cosmos/cosmos-sdk/client/tx"
+	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
 	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
@@ -293,29 +293,85 @@ func (s *Submitter) Prepare(ctx context.Context, receipts []format.SignedReceipt
 			fees = fees.Add(sdk.NewCoin(p.Denom, p.Amount.Mul(limit).Ceil().RoundInt()))
 		}
 	}
-	b := s.c.txConfig.NewTxBuilder()
-	if err := b.SetMsgs(&verificationtypes.MsgSubmitReceipts{Submitter: s.addr, Receipts: receipts}); err != nil {
+	msg, err := codectypes.NewAnyWithValue(&verificationtypes.MsgSubmitReceipts{Submitter: s.addr, Receipts: receipts})
+	if err != nil {
 		return nil, fmt.Errorf("prepare tx: %w", err)
 	}
-	b.SetGasLimit(gas)
-	b.SetFeeAmount(fees)
 	timeout := height + s.cfg.TimeoutBlocks
-	b.SetTimeoutHeight(uint64(timeout))
-	f := clienttx.Factory{}.
-		WithChainID(s.chainID).
-		WithKeybase(s.kr).
-		WithTxConfig(s.c.txConfig).
-		WithSignMode(signing.SignMode_SIGN_MODE_DIRECT).
-		WithAccountNumber(number).
-		WithSequence(seq)
-	if err := clienttx.Sign(ctx, f, s.cfg.KeyName, b, true); err != nil {
+	raw, err := signDirect(s.kr, s.cfg.KeyName, s.chainID, number, seq,
+		&txtypes.TxBody{Messages: []*codectypes.Any{msg}, TimeoutHeight: uint64(timeout)},
+		&txtypes.Fee{Amount: fees, GasLimit: gas})
+	if err != nil {
 		return nil, fmt.Errorf("prepare tx: sign with key %q: %w", s.cfg.KeyName, err)
 	}
-	bz, err := s.c.txConfig.TxEncoder()(b.GetTx())
+	bz, err := raw.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("prepare tx: encode: %w", err)
 	}
 	return &Tx{Bytes: bz, Hash: TxHash(bz), TimeoutHeight: timeout, Sequence: seq, Receipts: len(receipts)}, nil
+}
+
+// signDirect signs the tx of body and fee with the keyring key keyName as
+// its only signer, in SIGN_MODE_DIRECT, for account accountNumber at
+// sequence on chain chainID, and returns it ready to encode. It is what
+// the SDK's client/tx Sign does for one DIRECT signer, without the SDK
+// client packages (see the package doc); the spec is ADR-020
+// (docs/architecture/adr-020-protobuf-transaction-encoding.md) and the SDK
+// docs' "Transactions → SIGN_MODE_DIRECT"
+// (https://docs.cosmos.network/main/learn/advanced/transactions):
+//
+//   - AuthInfo has one SignerInfo: the key's public key packed in an Any,
+//     ModeInfo single SIGN_MODE_DIRECT and the sequence; and the fee.
+//   - The signer signs the encoded SignDoc{body_bytes, auth_info_bytes,
+//     chain_id, account_number}, where body_bytes and auth_info_bytes are
+//     the exact bytes that go into the TxRaw.
+//   - The tx is TxRaw{body_bytes, auth_info_bytes, [signature]}; CometBFT
+//     indexes it under the SHA-256 of its encoding (TxHash).
+//
+// The gogoproto encodings used here are the canonical ones (fields in
+// order, defaults omitted) that the chain's ADR-027 tx decoder requires.
+func signDirect(kr keyring.Keyring, keyName, chainID string, accountNumber, sequence uint64, body *txtypes.TxBody, fee *txtypes.Fee) (*txtypes.TxRaw, error) {
+	rec, err := kr.Key(keyName)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := rec.GetPubKey()
+	if err != nil {
+		return nil, err
+	}
+	pubAny, err := codectypes.NewAnyWithValue(pub)
+	if err != nil {
+		return nil, fmt.Errorf("pack public key: %w", err)
+	}
+	authInfo := &txtypes.AuthInfo{
+		SignerInfos: []*txtypes.SignerInfo{{
+			PublicKey: pubAny,
+			ModeInfo: &txtypes.ModeInfo{Sum: &txtypes.ModeInfo_Single_{
+				Single: &txtypes.ModeInfo_Single{Mode: signing.SignMode_SIGN_MODE_DIRECT},
+			}},
+			Sequence: sequence,
+		}},
+		Fee: fee,
+	}
+	bodyBytes, err := body.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encode tx body: %w", err)
+	}
+	authInfoBytes, err := authInfo.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encode tx auth info: %w", err)
+	}
+	signDoc, err := (&txtypes.SignDoc{
+		BodyBytes: bodyBytes, AuthInfoBytes: authInfoBytes, ChainId: chainID, AccountNumber: accountNumber,
+	}).Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encode sign doc: %w", err)
+	}
+	sig, _, err := kr.Sign(keyName, signDoc, signing.SignMode_SIGN_MODE_DIRECT)
+	if err != nil {
+		return nil, err
+	}
+	return &txtypes.TxRaw{BodyBytes: bodyBytes, AuthInfoBytes: authInfoBytes, Signatures: [][]byte{sig}}, nil
 }
 
 // Broadcast sends tx (BROADCAST_MODE_SYNC) and waits until it is in a

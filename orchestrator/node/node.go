@@ -27,8 +27,9 @@ import (
 	"github.com/chroom/chroom/orchestrator/chain"
 	"github.com/chroom/chroom/orchestrator/config"
 	"github.com/chroom/chroom/orchestrator/nodes"
+	"github.com/chroom/chroom/orchestrator/session"
+	"github.com/chroom/chroom/orchestrator/store"
 	"github.com/chroom/chroom/orchestrator/web"
-	"github.com/chroom/chroom/receipts"
 )
 
 // Orchestrator is a running orchestrator.
@@ -39,9 +40,8 @@ type Orchestrator struct {
 	client   *chain.Client
 	view     *chain.View
 	sub      *chain.Submitter
-	queue    *receipts.Store
-	journal  *attest.Journal
-	sessions *sessionStore
+	store    *store.Store
+	book     *session.Book
 	api      *api.Server
 	pipeline *attest.Pipeline
 	admin    *nodes.Admin
@@ -93,13 +93,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 		return nil, fmt.Errorf("chain.key_name / chain.keyring_dir: %w", err)
 	}
 	o.view = chain.NewView(o.client, log)
-	if o.queue, err = receipts.Open(cfg.Receipts.Queue); err != nil {
-		return nil, fmt.Errorf("receipts.queue: %w", err)
-	}
-	if o.journal, err = attest.OpenJournal(cfg.Receipts.Queue + ".journal"); err != nil {
-		return nil, fmt.Errorf("receipts.queue: %w", err)
-	}
-	if o.sessions, err = openSessions(cfg.Receipts.Queue + ".sessions"); err != nil {
+	if o.store, err = store.Open(cfg.Receipts.Queue); err != nil {
 		return nil, fmt.Errorf("receipts.queue: %w", err)
 	}
 	listen := func(key, addr string) (net.Listener, error) {
@@ -132,36 +126,30 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 		hooks = api.NewWebhooks(cfg.Webhooks.URL, []byte(cfg.Webhooks.Secret), log)
 		o.webhooks = hooks
 	}
+	o.book = session.New(session.Params{Store: o.store, Nodes: api.Candidates(dir, o.loads), GrantTTL: cfg.API.GrantTTL})
+	records, bans, dropped, err := o.store.Load(time.Now(), session.DefaultKeep)
+	if err != nil {
+		return nil, fmt.Errorf("receipts.queue: %w", err)
+	}
+	o.book.Restore(records, bans)
+	log.Info("session records loaded", "sessions", len(records), "bans", len(bans), "pruned", dropped)
 	rl := cfg.API.RateLimits
-	o.api = api.New(api.Config{Key: o.key, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, KeyPolicies: policies, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin, Webhooks: hooks,
-		GrantTTL: cfg.API.GrantTTL, Region: cfg.Node.Region, SaveSession: o.sessions.save,
+	o.api = api.New(api.Config{Key: o.key, ChainID: chainID, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, KeyPolicies: policies, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin, Webhooks: hooks,
+		Sessions: o.book, Region: cfg.Node.Region,
 		RateLimits: api.RateLimits{JoinPerIP: rl.JoinPerIP, JoinBurstPerIP: rl.JoinBurstPerIP, AdminPerIP: rl.AdminPerIP,
 			AdminBurstPerIP: rl.AdminBurstPerIP, JoinPerKey: rl.JoinPerKey, JoinBurstPerKey: rl.JoinBurstPerKey}, Directory: dir, Loads: o.loads, Admin: o.admin, Rewards: rewards{o.client}, Peers: o.peerset, Logger: log, Registry: o.reg})
-	saved, err := o.sessions.load()
-	if err != nil {
-		return nil, fmt.Errorf("receipts.queue: session records: %w", err)
-	}
-	o.api.Restore(saved)
 	metrics, err := attest.NewMetrics(o.reg)
 	if err != nil {
 		return nil, err
 	}
-	tol := api.Tolerance{Clock: cfg.Receipts.ClockTolerance, ClientBytesFactor: cfg.Receipts.ClientBytesFactor}
+	tol := session.Tolerance{Clock: cfg.Receipts.ClockTolerance, ClientBytesFactor: cfg.Receipts.ClientBytesFactor}
 	o.pipeline = &attest.Pipeline{
-		Key: o.key, ChainID: chainID, Registry: o.view, Sessions: checker{o.api, tol}, Queue: o.queue, Journal: o.journal,
+		Key: o.key, ChainID: chainID, Registry: o.view, Sessions: session.Checker{Book: o.book, Tolerance: tol}, Store: o.store,
 		Chain: o.sub, Epochs: o.client, BatchSize: cfg.Receipts.BatchSize, Metrics: metrics, Log: log,
 	}
 	ok = true
 	return o, nil
 }
-
-// checker adapts the API's session records to attest.SessionChecker.
-type checker struct {
-	api *api.Server
-	tol api.Tolerance
-}
-
-func (c checker) Check(r *format.UsageReceipt) error { return c.api.CheckReceipt(r, c.tol) }
 
 // ID is the orchestrator's node ID.
 func (o *Orchestrator) ID() string { return o.key.ID }
@@ -184,6 +172,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
 	goRun(func() { _ = o.view.Run(ctx, o.cfg.Chain.Refresh) })
 	goRun(func() { o.api.RunRoomKeeper(ctx, 2*time.Second) })
+	goRun(func() { o.pruneStore(ctx, 10*time.Minute) })
 	goRun(func() { o.peerset.Run(ctx, 3*time.Second) })
 	if o.webhooks != nil {
 		goRun(func() { o.webhooks.Run(ctx) })
@@ -248,17 +237,30 @@ func (o *Orchestrator) close() {
 			_ = c.Close()
 		}
 	}
-	if o.journal != nil {
-		_ = o.journal.Close()
-	}
-	if o.sessions != nil {
-		_ = o.sessions.close()
-	}
-	if o.queue != nil {
-		_ = o.queue.Close()
+	if o.store != nil {
+		_ = o.store.Close()
 	}
 	if o.client != nil {
 		_ = o.client.Close()
+	}
+}
+
+// pruneStore deletes expired session records and ended bans from the
+// store every interval until ctx ends.
+func (o *Orchestrator) pruneStore(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := o.store.Prune(time.Now(), session.DefaultKeep); err != nil {
+			o.log.Warn("pruning the store failed", "err", err)
+		} else if n > 0 {
+			o.log.Debug("pruned session records and bans", "count", n)
+		}
 	}
 }
 
@@ -269,7 +271,7 @@ func (o *Orchestrator) ready() (bool, string) {
 		return false, "registry not loaded yet"
 	}
 	for _, n := range (directory{o.view}).ActiveMediaNodes() {
-		if l, ok := o.loads.Load(n.ID); ok && time.Since(l.ReportedAt) < 15*time.Second && !l.Draining {
+		if l, ok := o.loads.Load(n.ID); ok && time.Since(l.ReportedAt) < session.DefaultLoadFreshness && !l.Draining {
 			return true, "ready"
 		}
 	}

@@ -352,9 +352,9 @@ func TestForgedAndExpiredGrantsAreRefused(t *testing.T) {
 }
 
 func issue(t *testing.T, key *format.NodeKey, aud string, exp time.Time) string {
-	c := grant.Claims{Room: "guarded", Role: grant.RoleHost, Permissions: grant.DefaultPermissions(grant.RoleHost)}
+	c := grant.Claims{ChainID: "chroom-devnet-1", Type: grant.TypeJoin, Room: "guarded", Role: grant.RoleHost, Permissions: grant.DefaultPermissions(grant.RoleHost)}
 	c.Subject, c.Audience = "mallory", []string{aud}
-	c.NotBefore, c.ExpiresAt = jwt.NewNumericDate(exp.Add(-2*time.Hour)), jwt.NewNumericDate(exp)
+	c.IssuedAt, c.NotBefore, c.ExpiresAt = jwt.NewNumericDate(exp.Add(-2*time.Hour)), jwt.NewNumericDate(exp.Add(-2*time.Hour)), jwt.NewNumericDate(exp)
 	tok, err := grant.Issue(key, c)
 	require.NoError(t, err)
 	return tok

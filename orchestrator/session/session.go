@@ -1,0 +1,587 @@
+// Package session is the orchestrator's core (DESIGN.md §3): the rooms it
+// owns and the media node each is placed on, every join grant it issued
+// (a session record: identity, role, principal, connect and disconnect
+// times from the media node's session events), bans, host succession and
+// the check of usage receipts against those records.
+//
+// It holds state and rules only. It does no network I/O, reads time only
+// from its Clock and persists through the Store it is given, so it is
+// tested without sockets; orchestrator/api (HTTP) and orchestrator/node
+// (wiring, background loops) are its driver — the split of etcd raft's
+// RawNode (core) and its application loop (driver).
+package session
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chroom/chroom/format"
+	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/orchestrator/selector"
+)
+
+// Defaults of Params.
+const (
+	DefaultGrantTTL      = 6 * time.Hour
+	DefaultLoadFreshness = 15 * time.Second
+	// DefaultKeep is how long a record outlives its grant, so receipts cut
+	// at the end of a session can still be checked.
+	DefaultKeep = time.Hour
+	// AnonymousPrefix starts every identity the orchestrator assigns to an
+	// anonymous join; app identities are "<app>:<id>".
+	AnonymousPrefix = "guest-"
+)
+
+// Clock returns the current time.
+type Clock func() time.Time
+
+// Record is one issued join grant: the orchestrator's own record of a
+// session, which receipts are checked against.
+type Record struct {
+	// JTI is the grant ID; Room, Identity and NodeID its room, subject and
+	// audience.
+	JTI, Room, Identity, NodeID string
+	Role                        grant.Role
+	// App is the API key's app that asked for the grant; empty for an
+	// anonymous join.
+	App string `json:",omitempty"`
+	// ClientIP is the address the join came from.
+	ClientIP            string `json:",omitempty"`
+	IssuedAt, ExpiresAt time.Time
+	// ConnectedAt and DisconnectedAt come from the media node's session
+	// events (zero until reported).
+	ConnectedAt, DisconnectedAt time.Time
+	// LastStats is when the client last reported stats; BytesReceived and
+	// FramesDecoded its cumulative figures then.
+	LastStats                    time.Time
+	BytesReceived, FramesDecoded uint64
+}
+
+// Anonymous reports whether the record's identity was assigned to an
+// anonymous join (no API key).
+func (r Record) Anonymous() bool { return IsAnonymous(r.Identity) }
+
+// IsAnonymous reports whether identity is not an app's ("<app>:<id>").
+func IsAnonymous(identity string) bool { return !strings.Contains(identity, ":") }
+
+// Ban refuses joins to Room matching Key until Until. Key is
+// "id:<identity>" or, for anonymous principals known only by their
+// address, "ip:<address>".
+type Ban struct {
+	Room, Key string
+	Until     time.Time
+}
+
+// Store persists records and bans; each call is one durable transaction.
+// orchestrator/store implements it.
+type Store interface {
+	PutSession(Record) error
+	PutBan(Ban) error
+}
+
+// Nodes lists the media nodes rooms may be placed on.
+type Nodes interface {
+	// Candidates returns the ACTIVE media nodes with their last load
+	// reports (Load nil if none).
+	Candidates() []selector.Candidate
+}
+
+// Params configure a Book.
+type Params struct {
+	// Store persists records and bans (nil: kept in memory only).
+	Store Store
+	// Nodes are the placement candidates (required for Place).
+	Nodes Nodes
+	// Clock is the time source (default time.Now).
+	Clock Clock
+	// GrantTTL is a grant's lifetime (DefaultGrantTTL).
+	GrantTTL time.Duration
+	// LoadFreshness: a room stays on its node while the node's last load
+	// report is younger than this; new rooms go only to such nodes
+	// (DefaultLoadFreshness).
+	LoadFreshness time.Duration
+	// Keep is how long records outlive their grants (DefaultKeep).
+	Keep time.Duration
+	// Rand, if set, replaces the selector's random choice (tests).
+	Rand func(n int) int
+}
+
+// Book is the state of the rooms this orchestrator owns. Its methods are
+// safe for concurrent use.
+type Book struct {
+	p   Params
+	sel *selector.Selector
+
+	mu       sync.Mutex
+	rooms    map[string]*room
+	sessions map[string]*Record              // by grant ID
+	bans     map[string]map[string]time.Time // room → key → until
+}
+
+type room struct {
+	hash      []byte // format.RoomHash of the name, as receipts carry it
+	nodeID    string
+	createdAt time.Time
+	members   []*Record // in issue order
+}
+
+// New returns an empty Book.
+func New(p Params) *Book {
+	if p.Clock == nil {
+		p.Clock = time.Now
+	}
+	if p.GrantTTL <= 0 {
+		p.GrantTTL = DefaultGrantTTL
+	}
+	if p.LoadFreshness <= 0 {
+		p.LoadFreshness = DefaultLoadFreshness
+	}
+	if p.Keep <= 0 {
+		p.Keep = DefaultKeep
+	}
+	return &Book{
+		p:        p,
+		sel:      &selector.Selector{StaleAfter: p.LoadFreshness, Now: p.Clock, Rand: p.Rand},
+		rooms:    map[string]*room{},
+		sessions: map[string]*Record{},
+		bans:     map[string]map[string]time.Time{},
+	}
+}
+
+// Now is the Book's clock.
+func (b *Book) Now() time.Time { return b.p.Clock() }
+
+// GrantTTL is the lifetime of the grants it records.
+func (b *Book) GrantTTL() time.Duration { return b.p.GrantTTL }
+
+// Restore reloads records and bans saved before a restart. Records whose
+// grants expired more than Keep ago and bans no longer in force are
+// skipped. A room returns to the node of its latest grant.
+func (b *Book) Restore(records []Record, bans []Ban) {
+	now := b.p.Clock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	sort.SliceStable(records, func(i, j int) bool { return records[i].IssuedAt.Before(records[j].IssuedAt) })
+	for i := range records {
+		rec := records[i]
+		if now.Sub(rec.ExpiresAt) > b.p.Keep {
+			continue
+		}
+		r, ok := b.rooms[rec.Room]
+		if !ok {
+			r = &room{hash: format.RoomHash(rec.Room), nodeID: rec.NodeID, createdAt: rec.IssuedAt}
+			b.rooms[rec.Room] = r
+		}
+		r.nodeID = rec.NodeID // records are in issue order: the latest wins
+		r.members = append(r.members, &rec)
+		b.sessions[rec.JTI] = &rec
+	}
+	for _, ban := range bans {
+		if ban.Until.After(now) {
+			b.setBan(ban)
+		}
+	}
+}
+
+func (b *Book) setBan(ban Ban) {
+	m := b.bans[ban.Room]
+	if m == nil {
+		m = map[string]time.Time{}
+		b.bans[ban.Room] = m
+	}
+	if ban.Until.After(m[ban.Key]) {
+		m[ban.Key] = ban.Until
+	}
+}
+
+// Place returns the media node of room, choosing one when the room is new
+// or its node is no longer a candidate, is draining or has not reported
+// load within LoadFreshness. started is true when the room is new.
+// Errors: selector.ErrNoNode.
+func (b *Book) Place(roomName, region string) (nodeID string, started bool, err error) {
+	var cands []selector.Candidate
+	if b.p.Nodes != nil {
+		cands = b.p.Nodes.Candidates()
+	}
+	now := b.p.Clock()
+	b.mu.Lock()
+	r, ok := b.rooms[roomName]
+	if ok {
+		for _, c := range cands {
+			if c.ID == r.nodeID && c.Load != nil && !c.Load.Draining && now.Sub(c.Load.ReportedAt) < b.p.LoadFreshness {
+				b.mu.Unlock()
+				return r.nodeID, false, nil
+			}
+		}
+	}
+	b.mu.Unlock()
+	c, err := b.sel.Select(cands, region)
+	if err != nil {
+		return "", false, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r, ok := b.rooms[roomName]; ok {
+		r.nodeID = c.ID
+		return c.ID, false, nil
+	}
+	b.rooms[roomName] = &room{hash: format.RoomHash(roomName), nodeID: c.ID, createdAt: now}
+	return c.ID, true, nil
+}
+
+// Node returns the media node of a room this Book knows.
+func (b *Book) Node(roomName string) (string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[roomName]
+	if !ok {
+		return "", false
+	}
+	return r.nodeID, true
+}
+
+// Quota bounds an app's live grants; zero fields are unbounded.
+type Quota struct {
+	// MaxRooms is how many rooms the app may have live grants in.
+	MaxRooms int
+	// MaxSessions is how many live grants the app may hold.
+	MaxSessions int
+}
+
+// Admission asks for a grant.
+type Admission struct {
+	// Room must have been placed (Place) on NodeID.
+	Room, NodeID string
+	// Identity is the grant's subject, already bound to its principal
+	// (AnonymousPrefix… or "<app>:<id>").
+	Identity string
+	// App is the API key's app; empty for an anonymous join.
+	App string
+	// IP is the client's address (bans of anonymous principals).
+	IP string
+	// Role is the role asked for; empty: the default (see Admit).
+	Role grant.Role
+	// Quota bounds App's grants.
+	Quota Quota
+}
+
+// Errors of Admit.
+var (
+	// ErrBanned: the identity (or, for an anonymous join, the address)
+	// was removed from the room with a ban still in force; see BanError.
+	ErrBanned = errors.New("banned from the room")
+	// ErrQuota: the app would pass its Quota.
+	ErrQuota = errors.New("quota exceeded")
+	// ErrRoleNotAllowed: host or presenter asked for an anonymous join.
+	ErrRoleNotAllowed = errors.New("role not allowed")
+)
+
+// BanError is ErrBanned with the end of the ban.
+type BanError struct{ Until time.Time }
+
+func (e *BanError) Error() string {
+	return "removed from the room; joining again is refused until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// Unwrap makes errors.Is(err, ErrBanned) hold.
+func (e *BanError) Unwrap() error { return ErrBanned }
+
+// Admit records a new grant and returns its record (a new random JTI,
+// IssuedAt now, ExpiresAt now + GrantTTL). Rules, in order:
+//   - a ban of the identity in the room, or for an anonymous join of its
+//     address, refuses it (*BanError);
+//   - an anonymous join may not ask for host or presenter
+//     (ErrRoleNotAllowed);
+//   - an app's join may not pass its Quota (ErrQuota);
+//   - with no role asked, an app's first grant in the room hosts and every
+//     other grant is a participant; anonymous joins never host.
+//
+// The record is persisted (Store.PutSession) before it is added, so a
+// store error (returned as is) leaves no trace.
+func (b *Book) Admit(a Admission) (Record, error) {
+	now := b.p.Clock()
+	anonymous := a.App == ""
+	if anonymous && (a.Role == grant.RoleHost || a.Role == grant.RolePresenter) {
+		return Record{}, fmt.Errorf("%w: anonymous joins may be participants or viewers only", ErrRoleNotAllowed)
+	}
+	jti, err := NewID()
+	if err != nil {
+		return Record{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[a.Room]
+	if !ok || r.nodeID != a.NodeID {
+		return Record{}, fmt.Errorf("room %s is not placed on media node %s", a.Room, a.NodeID)
+	}
+	keys := []string{"id:" + a.Identity}
+	if anonymous {
+		keys = append(keys, "ip:"+a.IP)
+	}
+	if until, banned := b.bannedUntil(a.Room, now, keys...); banned {
+		return Record{}, &BanError{Until: until}
+	}
+	if !anonymous {
+		if err := b.checkQuota(a, now); err != nil {
+			return Record{}, err
+		}
+	}
+	role := a.Role
+	if role == "" {
+		role = grant.RoleParticipant
+		if !anonymous && len(r.members) == 0 {
+			role = grant.RoleHost
+		}
+	}
+	rec := &Record{JTI: jti, Room: a.Room, Identity: a.Identity, NodeID: a.NodeID, Role: role, App: a.App, ClientIP: a.IP,
+		IssuedAt: now, ExpiresAt: now.Add(b.p.GrantTTL)}
+	if err := b.save(*rec); err != nil {
+		return Record{}, err
+	}
+	r.members = append(r.members, rec)
+	b.sessions[jti] = rec
+	return *rec, nil
+}
+
+func (b *Book) save(rec Record) error {
+	if b.p.Store == nil {
+		return nil
+	}
+	if err := b.p.Store.PutSession(rec); err != nil {
+		return fmt.Errorf("save session %s: %w", rec.JTI, err)
+	}
+	return nil
+}
+
+// checkQuota is called with b.mu held.
+func (b *Book) checkQuota(a Admission, now time.Time) error {
+	q := a.Quota
+	if q.MaxRooms <= 0 && q.MaxSessions <= 0 {
+		return nil
+	}
+	sessions, rooms, inRoom := 0, 0, false
+	for name, r := range b.rooms {
+		live := false
+		for _, m := range r.members {
+			if m.App == a.App && m.ExpiresAt.After(now) {
+				sessions++
+				live = true
+			}
+		}
+		if live {
+			rooms++
+			inRoom = inRoom || name == a.Room
+		}
+	}
+	if q.MaxSessions > 0 && sessions >= q.MaxSessions {
+		return fmt.Errorf("%w: the API key of %s has %d live grants, its limit", ErrQuota, a.App, sessions)
+	}
+	if q.MaxRooms > 0 && !inRoom && rooms >= q.MaxRooms {
+		return fmt.Errorf("%w: the API key of %s has live grants in %d rooms, its limit", ErrQuota, a.App, rooms)
+	}
+	return nil
+}
+
+// bannedUntil returns the latest ban on any of keys in room still in
+// force; b.mu held.
+func (b *Book) bannedUntil(roomName string, now time.Time, keys ...string) (time.Time, bool) {
+	var latest time.Time
+	for _, k := range keys {
+		if until, ok := b.bans[roomName][k]; ok && until.After(now) && until.After(latest) {
+			latest = until
+		}
+	}
+	return latest, !latest.IsZero()
+}
+
+// Session returns a copy of the record of grant jti.
+func (b *Book) Session(jti string) (Record, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, ok := b.sessions[jti]
+	if !ok {
+		return Record{}, false
+	}
+	return *s, true
+}
+
+// SetRole records identity's new role on each of its grants in room
+// (persisted). Anonymous identities cannot become host or presenter
+// (ErrRoleNotAllowed).
+func (b *Book) SetRole(roomName, identity string, role grant.Role) error {
+	if IsAnonymous(identity) && (role == grant.RoleHost || role == grant.RolePresenter) {
+		return fmt.Errorf("%w: anonymous participants cannot be made host or presenter", ErrRoleNotAllowed)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[roomName]
+	if !ok {
+		return nil
+	}
+	for _, m := range r.members {
+		if m.Identity == identity && m.Role != role {
+			next := *m
+			next.Role = role
+			if err := b.save(next); err != nil {
+				return err
+			}
+			*m = next
+		}
+	}
+	return nil
+}
+
+// Ban refuses joins of identity to room until its last grant there
+// expires (at least GrantTTL from now), and for an anonymous identity
+// also joins from the addresses it joined from. The bans are persisted;
+// until is when they end.
+func (b *Book) Ban(roomName, identity string) (until time.Time, err error) {
+	now := b.p.Clock()
+	until = now.Add(b.p.GrantTTL)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ips []string
+	if r, ok := b.rooms[roomName]; ok {
+		for _, m := range r.members {
+			if m.Identity != identity {
+				continue
+			}
+			if m.ExpiresAt.After(until) {
+				until = m.ExpiresAt
+			}
+			if m.App == "" && m.ClientIP != "" {
+				ips = append(ips, m.ClientIP)
+			}
+		}
+	}
+	bans := []Ban{{Room: roomName, Key: "id:" + identity, Until: until}}
+	for _, ip := range ips {
+		bans = append(bans, Ban{Room: roomName, Key: "ip:" + ip, Until: until})
+	}
+	for _, ban := range bans {
+		if b.p.Store != nil {
+			if err := b.p.Store.PutBan(ban); err != nil {
+				return time.Time{}, fmt.Errorf("save ban: %w", err)
+			}
+		}
+		b.setBan(ban)
+	}
+	return until, nil
+}
+
+// Stats records a client's cumulative stats report on its grant's record
+// (persisted). Figures below those already recorded are ignored (the
+// counters only grow).
+func (b *Book) Stats(jti string, bytesReceived, framesDecoded uint64) error {
+	now := b.p.Clock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, ok := b.sessions[jti]
+	if !ok {
+		return fmt.Errorf("no session %s", jti)
+	}
+	next := *s
+	next.LastStats = now
+	next.BytesReceived = max(next.BytesReceived, bytesReceived)
+	next.FramesDecoded = max(next.FramesDecoded, framesDecoded)
+	if err := b.save(next); err != nil {
+		return err
+	}
+	*s = next
+	return nil
+}
+
+// Names returns the rooms' names, sorted.
+func (b *Book) Names() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]string, 0, len(b.rooms))
+	for n := range b.rooms {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Prune forgets records whose grants expired more than Keep ago, bans no
+// longer in force and rooms left without records. (The store keeps its
+// own copies until it prunes them itself.)
+func (b *Book) Prune() {
+	now := b.p.Clock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for jti, s := range b.sessions {
+		if now.Sub(s.ExpiresAt) > b.p.Keep {
+			delete(b.sessions, jti)
+		}
+	}
+	for roomName, m := range b.bans {
+		for k, until := range m {
+			if !until.After(now) {
+				delete(m, k)
+			}
+		}
+		if len(m) == 0 {
+			delete(b.bans, roomName)
+		}
+	}
+	for name, r := range b.rooms {
+		live := r.members[:0]
+		for _, s := range r.members {
+			if _, ok := b.sessions[s.JTI]; ok {
+				live = append(live, s)
+			}
+		}
+		clear(r.members[len(live):])
+		r.members = live
+		if len(live) == 0 {
+			delete(b.rooms, name)
+		}
+	}
+}
+
+// Present is a participant as its media node lists it.
+type Present struct {
+	Identity string
+	Role     grant.Role
+	JoinedAt time.Time
+}
+
+// Successor returns who becomes host of a room whose participants are ps
+// (DESIGN.md §3 roles): nobody if one of them hosts; otherwise the
+// longest present (ties: smallest identity) that may host — WHEP
+// sessions (identity containing '#') and anonymous identities never do.
+func Successor(ps []Present) (identity string, ok bool) {
+	var best *Present
+	for i := range ps {
+		p := &ps[i]
+		if p.Role == grant.RoleHost {
+			return "", false
+		}
+		if strings.Contains(p.Identity, "#") || IsAnonymous(p.Identity) {
+			continue
+		}
+		if best == nil || p.JoinedAt.Before(best.JoinedAt) || (p.JoinedAt.Equal(best.JoinedAt) && p.Identity < best.Identity) {
+			best = p
+		}
+	}
+	if best == nil {
+		return "", false
+	}
+	return best.Identity, true
+}
+
+// NewID returns 128 random bits, hex.
+func NewID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}

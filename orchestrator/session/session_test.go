@@ -1,0 +1,418 @@
+package session_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chroom/chroom/format"
+	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/noderpc"
+	"github.com/chroom/chroom/orchestrator/selector"
+	"github.com/chroom/chroom/orchestrator/session"
+)
+
+const (
+	nodeA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	nodeB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+)
+
+var t0 = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+
+// clock is a settable Clock.
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time          { return c.now }
+func (c *clock) advance(d time.Duration) { c.now = c.now.Add(d) }
+
+// nodes is a settable session.Nodes. With live set, every candidate
+// reports load at the clock's current time.
+type nodes struct {
+	clk   *clock
+	live  bool
+	cands []selector.Candidate
+}
+
+func (n *nodes) Candidates() []selector.Candidate {
+	if !n.live {
+		return n.cands
+	}
+	out := make([]selector.Candidate, len(n.cands))
+	for i, c := range n.cands {
+		out[i] = node(c.ID, n.clk.now, c.Load.Draining)
+	}
+	return out
+}
+
+func node(id string, reported time.Time, draining bool) selector.Candidate {
+	return selector.Candidate{ID: id, Region: "DE", Quality: 1, MaxSessions: 100, MaxEgressKbps: 100_000,
+		Load: &selector.Load{ReportedAt: reported, Draining: draining}}
+}
+
+// memStore records what the Book persists; fail makes every write fail.
+type memStore struct {
+	sessions map[string]session.Record
+	bans     []session.Ban
+	fail     error
+}
+
+func (m *memStore) PutSession(r session.Record) error {
+	if m.fail != nil {
+		return m.fail
+	}
+	m.sessions[r.JTI] = r
+	return nil
+}
+
+func (m *memStore) PutBan(b session.Ban) error {
+	if m.fail != nil {
+		return m.fail
+	}
+	m.bans = append(m.bans, b)
+	return nil
+}
+
+type fixture struct {
+	clk   *clock
+	nodes *nodes
+	store *memStore
+	book  *session.Book
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{clk: &clock{now: t0}, store: &memStore{sessions: map[string]session.Record{}}}
+	f.nodes = &nodes{clk: f.clk, live: true, cands: []selector.Candidate{node(nodeA, t0, false)}}
+	f.book = session.New(session.Params{Store: f.store, Nodes: f.nodes, Clock: f.clk.Now, GrantTTL: time.Hour})
+	return f
+}
+
+// admit places room and admits a.
+func (f *fixture) admit(t *testing.T, a session.Admission) (session.Record, error) {
+	t.Helper()
+	id, _, err := f.book.Place(a.Room, "DE")
+	require.NoError(t, err)
+	a.NodeID = id
+	return f.book.Admit(a)
+}
+
+func TestAdmitRules(t *testing.T) {
+	cases := []struct {
+		name    string
+		before  func(t *testing.T, f *fixture) // what happened in the room first
+		a       session.Admission
+		wantErr error
+		role    grant.Role
+	}{
+		{name: "an app's first grant in a room hosts", a: session.Admission{Room: "r", Identity: "app:alice", App: "app"}, role: grant.RoleHost},
+		{name: "an app's later grants are participants",
+			before: func(t *testing.T, f *fixture) {
+				f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:alice", App: "app"})
+			},
+			a: session.Admission{Room: "r", Identity: "app:bob", App: "app"}, role: grant.RoleParticipant},
+		{name: "an anonymous first join does not host", a: session.Admission{Room: "r", Identity: "guest-1", IP: "192.0.2.1"}, role: grant.RoleParticipant},
+		{name: "anonymous may ask for viewer", a: session.Admission{Room: "r", Identity: "guest-1", Role: grant.RoleViewer}, role: grant.RoleViewer},
+		{name: "anonymous may not ask for host", a: session.Admission{Room: "r", Identity: "guest-1", Role: grant.RoleHost}, wantErr: session.ErrRoleNotAllowed},
+		{name: "anonymous may not ask for presenter", a: session.Admission{Room: "r", Identity: "guest-1", Role: grant.RolePresenter}, wantErr: session.ErrRoleNotAllowed},
+		{name: "a banned identity is refused",
+			before: func(t *testing.T, f *fixture) { f.mustBan(t, "r", "app:mallory") },
+			a:      session.Admission{Room: "r", Identity: "app:mallory", App: "app"}, wantErr: session.ErrBanned},
+		{name: "a ban is per room",
+			before: func(t *testing.T, f *fixture) { f.mustBan(t, "other", "app:mallory") },
+			a:      session.Admission{Room: "r", Identity: "app:mallory", App: "app"}, role: grant.RoleHost},
+		{name: "a banned anonymous address is refused under a new identity",
+			before: func(t *testing.T, f *fixture) {
+				f.mustAdmit(t, session.Admission{Room: "r", Identity: "guest-1", IP: "192.0.2.9"})
+				f.mustBan(t, "r", "guest-1")
+			},
+			a: session.Admission{Room: "r", Identity: "guest-2", IP: "192.0.2.9"}, wantErr: session.ErrBanned},
+		{name: "an app identity is not refused for an anonymous ban of its address",
+			before: func(t *testing.T, f *fixture) {
+				f.mustAdmit(t, session.Admission{Room: "r", Identity: "guest-1", IP: "192.0.2.9"})
+				f.mustBan(t, "r", "guest-1")
+			},
+			a: session.Admission{Room: "r", Identity: "app:carol", App: "app", IP: "192.0.2.9"}, role: grant.RoleParticipant},
+		{name: "a ban ends",
+			before: func(t *testing.T, f *fixture) {
+				f.mustBan(t, "r", "app:mallory")
+				f.clk.advance(time.Hour + time.Second)
+			},
+			a: session.Admission{Room: "r", Identity: "app:mallory", App: "app"}, role: grant.RoleHost},
+		{name: "max sessions per app",
+			before: func(t *testing.T, f *fixture) {
+				f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:a", App: "app"})
+				f.mustAdmit(t, session.Admission{Room: "r2", Identity: "app:b", App: "app"})
+			},
+			a: session.Admission{Room: "r", Identity: "app:c", App: "app", Quota: session.Quota{MaxSessions: 2}}, wantErr: session.ErrQuota},
+		{name: "max rooms per app",
+			before: func(t *testing.T, f *fixture) {
+				f.mustAdmit(t, session.Admission{Room: "r1", Identity: "app:a", App: "app"})
+			},
+			a: session.Admission{Room: "r2", Identity: "app:b", App: "app", Quota: session.Quota{MaxRooms: 1}}, wantErr: session.ErrQuota},
+		{name: "max rooms counts a room the app is in once",
+			before: func(t *testing.T, f *fixture) {
+				f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:a", App: "app"})
+			},
+			a: session.Admission{Room: "r", Identity: "app:b", App: "app", Quota: session.Quota{MaxRooms: 1}}, role: grant.RoleParticipant},
+		{name: "expired grants do not count toward the quota",
+			before: func(t *testing.T, f *fixture) {
+				f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:a", App: "app"})
+				f.clk.advance(2 * time.Hour)
+			},
+			a: session.Admission{Room: "r", Identity: "app:b", App: "app", Quota: session.Quota{MaxSessions: 1}}, role: grant.RoleParticipant},
+		{name: "other apps do not count toward the quota",
+			before: func(t *testing.T, f *fixture) {
+				f.mustAdmit(t, session.Admission{Room: "r", Identity: "other:a", App: "other"})
+			},
+			a: session.Admission{Room: "r", Identity: "app:b", App: "app", Quota: session.Quota{MaxSessions: 1}}, role: grant.RoleParticipant},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tc.before != nil {
+				tc.before(t, f)
+			}
+			stored := len(f.store.sessions)
+			rec, err := f.admit(t, tc.a)
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				require.Len(t, f.store.sessions, stored, "a refused join stores nothing")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.role, rec.Role)
+			require.Equal(t, tc.a.Identity, rec.Identity)
+			require.Equal(t, f.clk.now, rec.IssuedAt)
+			require.Equal(t, f.clk.now.Add(time.Hour), rec.ExpiresAt)
+			require.Len(t, rec.JTI, 32)
+			require.Equal(t, rec, f.store.sessions[rec.JTI], "persisted as returned")
+			got, ok := f.book.Session(rec.JTI)
+			require.True(t, ok)
+			require.Equal(t, rec, got)
+		})
+	}
+}
+
+func (f *fixture) mustAdmit(t *testing.T, a session.Admission) session.Record {
+	t.Helper()
+	rec, err := f.admit(t, a)
+	require.NoError(t, err)
+	return rec
+}
+
+func (f *fixture) mustBan(t *testing.T, room, identity string) {
+	t.Helper()
+	_, err := f.book.Ban(room, identity)
+	require.NoError(t, err)
+}
+
+// A store that cannot write refuses the grant and leaves the Book as it
+// was: the next admission in the room still hosts.
+func TestAdmitStoreFailureLeavesNoTrace(t *testing.T) {
+	f := newFixture(t)
+	f.store.fail = errors.New("disk full")
+	_, err := f.admit(t, session.Admission{Room: "r", Identity: "app:alice", App: "app"})
+	require.ErrorContains(t, err, "disk full")
+	f.store.fail = nil
+	rec := f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:bob", App: "app"})
+	require.Equal(t, grant.RoleHost, rec.Role)
+	require.Len(t, f.store.sessions, 1)
+}
+
+func TestBanLastsUntilTheLastGrantExpires(t *testing.T) {
+	f := newFixture(t)
+	f.mustAdmit(t, session.Admission{Room: "r", Identity: "guest-1", IP: "192.0.2.1"})
+	f.clk.advance(30 * time.Minute)
+	last := f.mustAdmit(t, session.Admission{Room: "r", Identity: "guest-1", IP: "192.0.2.2"})
+	until, err := f.book.Ban("r", "guest-1")
+	require.NoError(t, err)
+	require.Equal(t, last.ExpiresAt, until)
+	require.ElementsMatch(t, []session.Ban{
+		{Room: "r", Key: "id:guest-1", Until: until},
+		{Room: "r", Key: "ip:192.0.2.1", Until: until},
+		{Room: "r", Key: "ip:192.0.2.2", Until: until},
+	}, f.store.bans)
+
+	// Restored after a restart, the ban holds.
+	g := newFixture(t)
+	g.clk.now = f.clk.now
+	g.book.Restore(nil, f.store.bans)
+	_, err = g.admit(t, session.Admission{Room: "r", Identity: "guest-9", IP: "192.0.2.2"})
+	require.ErrorIs(t, err, session.ErrBanned)
+}
+
+func TestPlace(t *testing.T) {
+	f := newFixture(t)
+	f.nodes.live = false
+	id, started, err := f.book.Place("r", "DE")
+	require.NoError(t, err)
+	require.Equal(t, nodeA, id)
+	require.True(t, started)
+
+	// B joins the candidates: the room stays on A while A reports.
+	f.nodes.cands = append(f.nodes.cands, node(nodeB, t0, false))
+	f.clk.advance(10 * time.Second)
+	id, started, err = f.book.Place("r", "DE")
+	require.NoError(t, err)
+	require.Equal(t, nodeA, id)
+	require.False(t, started)
+
+	for name, a := range map[string]selector.Candidate{
+		"A draining": node(nodeA, f.clk.now, true),
+		"A silent":   node(nodeA, f.clk.now.Add(-session.DefaultLoadFreshness), false),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f.nodes.cands = []selector.Candidate{a, node(nodeB, f.clk.now, false)}
+			id, started, err := f.book.Place("r", "DE")
+			require.NoError(t, err)
+			require.Equal(t, nodeB, id, "moved")
+			require.False(t, started)
+			f.nodes.cands[0] = node(nodeA, f.clk.now, false)
+			_, _, _ = f.book.Place("r-reset", "DE")
+		})
+	}
+	f.nodes.cands = nil
+	_, _, err = f.book.Place("new", "DE")
+	require.ErrorIs(t, err, selector.ErrNoNode)
+	_, ok := f.book.Node("new")
+	require.False(t, ok, "a room no node took is not kept")
+}
+
+func TestSuccessor(t *testing.T) {
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	cases := []struct {
+		name string
+		ps   []session.Present
+		want string
+	}{
+		{name: "empty room", ps: nil},
+		{name: "a host is present", ps: []session.Present{{Identity: "app:a", Role: grant.RoleParticipant, JoinedAt: at(1)}, {Identity: "app:h", Role: grant.RoleHost, JoinedAt: at(5)}}},
+		{name: "longest present", ps: []session.Present{{Identity: "app:b", JoinedAt: at(2)}, {Identity: "app:a", JoinedAt: at(1)}}, want: "app:a"},
+		{name: "tie: smallest identity", ps: []session.Present{{Identity: "app:b", JoinedAt: at(1)}, {Identity: "app:a", JoinedAt: at(1)}}, want: "app:a"},
+		{name: "anonymous never hosts", ps: []session.Present{{Identity: "guest-1", JoinedAt: at(0)}, {Identity: "app:z", JoinedAt: at(9)}}, want: "app:z"},
+		{name: "WHEP sessions never host", ps: []session.Present{{Identity: "app:a#whep-1", JoinedAt: at(0)}}},
+		{name: "only anonymous: nobody", ps: []session.Present{{Identity: "guest-1", JoinedAt: at(0)}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := session.Successor(tc.ps)
+			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.want != "", ok)
+		})
+	}
+}
+
+func TestApplyEvents(t *testing.T) {
+	f := newFixture(t)
+	rec := f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:alice", App: "app"})
+	ev := func(typ string, at time.Time) session.Event {
+		return session.Event{Type: typ, Room: "r", Identity: "app:alice", GrantID: rec.JTI, At: at}
+	}
+	foreign := []struct {
+		name string
+		from string
+		e    session.Event
+	}{
+		{"another media node", nodeB, ev(noderpc.SessionJoined, t0)},
+		{"another identity", nodeA, func() session.Event { e := ev(noderpc.SessionJoined, t0); e.Identity = "app:mallory"; return e }()},
+		{"another room", nodeA, func() session.Event { e := ev(noderpc.SessionJoined, t0); e.Room = "x"; return e }()},
+		{"an unknown grant", nodeA, func() session.Event { e := ev(noderpc.SessionJoined, t0); e.GrantID = "nope"; return e }()},
+	}
+	for _, tc := range foreign {
+		_, err := f.book.Apply(tc.from, tc.e)
+		require.ErrorIs(t, err, session.ErrForeignEvent, tc.name)
+	}
+	got, _ := f.book.Session(rec.JTI)
+	require.True(t, got.ConnectedAt.IsZero(), "foreign events change nothing")
+
+	_, err := f.book.Apply(nodeA, ev(noderpc.SessionJoined, t0.Add(time.Second)))
+	require.NoError(t, err)
+	_, err = f.book.Apply(nodeA, ev(noderpc.SessionJoined, t0.Add(time.Minute)))
+	require.NoError(t, err)
+	_, err = f.book.Apply(nodeA, ev(noderpc.SessionConnectionAborted, t0.Add(2*time.Minute)))
+	require.NoError(t, err)
+	out, err := f.book.Apply(nodeA, ev(noderpc.SessionLeft, t0.Add(time.Minute))) // an older leave, delivered late
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(time.Second), out.ConnectedAt, "the first join counts")
+	require.Equal(t, t0.Add(2*time.Minute), out.DisconnectedAt, "the latest disconnect counts")
+	require.Equal(t, out, f.store.sessions[rec.JTI])
+
+	f.store.fail = errors.New("disk full")
+	_, err = f.book.Apply(nodeA, ev(noderpc.SessionLeft, t0.Add(time.Hour)))
+	require.ErrorContains(t, err, "disk full", "not stored: the node sends it again")
+	got, _ = f.book.Session(rec.JTI)
+	require.Equal(t, t0.Add(2*time.Minute), got.DisconnectedAt, "unchanged in memory too")
+}
+
+func TestCheckReceipt(t *testing.T) {
+	f := newFixture(t)
+	rec := f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:alice", App: "app"})
+	require.NoError(t, f.book.Stats(rec.JTI, 10<<20, 100))
+	check := session.Checker{Book: f.book, Tolerance: session.Tolerance{Clock: 5 * time.Second}}
+	receipt := func(edit func(r *format.UsageReceipt)) *format.UsageReceipt {
+		r := &format.UsageReceipt{RoomHash: format.RoomHash("r"), MediaNodeId: nodeA,
+			StartUnixMs: t0.Add(time.Minute).UnixMilli(), EndUnixMs: t0.Add(2 * time.Minute).UnixMilli()}
+		if edit != nil {
+			edit(r)
+		}
+		return r
+	}
+	cases := []struct {
+		name string
+		r    *format.UsageReceipt
+		want error
+	}{
+		{"inside the grant", receipt(nil), nil},
+		{"starts within the clock tolerance before the grant", receipt(func(r *format.UsageReceipt) { r.StartUnixMs = t0.Add(-4 * time.Second).UnixMilli() }), nil},
+		{"starts before the grant", receipt(func(r *format.UsageReceipt) { r.StartUnixMs = t0.Add(-6 * time.Second).UnixMilli() }), session.ErrUnknownSession},
+		{"ends after the grant expired", receipt(func(r *format.UsageReceipt) { r.EndUnixMs = t0.Add(time.Hour + 6*time.Second).UnixMilli() }), session.ErrUnknownSession},
+		{"another room", receipt(func(r *format.UsageReceipt) { r.RoomHash = format.RoomHash("x") }), session.ErrUnknownSession},
+		{"another media node", receipt(func(r *format.UsageReceipt) { r.MediaNodeId = nodeB }), session.ErrUnknownSession},
+		{"client bytes within the factor", receipt(func(r *format.UsageReceipt) {
+			r.ClientReport = &format.ClientReport{BytesReceived: 15 << 20}
+		}), nil},
+		{"client bytes beyond the factor", receipt(func(r *format.UsageReceipt) {
+			r.ClientReport = &format.ClientReport{BytesReceived: 17 << 20}
+		}), session.ErrOutOfTolerance},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := check.Check(tc.r)
+			if tc.want == nil {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPruneAndRestore(t *testing.T) {
+	f := newFixture(t)
+	old := f.mustAdmit(t, session.Admission{Room: "old", Identity: "app:a", App: "app"})
+	f.clk.advance(90 * time.Minute)
+	live := f.mustAdmit(t, session.Admission{Room: "live", Identity: "app:b", App: "app"})
+	f.clk.advance(time.Hour) // old expired 1.5 h ago (> Keep), live expires in 0 h
+	f.book.Prune()
+	_, ok := f.book.Session(old.JTI)
+	require.False(t, ok)
+	_, ok = f.book.Node("old")
+	require.False(t, ok, "a room without records is forgotten")
+	_, ok = f.book.Session(live.JTI)
+	require.True(t, ok)
+
+	// Restore skips what Prune would drop and puts rooms back on the node
+	// of their latest grant.
+	g := newFixture(t)
+	g.clk.now = f.clk.now
+	moved := live
+	moved.JTI, moved.NodeID, moved.IssuedAt = "later", nodeB, live.IssuedAt.Add(time.Minute)
+	g.book.Restore([]session.Record{moved, old, live}, nil)
+	_, ok = g.book.Session(old.JTI)
+	require.False(t, ok)
+	n, ok := g.book.Node("live")
+	require.True(t, ok)
+	require.Equal(t, nodeB, n)
+}
