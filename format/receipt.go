@@ -26,6 +26,27 @@ func RoomHash(room string) []byte {
 	return sum[:]
 }
 
+// GrantSessionID returns the session_id of the conn-th connection (0 for
+// the first) that a media node served with the join grant jti issued by
+// orchestrator issuer (a node ID):
+//
+//	SHA-256("chroom/grant-session/v1" 0x00 issuer 0x00 jti 0x00 uint32be(conn))
+//
+// It binds every receipt to one grant, so the orchestrator can check the
+// receipt against its own record of that grant's session (and a receipt
+// with a made-up session_id matches no grant). The connection index keeps
+// the chain's replay key (epoch, media node, session_id) distinct when a
+// client reconnects with the same grant.
+func GrantSessionID(issuer, jti string, conn uint32) []byte {
+	h := sha256.New()
+	h.Write([]byte("chroom/grant-session/v1\x00"))
+	h.Write([]byte(issuer))
+	h.Write([]byte{0})
+	h.Write([]byte(jti))
+	h.Write([]byte{0, byte(conn >> 24), byte(conn >> 16), byte(conn >> 8), byte(conn)})
+	return h.Sum(nil)
+}
+
 // ValidateBasic checks the receipt's shape without any chain state:
 // session_id and room_hash are 32 bytes, both node IDs are well formed,
 // epoch is positive, 0 < start ≤ end, and packets_lost ≤ packets_sent

@@ -5,7 +5,6 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,6 +65,16 @@ type Node struct {
 
 	mu       sync.Mutex
 	sessions map[*sfu.Participant]*session
+	// conns counts the connections made with each grant (by issuer and
+	// jti), for format.GrantSessionID; entries go when the grant expires.
+	conns map[grantKey]*grantConns
+}
+
+type grantKey struct{ issuer, jti string }
+
+type grantConns struct {
+	n       uint32
+	expires time.Time
 }
 
 // session is the node's record of one participant session.
@@ -79,7 +88,7 @@ func New(cfg config.Config, log *slog.Logger) (*Node, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	n := &Node{cfg: cfg, log: log, sessions: map[*sfu.Participant]*session{}, reg: prometheus.NewRegistry()}
+	n := &Node{cfg: cfg, log: log, sessions: map[*sfu.Participant]*session{}, conns: map[grantKey]*grantConns{}, reg: prometheus.NewRegistry()}
 	ok := false
 	defer func() {
 		if !ok {
@@ -400,11 +409,32 @@ func publicHost(publicURL, bind string) string {
 }
 
 // SessionData implements signal.SessionHooks: a meter for the session's
-// usage receipt, addressed to the orchestrator that issued the grant.
+// usage receipt, addressed to the orchestrator that issued the grant. The
+// session_id is format.GrantSessionID of the grant and this connection's
+// index among the grant's connections here.
 func (n *Node) SessionData(c *grant.Claims, _ sfu.Kind) any {
+	now := time.Now()
+	k := grantKey{c.Issuer, c.ID}
+	n.mu.Lock()
+	gc := n.conns[k]
+	if gc == nil {
+		gc = &grantConns{}
+		if c.ExpiresAt != nil {
+			gc.expires = c.ExpiresAt.Time
+		}
+		n.conns[k] = gc
+	}
+	conn := gc.n
+	gc.n++
+	for key, g := range n.conns { // bounded by the grants live here
+		if !g.expires.IsZero() && now.Sub(g.expires) > time.Hour {
+			delete(n.conns, key)
+		}
+	}
+	n.mu.Unlock()
 	var id [32]byte
-	_, _ = rand.Read(id[:])
-	return &session{meter: receipts.NewMeter(id, c.Room, n.key.ID, c.Issuer, time.Now())}
+	copy(id[:], format.GrantSessionID(c.Issuer, c.ID, conn))
+	return &session{meter: receipts.NewMeter(id, c.Room, n.key.ID, c.Issuer, now)}
 }
 
 // ClientReport implements signal.SessionHooks.

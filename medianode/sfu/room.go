@@ -120,7 +120,9 @@ func (r *Room) remove(p *Participant) {
 		delete(r.participants, p.identity)
 		r.sfu.metrics.participants.Dec()
 	}
-	empty := len(r.participants) == 0
+	// Only the call that ends the room closes it: p may be removed twice
+	// (a close racing a drain), and the room may have ended already.
+	empty := len(r.participants) == 0 && !r.ended
 	if empty {
 		r.ended = true
 	}

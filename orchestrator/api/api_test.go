@@ -402,7 +402,11 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, AllowAnonymousJoin: true, Region: "DE", Sessions: session.New(session.Params{Store: st, Nodes: nodes}),
 		Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
-	e.join("room-a", "alice", "")
+	token, _ := e.join("room-a", "alice", "")
+	claims, err := grant.PeekClaims(token)
+	require.NoError(t, err)
+	require.True(t, e.api.SessionEvent(e.media.ID, api.SessionEvent{Type: noderpc.SessionJoined, Room: "room-a",
+		Identity: claims.Subject, GrantID: claims.ID, At: time.Now().Add(-time.Minute)}))
 	require.NoError(t, st.Close())
 
 	st, err = store.Open(path)
@@ -414,8 +418,9 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	require.Empty(t, bans)
 	restarted := session.New(session.Params{Store: st, Nodes: nodes})
 	check := session.Checker{Book: restarted, Tolerance: session.Tolerance{Clock: time.Minute}}
-	r := &format.UsageReceipt{RoomHash: format.RoomHash("room-a"), MediaNodeId: e.media.ID,
-		StartUnixMs: time.Now().UnixMilli(), EndUnixMs: time.Now().Add(time.Second).UnixMilli()}
+	r := &format.UsageReceipt{SessionId: format.GrantSessionID(e.key.ID, claims.ID, 0), RoomHash: format.RoomHash("room-a"),
+		MediaNodeId: e.media.ID, OrchestratorId: e.key.ID,
+		StartUnixMs: time.Now().Add(-time.Minute).UnixMilli(), EndUnixMs: time.Now().UnixMilli()}
 	require.ErrorIs(t, check.Check(r), session.ErrUnknownSession, "nothing restored yet")
 	restarted.Restore(recs, bans)
 	require.NoError(t, check.Check(r))

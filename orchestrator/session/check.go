@@ -9,22 +9,34 @@ import (
 	"github.com/chroom/chroom/format"
 )
 
-// Errors of Checker.Check: the attestation pipeline refuses the receipt.
+// Errors of Checker.Check. ErrUnknownSession and ErrOutOfTolerance refuse
+// the receipt; ErrNotObserved is transient (the media node sends the
+// receipt again later).
 var (
-	// ErrUnknownSession: no record matches the receipt.
+	// ErrUnknownSession: the receipt's session is no connection of a grant
+	// this orchestrator issued for that room and media node.
 	ErrUnknownSession = errors.New("unknown session")
-	// ErrOutOfTolerance: the receipt disagrees with the records beyond
-	// the tolerance.
+	// ErrOutOfTolerance: the receipt claims more than the orchestrator
+	// observed (times, duration, client bytes) beyond the tolerance.
 	ErrOutOfTolerance = errors.New("receipt out of tolerance")
+	// ErrNotObserved: the grant exists but its media node has not
+	// reported the session's join yet (the event may still be on its way).
+	ErrNotObserved = errors.New("session join not observed yet")
 )
+
+// MaxConnectionsPerGrant bounds the connection indexes the check tries
+// (format.GrantSessionID): more reconnects than this with one grant earn
+// nothing.
+const MaxConnectionsPerGrant = 64
 
 // Tolerance bounds how far a receipt may differ from the orchestrator's
 // own record of the session.
 type Tolerance struct {
-	// Clock is the slack on session start and end times.
+	// Clock is the slack on session start and end times, and on the total
+	// time credited to one grant.
 	Clock time.Duration
 	// ClientBytesFactor: a receipt's client-reported bytes may exceed the
-	// bytes the clients reported to the orchestrator by this factor (the
+	// bytes the client reported to the orchestrator by this factor (the
 	// two reports are taken at different moments). Below 1: 1.5.
 	ClientBytesFactor float64
 }
@@ -36,22 +48,84 @@ type Checker struct {
 	Tolerance Tolerance
 }
 
-// Check accepts r when some grant recorded for its room (by hash) and
-// media node was valid during the receipt's interval, within the clock
-// tolerance, and the client-reported bytes in r (if any) do not exceed
-// what those grants' clients reported here by more than the tolerance
-// (ClientBytesFactor × reported + 1 MiB). Errors wrap ErrUnknownSession or
-// ErrOutOfTolerance.
+// Check accepts r, and credits its duration to its grant's record
+// (persisted), when all of these hold (tol is the clock tolerance):
+//
+//   - r's session_id is format.GrantSessionID(r.orchestrator_id, jti, k)
+//     of a grant jti recorded for r's room (by hash) and media node, for a
+//     connection index k below the joins reported plus two (at most
+//     MaxConnectionsPerGrant) — else ErrUnknownSession;
+//   - the media node reported at least one join of that grant — else
+//     ErrNotObserved (transient);
+//   - r is not zero-length, and [start, end] lies within the grant's
+//     validity, after its first join, and before its latest leave (or
+//     now, while a connection is open), each ± tol;
+//   - the time credited to the grant with r stays within the connected
+//     time observed from its join and leave events, + tol;
+//   - r's client-reported bytes, if any, are at most ClientBytesFactor ×
+//     the bytes the grant's client reported here + 1 MiB.
+//
+// The last three refuse with ErrOutOfTolerance. A media node alone can
+// therefore claim no session that no grant was issued for, and no more
+// time than the node itself reported in session events; the events are
+// still the node's word (client attestation is the next step).
 func (c Checker) Check(r *format.UsageReceipt) error {
 	tol := c.Tolerance
 	if tol.ClientBytesFactor < 1 {
 		tol.ClientBytesFactor = 1.5
 	}
-	start, end := time.UnixMilli(r.StartUnixMs), time.UnixMilli(r.EndUnixMs)
-	var reported uint64
-	matched := 0
 	b := c.Book
+	now := b.p.Clock()
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.findConnection(r)
+	if s == nil {
+		return fmt.Errorf("%w: session %s is no connection of a grant this orchestrator issued for that room and media node", ErrUnknownSession, r.SessionIDHex())
+	}
+	if s.Joins == 0 {
+		return fmt.Errorf("%w: grant %s", ErrNotObserved, s.JTI)
+	}
+	start, end := time.UnixMilli(r.StartUnixMs), time.UnixMilli(r.EndUnixMs)
+	durMs := r.EndUnixMs - r.StartUnixMs
+	last := s.DisconnectedAt
+	if !s.LiveSince.IsZero() || last.IsZero() {
+		last = now
+	}
+	observedMs := s.ConnectedMs
+	if !s.LiveSince.IsZero() && now.After(s.LiveSince) {
+		observedMs += now.Sub(s.LiveSince).Milliseconds()
+	}
+	switch {
+	case durMs <= 0:
+		return fmt.Errorf("%w: zero-length receipt", ErrOutOfTolerance)
+	case start.Before(s.IssuedAt.Add(-tol.Clock)) || end.After(s.ExpiresAt.Add(tol.Clock)):
+		return fmt.Errorf("%w: the receipt's interval is outside grant %s's validity", ErrOutOfTolerance, s.JTI)
+	case start.Before(s.ConnectedAt.Add(-tol.Clock)):
+		return fmt.Errorf("%w: the receipt starts %s before the session's first join", ErrOutOfTolerance, s.ConnectedAt.Sub(start).Round(time.Millisecond))
+	case end.After(last.Add(tol.Clock)):
+		return fmt.Errorf("%w: the receipt ends %s after the session's last observed moment", ErrOutOfTolerance, end.Sub(last).Round(time.Millisecond))
+	case s.CreditedMs+durMs > observedMs+tol.Clock.Milliseconds():
+		return fmt.Errorf("%w: grant %s would be credited %d ms, its media node reported %d ms connected (%d ms credited before)",
+			ErrOutOfTolerance, s.JTI, s.CreditedMs+durMs, observedMs, s.CreditedMs)
+	}
+	if r.ClientReport != nil {
+		limit := uint64(float64(s.BytesReceived)*tol.ClientBytesFactor) + 1<<20
+		if r.ClientReport.BytesReceived > limit {
+			return fmt.Errorf("%w: the receipt says the client received %d bytes, it reported %d", ErrOutOfTolerance, r.ClientReport.BytesReceived, s.BytesReceived)
+		}
+	}
+	next := *s
+	next.CreditedMs += durMs
+	if err := b.save(next); err != nil {
+		return err
+	}
+	*s = next
+	return nil
+}
+
+// findConnection returns the record whose grant r's session_id belongs
+// to; b.mu held.
+func (b *Book) findConnection(r *format.UsageReceipt) *Record {
 	for _, rm := range b.rooms {
 		if !bytes.Equal(rm.hash, r.RoomHash) {
 			continue
@@ -60,22 +134,12 @@ func (c Checker) Check(r *format.UsageReceipt) error {
 			if s.NodeID != r.MediaNodeId {
 				continue
 			}
-			if !start.Before(s.IssuedAt.Add(-tol.Clock)) && !end.After(s.ExpiresAt.Add(tol.Clock)) {
-				matched++
-				reported += s.BytesReceived
+			for k := uint32(0); k < min(s.Joins+2, MaxConnectionsPerGrant); k++ {
+				if bytes.Equal(format.GrantSessionID(r.OrchestratorId, s.JTI, k), r.SessionId) {
+					return s
+				}
 			}
 		}
-	}
-	b.mu.Unlock()
-	if matched == 0 {
-		return fmt.Errorf("%w: no grant of this orchestrator matches the receipt", ErrUnknownSession)
-	}
-	if r.ClientReport == nil {
-		return nil
-	}
-	limit := uint64(float64(reported)*tol.ClientBytesFactor) + 1<<20
-	if r.ClientReport.BytesReceived > limit {
-		return fmt.Errorf("%w: the receipt says clients received %d bytes, they reported %d", ErrOutOfTolerance, r.ClientReport.BytesReceived, reported)
 	}
 	return nil
 }

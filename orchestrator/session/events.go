@@ -23,9 +23,13 @@ type Event struct {
 // cannot report for sessions it does not serve; such events are dropped.
 var ErrForeignEvent = errors.New("not a grant of this orchestrator for that media node")
 
-// Apply records what media node from reports: a join sets the record's
-// ConnectedAt (the first one counts), a leave or lost connection its
-// DisconnectedAt (the latest counts); track events change nothing here.
+// Apply records what media node from reports: a join counts a connection,
+// opens it (LiveSince) and sets ConnectedAt (the first one counts); a
+// leave or lost connection closes the open connection, adding its time to
+// ConnectedMs, and sets DisconnectedAt (the latest counts). An event sent
+// twice changes nothing the second time except the join count, which only
+// widens the session IDs the check tries. Track events change nothing
+// here.
 // It returns the record after the event. Errors: ErrForeignEvent, or the
 // store's (the event was not recorded and should be sent again).
 func (b *Book) Apply(from string, e Event) (Record, error) {
@@ -38,10 +42,20 @@ func (b *Book) Apply(from string, e Event) (Record, error) {
 	next := *s
 	switch e.Type {
 	case noderpc.SessionJoined:
+		next.Joins++
 		if next.ConnectedAt.IsZero() {
 			next.ConnectedAt = e.At
 		}
+		if next.LiveSince.IsZero() {
+			next.LiveSince = e.At
+		}
 	case noderpc.SessionLeft, noderpc.SessionConnectionAborted:
+		if !next.LiveSince.IsZero() {
+			if d := e.At.Sub(next.LiveSince).Milliseconds(); d > 0 {
+				next.ConnectedMs += d
+			}
+			next.LiveSince = time.Time{}
+		}
 		if next.DisconnectedAt.IsZero() || e.At.After(next.DisconnectedAt) {
 			next.DisconnectedAt = e.At
 		}

@@ -55,8 +55,17 @@ type Record struct {
 	ClientIP            string `json:",omitempty"`
 	IssuedAt, ExpiresAt time.Time
 	// ConnectedAt and DisconnectedAt come from the media node's session
-	// events (zero until reported).
+	// events (zero until reported): the first join, the latest leave.
 	ConnectedAt, DisconnectedAt time.Time
+	// Joins counts the joins (connections) reported; ConnectedMs is the
+	// time of the closed connections, ms; LiveSince is when the open
+	// connection joined (zero when none is open).
+	Joins       uint32    `json:",omitempty"`
+	ConnectedMs int64     `json:",omitempty"`
+	LiveSince   time.Time `json:",omitzero"`
+	// CreditedMs is the time of the receipts countersigned for this grant,
+	// ms: never more than the connected time observed (Checker).
+	CreditedMs int64 `json:",omitempty"`
 	// LastStats is when the client last reported stats; BytesReceived and
 	// FramesDecoded its cumulative figures then.
 	LastStats                    time.Time
@@ -214,7 +223,7 @@ func (b *Book) Place(roomName, region string) (nodeID string, started bool, err 
 	r, ok := b.rooms[roomName]
 	if ok {
 		for _, c := range cands {
-			if c.ID == r.nodeID && c.Load != nil && !c.Load.Draining && now.Sub(c.Load.ReportedAt) < b.p.LoadFreshness {
+			if c.ID == r.nodeID && c.Load != nil && !c.Load.Draining && now.Sub(c.Load.ReportedAt) <= b.p.LoadFreshness {
 				b.mu.Unlock()
 				return r.nodeID, false, nil
 			}

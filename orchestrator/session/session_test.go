@@ -259,18 +259,28 @@ func TestPlace(t *testing.T) {
 	require.Equal(t, nodeA, id)
 	require.False(t, started)
 
-	for name, a := range map[string]selector.Candidate{
-		"A draining": node(nodeA, f.clk.now, true),
-		"A silent":   node(nodeA, f.clk.now.Add(-session.DefaultLoadFreshness), false),
+	for _, tc := range []struct {
+		name string
+		a    func(now time.Time) selector.Candidate
+	}{
+		{"A draining", func(now time.Time) selector.Candidate { return node(nodeA, now, true) }},
+		{"A silent", func(now time.Time) selector.Candidate { return node(nodeA, now.Add(-session.DefaultLoadFreshness-time.Second), false) }},
+		{"A gone", nil},
 	} {
-		t.Run(name, func(t *testing.T) {
-			f.nodes.cands = []selector.Candidate{a, node(nodeB, f.clk.now, false)}
-			id, started, err := f.book.Place("r", "DE")
+		t.Run(tc.name, func(t *testing.T) {
+			g := newFixture(t)
+			g.nodes.live = false
+			_, _, err := g.book.Place("r", "DE")
+			require.NoError(t, err)
+			g.clk.advance(time.Minute)
+			g.nodes.cands = []selector.Candidate{node(nodeB, g.clk.now, false)}
+			if tc.a != nil {
+				g.nodes.cands = append(g.nodes.cands, tc.a(g.clk.now))
+			}
+			id, started, err := g.book.Place("r", "DE")
 			require.NoError(t, err)
 			require.Equal(t, nodeB, id, "moved")
 			require.False(t, started)
-			f.nodes.cands[0] = node(nodeA, f.clk.now, false)
-			_, _, _ = f.book.Place("r-reset", "DE")
 		})
 	}
 	f.nodes.cands = nil
@@ -346,44 +356,90 @@ func TestApplyEvents(t *testing.T) {
 	require.Equal(t, t0.Add(2*time.Minute), got.DisconnectedAt, "unchanged in memory too")
 }
 
+const orchID = "cccccccccccccccccccccccccccccccccccccccc"
+
+// TestCheckReceipt: a receipt is countersigned only for a connection of a
+// grant whose join its media node reported, and for no more time than the
+// node reported connected (issue: "a media node alone is paid for
+// sessions that never happened").
 func TestCheckReceipt(t *testing.T) {
-	f := newFixture(t)
-	rec := f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:alice", App: "app"})
-	require.NoError(t, f.book.Stats(rec.JTI, 10<<20, 100))
-	check := session.Checker{Book: f.book, Tolerance: session.Tolerance{Clock: 5 * time.Second}}
-	receipt := func(edit func(r *format.UsageReceipt)) *format.UsageReceipt {
-		r := &format.UsageReceipt{RoomHash: format.RoomHash("r"), MediaNodeId: nodeA,
-			StartUnixMs: t0.Add(time.Minute).UnixMilli(), EndUnixMs: t0.Add(2 * time.Minute).UnixMilli()}
-		if edit != nil {
-			edit(r)
-		}
-		return r
+	sec := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	type step struct {
+		event string // a session event at `at`, or "" for a receipt
+		at    time.Time
+		// receipt fields
+		conn       uint32
+		randomID   bool
+		room, node string
+		start, end time.Time
+		client     uint64
+		want       error
 	}
+	joined := func(at time.Time) step { return step{event: noderpc.SessionJoined, at: at} }
+	left := func(at time.Time) step { return step{event: noderpc.SessionLeft, at: at} }
+	receipt := func(start, end time.Time, want error) step { return step{start: start, end: end, want: want} }
 	cases := []struct {
-		name string
-		r    *format.UsageReceipt
-		want error
+		name  string
+		now   time.Time
+		steps []step
 	}{
-		{"inside the grant", receipt(nil), nil},
-		{"starts within the clock tolerance before the grant", receipt(func(r *format.UsageReceipt) { r.StartUnixMs = t0.Add(-4 * time.Second).UnixMilli() }), nil},
-		{"starts before the grant", receipt(func(r *format.UsageReceipt) { r.StartUnixMs = t0.Add(-6 * time.Second).UnixMilli() }), session.ErrUnknownSession},
-		{"ends after the grant expired", receipt(func(r *format.UsageReceipt) { r.EndUnixMs = t0.Add(time.Hour + 6*time.Second).UnixMilli() }), session.ErrUnknownSession},
-		{"another room", receipt(func(r *format.UsageReceipt) { r.RoomHash = format.RoomHash("x") }), session.ErrUnknownSession},
-		{"another media node", receipt(func(r *format.UsageReceipt) { r.MediaNodeId = nodeB }), session.ErrUnknownSession},
-		{"client bytes within the factor", receipt(func(r *format.UsageReceipt) {
-			r.ClientReport = &format.ClientReport{BytesReceived: 15 << 20}
-		}), nil},
-		{"client bytes beyond the factor", receipt(func(r *format.UsageReceipt) {
-			r.ClientReport = &format.ClientReport{BytesReceived: 17 << 20}
-		}), session.ErrOutOfTolerance},
+		{"a served session", sec(200), []step{joined(sec(10)), left(sec(130)), receipt(sec(9), sec(130), nil)}},
+		{"a made-up session ID", sec(200), []step{joined(sec(10)), left(sec(130)), {randomID: true, start: sec(10), end: sec(130), want: session.ErrUnknownSession}}},
+		{"another room", sec(200), []step{joined(sec(10)), {room: "x", start: sec(10), end: sec(20), want: session.ErrUnknownSession}}},
+		{"another media node", sec(200), []step{joined(sec(10)), {node: nodeB, start: sec(10), end: sec(20), want: session.ErrUnknownSession}}},
+		{"no join reported yet: retried later", sec(200), []step{receipt(sec(10), sec(20), session.ErrNotObserved)}},
+		{"zero-length", sec(200), []step{joined(sec(10)), receipt(sec(20), sec(20), session.ErrOutOfTolerance)}},
+		{"starts long before the join", sec(200), []step{joined(sec(100)), left(sec(190)), receipt(sec(50), sec(120), session.ErrOutOfTolerance)}},
+		{"ends long after the leave", sec(500), []step{joined(sec(10)), left(sec(60)), receipt(sec(10), sec(120), session.ErrOutOfTolerance)}},
+		{"ends in the future", sec(100), []step{joined(sec(10)), receipt(sec(10), sec(200), session.ErrOutOfTolerance)}},
+		{"a live session up to now", sec(100), []step{joined(sec(10)), receipt(sec(10), sec(100), nil)}},
+		{"overlapping receipts of one grant: the second exceeds what was observed", sec(200), []step{
+			joined(sec(10)), left(sec(70)), receipt(sec(10), sec(70), nil),
+			{conn: 1, start: sec(10), end: sec(70), want: session.ErrOutOfTolerance}}},
+		{"a reconnect: its own connection index, time summed", sec(300), []step{
+			joined(sec(10)), left(sec(70)), joined(sec(100)), left(sec(160)),
+			receipt(sec(10), sec(70), nil), {conn: 1, start: sec(100), end: sec(160), want: nil}}},
+		{"client bytes within the factor", sec(200), []step{joined(sec(10)), left(sec(70)), {start: sec(10), end: sec(70), client: 15 << 20}}},
+		{"client bytes beyond the factor", sec(200), []step{joined(sec(10)), left(sec(70)), {start: sec(10), end: sec(70), client: 17 << 20, want: session.ErrOutOfTolerance}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := check.Check(tc.r)
-			if tc.want == nil {
-				require.NoError(t, err)
-			} else {
-				require.ErrorIs(t, err, tc.want)
+			f := newFixture(t)
+			rec := f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:alice", App: "app"})
+			require.NoError(t, f.book.Stats(rec.JTI, 10<<20, 100))
+			f.clk.now = tc.now
+			check := session.Checker{Book: f.book, Tolerance: session.Tolerance{Clock: 5 * time.Second}}
+			for i, st := range tc.steps {
+				if st.event != "" {
+					_, err := f.book.Apply(nodeA, session.Event{Type: st.event, Room: "r", Identity: "app:alice", GrantID: rec.JTI, At: st.at})
+					require.NoError(t, err)
+					continue
+				}
+				r := &format.UsageReceipt{SessionId: format.GrantSessionID(orchID, rec.JTI, st.conn), RoomHash: format.RoomHash("r"),
+					MediaNodeId: nodeA, OrchestratorId: orchID, StartUnixMs: st.start.UnixMilli(), EndUnixMs: st.end.UnixMilli()}
+				if st.randomID {
+					r.SessionId = make([]byte, 32)
+				}
+				if st.room != "" {
+					r.RoomHash = format.RoomHash(st.room)
+				}
+				if st.node != "" {
+					r.MediaNodeId = st.node
+				}
+				if st.client > 0 {
+					r.ClientReport = &format.ClientReport{BytesReceived: st.client}
+				}
+				before, _ := f.book.Session(rec.JTI)
+				err := check.Check(r)
+				after, _ := f.book.Session(rec.JTI)
+				if st.want == nil {
+					require.NoError(t, err, "step %d", i)
+					require.Equal(t, before.CreditedMs+st.end.Sub(st.start).Milliseconds(), after.CreditedMs, "credited")
+					require.Equal(t, after, f.store.sessions[rec.JTI], "credit persisted")
+				} else {
+					require.ErrorIs(t, err, st.want, "step %d", i)
+					require.Equal(t, before.CreditedMs, after.CreditedMs, "a refusal credits nothing")
+				}
 			}
 		})
 	}
