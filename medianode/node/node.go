@@ -478,10 +478,11 @@ func (n *Node) sessionEnded(p *sfu.Participant) {
 	n.emit(s.meter.Cut(time.Now(), n.epoch.Load()))
 }
 
-// emit signs and queues a receipt; segments that moved no media are
-// dropped (they would earn nothing).
+// emit signs and queues a receipt; segments that moved no media or last
+// under a second are dropped (they would earn nothing: the chain refuses
+// them as TOO_SHORT).
 func (n *Node) emit(r format.UsageReceipt) {
-	if r.BytesIn+r.BytesOut == 0 || r.Epoch <= 0 {
+	if r.BytesIn+r.BytesOut == 0 || r.Epoch <= 0 || r.EndUnixMs-r.StartUnixMs < 1000 {
 		return
 	}
 	// The epoch change is seen up to one poll late: keep a segment within

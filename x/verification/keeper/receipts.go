@@ -224,6 +224,10 @@ func (k Keeper) checkAgainstState(
 	}
 	seconds := r.DurationSeconds()
 	durationMs := uint64(r.EndUnixMs - r.StartUnixMs)
+	if seconds == 0 {
+		return types.RejectReason_REJECT_REASON_TOO_SHORT,
+			fmt.Sprintf("segment lasts %d ms; receipts must cover at least one second", durationMs), c, nil
+	}
 	if epochSeconds > 0 && durationMs > uint64(epochSeconds)*1000 {
 		return types.RejectReason_REJECT_REASON_DURATION_TOO_LONG,
 			fmt.Sprintf("segment lasts %d ms, longer than one epoch (%d s)", durationMs, epochSeconds), c, nil

@@ -109,7 +109,6 @@ func TestSubmitReceiptsWeight(t *testing.T) {
 		{name: "all packets lost", mutate: func(r *format.UsageReceipt) { r.PacketsLost = r.PacketsSent }, wantSeconds: 60, wantWeight: "0"},
 		{name: "RTT at the zero-quality bound", mutate: func(r *format.UsageReceipt) { r.RttMsP50 = 1000 }, wantSeconds: 60, wantWeight: "0"},
 		{name: "seconds are truncated", mutate: func(r *format.UsageReceipt) { r.PacketsLost = 0; r.EndUnixMs = r.StartUnixMs + 60_999 }, wantSeconds: 60, wantWeight: "60"},
-		{name: "zero-length segment", mutate: func(r *format.UsageReceipt) { r.EndUnixMs, r.BytesIn, r.BytesOut = r.StartUnixMs, 0, 0 }, wantSeconds: 0, wantWeight: "0"},
 		{name: "exactly one epoch", mutate: func(r *format.UsageReceipt) { r.PacketsLost = 0; r.EndUnixMs = r.StartUnixMs + 3_600_000 }, wantSeconds: 3600, wantWeight: "3600"},
 		{name: "bytes exactly at capacity", mutate: func(r *format.UsageReceipt) {
 			// 1,000,000 kbit/s × 60 s = 6×10^10 bit = 7.5×10^9 bytes.
@@ -409,6 +408,24 @@ func TestSubmitReceiptsRejected(t *testing.T) {
 				return f.signed(f.Epochs.Current, goodSession)
 			},
 			reason: types.RejectReason_REJECT_REASON_DUPLICATE, detail: "appears earlier in this batch",
+		},
+		{
+			name: "shorter than one second: no verified seconds",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				r := sample.Receipt(f.media, f.orch, 1, 2)
+				r.EndUnixMs = r.StartUnixMs + 999
+				return resign(f.media, f.orch, r)
+			},
+			reason: types.RejectReason_REJECT_REASON_TOO_SHORT, detail: "segment lasts 999 ms; receipts must cover at least one second",
+		},
+		{
+			name: "zero-length",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				r := sample.Receipt(f.media, f.orch, 1, 2)
+				r.EndUnixMs = r.StartUnixMs
+				return resign(f.media, f.orch, r)
+			},
+			reason: types.RejectReason_REJECT_REASON_TOO_SHORT, detail: "segment lasts 0 ms",
 		},
 		{
 			name: "duration longer than one epoch",
