@@ -264,7 +264,9 @@ func TestPlace(t *testing.T) {
 		a    func(now time.Time) selector.Candidate
 	}{
 		{"A draining", func(now time.Time) selector.Candidate { return node(nodeA, now, true) }},
-		{"A silent", func(now time.Time) selector.Candidate { return node(nodeA, now.Add(-session.DefaultLoadFreshness-time.Second), false) }},
+		{"A silent", func(now time.Time) selector.Candidate {
+			return node(nodeA, now.Add(-session.DefaultLoadFreshness-time.Second), false)
+		}},
 		{"A gone", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
