@@ -486,6 +486,10 @@ func TestUpdateParams(t *testing.T) {
 	zeroBound.MaxUnbondingPerBlock = 0
 	mixed := types.DefaultParams()
 	mixed.MinStakeOrchestrator = sdk.NewInt64Coin("stake", 1)
+	backingDenom := types.DefaultParams()
+	backingDenom.StakePerSession = sdk.NewInt64Coin("stake", 1)
+	noBacking := types.DefaultParams()
+	noBacking.StakePerSession, noBacking.StakePerEgressMbps = sdk.NewInt64Coin("uchr", 0), sdk.NewInt64Coin("uchr", 0)
 
 	tests := []struct {
 		name      string
@@ -503,6 +507,9 @@ func TestUpdateParams(t *testing.T) {
 			expErr: types.ErrInvalidParams, expMsg: "max_unbonding_per_block must be in [1, 10000]"},
 		{name: "mixed denoms", authority: func(f *fixture) string { return f.Authority }, params: mixed,
 			expErr: types.ErrInvalidParams, expMsg: "differs from"},
+		{name: "capacity backed in another denom", authority: func(f *fixture) string { return f.Authority }, params: backingDenom,
+			expErr: types.ErrInvalidParams, expMsg: `stake_per_session denom "stake" is not the stake denom "uchr"`},
+		{name: "no stake backing required", authority: func(f *fixture) string { return f.Authority }, params: noBacking},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -182,7 +182,18 @@ func (k Keeper) lookup(ctx context.Context, cache map[string]nodeLookup, id stri
 	if err != nil && !errorsmod.IsOf(err, registrytypes.ErrNodeNotFound) {
 		return registrytypes.Node{}, false, err
 	}
-	l := nodeLookup{node: n, found: err == nil}
+	found := err == nil
+	if found && n.NodeType == registrytypes.NodeType_NODE_TYPE_MEDIA {
+		// Receipts are checked against the capacity the node's stake
+		// backs (x/registry stake_per_session, stake_per_egress_mbps),
+		// not the capacity it declared.
+		p, err := k.registry.Params(ctx)
+		if err != nil {
+			return registrytypes.Node{}, false, err
+		}
+		n.Capacity = p.BackedCapacity(n)
+	}
+	l := nodeLookup{node: n, found: found}
 	cache[id] = l
 	return l.node, l.found, nil
 }

@@ -467,6 +467,38 @@ func TestSubmitReceiptsRejected(t *testing.T) {
 			reason: types.RejectReason_REJECT_REASON_BYTES_EXCEED_CAPACITY, detail: "7000000 bytes in 60000 ms exceed the node's 800 kbit/s",
 		},
 		{
+			name: "bytes exceed what the stake backs, though within the declared egress",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				thin := sample.NodeKey(10)
+				msg := sample.RegisterMediaNode(f.mediaOp, 10, "DE")
+				msg.Stake = sample.Uchr(1_000_000) // 1 CHR backs 200 Mbit/s of the declared 1 Gbit/s
+				f.register(t, msg)
+				r := sample.Receipt(thin, f.orch, 1, 2)
+				r.BytesIn, r.BytesOut = 0, 1_500_000_001 // 200,000 kbit/s × 60 s = 1.5 GB
+				return resign(thin, f.orch, r)
+			},
+			reason: types.RejectReason_REJECT_REASON_BYTES_EXCEED_CAPACITY, detail: "1500000001 bytes in 60000 ms exceed the node's 200000 kbit/s",
+		},
+		{
+			name: "sessions exceed what the stake backs, though within the declared max_sessions",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				f.Epochs.Duration = 90 * time.Second
+				thin := sample.NodeKey(11)
+				msg := sample.RegisterMediaNode(f.mediaOp, 11, "DE")
+				msg.Stake = sample.Uchr(1_000_000) // backs 100 of the declared 500 sessions: 9,000 s per 90 s epoch
+				f.register(t, msg)
+				var last format.SignedReceipt
+				for n := 0; n < 150; n++ { // 150 × 60 s = 9,000 s: exactly the backed capacity
+					last = resign(thin, f.orch, sample.Receipt(thin, f.orch, 1, 100+n))
+					res, err := f.msgs.SubmitReceipts(f.Ctx, &types.MsgSubmitReceipts{Submitter: f.orchOp.String(), Receipts: []format.SignedReceipt{last}})
+					require.NoError(t, err)
+					require.Len(t, res.Accepted, 1, "receipt %d within the backed capacity", n)
+				}
+				return resign(thin, f.orch, sample.Receipt(thin, f.orch, 1, 99))
+			},
+			reason: types.RejectReason_REJECT_REASON_SESSIONS_EXCEED_CAPACITY, detail: "more than max_sessions 100 × 90 s",
+		},
+		{
 			name: "sessions exceed capacity: more verified seconds than max_sessions × epoch",
 			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
 				f.Epochs.Duration = 90 * time.Second

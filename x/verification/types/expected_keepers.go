@@ -13,6 +13,8 @@ import (
 // RegistryKeeper is what x/verification needs from x/registry.
 type RegistryKeeper interface {
 	GetNode(ctx context.Context, id string) (registrytypes.Node, error)
+	// Params are x/registry's params (BackedCapacity).
+	Params(ctx context.Context) (registrytypes.Params, error)
 	RecordVerifiedWork(ctx context.Context, nodeID string, epoch int64, sessions, seconds, bytes uint64) error
 	SlashWithBounty(ctx context.Context, nodeID string, fraction sdkmath.LegacyDec, reason string,
 		reporter sdk.AccAddress, bountyFraction sdkmath.LegacyDec) (burned, bounty sdk.Coin, err error)
