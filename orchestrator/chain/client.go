@@ -181,6 +181,15 @@ func (c *Client) LatestHeight(ctx context.Context) (int64, error) {
 	return h.GetHeight(), nil
 }
 
+// RegistryParams reads x/registry's params (chroom.registry.v1.Query/Params).
+func (c *Client) RegistryParams(ctx context.Context) (registrytypes.Params, error) {
+	res, err := registrytypes.NewQueryClient(c.conn).Params(ctx, &registrytypes.QueryParamsRequest{})
+	if err != nil {
+		return registrytypes.Params{}, fmt.Errorf("query registry params: %w", err)
+	}
+	return res.Params, nil
+}
+
 // Nodes returns every registered node, of every type and status, in the
 // order the query returns them, reading all pages of the x/registry Nodes
 // query. All pages are read at the height the first page answered at, so

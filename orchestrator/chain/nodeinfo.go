@@ -22,7 +22,9 @@ type NodeInfo struct {
 	ID, Type, Status, Operator, Moniker, Region string
 	// Endpoints are the registered URLs, in order.
 	Endpoints []string
-	// MaxSessions and MaxEgressKbps are the declared capacity.
+	// MaxSessions and MaxEgressKbps are the capacity: for a media node the
+	// part of its declared capacity its stake backs (when the view's
+	// source reads params, as Client does).
 	MaxSessions   uint32
 	MaxEgressKbps uint64
 	// Quality is the registry's quality score, 0–1.

@@ -32,6 +32,13 @@ type Source interface {
 	Nodes(ctx context.Context) ([]registrytypes.Node, error)
 }
 
+// ParamsSource is a Source that also reads x/registry's params; a View
+// over one reports media nodes' stake-backed capacity. Client implements
+// it.
+type ParamsSource interface {
+	RegistryParams(ctx context.Context) (registrytypes.Params, error)
+}
+
 // View is an in-memory snapshot of the registry, replaced as a whole each
 // time Refresh sees a new block. Lookups never block on the network; all
 // methods are safe for concurrent use.
@@ -79,6 +86,20 @@ func (v *View) Refresh(ctx context.Context) (bool, error) {
 	nodes, err := v.src.Nodes(ctx)
 	if err != nil {
 		return false, fmt.Errorf("refresh registry view at height %d: %w", h, err)
+	}
+	// Media nodes are placed by the capacity their stake backs (x/registry
+	// stake_per_session, stake_per_egress_mbps), which is all the chain
+	// credits them for.
+	if ps, ok := v.src.(ParamsSource); ok {
+		params, err := ps.RegistryParams(ctx)
+		if err != nil {
+			return false, fmt.Errorf("refresh registry view at height %d: params: %w", h, err)
+		}
+		for i := range nodes {
+			if nodes[i].NodeType == registrytypes.NodeType_NODE_TYPE_MEDIA {
+				nodes[i].Capacity = params.BackedCapacity(nodes[i])
+			}
+		}
 	}
 	s := &snapshot{height: h, nodes: nodes, byID: make(map[string]int, len(nodes)), at: time.Now()}
 	for i := range nodes {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chroom/chroom/orchestrator/chain"
@@ -126,4 +127,35 @@ func TestViewRun(t *testing.T) {
 	require.Eventually(t, func() bool { return v.Height() == 2 && len(v.Nodes(nil)) == 1 }, time.Second, time.Millisecond)
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+// paramsSource is a fakeSource that also serves x/registry params.
+type paramsSource struct {
+	*fakeSource
+	params registrytypes.Params
+}
+
+func (p paramsSource) RegistryParams(context.Context) (registrytypes.Params, error) {
+	return p.params, nil
+}
+
+// With params, the view reports a media node's stake-backed capacity (what
+// the chain credits), not what it declared; orchestrators keep theirs.
+func TestViewReportsStakeBackedCapacity(t *testing.T) {
+	media := node(t, 1, registrytypes.NodeType_NODE_TYPE_MEDIA, registrytypes.NodeStatus_NODE_STATUS_ACTIVE)
+	media.Capacity = registrytypes.Capacity{MaxSessions: 4_294_967_295, MaxEgressKbps: 10_000_000}
+	media.Stake = sdk.NewInt64Coin("uchr", 1_000_000)
+	orch := node(t, 2, registrytypes.NodeType_NODE_TYPE_ORCHESTRATOR, registrytypes.NodeStatus_NODE_STATUS_ACTIVE)
+	orch.Capacity = media.Capacity
+	src := paramsSource{&fakeSource{height: 5, nodes: []registrytypes.Node{media, orch}}, registrytypes.DefaultParams()}
+	v := chain.NewView(src, nil)
+	_, err := v.Refresh(t.Context())
+	require.NoError(t, err)
+	m, ok := v.NodeInfo(media.Id)
+	require.True(t, ok)
+	require.Equal(t, uint32(100), m.MaxSessions)
+	require.Equal(t, uint64(200_000), m.MaxEgressKbps)
+	o, ok := v.NodeInfo(orch.Id)
+	require.True(t, ok)
+	require.Equal(t, uint32(4_294_967_295), o.MaxSessions)
 }
