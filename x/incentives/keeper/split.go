@@ -83,7 +83,7 @@ func (k Keeper) EpochEnded(ctx context.Context, identifier string, ended int64) 
 		return err
 	}
 	orchBudget := sdkmath.ZeroInt()
-	if totals.OrchestratorReceipts > 0 {
+	if totals.OrchestratorSeconds > 0 {
 		orchBudget = params.OrchestratorShare.MulInt(budget).TruncateInt()
 	}
 	mediaBudget := sdkmath.ZeroInt()
@@ -94,7 +94,7 @@ func (k Keeper) EpochEnded(ctx context.Context, identifier string, ended int64) 
 	s := types.EpochSummary{
 		Epoch: epoch, Emission: emission, Fees: coin(fees), Budget: coin(budget),
 		MediaBudget: coin(mediaBudget), OrchestratorBudget: coin(orchBudget),
-		MediaWeight: totals.MediaWeight, OrchestratorReceipts: totals.OrchestratorReceipts,
+		MediaWeight: totals.MediaWeight, OrchestratorReceipts: totals.OrchestratorReceipts, OrchestratorSeconds: totals.OrchestratorSeconds,
 		Paid: coin(sdkmath.ZeroInt()), Phase: types.PayoutPhase_PAYOUT_PHASE_MEDIA_NODES,
 	}
 	if err := k.summaries.Set(ctx, epoch, s); err != nil {
@@ -272,11 +272,11 @@ func (k Keeper) payOrchestrators(ctx context.Context, s *types.EpochSummary, lim
 		if err == nil && node.Status == registrytypes.NodeStatus_NODE_STATUS_JAILED {
 			return false, nil
 		}
-		if s.OrchestratorReceipts == 0 || t.Receipts == 0 {
+		if s.OrchestratorSeconds == 0 || t.VerifiedSeconds == 0 {
 			return false, nil
 		}
-		share := s.OrchestratorBudget.Amount.Mul(sdkmath.NewIntFromUint64(t.Receipts)).
-			Quo(sdkmath.NewIntFromUint64(s.OrchestratorReceipts))
+		share := s.OrchestratorBudget.Amount.Mul(sdkmath.NewIntFromUint64(t.VerifiedSeconds)).
+			Quo(sdkmath.NewIntFromUint64(s.OrchestratorSeconds))
 		if err := k.credit(ctx, s, t.Operator, share); err != nil {
 			return true, err
 		}

@@ -264,3 +264,38 @@ func TestPayoutsAreBoundedPerBlock(t *testing.T) {
 	require.Equal(t, nodes/types.DefaultMaxPayoutsPerBlock+1, blocks, "20 full blocks, then one that finishes the split")
 	require.NoError(t, inc.PoolInvariant(c.Ctx))
 }
+
+// TestOrchestratorShareFollowsSeconds: the orchestrator budget is split
+// by the verified seconds each orchestrator countersigned, so many short
+// receipts earn no more than one long receipt of the same total time.
+func TestOrchestratorShareFollowsSeconds(t *testing.T) {
+	n := newNetwork(t)
+	// A second orchestrator (key 4, run by the funder's account).
+	_, err := registrykeeper.NewMsgServerImpl(n.Registry).RegisterNode(n.Ctx, sample.RegisterOrchestrator(n.funder, 4, "DE"))
+	require.NoError(t, err)
+	short := sample.NodeKey(4)
+	submit := func(orch *format.NodeKey, op sdk.AccAddress, seconds int64) {
+		n.session++
+		r := sample.Receipt(n.media1, orch, n.Epochs.Current, n.session)
+		r.PacketsLost, r.EndUnixMs = 0, r.StartUnixMs+seconds*1000
+		_, rejected, err := n.Verification.SubmitReceipts(n.Ctx, op.String(), []format.SignedReceipt{sample.Sign(n.media1, orch, testkeeper.ChainID, r)})
+		require.NoError(t, err)
+		require.Empty(t, rejected)
+	}
+	submit(n.orch, n.orchOp, 60) // one receipt of 60 s
+	for i := 0; i < 30; i++ {    // thirty receipts of 1 s each
+		submit(short, n.funder, 1)
+	}
+	fundsBefore := n.claimable(n.funder)
+	n.EndEpoch(t)
+	n.EndEpoch(t)
+	require.NoError(t, n.EndBlock(n.Ctx))
+	s, err := n.Incentives.Summary(n.Ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, uint64(31), s.OrchestratorReceipts)
+	require.Equal(t, uint64(90), s.OrchestratorSeconds)
+	// orch_B = 10,000,000: 60/90 and 30/90 of it, not 1/31 and 30/31.
+	require.Equal(t, int64(6_666_666), n.claimable(n.orchOp))
+	require.Equal(t, int64(3_333_333), n.claimable(n.funder)-fundsBefore)
+	n.requireInvariants()
+}

@@ -406,6 +406,7 @@ func (k Keeper) accept(ctx context.Context, c candidate, w *batchWork) error {
 	}
 	ot.Operator = c.orch.Operator
 	ot.Receipts++
+	ot.VerifiedSeconds += c.seconds
 
 	tt, ok := w.totals[r.Epoch]
 	if !ok {
@@ -415,6 +416,7 @@ func (k Keeper) accept(ctx context.Context, c candidate, w *batchWork) error {
 	}
 	tt.MediaWeight = tt.MediaWeight.Add(weight)
 	tt.OrchestratorReceipts++
+	tt.OrchestratorSeconds += c.seconds
 	tt.Receipts++
 
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventReceiptAccepted{
@@ -452,6 +454,7 @@ func (k Keeper) commitWork(ctx context.Context, w *batchWork) error {
 		}
 		ot.OrchestratorId, ot.Epoch, ot.Operator = add.OrchestratorId, add.Epoch, add.Operator
 		ot.Receipts += add.Receipts
+		ot.VerifiedSeconds += add.VerifiedSeconds
 		if err := k.orchTallies.Set(ctx, key.pair(), ot); err != nil {
 			return err
 		}
@@ -464,6 +467,7 @@ func (k Keeper) commitWork(ctx context.Context, w *batchWork) error {
 		}
 		t.MediaWeight = t.MediaWeight.Add(add.MediaWeight)
 		t.OrchestratorReceipts += add.OrchestratorReceipts
+		t.OrchestratorSeconds += add.OrchestratorSeconds
 		t.Receipts += add.Receipts
 		if err := k.totals.Set(ctx, epoch, t); err != nil {
 			return err

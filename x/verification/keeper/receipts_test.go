@@ -69,13 +69,14 @@ func TestSubmitReceiptsAccepted(t *testing.T) {
 			require.True(t, totals.MediaWeight.Equal(wantWeight), "epoch media weight is %s, want %s", totals.MediaWeight, wantWeight)
 			require.Equal(t, n, totals.Receipts, "epoch receipts")
 			require.Equal(t, n, totals.OrchestratorReceipts, "epoch orchestrator receipts")
+			require.Equal(t, 60*n, totals.OrchestratorSeconds, "epoch orchestrator seconds")
 
 			var orchTallies []types.OrchestratorEpochTally
 			require.NoError(t, f.Verification.WalkOrchestratorTallies(f.Ctx, 1, "", func(ot types.OrchestratorEpochTally) (bool, error) {
 				orchTallies = append(orchTallies, ot)
 				return false, nil
 			}))
-			require.Equal(t, []types.OrchestratorEpochTally{{OrchestratorId: f.orch.ID, Epoch: 1, Operator: f.orchOp.String(), Receipts: n}}, orchTallies)
+			require.Equal(t, []types.OrchestratorEpochTally{{OrchestratorId: f.orch.ID, Epoch: 1, Operator: f.orchOp.String(), Receipts: n, VerifiedSeconds: 60 * n}}, orchTallies)
 
 			stats := f.node(t, f.media.ID).Stats
 			require.Equal(t, n, stats.SessionsServed, "registry sessions served")
