@@ -11,7 +11,7 @@ LDFLAGS      := -X $(SDK_VERSION).Name=chroom -X $(SDK_VERSION).AppName=chroomd 
                 -X $(SDK_VERSION).Version=$(VERSION) -X $(SDK_VERSION).Commit=$(COMMIT)
 BINARIES     := chroomd medianode orchestrator chroom-loadtest
 
-.PHONY: help build install test test-unit test-sims e2e e2e-soak devnet-check bench fuzz proto-check lint fmt proto-gen \
+.PHONY: help build install test test-unit test-sims econ-sim e2e e2e-soak devnet-check bench fuzz proto-check lint fmt proto-gen \
         localnet localnet-stop demo demo-stop demo-reset clean
 
 help: ## list the targets
@@ -41,6 +41,9 @@ devnet-check: ## start a throw-away devnet on spare ports, register nodes by tx,
 
 test-unit: ## unit and keeper tests only (fast)
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests)
+
+econ-sim: ## adversarial economic simulation: strategies vs the real keepers, 100 epochs, seeded (EPOCHS=, SEED=)
+	CHROOM_ECON_OUT=$(BUILD_DIR) $(GO) test -count=1 -tags econsim -run TestEconSim -v ./tests/econ/ -epochs $(or $(EPOCHS),100) -seed $(or $(SEED),1) 2>&1 | grep -vE '^=== RUN' ; exit $${PIPESTATUS[0]}
 
 test-sims: ## simulations: determinism (3 seeds x 3 runs, 50 blocks) and a full-app run
 	$(GO) test -tags sims -run TestAppStateDeterminism -timeout 60m -v ./app/ 2>&1 | grep -E '^(=== RUN|--- |    sim_test|ok|FAIL|PASS|\+\+\+ DONE)|app hash|panic' ; exit $${PIPESTATUS[0]}
