@@ -18,6 +18,9 @@ const (
 	ObjectLoadReport = "load-report"
 	// ObjectRPCCall authenticates one Media Node RPC call.
 	ObjectRPCCall = "rpc-call"
+	// ObjectUsageStatement is a client's signed usage statement (see
+	// UsageStatement).
+	ObjectUsageStatement = "usage-statement"
 )
 
 // MaxChainIDLength bounds the chain ID accepted in signing bytes; it is the

@@ -1,6 +1,7 @@
 package grant
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"unicode"
@@ -57,7 +58,44 @@ type Claims struct {
 	// Name is an optional display name: at most MaxNameBytes bytes of
 	// printable UTF-8.
 	Name string `json:"name,omitempty"`
+	// Cnf, if set, binds the grant to a key the client holds (RFC 7800
+	// proof-of-possession, "cnf" with a "jwk" member): the client signs its
+	// usage statements with it, and the orchestrator credits no more
+	// session time than those statements attest.
+	Cnf *Confirmation `json:"cnf,omitempty"`
 	Permissions
+}
+
+// Confirmation is the cnf claim (RFC 7800 §3.2): the client's public key
+// as a JWK.
+type Confirmation struct {
+	JWK *JWK `json:"jwk"`
+}
+
+// JWK is an Ed25519 public key as a JSON Web Key (RFC 8037 §2): kty "OKP",
+// crv "Ed25519", x the 32-byte key in base64url without padding.
+type JWK struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+}
+
+// Ed25519JWK returns the JWK of an Ed25519 public key (32 bytes).
+func Ed25519JWK(pub []byte) *JWK {
+	return &JWK{Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pub)}
+}
+
+// Ed25519Key returns the public key of an OKP/Ed25519 JWK. Errors wrap
+// ErrInvalidClaims.
+func (j *JWK) Ed25519Key() ([]byte, error) {
+	if j == nil || j.Kty != "OKP" || j.Crv != "Ed25519" {
+		return nil, fmt.Errorf("%w: cnf.jwk must be kty OKP, crv Ed25519", ErrInvalidClaims)
+	}
+	k, err := base64.RawURLEncoding.DecodeString(j.X)
+	if err != nil || len(k) != 32 {
+		return nil, fmt.Errorf("%w: cnf.jwk.x must be 32 bytes of base64url", ErrInvalidClaims)
+	}
+	return k, nil
 }
 
 // MarshalJSON encodes the claims with a one-element aud as a single string,
@@ -105,6 +143,11 @@ func (c *Claims) validate() error {
 	}
 	if err := checkText("jti", c.ID, 1, MaxIDBytes); err != nil {
 		return err
+	}
+	if c.Cnf != nil {
+		if _, err := c.Cnf.JWK.Ed25519Key(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

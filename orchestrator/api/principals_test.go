@@ -2,7 +2,10 @@ package api_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/noderpc"
 	"github.com/chroom/chroom/orchestrator/api"
@@ -215,3 +219,55 @@ func (r *recorder) PutSession(rec session.Record) error {
 	return nil
 }
 func (r *recorder) PutBan(b session.Ban) error { r.bans = append(r.bans, b); return nil }
+
+// TestAttestedJoinAndStatements: a join with a client key gets a grant
+// binding it (cnf) and the chain ID; that grant's usage reports must be
+// statements signed with the key.
+func TestAttestedJoinAndStatements(t *testing.T) {
+	e := newEnv(t, true)
+	pub, priv, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	key := base64.RawURLEncoding.EncodeToString(pub)
+
+	bad := e.do("POST", "/v1/rooms/r/join", "", `{"name":"N","client_key":"not-a-key"}`)
+	require.Equal(t, http.StatusBadRequest, bad.status)
+	require.Equal(t, "invalid_client_key", bad.body["error"].(map[string]any)["code"])
+
+	r := e.do("POST", "/v1/rooms/r/join", "", fmt.Sprintf(`{"name":"N","client_key":%q}`, key))
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	require.Equal(t, testChainID, r.body["chain_id"])
+	token := r.body["token"].(string)
+	claims, err := grant.PeekClaims(token)
+	require.NoError(t, err)
+	require.NotNil(t, claims.Cnf)
+	got, err := claims.Cnf.JWK.Ed25519Key()
+	require.NoError(t, err)
+	require.Equal(t, []byte(pub), got, "the grant binds the client's key")
+
+	statement := func(seq, elapsed uint64, k ed25519.PrivateKey) string {
+		st := format.UsageStatement{GrantID: claims.ID, Seq: seq, ElapsedMs: elapsed, BytesReceived: 5000, FramesDecoded: 10}
+		msg, err := st.SignBytes(testChainID)
+		require.NoError(t, err)
+		return fmt.Sprintf(`{"bytes_received":5000,"frames_decoded":10,"seq":%d,"elapsed_ms":%d,"signature":%q}`,
+			seq, elapsed, base64.RawURLEncoding.EncodeToString(ed25519.Sign(k, msg)))
+	}
+	_, other, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, body string
+		status     int
+	}{
+		{"unsigned", `{"bytes_received":5000,"frames_decoded":10}`, http.StatusBadRequest},
+		{"signed by another key", statement(1, 100, other), http.StatusBadRequest},
+		{"valid", statement(1, 100, priv), http.StatusNoContent},
+		{"replayed", statement(1, 100, priv), http.StatusBadRequest},
+		{"far ahead of the clock", statement(2, 3_600_000, priv), http.StatusBadRequest},
+		{"next", statement(2, 200, priv), http.StatusNoContent},
+	} {
+		res := e.do("POST", "/v1/rooms/r/stats", token, tc.body)
+		require.Equal(t, tc.status, res.status, "%s: %v", tc.name, res.body)
+		if tc.status == http.StatusBadRequest && tc.name != "unsigned" {
+			require.Equal(t, "invalid_statement", res.body["error"].(map[string]any)["code"], tc.name)
+		}
+	}
+}

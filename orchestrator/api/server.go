@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,7 +91,7 @@ type Server struct {
 // New returns the API server.
 func New(cfg Config) *Server {
 	if cfg.Sessions == nil {
-		cfg.Sessions = session.New(session.Params{GrantTTL: cfg.GrantTTL, Nodes: Candidates(cfg.Directory, cfg.Loads)})
+		cfg.Sessions = session.New(session.Params{GrantTTL: cfg.GrantTTL, Nodes: Candidates(cfg.Directory, cfg.Loads), ChainID: cfg.ChainID})
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -272,6 +273,10 @@ type joinRequest struct {
 	Name     string `json:"name"`
 	Role     string `json:"role"`
 	Region   string `json:"region"`
+	// ClientKey is the client's Ed25519 public key, 32 bytes in base64url
+	// (no padding): the grant binds it (cnf) and the client signs its
+	// usage statements with it.
+	ClientKey string `json:"client_key"`
 }
 
 // MediaNodeRef tells the client where to connect.
@@ -290,6 +295,9 @@ type joinResponse struct {
 	Identity      string       `json:"identity"`
 	ExpiresAtUnix int64        `json:"expires_at_unix"`
 	MediaNode     MediaNodeRef `json:"media_node"`
+	// ChainID is the chain the grant and the client's usage statements
+	// are bound to.
+	ChainID string `json:"chain_id"`
 }
 
 func (s *Server) join(w http.ResponseWriter, r *http.Request) {
@@ -362,6 +370,15 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_name", err.Error())
 		return
 	}
+	var clientKey []byte
+	if req.ClientKey != "" {
+		k, err := base64.RawURLEncoding.DecodeString(req.ClientKey)
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			writeError(w, http.StatusBadRequest, "invalid_client_key", "client_key must be a 32-byte Ed25519 public key in base64url without padding")
+			return
+		}
+		clientKey = k
+	}
 	var asked grant.Role
 	if req.Role != "" {
 		var err error
@@ -397,7 +414,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	node, _ := s.dir.Node(nodeID)
 	pol := s.cfg.KeyPolicies[app]
 	sess, err := s.book.Admit(session.Admission{Room: room, NodeID: nodeID, Identity: identity, App: app, IP: ip, Role: asked,
-		Quota: session.Quota{MaxRooms: pol.MaxRooms, MaxSessions: pol.MaxSessions}})
+		Quota: session.Quota{MaxRooms: pol.MaxRooms, MaxSessions: pol.MaxSessions}, ClientKey: clientKey})
 	var banned *session.BanError
 	switch {
 	case errors.As(err, &banned):
@@ -419,6 +436,9 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	c.Subject, c.Audience, c.ID = identity, []string{nodeID}, sess.JTI
 	c.NotBefore, c.ExpiresAt = jwtTime(now.Add(-5*time.Second)), jwtTime(sess.ExpiresAt)
 	c.IssuedAt = jwtTime(sess.IssuedAt) // exp − iat = GrantTTL, what media nodes bound (grants.max_lifetime)
+	if clientKey != nil {
+		c.Cnf = &grant.Confirmation{JWK: grant.Ed25519JWK(clientKey)}
+	}
 	token, err := grant.Issue(s.cfg.Key, c)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())
@@ -426,7 +446,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	}
 	s.joins.WithLabelValues("ok").Inc()
 	writeJSON(w, http.StatusOK, joinResponse{
-		Token: token, Room: room, Role: string(sess.Role), Identity: identity, ExpiresAtUnix: sess.ExpiresAt.Unix(),
+		Token: token, Room: room, Role: string(sess.Role), Identity: identity, ExpiresAtUnix: sess.ExpiresAt.Unix(), ChainID: s.cfg.ChainID,
 		MediaNode: mediaRef(node),
 	})
 }
@@ -477,10 +497,19 @@ func (s selfIssuer) OrchestratorKey(id string) (ed25519.PublicKey, error) {
 type statsRequest struct {
 	BytesReceived uint64 `json:"bytes_received"`
 	FramesDecoded uint64 `json:"frames_decoded"`
+	// Seq, ElapsedMs and Signature make the report a signed usage
+	// statement (format.UsageStatement): required when the grant binds a
+	// client key (cnf), ignored otherwise.
+	Seq       uint64 `json:"seq"`
+	ElapsedMs uint64 `json:"elapsed_ms"`
+	Signature string `json:"signature"`
 }
 
 // stats records the client's own received-bytes and frames-decoded
-// totals, which receipts are checked against.
+// totals, which receipts are checked against. For an attested grant (it
+// binds a client key) the report must be a usage statement signed with
+// that key: 400 invalid_statement otherwise, and the elapsed time it
+// attests bounds the session time credited to receipts.
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	room := r.PathValue("room")
 	sess, _, err := s.bearerSession(r, room)
@@ -490,6 +519,24 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	}
 	var req statsRequest
 	if !readJSON(w, r, &req) {
+		return
+	}
+	if len(sess.ClientKey) > 0 {
+		sig, err := base64.RawURLEncoding.DecodeString(req.Signature)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_statement", "signature must be base64url without padding")
+			return
+		}
+		st := format.UsageStatement{GrantID: sess.JTI, Seq: req.Seq, ElapsedMs: req.ElapsedMs, BytesReceived: req.BytesReceived, FramesDecoded: req.FramesDecoded}
+		if err := s.book.Statement(st, sig); err != nil {
+			if errors.Is(err, session.ErrBadStatement) {
+				writeError(w, http.StatusBadRequest, "invalid_statement", err.Error())
+				return
+			}
+			writeError(w, http.StatusInternalServerError, "internal", err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	// Best effort: the receipt check tolerates older figures.

@@ -126,7 +126,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 		hooks = api.NewWebhooks(cfg.Webhooks.URL, []byte(cfg.Webhooks.Secret), log)
 		o.webhooks = hooks
 	}
-	o.book = session.New(session.Params{Store: o.store, Nodes: api.Candidates(dir, o.loads), GrantTTL: cfg.API.GrantTTL})
+	o.book = session.New(session.Params{Store: o.store, Nodes: api.Candidates(dir, o.loads), GrantTTL: cfg.API.GrantTTL, ChainID: chainID})
 	records, bans, dropped, err := o.store.Load(time.Now(), session.DefaultKeep)
 	if err != nil {
 		return nil, fmt.Errorf("receipts.queue: %w", err)

@@ -61,7 +61,9 @@ type Checker struct {
 //     validity, after its first join, and before its latest leave (or
 //     now, while a connection is open), each ± tol;
 //   - the time credited to the grant with r stays within the connected
-//     time observed from its join and leave events, + tol;
+//     time observed from its join and leave events, + tol, and, for an
+//     attested session (the grant binds a client key), within the elapsed
+//     time of the client's last signed usage statement, + tol;
 //   - r's client-reported bytes, if any, are at most ClientBytesFactor ×
 //     the bytes the grant's client reported here + 1 MiB.
 //
@@ -107,6 +109,9 @@ func (c Checker) Check(r *format.UsageReceipt) error {
 	case s.CreditedMs+durMs > observedMs+tol.Clock.Milliseconds():
 		return fmt.Errorf("%w: grant %s would be credited %d ms, its media node reported %d ms connected (%d ms credited before)",
 			ErrOutOfTolerance, s.JTI, s.CreditedMs+durMs, observedMs, s.CreditedMs)
+	case len(s.ClientKey) > 0 && s.CreditedMs+durMs > s.ClientElapsedMs+tol.Clock.Milliseconds():
+		return fmt.Errorf("%w: grant %s would be credited %d ms, its client attested %d ms (%d ms credited before)",
+			ErrOutOfTolerance, s.JTI, s.CreditedMs+durMs, s.ClientElapsedMs, s.CreditedMs)
 	}
 	if r.ClientReport != nil {
 		limit := uint64(float64(s.BytesReceived)*tol.ClientBytesFactor) + 1<<20

@@ -60,7 +60,8 @@ func (b *Book) Apply(from string, e Event) (Record, error) {
 			next.DisconnectedAt = e.At
 		}
 	}
-	if next != *s {
+	if next.Joins != s.Joins || next.ConnectedMs != s.ConnectedMs || !next.LiveSince.Equal(s.LiveSince) ||
+		!next.ConnectedAt.Equal(s.ConnectedAt) || !next.DisconnectedAt.Equal(s.DisconnectedAt) {
 		if err := b.save(next); err != nil {
 			return Record{}, err
 		}

@@ -66,6 +66,13 @@ type Record struct {
 	// CreditedMs is the time of the receipts countersigned for this grant,
 	// ms: never more than the connected time observed (Checker).
 	CreditedMs int64 `json:",omitempty"`
+	// ClientKey is the Ed25519 key the grant binds (cnf), if the client
+	// sent one; StatementSeq and ClientElapsedMs are from its last valid
+	// usage statement. An attested session is credited no more time than
+	// the client's statements attest.
+	ClientKey       []byte `json:",omitempty"`
+	StatementSeq    uint64 `json:",omitempty"`
+	ClientElapsedMs int64  `json:",omitempty"`
 	// LastStats is when the client last reported stats; BytesReceived and
 	// FramesDecoded its cumulative figures then.
 	LastStats                    time.Time
@@ -119,6 +126,8 @@ type Params struct {
 	Keep time.Duration
 	// Rand, if set, replaces the selector's random choice (tests).
 	Rand func(n int) int
+	// ChainID is the chain client usage statements are signed for.
+	ChainID string
 }
 
 // Book is the state of the rooms this orchestrator owns. Its methods are
@@ -278,6 +287,9 @@ type Admission struct {
 	Role grant.Role
 	// Quota bounds App's grants.
 	Quota Quota
+	// ClientKey, if set, is the client's Ed25519 public key (32 bytes) the
+	// grant binds: its session is then attested.
+	ClientKey []byte
 }
 
 // Errors of Admit.
@@ -349,7 +361,7 @@ func (b *Book) Admit(a Admission) (Record, error) {
 		}
 	}
 	rec := &Record{JTI: jti, Room: a.Room, Identity: a.Identity, NodeID: a.NodeID, Role: role, App: a.App, ClientIP: a.IP,
-		IssuedAt: now, ExpiresAt: now.Add(b.p.GrantTTL)}
+		IssuedAt: now, ExpiresAt: now.Add(b.p.GrantTTL), ClientKey: a.ClientKey}
 	if err := b.save(*rec); err != nil {
 		return Record{}, err
 	}
@@ -499,6 +511,59 @@ func (b *Book) Stats(jti string, bytesReceived, framesDecoded uint64) error {
 	next.LastStats = now
 	next.BytesReceived = max(next.BytesReceived, bytesReceived)
 	next.FramesDecoded = max(next.FramesDecoded, framesDecoded)
+	if err := b.save(next); err != nil {
+		return err
+	}
+	*s = next
+	return nil
+}
+
+// StatementSlack is how far a usage statement's elapsed time may run ahead
+// of the orchestrator's clock since the grant was issued.
+const StatementSlack = 10 * time.Second
+
+// Errors of Statement.
+var (
+	// ErrNotAttested: the grant binds no client key, so it takes unsigned
+	// stats (Stats) only.
+	ErrNotAttested = errors.New("the grant binds no client key")
+	// ErrBadStatement: the statement's signature, sequence number or
+	// elapsed time is wrong.
+	ErrBadStatement = errors.New("invalid usage statement")
+)
+
+// Statement records a client's signed usage statement on its grant's
+// record (persisted) after checking it: the record binds a client key
+// (else ErrNotAttested) and sig is that key's signature of st for the
+// Book's chain; st.Seq is above the last statement's; st.ElapsedMs is not
+// below the last statement's and not ahead of the time since the grant
+// was issued by more than StatementSlack. Errors other than the store's
+// wrap ErrBadStatement.
+func (b *Book) Statement(st format.UsageStatement, sig []byte) error {
+	now := b.p.Clock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, ok := b.sessions[st.GrantID]
+	if !ok {
+		return fmt.Errorf("no session %s", st.GrantID)
+	}
+	if len(s.ClientKey) == 0 {
+		return ErrNotAttested
+	}
+	switch {
+	case !st.Verify(s.ClientKey, b.p.ChainID, sig):
+		return fmt.Errorf("%w: the signature does not verify with the key the grant binds", ErrBadStatement)
+	case st.Seq <= s.StatementSeq:
+		return fmt.Errorf("%w: seq %d is not above the last one (%d)", ErrBadStatement, st.Seq, s.StatementSeq)
+	case int64(st.ElapsedMs) < s.ClientElapsedMs:
+		return fmt.Errorf("%w: elapsed_ms %d is below the last statement's %d", ErrBadStatement, st.ElapsedMs, s.ClientElapsedMs)
+	case st.ElapsedMs > uint64(max(now.Sub(s.IssuedAt)+StatementSlack, 0).Milliseconds()):
+		return fmt.Errorf("%w: elapsed_ms %d is more than the time since the grant was issued", ErrBadStatement, st.ElapsedMs)
+	}
+	next := *s
+	next.StatementSeq, next.ClientElapsedMs, next.LastStats = st.Seq, int64(st.ElapsedMs), now
+	next.BytesReceived = max(next.BytesReceived, st.BytesReceived)
+	next.FramesDecoded = max(next.FramesDecoded, st.FramesDecoded)
 	if err := b.save(next); err != nil {
 		return err
 	}

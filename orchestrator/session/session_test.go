@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"testing"
 	"time"
@@ -473,4 +474,70 @@ func TestPruneAndRestore(t *testing.T) {
 	n, ok := g.book.Node("live")
 	require.True(t, ok)
 	require.Equal(t, nodeB, n)
+}
+
+// TestAttestedSession: a grant that binds a client key takes only usage
+// statements signed with it, in order and no faster than the clock, and
+// its receipts are credited no more time than the client attested.
+func TestAttestedSession(t *testing.T) {
+	const chain = "chroom-test-1"
+	f := newFixture(t)
+	f.book = session.New(session.Params{Store: f.store, Nodes: f.nodes, Clock: f.clk.Now, GrantTTL: time.Hour, ChainID: chain})
+	pub, priv, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	rec := f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:alice", App: "app", ClientKey: pub})
+	sign := func(st format.UsageStatement, key ed25519.PrivateKey) []byte {
+		msg, err := st.SignBytes(chain)
+		require.NoError(t, err)
+		return ed25519.Sign(key, msg)
+	}
+	stmt := func(seq, elapsed uint64) format.UsageStatement {
+		return format.UsageStatement{GrantID: rec.JTI, Seq: seq, ElapsedMs: elapsed, BytesReceived: 1000 * elapsed}
+	}
+	_, other, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+
+	f.clk.advance(30 * time.Second)
+	cases := []struct {
+		name string
+		st   format.UsageStatement
+		sig  []byte
+		want error
+	}{
+		{"signed by another key", stmt(1, 10_000), sign(stmt(1, 10_000), other), session.ErrBadStatement},
+		{"signed for another grant", stmt(1, 10_000), sign(format.UsageStatement{GrantID: "x", Seq: 1, ElapsedMs: 10_000, BytesReceived: 10_000_000}, priv), session.ErrBadStatement},
+		{"ahead of the clock", stmt(1, 41_000), sign(stmt(1, 41_000), priv), session.ErrBadStatement},
+		{"valid", stmt(1, 20_000), sign(stmt(1, 20_000), priv), nil},
+		{"replayed", stmt(1, 20_000), sign(stmt(1, 20_000), priv), session.ErrBadStatement},
+		{"time going back", stmt(2, 19_000), sign(stmt(2, 19_000), priv), session.ErrBadStatement},
+		{"next valid", stmt(2, 30_000), sign(stmt(2, 30_000), priv), nil},
+	}
+	for _, tc := range cases {
+		err := f.book.Statement(tc.st, tc.sig)
+		if tc.want == nil {
+			require.NoError(t, err, tc.name)
+		} else {
+			require.ErrorIs(t, err, tc.want, tc.name)
+		}
+	}
+	got, _ := f.book.Session(rec.JTI)
+	require.Equal(t, uint64(2), got.StatementSeq)
+	require.Equal(t, int64(30_000), got.ClientElapsedMs)
+
+	// The node reports 25 minutes connected, the client attested 30 s:
+	// a receipt is credited no more than the client attested (+ tol).
+	_, err = f.book.Apply(nodeA, session.Event{Type: noderpc.SessionJoined, Room: "r", Identity: "app:alice", GrantID: rec.JTI, At: t0})
+	require.NoError(t, err)
+	f.clk.advance(25 * time.Minute)
+	check := session.Checker{Book: f.book, Tolerance: session.Tolerance{Clock: 5 * time.Second}}
+	r := func(startS, endS int) *format.UsageReceipt {
+		return &format.UsageReceipt{SessionId: format.GrantSessionID(orchID, rec.JTI, 0), RoomHash: format.RoomHash("r"), MediaNodeId: nodeA,
+			OrchestratorId: orchID, StartUnixMs: t0.Add(time.Duration(startS) * time.Second).UnixMilli(), EndUnixMs: t0.Add(time.Duration(endS) * time.Second).UnixMilli()}
+	}
+	require.ErrorIs(t, check.Check(r(0, 600)), session.ErrOutOfTolerance, "10 minutes claimed, 30 s attested")
+	require.NoError(t, check.Check(r(0, 30)))
+
+	// A grant without a client key takes no statements.
+	plain := f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:bob", App: "app"})
+	require.ErrorIs(t, f.book.Statement(format.UsageStatement{GrantID: plain.JTI, Seq: 1}, make([]byte, 64)), session.ErrNotAttested)
 }

@@ -179,6 +179,14 @@ func TestCallEarnsReward(t *testing.T) {
 	// never makes it host, even first in the room.
 	require.Equal(t, "participant", eval[string](t, alice, `window.chroom.role`), "an anonymous join does not host")
 	require.Regexp(t, `^guest-[0-9a-f]{12}$`, eval[string](t, alice, `window.chroom.identity`))
+	// Client attestation: each tab's grant binds its Ed25519 key and its
+	// usage reports are signed statements the orchestrator accepts (the
+	// rewards below need them: receipts are credited no more time than
+	// the clients attest).
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
+		require.True(t, eval[bool](t, p, `window.chroom.attested`), name+" is attested")
+		waitFor(t, p, name+"'s signed usage statements are accepted", `window.chroom.statementsAccepted > 0 && window.chroom.statsError === null`, 15*time.Second)
+	}
 
 	// Chat both ways over the data channel.
 	eval[any](t, alice, `window.chroom.sendChat("hello from alice")`)

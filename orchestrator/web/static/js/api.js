@@ -68,10 +68,11 @@ export class Orchestrator {
    * After a redirect, this client keeps talking to the orchestrator that
    * answered, the room's owner.
    */
-  async join(room, { identity, name, role }) {
+  async join(room, { identity, name, role, clientKey }) {
     const body = { name };
     if (identity) body.identity = identity; // apps with an API key only
     if (role) body.role = role;
+    if (clientKey) body.client_key = clientKey; // attestation: the grant binds it (cnf)
     const { data, url } = await this.#request("Joining the room", "POST", `/v1/rooms/${enc(room)}/join`, { body });
     if (typeof data.token !== "string" || !data.token) {
       throw new ApiError("Joining the room", "Joining the room failed: the orchestrator's answer has no token");
@@ -89,12 +90,15 @@ export class Orchestrator {
     return data;
   }
 
-  /** reportStats posts the client's received totals. */
-  reportStats(room, token, { bytesReceived, framesDecoded }, { keepalive = false } = {}) {
+  /**
+   * reportStats posts the client's received totals; statement
+   * ({seq, elapsed_ms, signature}) makes it a signed usage statement.
+   */
+  reportStats(room, token, { bytesReceived, framesDecoded }, { keepalive = false, statement = null } = {}) {
     return this.#request("Reporting statistics", "POST", `/v1/rooms/${enc(room)}/stats`, {
       token,
       keepalive,
-      body: { bytes_received: bytesReceived, frames_decoded: framesDecoded },
+      body: { bytes_received: bytesReceived, frames_decoded: framesDecoded, ...(statement || {}) },
     });
   }
 

@@ -7,6 +7,7 @@ import { Call, MAX_CHAT_CHARS, permissionsOf } from "./call.js";
 import { debugLog } from "./debuglog.js";
 import { MAX_FILE_BYTES } from "./files.js";
 import { rates } from "./stats.js";
+import { newClientKey } from "./attest.js";
 import { describeError, formatBitrate, formatBytes, formatUchr } from "./util.js";
 
 const STATS_UI_MS = 2_000;
@@ -172,12 +173,16 @@ async function joinRoom({ room, name, role, audioOnly } = {}) {
 
   setStatus("Asking the orchestrator for a place in the room…");
   api = new Orchestrator();
+  const clientKey = await newClientKey();
   let grant;
   try {
-    grant = await api.join(room, { name, role: role || undefined });
+    grant = await api.join(room, { name, role: role || undefined, clientKey: clientKey?.publicKey });
   } catch (e) {
     throw failJoin(e);
   }
+  grant.clientKey = clientKey;
+  grant.receivedAt = performance.now();
+  hook.attested = clientKey !== null;
   hook.identity = grant.identity;
   hook.room = grant.room || room;
   hook.role = grant.role || "participant";
@@ -790,6 +795,12 @@ window.chroom = {
   get room() { return hook.room; },
   get nodeId() { return hook.nodeId; },
   get role() { return hook.role; },
+  /** true when the grant binds this tab's Ed25519 key and usage reports are signed statements */
+  get attested() { return hook.attested === true; },
+  /** the last usage-report error (e.g. a refused statement), or null */
+  get statsError() { return call ? call.statsError : null; },
+  /** how many signed usage statements the orchestrator accepted */
+  get statementsAccepted() { return call ? call.statementsAccepted || 0 : 0; },
   /** the last error message shown, or null */
   get error() { return hook.error; },
   /** chat messages, oldest first: {from, name, text, at, self} */

@@ -26,6 +26,7 @@ import { debugLog, describeSections } from "./debuglog.js";
 import { FileTransfers } from "./files.js";
 import { parseSections } from "./sdp.js";
 import { collectStats, Totals } from "./stats.js";
+import { grantId, signStatement } from "./attest.js";
 import { describeError } from "./util.js";
 
 /** StepError is a failure of one named step of joining or calling. */
@@ -947,13 +948,29 @@ export class Call extends EventTarget {
     return n;
   }
 
-  async #reportStats({ keepalive = false } = {}) {
+  /** #reportStats reports usage, one report at a time (signed statements carry increasing seq). */
+  #reportStats({ keepalive = false } = {}) {
+    this.statsChain = (this.statsChain || Promise.resolve()).then(() => this.#reportStatsNow({ keepalive }));
+    return this.statsChain;
+  }
+
+  async #reportStatsNow({ keepalive }) {
     const s = await this.stats().catch(() => null);
     if (s) this.lastTotals = { bytesReceived: s.bytesReceived, framesDecoded: s.framesDecoded };
     const t = this.lastTotals;
     this.#send({ type: "client_stats", bytes_received: t.bytesReceived, frames_decoded: t.framesDecoded });
     try {
-      await this.api.reportStats(this.room, this.grant.token, t, { keepalive });
+      let statement = null;
+      const key = this.grant.clientKey;
+      if (key && this.grant.chain_id) {
+        this.statementSeq = (this.statementSeq || 0) + 1;
+        const seq = this.statementSeq;
+        const elapsedMs = Math.floor(performance.now() - (this.grant.receivedAt || 0));
+        const signature = await signStatement(key.privateKey, this.grant.chain_id, grantId(this.grant.token), { seq, elapsedMs, ...t });
+        statement = { seq, elapsed_ms: elapsedMs, signature };
+      }
+      await this.api.reportStats(this.room, this.grant.token, t, { keepalive, statement });
+      if (statement) this.statementsAccepted = (this.statementsAccepted || 0) + 1;
       this.statsError = null;
     } catch (e) {
       if (this.statsError !== e.message) console.warn("chroom:", e.message);
@@ -976,7 +993,9 @@ export class Call extends EventTarget {
     if (this.closed) return;
     const t = this.lastTotals;
     this.#send({ type: "client_stats", bytes_received: t.bytesReceived, frames_decoded: t.framesDecoded });
-    this.api.reportStats(this.room, this.grant.token, t, { keepalive: true }).catch(() => {});
+    // An attested grant takes signed statements only, and signing is
+    // async: the last periodic statement (≤ 5 s old) stands.
+    if (!this.grant.clientKey) this.api.reportStats(this.room, this.grant.token, t, { keepalive: true }).catch(() => {});
     this.#send({ type: "leave" });
     this.#end({ reason: "You left the room.", error: false });
   }
