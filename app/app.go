@@ -110,7 +110,7 @@ var (
 		// x/registry holds node stake and burns it when a node is slashed.
 		registrytypes.ModuleName: {authtypes.Burner},
 		// x/incentives mints the per-epoch emission into the reward pool.
-		incentivestypes.ModuleName: {authtypes.Minter},
+		incentivestypes.ModuleName: {authtypes.Minter, authtypes.Burner},
 	}
 )
 
@@ -275,6 +275,7 @@ func New(
 		appCodec, runtime.NewKVStoreService(keys[incentivestypes.StoreKey]), accAddrCodec,
 		app.BankKeeper, app.VerificationKeeper, app.RegistryKeeper, &app.EpochsKeeper, authority,
 	)
+	app.VerificationKeeper.SetFeeCollector(app.IncentivesKeeper) // usage fees go to the reward pool
 	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.IncentivesKeeper.Hooks()))
 
 	app.ModuleManager = module.NewManager(

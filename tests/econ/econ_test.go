@@ -69,6 +69,11 @@ type agent struct {
 	rejectReasons      map[string]int
 	rewards            sdkmath.Int
 	claimedSeconds     uint64 // verified seconds accepted on chain
+	// fees are the usage fees its orchestrator operator paid; selfPaid
+	// says they are the strategy's own cost (it is, or plays, the app),
+	// not money its apps paid it for real calls.
+	fees     sdkmath.Int
+	selfPaid bool
 }
 
 type sim struct {
@@ -116,7 +121,7 @@ func (s *sim) receipt(media, orch *format.NodeKey, epoch int64, seconds int64, l
 
 func TestEconSim(t *testing.T) {
 	began := time.Now()
-	s := &sim{t: t, c: testkeeper.NewChroom(t), rng: rand.New(rand.NewSource(*seed))}
+	s := &sim{t: t, c: testkeeper.NewChroom(t).WithFees(t), rng: rand.New(rand.NewSource(*seed))}
 	s.reg = registrykeeper.NewMsgServerImpl(s.c.Registry)
 	s.ver = verificationkeeper.NewMsgServerImpl(s.c.Verification)
 	backing, err := s.c.Registry.Params(s.c.Ctx)
@@ -124,7 +129,8 @@ func TestEconSim(t *testing.T) {
 
 	var agents []*agent
 	add := func(a *agent) *agent {
-		a.rewards, a.rejectReasons = sdkmath.ZeroInt(), map[string]int{}
+		a.rewards, a.fees, a.rejectReasons = sdkmath.ZeroInt(), sdkmath.ZeroInt(), map[string]int{}
+		a.selfPaid = len(agents) > 0 // every strategy but the honest one pays its own fees
 		agents = append(agents, a)
 		return a
 	}
@@ -284,6 +290,12 @@ func TestEconSim(t *testing.T) {
 	backed := backing.BackedCapacity(registrytypes.Node{Capacity: registrytypes.Capacity{MaxSessions: 4_294_967_295, MaxEgressKbps: 10_000_000}, Stake: sample.Uchr(1_000_000)})
 	require.LessOrEqual(t, inflated.claimedSeconds, uint64(*epochs)*uint64(backed.MaxSessions)*epochSeconds,
 		"inflated capacity is credited no more than the stake backs")
+	// The issue's rule: no strategy earns more than it costs unless it
+	// serves real people (usage fees it pays itself, half burned, emission
+	// at most 0.4 × fees).
+	for _, a := range agents[1:] {
+		require.True(t, a.rewards.LTE(a.fees), "%s earns %s for %s of fees it paid itself", a.name, a.rewards, a.fees)
+	}
 
 	s.report(agents, total, time.Since(began))
 }
@@ -291,8 +303,11 @@ func TestEconSim(t *testing.T) {
 func (s *sim) submit(a *agent, submitter string, rs []format.SignedReceipt) {
 	for len(rs) > 0 {
 		n := min(len(rs), verificationtypes.DefaultMaxReceiptsPerMsg)
+		addr := sdk.MustAccAddressFromBech32(submitter)
+		before := s.c.Bank.GetBalance(s.c.Ctx, addr, "uchr").Amount
 		res, err := s.ver.SubmitReceipts(s.c.Ctx, &verificationtypes.MsgSubmitReceipts{Submitter: submitter, Receipts: rs[:n]})
 		require.NoError(s.t, err)
+		a.fees = a.fees.Add(before.Sub(s.c.Bank.GetBalance(s.c.Ctx, addr, "uchr").Amount))
 		a.accepted += len(res.Accepted)
 		a.rejected += len(res.Rejected)
 		for _, rej := range res.Rejected {
@@ -307,21 +322,37 @@ func (s *sim) submit(a *agent, submitter string, rs []format.SignedReceipt) {
 
 func (s *sim) report(agents []*agent, total sdkmath.Int, took time.Duration) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "econ-sim: %d epochs of %d s, seed %d, emission %s per epoch, %s\n\n", *epochs, epochSeconds, *seed,
-		incentivestypes.DefaultEmissionPerEpoch, took.Round(time.Second))
+	fmt.Fprintf(&b, "econ-sim: %d epochs of %d s, seed %d; usage fee %s per participant-minute, %s of fees burned, emission min(%s, %s × fees) per epoch; %s\n\n",
+		*epochs, epochSeconds, *seed, verificationtypes.DefaultPricePerParticipantMinute, incentivestypes.DefaultFeeBurnFraction,
+		incentivestypes.DefaultEmissionPerEpoch, incentivestypes.DefaultEmissionPerFee, took.Round(time.Second))
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "strategy\tstake CHR\tfees paid\tburned\trewards CHR\tslashed\tROI/epoch\tshare\taccepted\trefused\t")
+	fmt.Fprintln(w, "strategy\tstake CHR\tfees paid CHR\tburned CHR\trewards CHR\tslashed\tROI/epoch\treward share\tfee share\taccepted\trefused\t")
+	allFees := sdkmath.ZeroInt()
+	for _, a := range agents {
+		allFees = allFees.Add(a.fees)
+	}
+	burn := incentivestypes.DefaultFeeBurnFraction
 	for _, a := range agents {
 		stake := chr(a.stake)
+		net := chr(a.rewards)
+		paid := "by its apps"
+		if a.selfPaid {
+			net -= chr(a.fees)
+			paid = fmt.Sprintf("%.2f", chr(a.fees))
+		}
 		roi := 0.0
 		if stake > 0 {
-			roi = chr(a.rewards) / stake / float64(*epochs) * 100
+			roi = net / stake / float64(*epochs) * 100
 		}
-		share := 0.0
+		share, feeShare := 0.0, 0.0
 		if total.IsPositive() {
 			share = chr(a.rewards) / chr(total) * 100
 		}
-		fmt.Fprintf(w, "%s\t%.0f\t0\t0\t%.1f\t0\t%+.2f %%\t%.1f %%\t%d\t%d\t\n", a.name, stake, chr(a.rewards), roi, share, a.accepted, a.rejected)
+		if allFees.IsPositive() {
+			feeShare = chr(a.fees) / chr(allFees) * 100
+		}
+		fmt.Fprintf(w, "%s\t%.0f\t%s\t%.2f\t%.2f\t0\t%+.3f %%\t%.1f %%\t%.1f %%\t%d\t%d\t\n", a.name, stake, paid,
+			chr(burn.MulInt(a.fees).TruncateInt()), chr(a.rewards), roi, share, feeShare, a.accepted, a.rejected)
 	}
 	_ = w.Flush()
 	b.WriteString("\nrefusals by reason:\n")
@@ -340,15 +371,17 @@ func (s *sim) report(agents []*agent, total sdkmath.Int, took time.Duration) {
 		}
 		fmt.Fprintf(&b, "  %s: %s\n", a.name, strings.Join(parts, ", "))
 	}
-	b.WriteString("\nfees paid and burned are 0: apps do not pay for usage yet and the minimum gas price is 0.\n")
+	b.WriteString("\nROI counts the fees a strategy paid itself (it is, or plays, the app); honest operators' fees are paid by their apps.\n")
 	var attacks []string
 	for _, a := range agents[1:] {
-		if a.rewards.IsPositive() {
+		if a.rewards.GT(a.fees) {
 			attacks = append(attacks, a.name)
 		}
 	}
 	if len(attacks) > 0 {
 		fmt.Fprintf(&b, "TARGET NOT MET (issue: every attack's ROI < 0): positive ROI for %s.\n", strings.Join(attacks, "; "))
+	} else {
+		b.WriteString("Every attack's ROI is negative.\n")
 	}
 	out := b.String()
 	s.t.Log("\n" + out)

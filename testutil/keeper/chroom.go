@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cosmossdk.io/log/v2"
+	sdkmath "cosmossdk.io/math"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	dbm "github.com/cosmos/cosmos-db"
 	"github.com/cosmos/cosmos-sdk/runtime"
@@ -94,16 +95,47 @@ func NewChroom(tb testing.TB) *Chroom {
 	reg := registrykeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[registrytypes.StoreKey]), addrCodec, bank, authority)
 	ver := verificationkeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[verificationtypes.StoreKey]), addrCodec, reg, epochs, authority)
 	inc := incentiveskeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[incentivestypes.StoreKey]), addrCodec, bank, ver, reg, epochs, authority)
+	ver.SetFeeCollector(inc)
 	if err := reg.InitGenesis(ctx, registrytypes.DefaultGenesis()); err != nil {
 		tb.Fatalf("init registry genesis: %v", err)
 	}
-	if err := ver.InitGenesis(ctx, verificationtypes.DefaultGenesis()); err != nil {
+	// Receipts are free and emission fixed here, so keeper tests can state
+	// exact figures; WithFees turns the fee rules (the defaults) on.
+	vgs := verificationtypes.DefaultGenesis()
+	vgs.Params.PricePerParticipantMinute = sdk.NewCoin("uchr", sdkmath.ZeroInt())
+	if err := ver.InitGenesis(ctx, vgs); err != nil {
 		tb.Fatalf("init verification genesis: %v", err)
 	}
-	if err := inc.InitGenesis(ctx, incentivestypes.DefaultGenesis()); err != nil {
+	igs := incentivestypes.DefaultGenesis()
+	igs.Params.FeeBurnFraction, igs.Params.EmissionPerFee = sdkmath.LegacyZeroDec(), sdkmath.LegacyZeroDec()
+	if err := inc.InitGenesis(ctx, igs); err != nil {
 		tb.Fatalf("init incentives genesis: %v", err)
 	}
 	return &Chroom{Ctx: ctx, Bank: bank, Epochs: epochs, Registry: reg, Verification: ver, Incentives: inc, Authority: authority, cms: cms}
+}
+
+// WithFees sets the default fee rules: receipts cost their submitter
+// price_per_participant_minute, fee_burn_fraction of the fees is burned
+// and emission follows fees (emission_per_fee).
+func (c *Chroom) WithFees(tb testing.TB) *Chroom {
+	tb.Helper()
+	vp, err := c.Verification.Params(c.Ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	vp.PricePerParticipantMinute = verificationtypes.DefaultPricePerParticipantMinute
+	if err := c.Verification.SetParams(c.Ctx, vp); err != nil {
+		tb.Fatal(err)
+	}
+	ip, err := c.Incentives.Params(c.Ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ip.FeeBurnFraction, ip.EmissionPerFee = incentivestypes.DefaultFeeBurnFraction, incentivestypes.DefaultEmissionPerFee
+	if err := c.Incentives.SetParams(c.Ctx, ip); err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 // Commit commits the store, as a block does.

@@ -72,3 +72,30 @@ func (k Keeper) ClaimRewards(ctx context.Context, operator string) (sdk.Coin, er
 		Operator: sdk.AccAddress(addr).String(), Amount: coin,
 	})
 }
+
+// CanPay reports whether payer holds amount (x/verification's
+// FeeCollector).
+func (k Keeper) CanPay(ctx context.Context, payer sdk.AccAddress, amount sdk.Coin) bool {
+	return !k.bank.GetBalance(ctx, payer, amount.Denom).IsLT(amount)
+}
+
+// CollectUsageFee moves a usage fee (x/verification
+// price_per_participant_minute) from payer into the pool as fees of
+// epoch (x/verification's FeeCollector). Errors: ErrInvalidAmount, the
+// bank's insufficient-funds error.
+func (k Keeper) CollectUsageFee(ctx context.Context, payer sdk.AccAddress, epoch int64, amount sdk.Coin) error {
+	if err := amount.Validate(); err != nil || amount.Denom != types.RewardDenom || !amount.IsPositive() {
+		return errorsmod.Wrapf(types.ErrInvalidAmount, "usage fee must be a positive amount of %s, got %s", types.RewardDenom, amount)
+	}
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, payer, types.ModuleName, sdk.NewCoins(amount)); err != nil {
+		return errorsmod.Wrap(err, "collect usage fee")
+	}
+	if err := k.addPool(ctx, amount.Amount); err != nil {
+		return err
+	}
+	fees, err := getInt(k.fees.Get(ctx, epoch))
+	if err != nil {
+		return err
+	}
+	return k.fees.Set(ctx, epoch, fees.Add(amount.Amount))
+}

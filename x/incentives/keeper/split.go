@@ -49,7 +49,17 @@ func (k Keeper) EpochEnded(ctx context.Context, identifier string, ended int64) 
 	if identifier != params.EpochIdentifier {
 		return nil
 	}
-	emission := params.EmissionPerEpoch
+	// Emission follows the fees of the epoch being split (e = ended − 1):
+	// min(emission_per_epoch, emission_per_fee × fees_e); with
+	// emission_per_fee zero it is emission_per_epoch every epoch.
+	epoch := ended - 1
+	fees := sdkmath.ZeroInt()
+	if epoch >= 1 {
+		if fees, err = getInt(k.fees.Get(ctx, epoch)); err != nil {
+			return err
+		}
+	}
+	emission := sdk.NewCoin(types.RewardDenom, params.Emission(fees))
 	if emission.IsPositive() {
 		if err := k.bank.MintCoins(ctx, types.ModuleName, sdk.NewCoins(emission)); err != nil {
 			return err
@@ -58,13 +68,20 @@ func (k Keeper) EpochEnded(ctx context.Context, identifier string, ended int64) 
 			return err
 		}
 	}
-	epoch := ended - 1
 	if epoch < 1 {
 		return nil
 	}
-	fees, err := getInt(k.fees.Get(ctx, epoch))
-	if err != nil {
-		return err
+	// fee_burn_fraction of the fees is burned: paying fees is a loss even
+	// to whoever earns them back.
+	burned := params.Burn(fees)
+	if burned.IsPositive() {
+		if err := k.bank.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(sdk.NewCoin(types.RewardDenom, burned))); err != nil {
+			return err
+		}
+		if err := k.addPool(ctx, burned.Neg()); err != nil {
+			return err
+		}
+		fees = fees.Sub(burned)
 	}
 	pool, err := k.Pool(ctx)
 	if err != nil {
@@ -92,7 +109,7 @@ func (k Keeper) EpochEnded(ctx context.Context, identifier string, ended int64) 
 	}
 	coin := func(a sdkmath.Int) sdk.Coin { return sdk.NewCoin(types.RewardDenom, a) }
 	s := types.EpochSummary{
-		Epoch: epoch, Emission: emission, Fees: coin(fees), Budget: coin(budget),
+		Epoch: epoch, Emission: emission, Fees: coin(fees.Add(burned)), Budget: coin(budget), Burned: coin(burned),
 		MediaBudget: coin(mediaBudget), OrchestratorBudget: coin(orchBudget),
 		MediaWeight: totals.MediaWeight, OrchestratorReceipts: totals.OrchestratorReceipts, OrchestratorSeconds: totals.OrchestratorSeconds,
 		Paid: coin(sdkmath.ZeroInt()), Phase: types.PayoutPhase_PAYOUT_PHASE_MEDIA_NODES,

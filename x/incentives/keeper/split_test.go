@@ -299,3 +299,36 @@ func TestOrchestratorShareFollowsSeconds(t *testing.T) {
 	require.Equal(t, int64(3_333_333), n.claimable(n.funder)-fundsBefore)
 	n.requireInvariants()
 }
+
+// TestFeesBurnAndEmissionFollowFees: with the fee rules on, each receipt
+// costs its submitter a usage fee, half of an epoch's fees are burned,
+// emission is 0.4 × the fees (up to emission_per_epoch), and the rest is
+// split: whoever paid the fees gets back at most 0.9 of them.
+func TestFeesBurnAndEmissionFollowFees(t *testing.T) {
+	n := newNetwork(t)
+	n.WithFees(t)
+	paidBefore := n.Bank.GetBalance(n.Ctx, n.orchOp, "uchr")
+	n.submit(n.media1, 0) // 60 s: 1,000 uchr at 1,000 uchr per participant-minute, quality 1
+	require.Equal(t, paidBefore.SubAmount(sdkmath.NewInt(1_000)), n.Bank.GetBalance(n.Ctx, n.orchOp, "uchr"), "the submitter paid the usage fee")
+	n.EndEpoch(t)
+	n.EndEpoch(t)
+	require.NoError(t, n.EndBlock(n.Ctx))
+	s, err := n.Incentives.Summary(n.Ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, int64(1_000), s.Fees.Amount.Int64())
+	require.Equal(t, int64(500), s.Burned.Amount.Int64(), "fee_burn_fraction 0.5")
+	require.Equal(t, int64(400), s.Emission.Amount.Int64(), "min(100 CHR, 0.4 × fees)")
+	require.Equal(t, int64(900), s.Budget.Amount.Int64())
+	require.Equal(t, int64(810), n.claimable(n.op1))
+	require.Equal(t, int64(90), n.claimable(n.orchOp))
+	// Had one party run the app, the orchestrator and the node, it would
+	// have paid 1,000 and earned 900.
+	require.Less(t, n.claimable(n.op1)+n.claimable(n.orchOp), int64(1_000))
+	n.requireInvariants()
+
+	// Governance cannot set an emission that outgrows the burn.
+	p, err := n.Incentives.Params(n.Ctx)
+	require.NoError(t, err)
+	p.EmissionPerFee = p.FeeBurnFraction
+	require.ErrorContains(t, p.Validate(), "must be below fee_burn_fraction")
+}

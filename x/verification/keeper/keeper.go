@@ -38,7 +38,16 @@ type Keeper struct {
 	nodeTallies   collections.Map[collections.Pair[int64, string], types.NodeEpochTally]
 	orchTallies   collections.Map[collections.Pair[int64, string], types.OrchestratorEpochTally]
 	totals        collections.Map[int64, types.EpochTotals]
+	// fees is shared by the keeper's copies, so SetFeeCollector after
+	// construction reaches them all.
+	fees *feeRef
 }
+
+type feeRef struct{ c types.FeeCollector }
+
+// SetFeeCollector sets who takes usage fees (x/incentives). Without one,
+// a non-zero price_per_participant_minute makes every receipt UNPAID.
+func (k Keeper) SetFeeCollector(c types.FeeCollector) { k.fees.c = c }
 
 // NewKeeper returns the x/verification keeper. authority may change params.
 func NewKeeper(
@@ -57,6 +66,7 @@ func NewKeeper(
 	pairKey := collections.PairKeyCodec(collections.Int64Key, collections.StringKey)
 	k := Keeper{
 		cdc:           cdc,
+		fees:          &feeRef{},
 		addressCodec:  addressCodec,
 		registry:      registry,
 		epochs:        epochs,

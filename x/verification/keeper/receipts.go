@@ -118,6 +118,11 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 
 	good := verifySignatures(chainID, cands)
 	work := newBatchWork()
+	// Usage fees: each accepted receipt costs its submitter
+	// UsageFee(seconds); a receipt the submitter cannot pay is refused.
+	payer := sdk.AccAddress(submitterAddr)
+	spent := sdk.Coin{}
+	feesByEpoch := map[int64]sdk.Coin{}
 	for j, c := range cands {
 		if reason := good[j]; reason != types.RejectReason_REJECT_REASON_UNSPECIFIED {
 			detail := "media node signature does not verify with the registered key for chain " + chainID
@@ -139,6 +144,26 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 			}
 			continue
 		}
+		if fee := params.UsageFee(c.seconds); fee.IsPositive() {
+			total := fee
+			if !spent.IsNil() && spent.Denom == fee.Denom {
+				total = spent.Add(fee)
+			}
+			if k.fees.c == nil || !k.fees.c.CanPay(ctx, payer, total) {
+				if err := reject(c.index, c.signed.Receipt, types.RejectReason_REJECT_REASON_UNPAID,
+					fmt.Sprintf("the submitter cannot pay the usage fee of %s (%s for the batch so far)", fee, total)); err != nil {
+					return nil, nil, err
+				}
+				continue
+			}
+			spent = total
+			e := c.signed.Receipt.Epoch
+			if prev, ok := feesByEpoch[e]; ok {
+				feesByEpoch[e] = prev.Add(fee)
+			} else {
+				feesByEpoch[e] = fee
+			}
+		}
 		if err := k.accept(ctx, c, work); err != nil {
 			return nil, nil, err
 		}
@@ -146,6 +171,14 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 	}
 	if err := k.commitWork(ctx, work); err != nil {
 		return nil, nil, err
+	}
+	// At most two epochs (current and previous): in order, for determinism.
+	for _, e := range []int64{current - 1, current} {
+		if fee, ok := feesByEpoch[e]; ok {
+			if err := k.fees.c.CollectUsageFee(ctx, payer, e, fee); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	return accepted, rejected, nil
 }

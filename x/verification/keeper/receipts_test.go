@@ -1,7 +1,9 @@
 package keeper_test
 
 import (
+	sdkmath "cosmossdk.io/math"
 	"fmt"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	"math"
 	"strings"
 	"testing"
@@ -427,6 +429,16 @@ func TestSubmitReceiptsRejected(t *testing.T) {
 				return resign(f.media, f.orch, r)
 			},
 			reason: types.RejectReason_REJECT_REASON_TOO_SHORT, detail: "segment lasts 0 ms",
+		},
+		{
+			name: "the submitter cannot pay the usage fee",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				f.WithFees(t)
+				all := f.Bank.GetBalance(f.Ctx, f.orchOp, "uchr")
+				require.NoError(t, f.Bank.SendCoinsFromAccountToModule(f.Ctx, f.orchOp, "elsewhere", sdk.NewCoins(all.SubAmount(sdkmath.NewInt(1999)))))
+				return f.signed(1, 2) // 60 s at 1000 uchr per participant-minute: 1000 uchr each; 1999 held pays for the good receipt only
+			},
+			reason: types.RejectReason_REJECT_REASON_UNPAID, detail: "the submitter cannot pay the usage fee of 1000uchr",
 		},
 		{
 			name: "duration longer than one epoch",

@@ -24,3 +24,14 @@ type RegistryKeeper interface {
 type EpochsKeeper interface {
 	GetEpochInfo(ctx sdk.Context, identifier string) (epochstypes.EpochInfo, error)
 }
+
+// FeeCollector takes the usage fees of accepted receipts (x/incentives
+// implements it; set with Keeper.SetFeeCollector, as hooks are, since
+// x/incentives depends on x/verification).
+type FeeCollector interface {
+	// CanPay reports whether payer holds amount.
+	CanPay(ctx context.Context, payer sdk.AccAddress, amount sdk.Coin) bool
+	// CollectUsageFee moves amount from payer into the reward pool as
+	// fees of epoch.
+	CollectUsageFee(ctx context.Context, payer sdk.AccAddress, epoch int64, amount sdk.Coin) error
+}

@@ -3,6 +3,7 @@ package types
 import (
 	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
 // Default params.
@@ -29,6 +30,9 @@ var (
 	DefaultEvidenceBountyFraction = sdkmath.LegacyNewDecWithPrec(10, 2)
 	// DefaultLossZeroQuality: 10% packet loss gives a loss quality of 0.
 	DefaultLossZeroQuality = sdkmath.LegacyNewDecWithPrec(10, 2)
+	// DefaultPricePerParticipantMinute is 0.001 CHR: an hour-long
+	// two-person call costs 0.12 CHR in usage fees.
+	DefaultPricePerParticipantMinute = sdk.NewCoin("uchr", sdkmath.NewInt(1_000))
 )
 
 // DefaultParams returns the default params.
@@ -43,7 +47,24 @@ func DefaultParams() Params {
 		RttFullQualityMs:          DefaultRTTFullQualityMs,
 		RttZeroQualityMs:          DefaultRTTZeroQualityMs,
 		MaxPrunePerBlock:          DefaultMaxPrunePerBlock,
+		PricePerParticipantMinute: DefaultPricePerParticipantMinute,
 	}
+}
+
+// UsageFee is what a receipt of seconds verified seconds costs:
+// ceil(price_per_participant_minute × seconds / 60), in the price's denom
+// (zero coin when the price is zero or unset).
+func (p Params) UsageFee(seconds uint64) sdk.Coin {
+	price := p.PricePerParticipantMinute
+	if price.Amount.IsNil() || !price.Amount.IsPositive() {
+		return sdk.Coin{Denom: price.Denom, Amount: sdkmath.ZeroInt()}
+	}
+	n := price.Amount.Mul(sdkmath.NewIntFromUint64(seconds))
+	fee := n.QuoRaw(60)
+	if !n.ModRaw(60).IsZero() {
+		fee = fee.AddRaw(1)
+	}
+	return sdk.NewCoin(price.Denom, fee)
 }
 
 func fraction(name string, d sdkmath.LegacyDec, allowZero bool) error {
@@ -73,6 +94,11 @@ func (p Params) Validate() error {
 	}
 	if err := fraction("loss_zero_quality", p.LossZeroQuality, false); err != nil {
 		return err
+	}
+	if price := p.PricePerParticipantMinute; !price.Amount.IsNil() && !price.Amount.IsZero() {
+		if err := price.Validate(); err != nil {
+			return errorsmod.Wrapf(ErrInvalidParams, "price_per_participant_minute: %s", err)
+		}
 	}
 	if p.RttZeroQualityMs <= p.RttFullQualityMs {
 		return errorsmod.Wrapf(ErrInvalidParams, "rtt_zero_quality_ms (%d) must exceed rtt_full_quality_ms (%d)",
