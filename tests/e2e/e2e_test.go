@@ -163,6 +163,11 @@ func waitFor(t *testing.T, ctx context.Context, what, js string, timeout time.Du
 func TestCallEarnsReward(t *testing.T) {
 	b := browser(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
+	// The orchestrator's operator pays the usage fees of the receipts it
+	// submits (x/verification price_per_participant_minute).
+	orchOperator := strings.TrimSpace(run(t, filepath.Join(root, "build", "chroomd"), "keys", "show", "orchestrator-operator", "-a",
+		"--keyring-backend", "test", "--home", filepath.Join(devnet, "chroomd")))
+	feesBefore := balance(t, orchOperator)
 	alice, bob := tab(t, b), tab(t, b)
 	require.NoError(t, chromedp.Run(alice, chromedp.Navigate(base+"/?room=e2e&name=Alice&autojoin=1")))
 	require.NoError(t, chromedp.Run(bob, chromedp.Navigate(base+"/?room=e2e&name=Bob&autojoin=1")))
@@ -221,6 +226,9 @@ func TestCallEarnsReward(t *testing.T) {
 	eval[any](t, bob, `window.chroom.leave()`)
 	t.Logf("call on media node %s; waiting for its operator %s to earn rewards", nodeID, operator)
 	claimable := waitForRewards(t, operator, 90*time.Second)
+	paid := feesBefore - balance(t, orchOperator)
+	t.Logf("the orchestrator operator paid %d uchr of usage fees; the media operator can claim %d uchr", paid, claimable)
+	require.Positive(t, paid, "the call's receipts were paid for (usage fees)")
 
 	before := balance(t, operator)
 	out := chroomd(t, "tx", "incentives", "claim-rewards", "--from", "media-operator", "--keyring-backend", "test",
