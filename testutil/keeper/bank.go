@@ -90,3 +90,8 @@ func (b *Bank) BurnCoins(_ context.Context, module string, amt sdk.Coins) error 
 func (b *Bank) GetBalance(_ context.Context, addr sdk.AccAddress, denom string) sdk.Coin {
 	return sdk.NewCoin(denom, b.balances[addr.String()].AmountOf(denom))
 }
+
+// SpendableCoin is GetBalance: this bank has no vesting accounts.
+func (b *Bank) SpendableCoin(ctx context.Context, addr sdk.AccAddress, denom string) sdk.Coin {
+	return b.GetBalance(ctx, addr, denom)
+}

@@ -73,10 +73,11 @@ func (k Keeper) ClaimRewards(ctx context.Context, operator string) (sdk.Coin, er
 	})
 }
 
-// CanPay reports whether payer holds amount (x/verification's
-// FeeCollector).
+// CanPay reports whether payer can spend amount (x/verification's
+// FeeCollector): its spendable balance, not counting coins locked in
+// vesting, is at least amount.
 func (k Keeper) CanPay(ctx context.Context, payer sdk.AccAddress, amount sdk.Coin) bool {
-	return !k.bank.GetBalance(ctx, payer, amount.Denom).IsLT(amount)
+	return !k.bank.SpendableCoin(ctx, payer, amount.Denom).IsLT(amount)
 }
 
 // CollectUsageFee moves a usage fee (x/verification
