@@ -66,11 +66,14 @@ func TestAttestationPipelineOnChain(t *testing.T) {
 	epoch, err := client.CurrentEpoch(ctx)
 	require.NoError(t, err)
 	require.Positive(t, epoch)
+	// Receipt times a few minutes back from now: the chain refuses
+	// segments outside its time window around the block time.
+	base := time.Now().Add(-3 * time.Minute)
 	// The fake media node: receipts of sessions [from, to) in this epoch.
 	mediaReceipts := func(from, to int) []*format.SignedReceipt {
 		var out []*format.SignedReceipt
 		for n := from; n < to; n++ {
-			s, err := format.SignReceipt(mediaKey, sub.ChainID(), sample.Receipt(mediaKey, orchKey, epoch, n))
+			s, err := format.SignReceipt(mediaKey, sub.ChainID(), sample.ReceiptAt(mediaKey, orchKey, epoch, n, base))
 			require.NoError(t, err)
 			out = append(out, s)
 		}
@@ -155,8 +158,8 @@ func TestAttestationPipelineOnChain(t *testing.T) {
 	// Submit (sign, broadcast, wait) decodes the chain's verdict per
 	// receipt: a copy of an accepted receipt is a duplicate, a new one is
 	// accepted.
-	again := sample.Sign(mediaKey, orchKey, sub.ChainID(), sample.Receipt(mediaKey, orchKey, epoch, 1))
-	fresh := sample.Sign(mediaKey, orchKey, sub.ChainID(), sample.Receipt(mediaKey, orchKey, epoch, 99))
+	again := sample.Sign(mediaKey, orchKey, sub.ChainID(), sample.ReceiptAt(mediaKey, orchKey, epoch, 1, base))
+	fresh := sample.Sign(mediaKey, orchKey, sub.ChainID(), sample.ReceiptAt(mediaKey, orchKey, epoch, 99, base))
 	result, err := sub.Submit(ctx, []format.SignedReceipt{again, fresh})
 	require.NoError(t, err)
 	require.Equal(t, []uint32{1}, result.Accepted)

@@ -55,8 +55,8 @@ func TestReceiptsEarnRewards(t *testing.T) {
 	require.Positive(t, epoch)
 
 	// The media node signs, the orchestrator countersigns, with the CLI tools.
-	r := sample.Receipt(mediaKey, orchKey, epoch, 1)
-	r.EndUnixMs = r.StartUnixMs + 3_000 // shorter than the 4 s epoch
+	r := sample.ReceiptAt(mediaKey, orchKey, epoch, 1, time.Now().Add(-10*time.Second)) // inside the chain's time window
+	r.EndUnixMs = r.StartUnixMs + 3_000                                                 // shorter than the 4 s epoch
 	r.BytesIn, r.BytesOut = 100_000, 400_000
 	unsigned, err := r.MarshalJSON()
 	require.NoError(t, err)

@@ -110,7 +110,9 @@ func (s *sim) register(op sdk.AccAddress, typ registrytypes.NodeType, stake int6
 // (per 10,000 packets) and RTT.
 func (s *sim) receipt(media, orch *format.NodeKey, epoch int64, seconds int64, lossPer10k uint64, rttMs uint32) format.SignedReceipt {
 	s.session++
-	r := sample.Receipt(media, orch, epoch, s.session)
+	// Segments end at the block time, as a node reporting promptly would.
+	end := s.c.Ctx.BlockTime()
+	r := sample.ReceiptAt(media, orch, epoch, s.session, end.Add(-time.Duration(seconds)*time.Second))
 	r.EndUnixMs = r.StartUnixMs + seconds*1000
 	r.BytesOut = uint64(seconds) * 187_500 // 1.5 Mbit/s down
 	r.BytesIn = uint64(seconds) * 62_500   // 0.5 Mbit/s up
@@ -235,13 +237,20 @@ func TestEconSim(t *testing.T) {
 		op := s.newOperator()
 		orch := s.register(op, registrytypes.NodeType_NODE_TYPE_ORCHESTRATOR, 5_000_000, 1, 1)
 		m := s.register(op, registrytypes.NodeType_NODE_TYPE_MEDIA, 1_000_000, 100, 200_000)
-		timing = add(&agent{name: "timing games (stale, future, sub-second receipts)", operators: []sdk.AccAddress{op}, stake: sdkmath.NewInt(6_000_000)})
+		timing = add(&agent{name: "timing games (stale, future, sub-second, 1970 and future-dated receipts)", operators: []sdk.AccAddress{op}, stake: sdkmath.NewInt(6_000_000)})
 		timing.receipts = func(epoch int64) map[string][]format.SignedReceipt {
 			var rs []format.SignedReceipt
 			if epoch > 2 {
 				rs = append(rs, s.receipt(m, orch, epoch-2, 600, 0, 5)) // stale
 			}
 			rs = append(rs, s.receipt(m, orch, epoch+1, 600, 0, 5)) // future
+			old := s.receipt(m, orch, epoch, 600, 0, 5)
+			old.Receipt.StartUnixMs, old.Receipt.EndUnixMs = 1, 601_000 // 1970
+			rs = append(rs, sample.Sign(m, orch, testkeeper.ChainID, *old.Receipt))
+			ahead := s.receipt(m, orch, epoch, 600, 0, 5)
+			ahead.Receipt.StartUnixMs += 3_600_000 // an hour in the future
+			ahead.Receipt.EndUnixMs += 3_600_000
+			rs = append(rs, sample.Sign(m, orch, testkeeper.ChainID, *ahead.Receipt))
 			short := s.receipt(m, orch, epoch, 600, 0, 5)
 			short.Receipt.EndUnixMs = short.Receipt.StartUnixMs + 999 // sub-second
 			rs = append(rs, sample.Sign(m, orch, testkeeper.ChainID, *short.Receipt))

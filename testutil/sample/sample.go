@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	sdkmath "cosmossdk.io/math"
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -66,9 +67,17 @@ func SessionID(n int) []byte {
 
 // Receipt returns a valid receipt of a 60-second session segment in epoch
 // served by media and countersigned by orch: 6 MB out, 1 MB in, 1% loss,
-// 40 ms RTT.
+// 40 ms RTT. It starts (session mod 3000) s after 2025-12-31T23:00:00Z,
+// so it ends before 2026-01-01T00:00:00Z (testutil/keeper's block time)
+// and lies within the chain's time window for one-hour epochs; use
+// ReceiptAt for other times.
 func Receipt(media, orch *format.NodeKey, epoch int64, session int) format.UsageReceipt {
-	start := int64(1_767_225_600_000) + int64(session)*1000 // 2026-01-01T00:00:00Z + n s
+	return ReceiptAt(media, orch, epoch, session, time.UnixMilli(1_767_222_000_000+int64(session%3000)*1000))
+}
+
+// ReceiptAt is Receipt starting at start.
+func ReceiptAt(media, orch *format.NodeKey, epoch int64, session int, startAt time.Time) format.UsageReceipt {
+	start := startAt.UnixMilli()
 	return format.UsageReceipt{
 		SessionId: SessionID(session), RoomHash: format.RoomHash("room-1"),
 		MediaNodeId: media.ID, OrchestratorId: orch.ID, Epoch: epoch,

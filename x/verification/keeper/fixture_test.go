@@ -2,6 +2,7 @@ package keeper_test
 
 import (
 	"testing"
+	"time"
 
 	sdkmath "cosmossdk.io/math"
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -217,3 +218,12 @@ func countersignWith(t *testing.T, k *format.NodeKey, object, chainID string, r 
 
 // dec parses a decimal for comparisons.
 func dec(s string) sdkmath.LegacyDec { return sdkmath.LegacyMustNewDecFromStr(s) }
+
+// shortEpochs sets the epoch length to d and moves the block time to 50
+// minutes after the sample receipts' start (2025-12-31T23:00:00Z), so they
+// stay inside the chain's receipt time window (two epochs and the grace
+// before the block time).
+func (f *fixture) shortEpochs(d time.Duration) {
+	f.Epochs.Duration = d
+	f.Ctx = f.Ctx.WithBlockTime(time.UnixMilli(1_767_222_000_000).Add(10 * time.Minute))
+}

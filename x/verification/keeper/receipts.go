@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -231,6 +232,10 @@ func (k Keeper) lookup(ctx context.Context, cache map[string]nodeLookup, id stri
 	return l.node, l.found, nil
 }
 
+// ReceiptTimeGrace is the slack on receipt times against the block time:
+// media node clocks, BFT time and the delay before an epoch change is seen.
+const ReceiptTimeGrace = 10 * time.Minute
+
 // checkAgainstState applies the checks that read state, cheapest first.
 func (k Keeper) checkAgainstState(
 	ctx context.Context, params types.Params, s *format.SignedReceipt, current, epochSeconds int64,
@@ -271,6 +276,20 @@ func (k Keeper) checkAgainstState(
 	if seconds == 0 {
 		return types.RejectReason_REJECT_REASON_TOO_SHORT,
 			fmt.Sprintf("segment lasts %d ms; receipts must cover at least one second", durationMs), c, nil
+	}
+	// Receipt times against the block time (BFT time: validators' median
+	// clock): a segment cannot end in the future, nor start before the
+	// previous epoch — the oldest one still submittable — could have
+	// begun.
+	now := sdk.UnwrapSDKContext(ctx).BlockTime().UnixMilli()
+	if r.EndUnixMs > now+ReceiptTimeGrace.Milliseconds() {
+		return types.RejectReason_REJECT_REASON_OUT_OF_TIME,
+			fmt.Sprintf("segment ends %d ms after the block time (grace %s)", r.EndUnixMs-now, ReceiptTimeGrace), c, nil
+	}
+	if oldest := now - 2*epochSeconds*1000 - ReceiptTimeGrace.Milliseconds(); r.StartUnixMs < oldest {
+		return types.RejectReason_REJECT_REASON_OUT_OF_TIME,
+			fmt.Sprintf("segment starts %d ms before the previous epoch could have begun (two epochs of %d s and %s before the block time)",
+				oldest-r.StartUnixMs, epochSeconds, ReceiptTimeGrace), c, nil
 	}
 	if epochSeconds > 0 && durationMs > uint64(epochSeconds)*1000 {
 		return types.RejectReason_REJECT_REASON_DURATION_TOO_LONG,

@@ -431,6 +431,22 @@ func TestSubmitReceiptsRejected(t *testing.T) {
 			reason: types.RejectReason_REJECT_REASON_TOO_SHORT, detail: "segment lasts 0 ms",
 		},
 		{
+			name: "ends in the future (after the block time and the grace)",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				r := sample.ReceiptAt(f.media, f.orch, 1, 2, f.Ctx.BlockTime().Add(10*time.Minute))
+				return resign(f.media, f.orch, r) // ends 11 minutes after the block time
+			},
+			reason: types.RejectReason_REJECT_REASON_OUT_OF_TIME, detail: "segment ends 660000 ms after the block time",
+		},
+		{
+			name: "starts long before the previous epoch (a 1970 receipt)",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				r := sample.ReceiptAt(f.media, f.orch, 1, 2, time.UnixMilli(1))
+				return resign(f.media, f.orch, r)
+			},
+			reason: types.RejectReason_REJECT_REASON_OUT_OF_TIME, detail: "before the previous epoch could have begun",
+		},
+		{
 			name: "the submitter cannot pay the usage fee",
 			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
 				f.WithFees(t)
@@ -452,7 +468,7 @@ func TestSubmitReceiptsRejected(t *testing.T) {
 		{
 			name: "duration longer than a shortened epoch",
 			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
-				f.Epochs.Duration = 90 * time.Second
+				f.shortEpochs(90 * time.Second)
 				r := sample.Receipt(f.media, f.orch, 1, 2)
 				r.EndUnixMs = r.StartUnixMs + 91_000
 				return resign(f.media, f.orch, r)
@@ -495,7 +511,7 @@ func TestSubmitReceiptsRejected(t *testing.T) {
 		{
 			name: "sessions exceed what the stake backs, though within the declared max_sessions",
 			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
-				f.Epochs.Duration = 90 * time.Second
+				f.shortEpochs(90 * time.Second)
 				thin := sample.NodeKey(11)
 				msg := sample.RegisterMediaNode(f.mediaOp, 11, "DE")
 				msg.Stake = sample.Uchr(1_000_000) // backs 100 of the declared 500 sessions: 9,000 s per 90 s epoch
@@ -514,7 +530,7 @@ func TestSubmitReceiptsRejected(t *testing.T) {
 		{
 			name: "sessions exceed capacity: more verified seconds than max_sessions × epoch",
 			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
-				f.Epochs.Duration = 90 * time.Second
+				f.shortEpochs(90 * time.Second)
 				busy := sample.NodeKey(8)
 				msg := sample.RegisterMediaNode(f.mediaOp, 8, "DE")
 				msg.MaxSessions = 1 // at most 90 verified seconds per 90 s epoch
@@ -837,7 +853,7 @@ func TestSubmitReceiptsLongSessionAcrossEpochs(t *testing.T) {
 // same batch count towards max_sessions × epoch length.
 func TestSubmitReceiptsSessionsCapacityWithinBatch(t *testing.T) {
 	f := newFixture(t)
-	f.Epochs.Duration = 150 * time.Second
+	f.shortEpochs(150 * time.Second)
 	busy := sample.NodeKey(8)
 	msg := sample.RegisterMediaNode(f.mediaOp, 8, "DE")
 	msg.MaxSessions = 2 // 300 verified seconds per epoch
