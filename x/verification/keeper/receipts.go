@@ -122,7 +122,7 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 	// Usage fees: each accepted receipt costs its submitter
 	// UsageFee(seconds); a receipt the submitter cannot pay is refused.
 	payer := sdk.AccAddress(submitterAddr)
-	spent := sdk.Coin{}
+	spent := params.UsageFee(0) // zero, in the price's denom
 	feesByEpoch := map[int64]sdk.Coin{}
 	for j, c := range cands {
 		if reason := good[j]; reason != types.RejectReason_REJECT_REASON_UNSPECIFIED {
@@ -146,10 +146,7 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 			continue
 		}
 		if fee := params.UsageFee(c.seconds); fee.IsPositive() {
-			total := fee
-			if !spent.IsNil() && spent.Denom == fee.Denom {
-				total = spent.Add(fee)
-			}
+			total := spent.Add(fee)
 			if k.fees.c == nil || !k.fees.c.CanPay(ctx, payer, total) {
 				if err := reject(c.index, c.signed.Receipt, types.RejectReason_REJECT_REASON_UNPAID,
 					fmt.Sprintf("the submitter cannot pay the usage fee of %s (%s for the batch so far)", fee, total)); err != nil {
@@ -160,10 +157,9 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 			spent = total
 			e := c.signed.Receipt.Epoch
 			if prev, ok := feesByEpoch[e]; ok {
-				feesByEpoch[e] = prev.Add(fee)
-			} else {
-				feesByEpoch[e] = fee
+				fee = prev.Add(fee)
 			}
+			feesByEpoch[e] = fee
 		}
 		if err := k.accept(ctx, c, work); err != nil {
 			return nil, nil, err
