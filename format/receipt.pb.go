@@ -57,6 +57,10 @@ type UsageReceipt struct {
 	JitterMsP50 uint32 `protobuf:"varint,13,opt,name=jitter_ms_p50,json=jitterMsP50,proto3" json:"jitter_ms_p50,omitempty"`
 	// client_report is the participant's own figures, when it sent them.
 	ClientReport *ClientReport `protobuf:"bytes,14,opt,name=client_report,json=clientReport,proto3" json:"client_report,omitempty"`
+	// app_id names the on-chain app (x/incentives) whose escrow pays the
+	// receipt's usage fee: the join grant's "app" claim. Empty: the
+	// submitter (the orchestrator's operator) pays.
+	AppId string `protobuf:"bytes,15,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
 }
 
 func (m *UsageReceipt) Reset()         { *m = UsageReceipt{} }
@@ -190,6 +194,13 @@ func (m *UsageReceipt) GetClientReport() *ClientReport {
 	return nil
 }
 
+func (m *UsageReceipt) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
 // ClientReport is what the participant's client reported to the
 // orchestrator about the session (from WebRTC getStats).
 type ClientReport struct {
@@ -254,6 +265,10 @@ type SignedReceipt struct {
 	Receipt               *UsageReceipt `protobuf:"bytes,1,opt,name=receipt,proto3" json:"receipt,omitempty"`
 	MediaNodeSignature    []byte        `protobuf:"bytes,2,opt,name=media_node_signature,json=mediaNodeSignature,proto3" json:"media_node_signature,omitempty"`
 	OrchestratorSignature []byte        `protobuf:"bytes,3,opt,name=orchestrator_signature,json=orchestratorSignature,proto3" json:"orchestrator_signature,omitempty"`
+	// attestation is the client's evidence, attached by the orchestrator
+	// when the session's grant bound a client key; absent for unattested
+	// sessions (WHIP/WHEP tools, clients that cannot sign).
+	Attestation *ClientAttestation `protobuf:"bytes,4,opt,name=attestation,proto3" json:"attestation,omitempty"`
 }
 
 func (m *SignedReceipt) Reset()         { *m = SignedReceipt{} }
@@ -310,10 +325,338 @@ func (m *SignedReceipt) GetOrchestratorSignature() []byte {
 	return nil
 }
 
+func (m *SignedReceipt) GetAttestation() *ClientAttestation {
+	if m != nil {
+		return m.Attestation
+	}
+	return nil
+}
+
+// GrantBinding is the part of a join grant the chain checks: the compact,
+// deterministic form of the JWT's claims (the chain never parses JSON).
+// The orchestrator that issued the grant signs its gogoproto encoding
+// under the object kind "grant-binding".
+type GrantBinding struct {
+	// grant_id is the grant's jti.
+	GrantId string `protobuf:"bytes,1,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	// orchestrator_id is the issuer (iss), a node ID.
+	OrchestratorId string `protobuf:"bytes,2,opt,name=orchestrator_id,json=orchestratorId,proto3" json:"orchestrator_id,omitempty"`
+	// media_node_id is the media node the grant admits to (aud).
+	MediaNodeId string `protobuf:"bytes,3,opt,name=media_node_id,json=mediaNodeId,proto3" json:"media_node_id,omitempty"`
+	// room_hash is SHA-256 of the room name.
+	RoomHash []byte `protobuf:"bytes,4,opt,name=room_hash,json=roomHash,proto3" json:"room_hash,omitempty"`
+	// app_id is the app billed for the session (claim "app"); may be empty.
+	AppId string `protobuf:"bytes,5,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// client_key is the Ed25519 public key (32 bytes) the grant binds
+	// (claim cnf, RFC 7800 §3.2).
+	ClientKey []byte `protobuf:"bytes,6,opt,name=client_key,json=clientKey,proto3" json:"client_key,omitempty"`
+	// not_before_unix_ms and expires_unix_ms are the grant's nbf and exp,
+	// in Unix milliseconds.
+	NotBeforeUnixMs int64 `protobuf:"varint,7,opt,name=not_before_unix_ms,json=notBeforeUnixMs,proto3" json:"not_before_unix_ms,omitempty"`
+	ExpiresUnixMs   int64 `protobuf:"varint,8,opt,name=expires_unix_ms,json=expiresUnixMs,proto3" json:"expires_unix_ms,omitempty"`
+}
+
+func (m *GrantBinding) Reset()         { *m = GrantBinding{} }
+func (m *GrantBinding) String() string { return proto.CompactTextString(m) }
+func (*GrantBinding) ProtoMessage()    {}
+func (*GrantBinding) Descriptor() ([]byte, []int) {
+	return fileDescriptor_795aef8c6d68fb12, []int{3}
+}
+func (m *GrantBinding) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *GrantBinding) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_GrantBinding.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *GrantBinding) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_GrantBinding.Merge(m, src)
+}
+func (m *GrantBinding) XXX_Size() int {
+	return m.Size()
+}
+func (m *GrantBinding) XXX_DiscardUnknown() {
+	xxx_messageInfo_GrantBinding.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_GrantBinding proto.InternalMessageInfo
+
+func (m *GrantBinding) GetGrantId() string {
+	if m != nil {
+		return m.GrantId
+	}
+	return ""
+}
+
+func (m *GrantBinding) GetOrchestratorId() string {
+	if m != nil {
+		return m.OrchestratorId
+	}
+	return ""
+}
+
+func (m *GrantBinding) GetMediaNodeId() string {
+	if m != nil {
+		return m.MediaNodeId
+	}
+	return ""
+}
+
+func (m *GrantBinding) GetRoomHash() []byte {
+	if m != nil {
+		return m.RoomHash
+	}
+	return nil
+}
+
+func (m *GrantBinding) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
+func (m *GrantBinding) GetClientKey() []byte {
+	if m != nil {
+		return m.ClientKey
+	}
+	return nil
+}
+
+func (m *GrantBinding) GetNotBeforeUnixMs() int64 {
+	if m != nil {
+		return m.NotBeforeUnixMs
+	}
+	return 0
+}
+
+func (m *GrantBinding) GetExpiresUnixMs() int64 {
+	if m != nil {
+		return m.ExpiresUnixMs
+	}
+	return 0
+}
+
+// UsageStatement is what a client attests about its own session, signed
+// with the key its grant binds (see format.UsageStatement.SignBytes for
+// the signed layout). Its figures are cumulative since the join.
+type UsageStatement struct {
+	// grant_id is the grant's jti.
+	GrantId string `protobuf:"bytes,1,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	// seq numbers the statements of one grant from 1, strictly increasing.
+	Seq uint64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// elapsed_ms is the time since the client received its grant.
+	ElapsedMs uint64 `protobuf:"varint,3,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	// bytes_received is Σ inbound-rtp bytesReceived (W3C webrtc-stats §7.3).
+	BytesReceived uint64 `protobuf:"varint,4,opt,name=bytes_received,json=bytesReceived,proto3" json:"bytes_received,omitempty"`
+	// frames_decoded is Σ inbound-rtp framesDecoded over video tracks.
+	FramesDecoded uint64 `protobuf:"varint,5,opt,name=frames_decoded,json=framesDecoded,proto3" json:"frames_decoded,omitempty"`
+	// packets_received and packets_lost are Σ inbound-rtp packetsReceived
+	// and packetsLost (RFC 3550 §6.4.1 cumulative loss, as the client saw it).
+	PacketsReceived uint64 `protobuf:"varint,6,opt,name=packets_received,json=packetsReceived,proto3" json:"packets_received,omitempty"`
+	PacketsLost     uint64 `protobuf:"varint,7,opt,name=packets_lost,json=packetsLost,proto3" json:"packets_lost,omitempty"`
+	// bytes_sent is Σ outbound-rtp bytesSent.
+	BytesSent uint64 `protobuf:"varint,8,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
+	// audio_samples is Σ inbound-rtp totalSamplesReceived over audio tracks.
+	AudioSamples uint64 `protobuf:"varint,9,opt,name=audio_samples,json=audioSamples,proto3" json:"audio_samples,omitempty"`
+}
+
+func (m *UsageStatement) Reset()         { *m = UsageStatement{} }
+func (m *UsageStatement) String() string { return proto.CompactTextString(m) }
+func (*UsageStatement) ProtoMessage()    {}
+func (*UsageStatement) Descriptor() ([]byte, []int) {
+	return fileDescriptor_795aef8c6d68fb12, []int{4}
+}
+func (m *UsageStatement) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *UsageStatement) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_UsageStatement.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *UsageStatement) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_UsageStatement.Merge(m, src)
+}
+func (m *UsageStatement) XXX_Size() int {
+	return m.Size()
+}
+func (m *UsageStatement) XXX_DiscardUnknown() {
+	xxx_messageInfo_UsageStatement.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_UsageStatement proto.InternalMessageInfo
+
+func (m *UsageStatement) GetGrantId() string {
+	if m != nil {
+		return m.GrantId
+	}
+	return ""
+}
+
+func (m *UsageStatement) GetSeq() uint64 {
+	if m != nil {
+		return m.Seq
+	}
+	return 0
+}
+
+func (m *UsageStatement) GetElapsedMs() uint64 {
+	if m != nil {
+		return m.ElapsedMs
+	}
+	return 0
+}
+
+func (m *UsageStatement) GetBytesReceived() uint64 {
+	if m != nil {
+		return m.BytesReceived
+	}
+	return 0
+}
+
+func (m *UsageStatement) GetFramesDecoded() uint64 {
+	if m != nil {
+		return m.FramesDecoded
+	}
+	return 0
+}
+
+func (m *UsageStatement) GetPacketsReceived() uint64 {
+	if m != nil {
+		return m.PacketsReceived
+	}
+	return 0
+}
+
+func (m *UsageStatement) GetPacketsLost() uint64 {
+	if m != nil {
+		return m.PacketsLost
+	}
+	return 0
+}
+
+func (m *UsageStatement) GetBytesSent() uint64 {
+	if m != nil {
+		return m.BytesSent
+	}
+	return 0
+}
+
+func (m *UsageStatement) GetAudioSamples() uint64 {
+	if m != nil {
+		return m.AudioSamples
+	}
+	return 0
+}
+
+// ClientAttestation carries a session's grant and its client's last usage
+// statement: four signatures per attested receipt (media node,
+// orchestrator, grant, client).
+type ClientAttestation struct {
+	Grant *GrantBinding `protobuf:"bytes,1,opt,name=grant,proto3" json:"grant,omitempty"`
+	// grant_signature is the issuing orchestrator's Ed25519 signature over
+	// format.SignBytes("grant-binding", chain ID, grant's encoding).
+	GrantSignature []byte          `protobuf:"bytes,2,opt,name=grant_signature,json=grantSignature,proto3" json:"grant_signature,omitempty"`
+	Statement      *UsageStatement `protobuf:"bytes,3,opt,name=statement,proto3" json:"statement,omitempty"`
+	// statement_signature is grant.client_key's Ed25519 signature over
+	// statement.SignBytes(chain ID).
+	StatementSignature []byte `protobuf:"bytes,4,opt,name=statement_signature,json=statementSignature,proto3" json:"statement_signature,omitempty"`
+	// connection is the receipt's connection index under the grant:
+	// session_id = format.GrantSessionID(orchestrator_id, grant_id, connection).
+	Connection uint32 `protobuf:"varint,5,opt,name=connection,proto3" json:"connection,omitempty"`
+}
+
+func (m *ClientAttestation) Reset()         { *m = ClientAttestation{} }
+func (m *ClientAttestation) String() string { return proto.CompactTextString(m) }
+func (*ClientAttestation) ProtoMessage()    {}
+func (*ClientAttestation) Descriptor() ([]byte, []int) {
+	return fileDescriptor_795aef8c6d68fb12, []int{5}
+}
+func (m *ClientAttestation) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *ClientAttestation) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_ClientAttestation.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *ClientAttestation) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_ClientAttestation.Merge(m, src)
+}
+func (m *ClientAttestation) XXX_Size() int {
+	return m.Size()
+}
+func (m *ClientAttestation) XXX_DiscardUnknown() {
+	xxx_messageInfo_ClientAttestation.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_ClientAttestation proto.InternalMessageInfo
+
+func (m *ClientAttestation) GetGrant() *GrantBinding {
+	if m != nil {
+		return m.Grant
+	}
+	return nil
+}
+
+func (m *ClientAttestation) GetGrantSignature() []byte {
+	if m != nil {
+		return m.GrantSignature
+	}
+	return nil
+}
+
+func (m *ClientAttestation) GetStatement() *UsageStatement {
+	if m != nil {
+		return m.Statement
+	}
+	return nil
+}
+
+func (m *ClientAttestation) GetStatementSignature() []byte {
+	if m != nil {
+		return m.StatementSignature
+	}
+	return nil
+}
+
+func (m *ClientAttestation) GetConnection() uint32 {
+	if m != nil {
+		return m.Connection
+	}
+	return 0
+}
+
 func init() {
 	proto.RegisterType((*UsageReceipt)(nil), "chroom.verification.v1.UsageReceipt")
 	proto.RegisterType((*ClientReport)(nil), "chroom.verification.v1.ClientReport")
 	proto.RegisterType((*SignedReceipt)(nil), "chroom.verification.v1.SignedReceipt")
+	proto.RegisterType((*GrantBinding)(nil), "chroom.verification.v1.GrantBinding")
+	proto.RegisterType((*UsageStatement)(nil), "chroom.verification.v1.UsageStatement")
+	proto.RegisterType((*ClientAttestation)(nil), "chroom.verification.v1.ClientAttestation")
 }
 
 func init() {
@@ -321,41 +664,62 @@ func init() {
 }
 
 var fileDescriptor_795aef8c6d68fb12 = []byte{
-	// 543 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x7c, 0x93, 0xc1, 0x6e, 0xd3, 0x30,
-	0x18, 0xc7, 0x17, 0xda, 0x6d, 0xad, 0x93, 0x0c, 0xc9, 0x1a, 0x53, 0x10, 0x10, 0x42, 0x05, 0x22,
-	0x07, 0x94, 0x6e, 0xa0, 0x1d, 0xb8, 0x70, 0x00, 0x0e, 0x54, 0x62, 0x80, 0x3c, 0xed, 0x82, 0x90,
-	0xa2, 0x2c, 0xfe, 0xd6, 0x18, 0x16, 0x3b, 0xb2, 0xbf, 0x56, 0xe3, 0x2d, 0x78, 0x1c, 0x1e, 0x81,
-	0xe3, 0x8e, 0x1c, 0x51, 0xfb, 0x1a, 0x1c, 0x50, 0x9c, 0xb4, 0xa4, 0x12, 0xe2, 0x64, 0xf9, 0xf7,
-	0xff, 0x7d, 0x6e, 0xad, 0xfc, 0x4d, 0x9e, 0xe4, 0x85, 0x56, 0xaa, 0x1c, 0xcf, 0x41, 0x8b, 0x0b,
-	0x91, 0x67, 0x28, 0x94, 0x1c, 0xcf, 0x8f, 0xc6, 0x1a, 0x72, 0x10, 0x15, 0xae, 0xd6, 0xa4, 0xd2,
-	0x0a, 0x15, 0x3d, 0x68, 0xec, 0xa4, 0x6b, 0x27, 0xf3, 0xa3, 0xd1, 0xef, 0x1e, 0xf1, 0xce, 0x4c,
-	0x36, 0x05, 0xd6, 0xe8, 0xf4, 0x1e, 0x21, 0x06, 0x8c, 0x11, 0x4a, 0xa6, 0x82, 0x07, 0x4e, 0xe4,
-	0xc4, 0x1e, 0x1b, 0xb6, 0x64, 0xc2, 0xe9, 0x1d, 0x32, 0xac, 0xcf, 0x49, 0x8b, 0xcc, 0x14, 0xc1,
-	0x0d, 0x9b, 0x0e, 0x6a, 0xf0, 0x26, 0x33, 0x05, 0x1d, 0x11, 0xbf, 0x04, 0x2e, 0xb2, 0x54, 0x2a,
-	0x0e, 0xf5, 0x78, 0x2f, 0x72, 0xe2, 0x21, 0x73, 0x2d, 0x7c, 0xa7, 0x38, 0x4c, 0x38, 0x7d, 0x4c,
-	0x6e, 0x2a, 0x9d, 0x17, 0x60, 0x50, 0x67, 0xa8, 0x74, 0x6d, 0xf5, 0xad, 0xb5, 0xd7, 0xc5, 0x13,
-	0x4e, 0xf7, 0xc9, 0x36, 0x54, 0x2a, 0x2f, 0x82, 0xed, 0xc8, 0x89, 0x7b, 0xac, 0xd9, 0xd4, 0x3f,
-	0x61, 0x30, 0xd3, 0x98, 0xce, 0xa4, 0xb8, 0x4a, 0x4b, 0x13, 0xec, 0xd8, 0xd4, 0xb5, 0xf0, 0x4c,
-	0x8a, 0xab, 0x13, 0x43, 0x43, 0xe2, 0x82, 0xe4, 0x6b, 0x63, 0xd7, 0x1a, 0x43, 0x90, 0xbc, 0xcd,
-	0x6f, 0x93, 0xc1, 0xf9, 0x57, 0x04, 0x93, 0x0a, 0x19, 0x0c, 0x22, 0x27, 0xee, 0xb3, 0x5d, 0xbb,
-	0x9f, 0xc8, 0xfa, 0x7a, 0x4d, 0xa4, 0x66, 0x18, 0x0c, 0x6d, 0xd6, 0xb8, 0xef, 0x67, 0x48, 0x1f,
-	0x10, 0xaf, 0xca, 0xf2, 0x2f, 0x80, 0x26, 0x35, 0x20, 0x31, 0x20, 0x36, 0x77, 0x5b, 0x76, 0x0a,
-	0x72, 0x43, 0xb9, 0x54, 0x06, 0x03, 0x77, 0x43, 0x79, 0xab, 0x0c, 0xd2, 0xbb, 0x84, 0x68, 0xc4,
-	0xb4, 0x34, 0x69, 0x75, 0x7c, 0x18, 0x78, 0x91, 0x13, 0xfb, 0x6c, 0xa0, 0x11, 0x4f, 0xcc, 0x87,
-	0xe3, 0xc3, 0xfa, 0x7e, 0x9f, 0x05, 0x22, 0xe8, 0x95, 0xe0, 0x5b, 0xc1, 0x6d, 0x60, 0xe3, 0x4c,
-	0x88, 0x9f, 0x5f, 0x0a, 0x90, 0x98, 0x6a, 0xa8, 0x94, 0xc6, 0x60, 0x2f, 0x72, 0x62, 0xf7, 0xe9,
-	0xc3, 0xe4, 0xdf, 0xdf, 0x38, 0x79, 0x65, 0x65, 0x66, 0x5d, 0xe6, 0xe5, 0x9d, 0xdd, 0xe8, 0x13,
-	0xf1, 0xba, 0x29, 0x7d, 0x44, 0xf6, 0x9a, 0xfb, 0xdb, 0xf6, 0xcc, 0xa1, 0x69, 0x40, 0x9f, 0xf9,
-	0x96, 0xb2, 0x16, 0xd6, 0xda, 0x85, 0xce, 0x4a, 0x30, 0x29, 0x87, 0x5c, 0x71, 0xe0, 0xb6, 0x0a,
-	0x7d, 0xe6, 0x37, 0xf4, 0x75, 0x03, 0x47, 0xdf, 0x1d, 0xe2, 0x9f, 0x8a, 0xa9, 0x04, 0xbe, 0x6a,
-	0xd7, 0x0b, 0xb2, 0xdb, 0xf6, 0xd2, 0x1e, 0xfc, 0x9f, 0x3f, 0xdd, 0x2d, 0x25, 0x5b, 0x0d, 0xd1,
-	0x43, 0xb2, 0xdf, 0x69, 0x98, 0x11, 0x53, 0x99, 0xe1, 0x4c, 0x43, 0xdb, 0x44, 0xba, 0x2e, 0xda,
-	0xe9, 0x2a, 0xa1, 0xc7, 0xe4, 0x60, 0xa3, 0x6f, 0x7f, 0x67, 0x7a, 0x76, 0xe6, 0x56, 0x37, 0x5d,
-	0x8f, 0xbd, 0x7c, 0xfe, 0x63, 0x11, 0x3a, 0xd7, 0x8b, 0xd0, 0xf9, 0xb5, 0x08, 0x9d, 0x6f, 0xcb,
-	0x70, 0xeb, 0x7a, 0x19, 0x6e, 0xfd, 0x5c, 0x86, 0x5b, 0x1f, 0xef, 0x4f, 0x05, 0x16, 0xb3, 0xf3,
-	0x24, 0x57, 0xe5, 0xb8, 0x7d, 0x82, 0xed, 0x72, 0xa1, 0x74, 0x99, 0xe1, 0xf9, 0x8e, 0x7d, 0x71,
-	0xcf, 0xfe, 0x04, 0x00, 0x00, 0xff, 0xff, 0xa5, 0xc8, 0x43, 0x8f, 0xa1, 0x03, 0x00, 0x00,
+	// 870 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x8c, 0x55, 0xcd, 0x6e, 0x23, 0x45,
+	0x10, 0xce, 0xf8, 0x27, 0xb6, 0x6b, 0xfc, 0xb3, 0x34, 0xbb, 0xab, 0x41, 0xb0, 0xc6, 0x18, 0x58,
+	0xbc, 0x02, 0xd9, 0xd9, 0xa0, 0x1c, 0xe0, 0x80, 0x44, 0x58, 0x09, 0xac, 0x25, 0x80, 0xc6, 0xda,
+	0x0b, 0x42, 0x1a, 0x75, 0x66, 0x2a, 0x76, 0xb3, 0x99, 0xee, 0xa1, 0xbb, 0x1d, 0x25, 0x0f, 0xc0,
+	0x19, 0x24, 0xee, 0x3c, 0x09, 0x0f, 0xc0, 0x71, 0x8f, 0x1c, 0x51, 0xf2, 0x22, 0x68, 0xaa, 0xc7,
+	0xf6, 0x24, 0x6b, 0x85, 0x9c, 0xec, 0xfa, 0xea, 0xab, 0xee, 0x99, 0xaa, 0xef, 0xab, 0x81, 0x4f,
+	0xe2, 0x85, 0x56, 0x2a, 0x9d, 0x9c, 0xa1, 0x16, 0x27, 0x22, 0xe6, 0x56, 0x28, 0x39, 0x39, 0x7b,
+	0x3a, 0xd1, 0x18, 0xa3, 0xc8, 0xec, 0xea, 0x77, 0x9c, 0x69, 0x65, 0x15, 0x7b, 0xe8, 0xd8, 0xe3,
+	0x32, 0x7b, 0x7c, 0xf6, 0x74, 0xf8, 0x47, 0x0d, 0xda, 0x2f, 0x0c, 0x9f, 0x63, 0xe8, 0xe8, 0xec,
+	0x11, 0x80, 0x41, 0x63, 0x84, 0x92, 0x91, 0x48, 0x02, 0x6f, 0xe0, 0x8d, 0xda, 0x61, 0xab, 0x40,
+	0xa6, 0x09, 0x7b, 0x1b, 0x5a, 0xf9, 0x39, 0xd1, 0x82, 0x9b, 0x45, 0x50, 0xa1, 0x6c, 0x33, 0x07,
+	0xbe, 0xe1, 0x66, 0xc1, 0x86, 0xd0, 0x49, 0x31, 0x11, 0x3c, 0x92, 0x2a, 0xc1, 0xbc, 0xbc, 0x3a,
+	0xf0, 0x46, 0xad, 0xd0, 0x27, 0xf0, 0x3b, 0x95, 0xe0, 0x34, 0x61, 0x1f, 0x41, 0x4f, 0xe9, 0x78,
+	0x81, 0xc6, 0x6a, 0x6e, 0x95, 0xce, 0x59, 0x35, 0x62, 0x75, 0xcb, 0xf0, 0x34, 0x61, 0xf7, 0xa1,
+	0x8e, 0x99, 0x8a, 0x17, 0x41, 0x7d, 0xe0, 0x8d, 0xaa, 0xa1, 0x0b, 0xf2, 0x2b, 0x8c, 0xe5, 0xda,
+	0x46, 0x4b, 0x29, 0xce, 0xa3, 0xd4, 0x04, 0xbb, 0x94, 0xf5, 0x09, 0x7c, 0x21, 0xc5, 0xf9, 0x91,
+	0x61, 0x7d, 0xf0, 0x51, 0x26, 0x6b, 0x46, 0x83, 0x18, 0x2d, 0x94, 0x49, 0x91, 0x7f, 0x0b, 0x9a,
+	0xc7, 0x17, 0x16, 0x4d, 0x24, 0x64, 0xd0, 0x1c, 0x78, 0xa3, 0x5a, 0xd8, 0xa0, 0x78, 0x2a, 0xf3,
+	0xd7, 0x73, 0x29, 0xb5, 0xb4, 0x41, 0x8b, 0x72, 0x8e, 0xfb, 0xfd, 0xd2, 0xb2, 0xf7, 0xa0, 0x9d,
+	0xf1, 0xf8, 0x25, 0x5a, 0x13, 0x19, 0x94, 0x36, 0x00, 0xca, 0xfb, 0x05, 0x36, 0x43, 0x79, 0x8d,
+	0x72, 0xaa, 0x8c, 0x0d, 0xfc, 0x6b, 0x94, 0x6f, 0x95, 0xb1, 0xec, 0x1d, 0x00, 0x6d, 0x6d, 0x94,
+	0x9a, 0x28, 0x3b, 0xd8, 0x0b, 0xda, 0x03, 0x6f, 0xd4, 0x09, 0x9b, 0xda, 0xda, 0x23, 0xf3, 0xc3,
+	0xc1, 0x5e, 0xfe, 0x7e, 0x3f, 0x0b, 0x6b, 0x51, 0xaf, 0x08, 0x1d, 0x22, 0xf8, 0x0e, 0x74, 0x9c,
+	0x29, 0x74, 0xe2, 0x53, 0x81, 0xd2, 0x46, 0x1a, 0x33, 0xa5, 0x6d, 0xd0, 0x1d, 0x78, 0x23, 0x7f,
+	0xff, 0x83, 0xf1, 0xf6, 0x19, 0x8f, 0xbf, 0x22, 0x72, 0x48, 0xdc, 0xb0, 0x1d, 0x97, 0x22, 0xf6,
+	0x00, 0x76, 0x79, 0x96, 0xe5, 0x43, 0xe8, 0xd1, 0x10, 0xea, 0x3c, 0xcb, 0xa6, 0xc9, 0xf0, 0x27,
+	0x68, 0x97, 0x8b, 0xd8, 0x87, 0xd0, 0x75, 0x6d, 0x21, 0x51, 0x9d, 0xa1, 0x13, 0x46, 0x2d, 0xec,
+	0x10, 0x1a, 0x16, 0x60, 0x4e, 0x3b, 0xd1, 0x3c, 0x45, 0x13, 0x25, 0x18, 0xab, 0x04, 0x13, 0x52,
+	0x48, 0x2d, 0xec, 0x38, 0xf4, 0x99, 0x03, 0x87, 0xbf, 0x56, 0xa0, 0x33, 0x13, 0x73, 0x89, 0xc9,
+	0x4a, 0x74, 0x5f, 0x40, 0xa3, 0x90, 0x2b, 0x1d, 0x7c, 0xcb, 0xbb, 0x94, 0xb5, 0x1a, 0xae, 0x8a,
+	0xd8, 0x1e, 0xdc, 0x2f, 0x09, 0xcf, 0x88, 0xb9, 0xe4, 0x76, 0xa9, 0xb1, 0x10, 0x28, 0x5b, 0xeb,
+	0x6f, 0xb6, 0xca, 0xb0, 0x03, 0x78, 0x78, 0x4d, 0x86, 0x9b, 0x9a, 0x2a, 0xd5, 0x3c, 0x28, 0x67,
+	0x37, 0x65, 0xcf, 0xc1, 0xe7, 0xd6, 0xa2, 0xb1, 0xf4, 0x40, 0xa4, 0x5c, 0x7f, 0xff, 0xc9, 0xed,
+	0x8d, 0xff, 0x72, 0x53, 0x10, 0x96, 0xab, 0x87, 0x7f, 0x56, 0xa0, 0xfd, 0xb5, 0xe6, 0xd2, 0x1e,
+	0x0a, 0x99, 0x08, 0x39, 0xcf, 0x85, 0x39, 0xcf, 0xe3, 0x95, 0xf3, 0x5a, 0x61, 0x83, 0xe2, 0xed,
+	0xb6, 0xa9, 0x6c, 0xb5, 0xcd, 0x5d, 0x3c, 0x78, 0xcd, 0xc4, 0xb5, 0x1b, 0x26, 0xde, 0x48, 0xa2,
+	0x5e, 0x92, 0x44, 0xbe, 0x17, 0x0a, 0xd1, 0xbd, 0xc4, 0x0b, 0x72, 0x5d, 0x3b, 0x6c, 0x39, 0xe4,
+	0x39, 0x5e, 0xb0, 0x8f, 0x81, 0x49, 0x65, 0xa3, 0x63, 0x3c, 0x51, 0x1a, 0x6f, 0x58, 0xaf, 0x27,
+	0x95, 0x3d, 0xa4, 0x44, 0x61, 0xc0, 0xc7, 0xd0, 0xc3, 0xf3, 0x4c, 0x68, 0x34, 0x6b, 0x66, 0x93,
+	0x98, 0x9d, 0x02, 0x76, 0xbc, 0xe1, 0x5f, 0x15, 0xe8, 0xd2, 0xc0, 0x67, 0x96, 0x5b, 0x4c, 0x73,
+	0x83, 0xdd, 0xd2, 0xa2, 0x7b, 0x50, 0x35, 0xf8, 0x4b, 0x21, 0xb9, 0xfc, 0x6f, 0xfe, 0xcc, 0x78,
+	0xca, 0x33, 0x83, 0x49, 0x7e, 0x45, 0x95, 0x12, 0xad, 0x02, 0x39, 0x32, 0x5b, 0x54, 0x5d, 0xbb,
+	0x9b, 0xaa, 0xeb, 0x5b, 0x54, 0xcd, 0x9e, 0xc0, 0xbd, 0x95, 0xf5, 0xd7, 0xe7, 0xed, 0x12, 0xb1,
+	0x57, 0xe0, 0xeb, 0x13, 0x6f, 0x6e, 0x89, 0xc6, 0xeb, 0x5b, 0xe2, 0x11, 0x80, 0x7b, 0x36, 0xda,
+	0x34, 0x6e, 0x4b, 0xb9, 0xd5, 0x44, 0x7b, 0xe6, 0x7d, 0xe8, 0xf0, 0x65, 0x22, 0x54, 0x64, 0x78,
+	0x9a, 0x9d, 0xa2, 0x29, 0x76, 0x55, 0x9b, 0xc0, 0x99, 0xc3, 0x86, 0xbf, 0x55, 0xe0, 0x8d, 0xd7,
+	0x24, 0xc8, 0x3e, 0x87, 0x3a, 0x75, 0xec, 0xff, 0x9c, 0x56, 0x56, 0x66, 0xe8, 0x4a, 0x72, 0x15,
+	0xba, 0xee, 0xdf, 0xb4, 0x58, 0x97, 0xe0, 0x8d, 0x4f, 0x9e, 0x41, 0xcb, 0xac, 0x66, 0x46, 0x8d,
+	0xf7, 0xf7, 0x1f, 0xdf, 0x6a, 0xe9, 0xf5, 0x84, 0xc3, 0x4d, 0x21, 0x9b, 0xc0, 0x9b, 0xeb, 0xa0,
+	0x74, 0xa5, 0x53, 0x2c, 0x5b, 0xa7, 0x36, 0xd7, 0xf6, 0x01, 0x62, 0x25, 0x25, 0xc6, 0xe4, 0xce,
+	0x3a, 0xad, 0xce, 0x12, 0x72, 0xf8, 0xd9, 0xdf, 0x97, 0x7d, 0xef, 0xd5, 0x65, 0xdf, 0xfb, 0xf7,
+	0xb2, 0xef, 0xfd, 0x7e, 0xd5, 0xdf, 0x79, 0x75, 0xd5, 0xdf, 0xf9, 0xe7, 0xaa, 0xbf, 0xf3, 0xe3,
+	0xbb, 0x73, 0x61, 0x17, 0xcb, 0xe3, 0x71, 0xac, 0xd2, 0x49, 0xf1, 0x61, 0x2d, 0x7e, 0x4e, 0x94,
+	0x4e, 0xb9, 0x3d, 0xde, 0xa5, 0xef, 0xe8, 0xa7, 0xff, 0x05, 0x00, 0x00, 0xff, 0xff, 0x8f, 0xbd,
+	0xd7, 0x14, 0x77, 0x07, 0x00, 0x00,
 }
 
 func (m *UsageReceipt) Marshal() (dAtA []byte, err error) {
@@ -378,6 +742,13 @@ func (m *UsageReceipt) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintReceipt(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0x7a
+	}
 	if m.ClientReport != nil {
 		{
 			size, err := m.ClientReport.MarshalToSizedBuffer(dAtA[:i])
@@ -519,6 +890,18 @@ func (m *SignedReceipt) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.Attestation != nil {
+		{
+			size, err := m.Attestation.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintReceipt(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x22
+	}
 	if len(m.OrchestratorSignature) > 0 {
 		i -= len(m.OrchestratorSignature)
 		copy(dAtA[i:], m.OrchestratorSignature)
@@ -536,6 +919,217 @@ func (m *SignedReceipt) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	if m.Receipt != nil {
 		{
 			size, err := m.Receipt.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintReceipt(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *GrantBinding) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *GrantBinding) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *GrantBinding) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.ExpiresUnixMs != 0 {
+		i = encodeVarintReceipt(dAtA, i, uint64(m.ExpiresUnixMs))
+		i--
+		dAtA[i] = 0x40
+	}
+	if m.NotBeforeUnixMs != 0 {
+		i = encodeVarintReceipt(dAtA, i, uint64(m.NotBeforeUnixMs))
+		i--
+		dAtA[i] = 0x38
+	}
+	if len(m.ClientKey) > 0 {
+		i -= len(m.ClientKey)
+		copy(dAtA[i:], m.ClientKey)
+		i = encodeVarintReceipt(dAtA, i, uint64(len(m.ClientKey)))
+		i--
+		dAtA[i] = 0x32
+	}
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintReceipt(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.RoomHash) > 0 {
+		i -= len(m.RoomHash)
+		copy(dAtA[i:], m.RoomHash)
+		i = encodeVarintReceipt(dAtA, i, uint64(len(m.RoomHash)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if len(m.MediaNodeId) > 0 {
+		i -= len(m.MediaNodeId)
+		copy(dAtA[i:], m.MediaNodeId)
+		i = encodeVarintReceipt(dAtA, i, uint64(len(m.MediaNodeId)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.OrchestratorId) > 0 {
+		i -= len(m.OrchestratorId)
+		copy(dAtA[i:], m.OrchestratorId)
+		i = encodeVarintReceipt(dAtA, i, uint64(len(m.OrchestratorId)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.GrantId) > 0 {
+		i -= len(m.GrantId)
+		copy(dAtA[i:], m.GrantId)
+		i = encodeVarintReceipt(dAtA, i, uint64(len(m.GrantId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *UsageStatement) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *UsageStatement) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *UsageStatement) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.AudioSamples != 0 {
+		i = encodeVarintReceipt(dAtA, i, uint64(m.AudioSamples))
+		i--
+		dAtA[i] = 0x48
+	}
+	if m.BytesSent != 0 {
+		i = encodeVarintReceipt(dAtA, i, uint64(m.BytesSent))
+		i--
+		dAtA[i] = 0x40
+	}
+	if m.PacketsLost != 0 {
+		i = encodeVarintReceipt(dAtA, i, uint64(m.PacketsLost))
+		i--
+		dAtA[i] = 0x38
+	}
+	if m.PacketsReceived != 0 {
+		i = encodeVarintReceipt(dAtA, i, uint64(m.PacketsReceived))
+		i--
+		dAtA[i] = 0x30
+	}
+	if m.FramesDecoded != 0 {
+		i = encodeVarintReceipt(dAtA, i, uint64(m.FramesDecoded))
+		i--
+		dAtA[i] = 0x28
+	}
+	if m.BytesReceived != 0 {
+		i = encodeVarintReceipt(dAtA, i, uint64(m.BytesReceived))
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.ElapsedMs != 0 {
+		i = encodeVarintReceipt(dAtA, i, uint64(m.ElapsedMs))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.Seq != 0 {
+		i = encodeVarintReceipt(dAtA, i, uint64(m.Seq))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.GrantId) > 0 {
+		i -= len(m.GrantId)
+		copy(dAtA[i:], m.GrantId)
+		i = encodeVarintReceipt(dAtA, i, uint64(len(m.GrantId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *ClientAttestation) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *ClientAttestation) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *ClientAttestation) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Connection != 0 {
+		i = encodeVarintReceipt(dAtA, i, uint64(m.Connection))
+		i--
+		dAtA[i] = 0x28
+	}
+	if len(m.StatementSignature) > 0 {
+		i -= len(m.StatementSignature)
+		copy(dAtA[i:], m.StatementSignature)
+		i = encodeVarintReceipt(dAtA, i, uint64(len(m.StatementSignature)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.Statement != nil {
+		{
+			size, err := m.Statement.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintReceipt(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.GrantSignature) > 0 {
+		i -= len(m.GrantSignature)
+		copy(dAtA[i:], m.GrantSignature)
+		i = encodeVarintReceipt(dAtA, i, uint64(len(m.GrantSignature)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Grant != nil {
+		{
+			size, err := m.Grant.MarshalToSizedBuffer(dAtA[:i])
 			if err != nil {
 				return 0, err
 			}
@@ -612,6 +1206,10 @@ func (m *UsageReceipt) Size() (n int) {
 		l = m.ClientReport.Size()
 		n += 1 + l + sovReceipt(uint64(l))
 	}
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovReceipt(uint64(l))
+	}
 	return n
 }
 
@@ -647,6 +1245,114 @@ func (m *SignedReceipt) Size() (n int) {
 	l = len(m.OrchestratorSignature)
 	if l > 0 {
 		n += 1 + l + sovReceipt(uint64(l))
+	}
+	if m.Attestation != nil {
+		l = m.Attestation.Size()
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	return n
+}
+
+func (m *GrantBinding) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.GrantId)
+	if l > 0 {
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	l = len(m.OrchestratorId)
+	if l > 0 {
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	l = len(m.MediaNodeId)
+	if l > 0 {
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	l = len(m.RoomHash)
+	if l > 0 {
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	l = len(m.ClientKey)
+	if l > 0 {
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	if m.NotBeforeUnixMs != 0 {
+		n += 1 + sovReceipt(uint64(m.NotBeforeUnixMs))
+	}
+	if m.ExpiresUnixMs != 0 {
+		n += 1 + sovReceipt(uint64(m.ExpiresUnixMs))
+	}
+	return n
+}
+
+func (m *UsageStatement) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.GrantId)
+	if l > 0 {
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	if m.Seq != 0 {
+		n += 1 + sovReceipt(uint64(m.Seq))
+	}
+	if m.ElapsedMs != 0 {
+		n += 1 + sovReceipt(uint64(m.ElapsedMs))
+	}
+	if m.BytesReceived != 0 {
+		n += 1 + sovReceipt(uint64(m.BytesReceived))
+	}
+	if m.FramesDecoded != 0 {
+		n += 1 + sovReceipt(uint64(m.FramesDecoded))
+	}
+	if m.PacketsReceived != 0 {
+		n += 1 + sovReceipt(uint64(m.PacketsReceived))
+	}
+	if m.PacketsLost != 0 {
+		n += 1 + sovReceipt(uint64(m.PacketsLost))
+	}
+	if m.BytesSent != 0 {
+		n += 1 + sovReceipt(uint64(m.BytesSent))
+	}
+	if m.AudioSamples != 0 {
+		n += 1 + sovReceipt(uint64(m.AudioSamples))
+	}
+	return n
+}
+
+func (m *ClientAttestation) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Grant != nil {
+		l = m.Grant.Size()
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	l = len(m.GrantSignature)
+	if l > 0 {
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	if m.Statement != nil {
+		l = m.Statement.Size()
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	l = len(m.StatementSignature)
+	if l > 0 {
+		n += 1 + l + sovReceipt(uint64(l))
+	}
+	if m.Connection != 0 {
+		n += 1 + sovReceipt(uint64(m.Connection))
 	}
 	return n
 }
@@ -1025,6 +1731,38 @@ func (m *UsageReceipt) Unmarshal(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		case 15:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipReceipt(dAtA[iNdEx:])
@@ -1267,6 +2005,769 @@ func (m *SignedReceipt) Unmarshal(dAtA []byte) error {
 				m.OrchestratorSignature = []byte{}
 			}
 			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Attestation", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Attestation == nil {
+				m.Attestation = &ClientAttestation{}
+			}
+			if err := m.Attestation.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipReceipt(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *GrantBinding) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowReceipt
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: GrantBinding: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: GrantBinding: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field GrantId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.GrantId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OrchestratorId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.OrchestratorId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MediaNodeId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.MediaNodeId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field RoomHash", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.RoomHash = append(m.RoomHash[:0], dAtA[iNdEx:postIndex]...)
+			if m.RoomHash == nil {
+				m.RoomHash = []byte{}
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ClientKey", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ClientKey = append(m.ClientKey[:0], dAtA[iNdEx:postIndex]...)
+			if m.ClientKey == nil {
+				m.ClientKey = []byte{}
+			}
+			iNdEx = postIndex
+		case 7:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NotBeforeUnixMs", wireType)
+			}
+			m.NotBeforeUnixMs = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.NotBeforeUnixMs |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 8:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ExpiresUnixMs", wireType)
+			}
+			m.ExpiresUnixMs = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ExpiresUnixMs |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipReceipt(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *UsageStatement) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowReceipt
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: UsageStatement: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: UsageStatement: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field GrantId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.GrantId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Seq", wireType)
+			}
+			m.Seq = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Seq |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ElapsedMs", wireType)
+			}
+			m.ElapsedMs = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ElapsedMs |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BytesReceived", wireType)
+			}
+			m.BytesReceived = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BytesReceived |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FramesDecoded", wireType)
+			}
+			m.FramesDecoded = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FramesDecoded |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PacketsReceived", wireType)
+			}
+			m.PacketsReceived = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.PacketsReceived |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 7:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PacketsLost", wireType)
+			}
+			m.PacketsLost = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.PacketsLost |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 8:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BytesSent", wireType)
+			}
+			m.BytesSent = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BytesSent |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 9:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AudioSamples", wireType)
+			}
+			m.AudioSamples = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.AudioSamples |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipReceipt(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *ClientAttestation) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowReceipt
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: ClientAttestation: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: ClientAttestation: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Grant", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Grant == nil {
+				m.Grant = &GrantBinding{}
+			}
+			if err := m.Grant.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field GrantSignature", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.GrantSignature = append(m.GrantSignature[:0], dAtA[iNdEx:postIndex]...)
+			if m.GrantSignature == nil {
+				m.GrantSignature = []byte{}
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Statement", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Statement == nil {
+				m.Statement = &UsageStatement{}
+			}
+			if err := m.Statement.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StatementSignature", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthReceipt
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.StatementSignature = append(m.StatementSignature[:0], dAtA[iNdEx:postIndex]...)
+			if m.StatementSignature == nil {
+				m.StatementSignature = []byte{}
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Connection", wireType)
+			}
+			m.Connection = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowReceipt
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Connection |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := skipReceipt(dAtA[iNdEx:])

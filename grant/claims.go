@@ -29,6 +29,8 @@ const (
 	MaxSubjectBytes = 256
 	// MaxNameBytes is the longest display name.
 	MaxNameBytes = 128
+	// MaxAppBytes is the longest app claim (x/incentives app IDs).
+	MaxAppBytes = 64
 	// MaxIDBytes is the longest grant ID (jti).
 	MaxIDBytes = 128
 	// MaxTypeBytes is the longest grant type (gty).
@@ -58,6 +60,10 @@ type Claims struct {
 	// Name is an optional display name: at most MaxNameBytes bytes of
 	// printable UTF-8.
 	Name string `json:"name,omitempty"`
+	// App, if set, is the on-chain app (x/incentives app ID, at most 64
+	// bytes) whose escrow pays for the session: the media node copies it
+	// into the session's usage receipts (app_id).
+	App string `json:"app,omitempty"`
 	// Cnf, if set, binds the grant to a key the client holds (RFC 7800
 	// proof-of-possession, "cnf" with a "jwk" member): the client signs its
 	// usage statements with it, and the orchestrator credits no more
@@ -139,6 +145,9 @@ func (c *Claims) validate() error {
 		return fmt.Errorf("%w: unknown role %q: want host, presenter, participant or viewer", ErrInvalidClaims, c.Role)
 	}
 	if err := checkText("name", c.Name, 0, MaxNameBytes); err != nil {
+		return err
+	}
+	if err := checkText("app", c.App, 0, MaxAppBytes); err != nil {
 		return err
 	}
 	if err := checkText("jti", c.ID, 1, MaxIDBytes); err != nil {

@@ -42,6 +42,7 @@ type Meter struct {
 	roomHash       []byte
 	mediaNodeID    string
 	orchestratorID string
+	appID          string
 
 	mu         sync.Mutex // guards the fields below
 	segStartMs int64      // start of the current segment, Unix ms
@@ -69,6 +70,14 @@ func NewMeter(sessionID [32]byte, room string, mediaNodeID, orchestratorID strin
 		orchestratorID: orchestratorID,
 		segStartMs:     start.UnixMilli(),
 	}
+}
+
+// SetApp sets the app_id of the session's receipts: the on-chain app its
+// join grant bills (grant claim "app"). Call before the first cut.
+func (m *Meter) SetApp(appID string) {
+	m.mu.Lock()
+	m.appID = appID
+	m.mu.Unlock()
 }
 
 // Add adds delta's counters to the current segment and records
@@ -172,6 +181,7 @@ func (m *Meter) Cut(end time.Time, epoch int64) format.UsageReceipt {
 		RoomHash:       append([]byte(nil), m.roomHash...),
 		MediaNodeId:    m.mediaNodeID,
 		OrchestratorId: m.orchestratorID,
+		AppId:          m.appID,
 		Epoch:          epoch,
 		StartUnixMs:    startMs,
 		EndUnixMs:      endMs,

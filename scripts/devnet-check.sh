@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # devnet-check.sh — smoke test of scripts/devnet.sh: start a devnet in a
 # temporary folder on spare ports, register a media node and an
-# orchestrator by real txs, check both are ACTIVE, refuse a second start,
-# and stop. Needs build/chroomd.
+# orchestrator by real txs (paying gas), check both are ACTIVE, check the
+# app "demo" exists with its escrow funded, refuse a second start, and
+# stop. Sends no txs itself. Needs build/chroomd.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export DEVNET_DIR
@@ -19,9 +20,15 @@ if [ "$count" != 2 ]; then
   cat "$DEVNET_DIR.out"
   exit 1
 fi
+app=$("$ROOT/build/chroomd" query incentives app demo --node "tcp://127.0.0.1:$RPC_PORT" -o json 2>&1 | tr -d ' \n' || true)
+if ! echo "$app" | grep -q '"balance":{[^}]*"amount":"10000000000"'; then
+  echo "devnet-check: want app demo with 10000000000uchr in escrow, got: $app" >&2
+  cat "$DEVNET_DIR.out"
+  exit 1
+fi
 if bash "$ROOT/scripts/devnet.sh" up >/dev/null 2>&1; then
   echo "devnet-check: a second 'up' should refuse while the devnet runs" >&2
   exit 1
 fi
 rm -f "$DEVNET_DIR.out"
-echo "devnet-check: ok (2 nodes registered by tx and active)"
+echo "devnet-check: ok (2 nodes registered by tx and active, app demo funded)"

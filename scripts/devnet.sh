@@ -21,6 +21,12 @@
 # no processes behind). MEDIA_LOG_LEVEL (info) is the media nodes'
 # --log-level: debug records each session's negotiation, track bindings,
 # keyframes and ICE/DTLS states.
+#
+# Every tx pays gas at GAS_PRICES (0.01uchr, chroomd's default
+# minimum-gas-prices). With REGISTER=1 or NETWORK=1 the account app-owner
+# also creates the on-chain app APP_ID (demo), which the orchestrator may
+# bill, and funds its escrow with APP_FUNDS (10000000000uchr); the NETWORK=1
+# orchestrator bills its API key's and anonymous (web client) usage to it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,13 +44,18 @@ EPOCH_DURATION=${EPOCH_DURATION:-30s}
 FOREGROUND=${FOREGROUND:-0}
 OWNER_PID=${OWNER_PID:-}
 MEDIA_LOG_LEVEL=${MEDIA_LOG_LEVEL:-info}
+GAS_PRICES=${GAS_PRICES:-0.01uchr}
+APP_ID=${APP_ID:-demo}
+APP_FUNDS=${APP_FUNDS:-10000000000uchr}
 
 HOME_DIR=$DEVNET_DIR/chroomd
 LOG_DIR=$DEVNET_DIR/logs
 PID_FILE=$DEVNET_DIR/chroomd.pid
 KR=(--keyring-backend test --home "$HOME_DIR")
 NODE=(--node "tcp://127.0.0.1:$RPC_PORT")
-TX=(--chain-id "$CHAIN_ID" "${KR[@]}" "${NODE[@]}" --yes --output json --gas 400000)
+# Gas is simulated (the estimate goes to stderr, i.e. send_tx's log) and
+# paid at GAS_PRICES.
+TX=(--chain-id "$CHAIN_ID" "${KR[@]}" "${NODE[@]}" --yes --output json --gas auto --gas-adjustment 1.5 --gas-prices "$GAS_PRICES")
 
 step() { printf '==> %s\n' "$*"; }
 fail() {
@@ -80,12 +91,14 @@ init_chain() {
   : >"$log"
   {
     "$CHROOMD" init devnet-validator --chain-id "$CHAIN_ID" --home "$HOME_DIR"
-    for key in validator media-operator orchestrator-operator; do
+    for key in validator media-operator orchestrator-operator app-owner; do
       "$CHROOMD" keys add "$key" "${KR[@]}"
     done
     "$CHROOMD" genesis add-genesis-account validator 1000000000000uchr "${KR[@]}"
     "$CHROOMD" genesis add-genesis-account media-operator 100000000000uchr "${KR[@]}"
     "$CHROOMD" genesis add-genesis-account orchestrator-operator 100000000000uchr "${KR[@]}"
+    # Owns the on-chain app whose escrow pays the demo's usage fees.
+    "$CHROOMD" genesis add-genesis-account app-owner 100000000000uchr "${KR[@]}"
     "$CHROOMD" genesis gentx validator 10000000000uchr --chain-id "$CHAIN_ID" "${KR[@]}"
     "$CHROOMD" genesis collect-gentxs --home "$HOME_DIR"
     # Short epochs so receipts turn into rewards within a minute.
@@ -163,8 +176,8 @@ register() {
   fi
   local info id pubkey
   info=$("$CHROOMD" node-key show "$keyfile")
-  id=$(echo "$info" | grep -o '"node_id":"[0-9a-f]*"' | cut -d'"' -f4)
-  pubkey=$(echo "$info" | grep -o '"pubkey":"[^"]*"' | cut -d'"' -f4)
+  id=$(echo "$info" | grep -o '"node_id": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{16,\}')
+  pubkey=$(echo "$info" | grep -o '"pubkey": *"[^"]*"' | cut -d'"' -f4)
   if "$CHROOMD" query registry node "$id" "${NODE[@]}" >/dev/null 2>&1; then
     step "$name ($type) is already registered as $id"
     return 0
@@ -173,6 +186,55 @@ register() {
   send_tx "$log" registry register-node --node-type "$type" --pubkey "$pubkey" --stake "$stake" \
     --moniker "$name" --region DE --endpoints "$url" --max-sessions 100 --max-egress-kbps 200000 \
     --from "$operator"
+}
+
+# node_id KEYFILE prints the node ID of a node key (chroomd node-key show).
+node_id() {
+  "$CHROOMD" node-key show "$1" | grep -o '"node_id": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{16,\}'
+}
+
+# setup_app ORCH_KEYFILE — app-owner creates the on-chain app APP_ID, which
+# the orchestrator with that node key may bill, and funds its escrow with
+# APP_FUNDS (once: a reused devnet keeps its app). Prints the app and its
+# escrow.
+setup_app() {
+  local orch_id log=$LOG_DIR/app-$APP_ID.log out balance
+  orch_id=$(node_id "$1") || fail "cannot read the orchestrator's node ID from $1"
+  : >"$log"
+  if out=$("$CHROOMD" query incentives app "$APP_ID" "${NODE[@]}" --output json 2>>"$log"); then
+    step "app $APP_ID already exists"
+    echo "$out" | grep -q "\"$orch_id\"" ||
+      printf 'devnet: warning: app %s does not list orchestrator %s; its usage is refused or paid by the operator\n' "$APP_ID" "$orch_id" >&2
+  else
+    if ! "$CHROOMD" keys show app-owner "${KR[@]}" >/dev/null 2>&1; then
+      # A devnet created before app-owner was a genesis account.
+      step "adding the account app-owner, funded by the validator"
+      "$CHROOMD" keys add app-owner "${KR[@]}" >>"$log" 2>&1 || fail "keys add app-owner failed" "$log"
+      send_tx "$log" bank send validator "$("$CHROOMD" keys show app-owner -a "${KR[@]}")" 100000000000uchr --from validator
+    fi
+    step "creating app $APP_ID (owner app-owner), billable by orchestrator $orch_id"
+    send_tx "$log" incentives create-app "$APP_ID" "$orch_id" --from app-owner
+    step "funding app $APP_ID's escrow with $APP_FUNDS"
+    send_tx "$log" incentives fund-app "$APP_ID" "$APP_FUNDS" --from app-owner
+    out=$("$CHROOMD" query incentives app "$APP_ID" "${NODE[@]}" --output json 2>>"$log") ||
+      fail "app $APP_ID is not on chain after create-app" "$log"
+  fi
+  echo "$out" >>"$log"
+  balance=$(echo "$out" | tr -d ' \n' | grep -o '"balance":{[^}]*}' | grep -o '"amount":"[0-9]*"' | grep -o '[0-9]\+' || true)
+  APP_LINE="app $APP_ID (owner app-owner, billable by orchestrator $orch_id): escrow ${balance:-?}uchr"
+  step "$APP_LINE"
+}
+
+# configure_orchestrator — the devnet orchestrator pays gas at GAS_PRICES
+# and bills its API keys' and anonymous usage to the app APP_ID (the keys
+# are added when an older 'orchestrator init' did not write them).
+configure_orchestrator() {
+  local cfg=$DEVNET_DIR/orchestrator/config.yaml
+  grep -q '^  gas_prices:' "$cfg" || sed -i 's/^  fees:.*/  gas_prices: x\n&/' "$cfg"
+  sed -i -e "s/^  gas_prices:.*/  gas_prices: $GAS_PRICES/" -e 's/^  fees:.*/  fees: ""/' "$cfg"
+  grep -q '^      bill_app:' "$cfg" || sed -i 's/^      max_rooms:.*/&\n      bill_app: x/' "$cfg"
+  grep -q '^  anonymous_bill_app:' "$cfg" || sed -i 's/^  allow_anonymous_join:.*/&\n  anonymous_bill_app: x/' "$cfg"
+  sed -i -e "s/^      bill_app:.*/      bill_app: $APP_ID/" -e "s/^  anonymous_bill_app:.*/  anonymous_bill_app: $APP_ID/" "$cfg"
 }
 
 print_help() {
@@ -186,9 +248,10 @@ Chroom is running: chain $CHAIN_ID, one orchestrator, two media nodes.
   API:             http://127.0.0.1:$ORCH_HTTP/v1/openapi.json
 MSG
   fi
-  local media orch
+  local media orch owner
   media=$("$CHROOMD" keys show media-operator -a "${KR[@]}")
   orch=$("$CHROOMD" keys show orchestrator-operator -a "${KR[@]}")
+  owner=$("$CHROOMD" keys show app-owner -a "${KR[@]}" 2>/dev/null || echo "(none)")
   cat <<MSG
 
 Chroom devnet is up: chain $CHAIN_ID, RPC http://127.0.0.1:$RPC_PORT, gRPC 127.0.0.1:$GRPC_PORT, REST http://127.0.0.1:$API_PORT
@@ -201,10 +264,18 @@ Query it (from $ROOT):
   build/chroomd query incentives pool --node tcp://127.0.0.1:$RPC_PORT
   build/chroomd query incentives rewards $media --node tcp://127.0.0.1:$RPC_PORT
   build/chroomd query epochs current-epoch chroom --node tcp://127.0.0.1:$RPC_PORT
+  build/chroomd query incentives app $APP_ID --node tcp://127.0.0.1:$RPC_PORT
   curl -s http://127.0.0.1:$API_PORT/chroom/registry/v1/nodes
-Operator accounts (keyring: --keyring-backend test --home $HOME_DIR):
+Accounts (keyring: --keyring-backend test --home $HOME_DIR):
   media-operator        $media
   orchestrator-operator $orch
+  app-owner             $owner
+Txs pay gas: add --gas auto --gas-adjustment 1.5 --gas-prices $GAS_PRICES
+MSG
+  if [ -n "${APP_LINE:-}" ]; then
+    echo "Billing: $APP_LINE"
+  fi
+  cat <<MSG
 Logs: $LOG_DIR
 Stop: Ctrl-C here, or 'make demo-stop'; start over: 'make demo-reset'
 MSG
@@ -354,10 +425,13 @@ cmd_up() {
   if [ "$REGISTER" = 1 ]; then
     register media-node-1 media media-operator 5000000uchr "https://127.0.0.1:7880"
     register orchestrator-1 orchestrator orchestrator-operator 5000000uchr "https://127.0.0.1:7800"
+    [ "$NETWORK" = 1 ] || setup_app "$DEVNET_DIR/nodes/orchestrator-1/node_key.json"
   fi
   if [ "$NETWORK" = 1 ]; then
     init_services
+    configure_orchestrator
     register_services
+    setup_app "$DEVNET_DIR/orchestrator/node_key.json"
     start_service media-1 "$BIN_DIR/medianode" "$DEVNET_DIR/media-1" "http://127.0.0.1:$MEDIA1_BASE" --log-level "$MEDIA_LOG_LEVEL"
     start_service media-2 "$BIN_DIR/medianode" "$DEVNET_DIR/media-2" "http://127.0.0.1:$MEDIA2_BASE" --log-level "$MEDIA_LOG_LEVEL"
     start_service orchestrator "$BIN_DIR/orchestrator" "$DEVNET_DIR/orchestrator" "http://127.0.0.1:$ORCH_HTTP"

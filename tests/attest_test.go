@@ -199,7 +199,7 @@ func pipeline2(p *attest.Pipeline, ch attest.Chain) *attest.Pipeline {
 // acceptAll is a session checker with a record of every session.
 type acceptAll struct{}
 
-func (acceptAll) Check(*format.UsageReceipt) error { return nil }
+func (acceptAll) Check(*format.UsageReceipt) (*format.ClientAttestation, error) { return nil, nil }
 
 // recordingChain is the real submitter, noting which sessions went into
 // which tx and which txs were broadcast and looked up.

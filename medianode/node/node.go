@@ -434,7 +434,9 @@ func (n *Node) SessionData(c *grant.Claims, _ sfu.Kind) any {
 	n.mu.Unlock()
 	var id [32]byte
 	copy(id[:], format.GrantSessionID(c.Issuer, c.ID, conn))
-	return &session{meter: receipts.NewMeter(id, c.Room, n.key.ID, c.Issuer, now)}
+	m := receipts.NewMeter(id, c.Room, n.key.ID, c.Issuer, now)
+	m.SetApp(c.App)
+	return &session{meter: m}
 }
 
 // ClientReport implements signal.SessionHooks.

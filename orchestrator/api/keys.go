@@ -24,6 +24,10 @@ type KeyPolicy struct {
 	// MaxRooms bounds the rooms in which the key's grants are live at
 	// once; MaxSessions the live grants (0: unbounded).
 	MaxRooms, MaxSessions int
+	// BillApp is the on-chain app (x/incentives) whose escrow pays for the
+	// key's sessions: grants carry it (claim "app") and so do their
+	// receipts. Empty: the orchestrator's operator pays.
+	BillApp string
 }
 
 func (p KeyPolicy) allows(scope string) bool {

@@ -245,7 +245,7 @@ func TestAttestedJoinAndStatements(t *testing.T) {
 	require.Equal(t, []byte(pub), got, "the grant binds the client's key")
 
 	statement := func(seq, elapsed uint64, k ed25519.PrivateKey) string {
-		st := format.UsageStatement{GrantID: claims.ID, Seq: seq, ElapsedMs: elapsed, BytesReceived: 5000, FramesDecoded: 10}
+		st := &format.UsageStatement{GrantId: claims.ID, Seq: seq, ElapsedMs: elapsed, BytesReceived: 5000, FramesDecoded: 10}
 		msg, err := st.SignBytes(testChainID)
 		require.NoError(t, err)
 		return fmt.Sprintf(`{"bytes_received":5000,"frames_decoded":10,"seq":%d,"elapsed_ms":%d,"signature":%q}`,

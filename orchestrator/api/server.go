@@ -44,6 +44,9 @@ type Config struct {
 	// AllowAnonymousJoin lets the bundled web client join without an API
 	// key (devnets, public demos).
 	AllowAnonymousJoin bool
+	// AnonymousBillApp is the on-chain app billed for anonymous joins
+	// (the bundled web client); empty: the operator pays.
+	AnonymousBillApp string
 	// Sessions is the core: rooms, placement, grants, roles, bans. Nil: a
 	// Book kept in memory only, with GrantTTL, placing rooms on
 	// Directory's ACTIVE media nodes by their Loads.
@@ -413,7 +416,11 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	}
 	node, _ := s.dir.Node(nodeID)
 	pol := s.cfg.KeyPolicies[app]
-	sess, err := s.book.Admit(session.Admission{Room: room, NodeID: nodeID, Identity: identity, App: app, IP: ip, Role: asked,
+	bill := pol.BillApp
+	if app == "" {
+		bill = s.cfg.AnonymousBillApp
+	}
+	sess, err := s.book.Admit(session.Admission{Room: room, NodeID: nodeID, Identity: identity, App: app, BillApp: bill, IP: ip, Role: asked,
 		Quota: session.Quota{MaxRooms: pol.MaxRooms, MaxSessions: pol.MaxSessions}, ClientKey: clientKey})
 	var banned *session.BanError
 	switch {
@@ -432,9 +439,9 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())
 		return
 	}
-	c := grant.Claims{ChainID: s.cfg.ChainID, Type: grant.TypeJoin, Room: room, Role: sess.Role, Name: req.Name, Permissions: grant.DefaultPermissions(sess.Role)}
+	c := grant.Claims{ChainID: s.cfg.ChainID, Type: grant.TypeJoin, Room: room, Role: sess.Role, Name: req.Name, App: sess.BillApp, Permissions: grant.DefaultPermissions(sess.Role)}
 	c.Subject, c.Audience, c.ID = identity, []string{nodeID}, sess.JTI
-	c.NotBefore, c.ExpiresAt = jwtTime(now.Add(-5*time.Second)), jwtTime(sess.ExpiresAt)
+	c.NotBefore, c.ExpiresAt = jwtTime(sess.IssuedAt.Add(-session.GrantNotBeforeSkew)), jwtTime(sess.ExpiresAt)
 	c.IssuedAt = jwtTime(sess.IssuedAt) // exp − iat = GrantTTL, what media nodes bound (grants.max_lifetime)
 	if clientKey != nil {
 		c.Cnf = &grant.Confirmation{JWK: grant.Ed25519JWK(clientKey)}
@@ -495,8 +502,12 @@ func (s selfIssuer) OrchestratorKey(id string) (ed25519.PublicKey, error) {
 }
 
 type statsRequest struct {
-	BytesReceived uint64 `json:"bytes_received"`
-	FramesDecoded uint64 `json:"frames_decoded"`
+	BytesReceived   uint64 `json:"bytes_received"`
+	FramesDecoded   uint64 `json:"frames_decoded"`
+	PacketsReceived uint64 `json:"packets_received"`
+	PacketsLost     uint64 `json:"packets_lost"`
+	BytesSent       uint64 `json:"bytes_sent"`
+	AudioSamples    uint64 `json:"audio_samples"`
 	// Seq, ElapsedMs and Signature make the report a signed usage
 	// statement (format.UsageStatement): required when the grant binds a
 	// client key (cnf), ignored otherwise.
@@ -527,7 +538,8 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "invalid_statement", "signature must be base64url without padding")
 			return
 		}
-		st := format.UsageStatement{GrantID: sess.JTI, Seq: req.Seq, ElapsedMs: req.ElapsedMs, BytesReceived: req.BytesReceived, FramesDecoded: req.FramesDecoded}
+		st := &format.UsageStatement{GrantId: sess.JTI, Seq: req.Seq, ElapsedMs: req.ElapsedMs, BytesReceived: req.BytesReceived, FramesDecoded: req.FramesDecoded,
+			PacketsReceived: req.PacketsReceived, PacketsLost: req.PacketsLost, BytesSent: req.BytesSent, AudioSamples: req.AudioSamples}
 		if err := s.book.Statement(st, sig); err != nil {
 			if errors.Is(err, session.ErrBadStatement) {
 				writeError(w, http.StatusBadRequest, "invalid_statement", err.Error())

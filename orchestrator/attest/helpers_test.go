@@ -60,16 +60,16 @@ type fakeSessions struct {
 	err          error
 }
 
-func (s *fakeSessions) Check(r *format.UsageReceipt) error {
+func (s *fakeSessions) Check(r *format.UsageReceipt) (*format.ClientAttestation, error) {
 	switch {
 	case s.err != nil:
-		return s.err
+		return nil, s.err
 	case s.unknown[r.SessionIDHex()]:
-		return fmt.Errorf("%w: %s", attest.ErrUnknownSession, r.SessionIDHex())
+		return nil, fmt.Errorf("%w: %s", attest.ErrUnknownSession, r.SessionIDHex())
 	case s.off[r.SessionIDHex()]:
-		return fmt.Errorf("%w: left 30 s before end_unix_ms", attest.ErrOutOfTolerance)
+		return nil, fmt.Errorf("%w: left 30 s before end_unix_ms", attest.ErrOutOfTolerance)
 	}
-	return nil
+	return nil, nil
 }
 
 // fakeEpochs is a fixed current epoch.

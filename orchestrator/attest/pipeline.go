@@ -75,7 +75,9 @@ type InFlight = store.InFlight
 // other error is taken as transient (the receipt is neither accepted nor
 // refused, and the media node sends it again later).
 type SessionChecker interface {
-	Check(r *format.UsageReceipt) error
+	// Check returns the client attestation the receipt carries to the
+	// chain (nil for an unattested session) or why it is refused.
+	Check(r *format.UsageReceipt) (*format.ClientAttestation, error)
 }
 
 // Registry gives the registered key of a media node. An error wrapping
@@ -284,7 +286,8 @@ func (p *Pipeline) intakeOne(from string, s *format.SignedReceipt) (result, deta
 	if prev != nil {
 		return p.known(r, prev, hash)
 	}
-	if err := p.Sessions.Check(r); err != nil {
+	att, err := p.Sessions.Check(r)
+	if err != nil {
 		switch {
 		case errors.Is(err, ErrUnknownSession):
 			return ResultUnknownSession, err.Error(), nil
@@ -294,7 +297,7 @@ func (p *Pipeline) intakeOne(from string, s *format.SignedReceipt) (result, deta
 			return ResultError, "", fmt.Errorf("check session %s: %w", r.SessionIDHex(), err)
 		}
 	}
-	out := &format.SignedReceipt{Receipt: r, MediaNodeSignature: s.MediaNodeSignature}
+	out := &format.SignedReceipt{Receipt: r, MediaNodeSignature: s.MediaNodeSignature, Attestation: att}
 	if err := format.Countersign(p.Key, p.ChainID, out); err != nil {
 		return ResultError, "", fmt.Errorf("countersign: %w", err)
 	}

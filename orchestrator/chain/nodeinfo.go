@@ -73,3 +73,9 @@ func (v *View) NodeInfo(id string) (NodeInfo, bool) {
 func ParseFees(s string) (sdk.Coins, error) {
 	return sdk.ParseCoinsNormalized(s)
 }
+
+// ParseGasPrices parses gas prices such as "0.01uchr" (empty: none) for
+// SubmitterConfig.GasPrices. Errors name what is wrong.
+func ParseGasPrices(s string) (sdk.DecCoins, error) {
+	return sdk.ParseDecCoins(s)
+}

@@ -53,7 +53,11 @@ type Chain struct {
 	KeyringBackend string        `yaml:"keyring_backend"`
 	KeyringDir     string        `yaml:"keyring_dir"`
 	KeyName        string        `yaml:"key_name"`
-	Fees           string        `yaml:"fees"`
+	// GasPrices (e.g. "0.01uchr") makes each receipt tx pay ceil(price ×
+	// gas limit); Fees (e.g. "500uchr") is a fixed fee per tx instead.
+	// Set one of them, not both (a zero amount counts as unset).
+	GasPrices string `yaml:"gas_prices"`
+	Fees      string `yaml:"fees"`
 }
 
 // Node holds the orchestrator's identity.
@@ -88,14 +92,40 @@ type APIKey struct {
 	Scopes       []string `yaml:"scopes"`
 	MaxRooms     int      `yaml:"max_rooms"`
 	MaxSessions  int      `yaml:"max_sessions"`
+	// BillApp is the on-chain app (x/incentives app escrow) whose escrow
+	// pays the usage fees of this key's sessions; the orchestrator must be
+	// one of the app's orchestrator IDs. Empty: the orchestrator's
+	// operator account pays them itself.
+	BillApp string `yaml:"bill_app"`
 }
 
 // API configures the public API.
 type API struct {
-	Keys               []APIKey      `yaml:"keys"`
-	AllowAnonymousJoin bool          `yaml:"allow_anonymous_join"`
-	GrantTTL           time.Duration `yaml:"grant_ttl"`
-	RateLimits         RateLimits    `yaml:"rate_limits"`
+	Keys               []APIKey `yaml:"keys"`
+	AllowAnonymousJoin bool     `yaml:"allow_anonymous_join"`
+	// AnonymousBillApp is the on-chain app billed for anonymous joins
+	// (e.g. the bundled web client); empty: the operator pays.
+	AnonymousBillApp string        `yaml:"anonymous_bill_app"`
+	GrantTTL         time.Duration `yaml:"grant_ttl"`
+	RateLimits       RateLimits    `yaml:"rate_limits"`
+}
+
+// MaxAppIDLen is the longest on-chain app ID.
+const MaxAppIDLen = 64
+
+// ValidAppID reports whether id is an on-chain app ID: 1–64 characters of
+// [a-z0-9-], starting with a letter.
+func ValidAppID(id string) bool {
+	if id == "" || len(id) > MaxAppIDLen || id[0] < 'a' || id[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // RateLimits bound joins and room-admin calls (token buckets: a rate
@@ -118,10 +148,34 @@ type Receipts struct {
 	ClientBytesFactor float64       `yaml:"client_bytes_factor"`
 }
 
+// DefaultGasPrices is chain.gas_prices by default: chroomd's default
+// minimum gas price (app.toml minimum-gas-prices).
+const DefaultGasPrices = "0.01uchr"
+
+// unsetGasPrices marks chain.gas_prices absent from a config file.
+const unsetGasPrices = "\x00unset"
+
+// zeroAmount reports whether a coin list such as "0uchr" or
+// "0.0uchr,0stake" is empty or all zero (a syntax error is not zero: the
+// node reports it).
+func zeroAmount(s string) bool {
+	for _, c := range strings.Split(s, ",") {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			continue
+		}
+		amount := strings.TrimLeft(c, "0123456789.")
+		if len(amount) == len(c) || strings.Trim(c[:len(c)-len(amount)], "0.") != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // Default returns the defaults.
 func Default() Config {
 	return Config{
-		Chain: Chain{GRPC: "127.0.0.1:9090", RESTURL: "http://127.0.0.1:1317", Refresh: time.Second, KeyringBackend: "test", KeyName: "orchestrator-operator", Fees: "0uchr"},
+		Chain: Chain{GRPC: "127.0.0.1:9090", RESTURL: "http://127.0.0.1:1317", Refresh: time.Second, KeyringBackend: "test", KeyName: "orchestrator-operator", GasPrices: DefaultGasPrices},
 		Node:  Node{KeyFile: "node_key.json", Region: "DE"},
 		HTTP:  HTTP{Listen: "0.0.0.0:7800", PublicURL: "http://127.0.0.1:7800"},
 		RPC:   RPC{Listen: "0.0.0.0:7801"},
@@ -138,10 +192,20 @@ func Load(path, home string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("read config: %w", err)
 	}
+	// chain.gas_prices defaults to DefaultGasPrices only when chain.fees
+	// sets no fixed fee: a file written before gas_prices existed keeps
+	// paying its fees.
+	cfg.Chain.GasPrices = unsetGasPrices
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if cfg.Chain.GasPrices == unsetGasPrices {
+		cfg.Chain.GasPrices = ""
+		if zeroAmount(cfg.Chain.Fees) {
+			cfg.Chain.GasPrices = DefaultGasPrices
+		}
 	}
 	for _, p := range []*string{&cfg.Node.KeyFile, &cfg.Receipts.Queue, &cfg.Chain.KeyringDir} {
 		if *p != "" && !filepath.IsAbs(*p) {
@@ -166,6 +230,9 @@ func (c Config) Validate() error {
 	}
 	if c.Chain.KeyName == "" {
 		bad("chain.key_name", "is required: the keyring key that pays for receipt transactions")
+	}
+	if !zeroAmount(c.Chain.GasPrices) && !zeroAmount(c.Chain.Fees) {
+		bad("chain.fees", "set chain.gas_prices (a price per gas) or chain.fees (a fixed fee per tx), not both; got gas_prices %q and fees %q", c.Chain.GasPrices, c.Chain.Fees)
 	}
 	switch c.Chain.KeyringBackend {
 	case "test", "file", "os":
@@ -198,6 +265,12 @@ func (c Config) Validate() error {
 		if k.MaxRooms < 0 || k.MaxSessions < 0 {
 			bad(fmt.Sprintf("api.keys[%d]", i), "max_rooms and max_sessions must be 0 (unbounded) or more")
 		}
+		if k.BillApp != "" && !ValidAppID(k.BillApp) {
+			bad(fmt.Sprintf("api.keys[%d].bill_app", i), "must be an app ID of 1-64 characters a-z, 0-9 and '-', starting with a letter (or empty: the operator pays), got %q", k.BillApp)
+		}
+	}
+	if c.API.AnonymousBillApp != "" && !ValidAppID(c.API.AnonymousBillApp) {
+		bad("api.anonymous_bill_app", "must be an app ID of 1-64 characters a-z, 0-9 and '-', starting with a letter (or empty: the operator pays), got %q", c.API.AnonymousBillApp)
 	}
 	if c.API.GrantTTL < time.Minute || c.API.GrantTTL > 48*time.Hour {
 		bad("api.grant_ttl", "must be between 1m and 48h")

@@ -15,6 +15,9 @@ type SampleValues struct {
 	BindIP string
 	// AllowPrivate sets outbound.allow_private_endpoints (devnets).
 	AllowPrivate bool
+	// BillApp and AnonymousBillApp set api.keys[0].bill_app and
+	// api.anonymous_bill_app (empty: the operator pays).
+	BillApp, AnonymousBillApp string
 }
 
 var sample = template.Must(template.New("c").Parse(`# Chroom orchestrator configuration.
@@ -37,8 +40,12 @@ chain:
   keyring_backend: test
   keyring_dir: {{.KeyringDir}}
   key_name: {{.KeyName}}
-  # Fee paid per receipt transaction.
-  fees: 0uchr
+  # What a receipt transaction pays for gas: gas_prices is a price per
+  # unit of gas (a tx's gas limit is 200000 + 25000 per receipt), at least
+  # your validators' minimum-gas-prices in app.toml (chroomd's default is
+  # 0.01uchr); fees is a fixed fee per tx instead. Set one, not both.
+  gas_prices: 0.01uchr
+  fees: ""
 
 node:
   # The ed25519 node key (written by 'orchestrator init'); it signs join
@@ -78,9 +85,17 @@ api:
       # Live grants and rooms with live grants at once (0: unbounded).
       max_sessions: 10000
       max_rooms: 1000
+      # On-chain app (chroomd tx incentives create-app / fund-app) whose
+      # escrow pays the usage fees of this key's sessions; this
+      # orchestrator's node ID must be one of the app's orchestrator IDs.
+      # Empty: the operator account (chain.key_name) pays them.
+      bill_app: "{{.BillApp}}"
   # Let the bundled web client join without an API key. Keep false on
   # public orchestrators unless you want open rooms.
   allow_anonymous_join: {{.Anonymous}}
+  # On-chain app billed for anonymous joins (the bundled web client);
+  # empty: the operator account pays.
+  anonymous_bill_app: "{{.AnonymousBillApp}}"
   # Lifetime of a join grant.
   grant_ttl: 6h
   # Token buckets (rate per second, burst) per client IP and per API key;

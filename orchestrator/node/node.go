@@ -87,8 +87,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	if err != nil {
 		return nil, fmt.Errorf("chain.fees: %w", err)
 	}
+	gasPrices, err := chain.ParseGasPrices(cfg.Chain.GasPrices)
+	if err != nil {
+		return nil, fmt.Errorf("chain.gas_prices: %w", err)
+	}
+	if !gasPrices.Empty() && !fees.Empty() {
+		return nil, errors.New("chain.gas_prices and chain.fees: set one of them, not both")
+	}
 	if o.sub, err = chain.NewSubmitter(dctx, o.client, chain.SubmitterConfig{
-		KeyName: cfg.Chain.KeyName, KeyringBackend: cfg.Chain.KeyringBackend, KeyringDir: cfg.Chain.KeyringDir, Fees: fees,
+		KeyName: cfg.Chain.KeyName, KeyringBackend: cfg.Chain.KeyringBackend, KeyringDir: cfg.Chain.KeyringDir, Fees: fees, GasPrices: gasPrices,
 	}); err != nil {
 		return nil, fmt.Errorf("chain.key_name / chain.keyring_dir: %w", err)
 	}
@@ -119,7 +126,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	policies := map[string]api.KeyPolicy{}
 	for _, k := range cfg.API.Keys {
 		keys[k.Key] = k.Name
-		policies[k.Name] = api.KeyPolicy{RoomPrefixes: k.RoomPrefixes, Scopes: k.Scopes, MaxRooms: k.MaxRooms, MaxSessions: k.MaxSessions}
+		policies[k.Name] = api.KeyPolicy{RoomPrefixes: k.RoomPrefixes, Scopes: k.Scopes, MaxRooms: k.MaxRooms, MaxSessions: k.MaxSessions, BillApp: k.BillApp}
 	}
 	var hooks *api.Webhooks
 	if cfg.Webhooks.URL != "" {
@@ -134,7 +141,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	o.book.Restore(records, bans)
 	log.Info("session records loaded", "sessions", len(records), "bans", len(bans), "pruned", dropped)
 	rl := cfg.API.RateLimits
-	o.api = api.New(api.Config{Key: o.key, ChainID: chainID, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, KeyPolicies: policies, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin, Webhooks: hooks,
+	o.api = api.New(api.Config{Key: o.key, ChainID: chainID, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, KeyPolicies: policies, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin, AnonymousBillApp: cfg.API.AnonymousBillApp, Webhooks: hooks,
 		Sessions: o.book, Region: cfg.Node.Region,
 		RateLimits: api.RateLimits{JoinPerIP: rl.JoinPerIP, JoinBurstPerIP: rl.JoinBurstPerIP, AdminPerIP: rl.AdminPerIP,
 			AdminBurstPerIP: rl.AdminBurstPerIP, JoinPerKey: rl.JoinPerKey, JoinBurstPerKey: rl.JoinBurstPerKey}, Directory: dir, Loads: o.loads, Admin: o.admin, Rewards: rewards{o.client}, Peers: o.peerset, Logger: log, Registry: o.reg})
@@ -144,7 +151,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	}
 	tol := session.Tolerance{Clock: cfg.Receipts.ClockTolerance, ClientBytesFactor: cfg.Receipts.ClientBytesFactor}
 	o.pipeline = &attest.Pipeline{
-		Key: o.key, ChainID: chainID, Registry: o.view, Sessions: session.Checker{Book: o.book, Tolerance: tol}, Store: o.store,
+		Key: o.key, ChainID: chainID, Registry: o.view, Sessions: session.Checker{Book: o.book, Tolerance: tol, Key: o.key}, Store: o.store,
 		Chain: o.sub, Epochs: o.client, BatchSize: cfg.Receipts.BatchSize, Metrics: metrics, Log: log,
 	}
 	ok = true

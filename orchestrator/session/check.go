@@ -46,6 +46,9 @@ type Tolerance struct {
 type Checker struct {
 	Book      *Book
 	Tolerance Tolerance
+	// Key is the orchestrator's node key: it signs the grant binding of
+	// an attested session's receipts (nil: receipts carry no attestation).
+	Key *format.NodeKey
 }
 
 // Check accepts r, and credits its duration to its grant's record
@@ -65,13 +68,16 @@ type Checker struct {
 //     attested session (the grant binds a client key), within the elapsed
 //     time of the client's last signed usage statement, + tol;
 //   - r's client-reported bytes, if any, are at most ClientBytesFactor ×
-//     the bytes the grant's client reported here + 1 MiB.
+//     the bytes the grant's client reported here + 1 MiB;
+//   - r's app_id is the app the grant bills (Record.BillApp).
 //
-// The last three refuse with ErrOutOfTolerance. A media node alone can
+// The last four refuse with ErrOutOfTolerance. A media node alone can
 // therefore claim no session that no grant was issued for, and no more
-// time than the node itself reported in session events; the events are
-// still the node's word (client attestation is the next step).
-func (c Checker) Check(r *format.UsageReceipt) error {
+// time than the node itself reported in session events. For an attested
+// session with a statement, Check returns the attestation the receipt
+// carries to the chain (the grant binding signed with c.Key and the
+// client's last statement); otherwise nil.
+func (c Checker) Check(r *format.UsageReceipt) (*format.ClientAttestation, error) {
 	tol := c.Tolerance
 	if tol.ClientBytesFactor < 1 {
 		tol.ClientBytesFactor = 1.5
@@ -82,10 +88,10 @@ func (c Checker) Check(r *format.UsageReceipt) error {
 	defer b.mu.Unlock()
 	s := b.findConnection(r)
 	if s == nil {
-		return fmt.Errorf("%w: session %s is no connection of a grant this orchestrator issued for that room and media node", ErrUnknownSession, r.SessionIDHex())
+		return nil, fmt.Errorf("%w: session %s is no connection of a grant this orchestrator issued for that room and media node", ErrUnknownSession, r.SessionIDHex())
 	}
 	if s.Joins == 0 {
-		return fmt.Errorf("%w: grant %s", ErrNotObserved, s.JTI)
+		return nil, fmt.Errorf("%w: grant %s", ErrNotObserved, s.JTI)
 	}
 	start, end := time.UnixMilli(r.StartUnixMs), time.UnixMilli(r.EndUnixMs)
 	durMs := r.EndUnixMs - r.StartUnixMs
@@ -99,34 +105,69 @@ func (c Checker) Check(r *format.UsageReceipt) error {
 	}
 	switch {
 	case durMs <= 0:
-		return fmt.Errorf("%w: zero-length receipt", ErrOutOfTolerance)
+		return nil, fmt.Errorf("%w: zero-length receipt", ErrOutOfTolerance)
 	case start.Before(s.IssuedAt.Add(-tol.Clock)) || end.After(s.ExpiresAt.Add(tol.Clock)):
-		return fmt.Errorf("%w: the receipt's interval is outside grant %s's validity", ErrOutOfTolerance, s.JTI)
+		return nil, fmt.Errorf("%w: the receipt's interval is outside grant %s's validity", ErrOutOfTolerance, s.JTI)
 	case start.Before(s.ConnectedAt.Add(-tol.Clock)):
-		return fmt.Errorf("%w: the receipt starts %s before the session's first join", ErrOutOfTolerance, s.ConnectedAt.Sub(start).Round(time.Millisecond))
+		return nil, fmt.Errorf("%w: the receipt starts %s before the session's first join", ErrOutOfTolerance, s.ConnectedAt.Sub(start).Round(time.Millisecond))
 	case end.After(last.Add(tol.Clock)):
-		return fmt.Errorf("%w: the receipt ends %s after the session's last observed moment", ErrOutOfTolerance, end.Sub(last).Round(time.Millisecond))
+		return nil, fmt.Errorf("%w: the receipt ends %s after the session's last observed moment", ErrOutOfTolerance, end.Sub(last).Round(time.Millisecond))
 	case s.CreditedMs+durMs > observedMs+tol.Clock.Milliseconds():
-		return fmt.Errorf("%w: grant %s would be credited %d ms, its media node reported %d ms connected (%d ms credited before)",
+		return nil, fmt.Errorf("%w: grant %s would be credited %d ms, its media node reported %d ms connected (%d ms credited before)",
 			ErrOutOfTolerance, s.JTI, s.CreditedMs+durMs, observedMs, s.CreditedMs)
 	case len(s.ClientKey) > 0 && s.CreditedMs+durMs > s.ClientElapsedMs+tol.Clock.Milliseconds():
-		return fmt.Errorf("%w: grant %s would be credited %d ms, its client attested %d ms (%d ms credited before)",
+		return nil, fmt.Errorf("%w: grant %s would be credited %d ms, its client attested %d ms (%d ms credited before)",
 			ErrOutOfTolerance, s.JTI, s.CreditedMs+durMs, s.ClientElapsedMs, s.CreditedMs)
+	}
+	if r.AppId != s.BillApp {
+		return nil, fmt.Errorf("%w: the receipt bills app %q, grant %s bills %q", ErrOutOfTolerance, r.AppId, s.JTI, s.BillApp)
 	}
 	if r.ClientReport != nil {
 		limit := uint64(float64(s.BytesReceived)*tol.ClientBytesFactor) + 1<<20
 		if r.ClientReport.BytesReceived > limit {
-			return fmt.Errorf("%w: the receipt says the client received %d bytes, it reported %d", ErrOutOfTolerance, r.ClientReport.BytesReceived, s.BytesReceived)
+			return nil, fmt.Errorf("%w: the receipt says the client received %d bytes, it reported %d", ErrOutOfTolerance, r.ClientReport.BytesReceived, s.BytesReceived)
 		}
+	}
+	att, err := c.attestation(r, s)
+	if err != nil {
+		return nil, err
 	}
 	next := *s
 	next.CreditedMs += durMs
 	if err := b.save(next); err != nil {
-		return err
+		return nil, err
 	}
 	*s = next
-	return nil
+	return att, nil
 }
+
+// attestation returns the client attestation for r of record s, or nil
+// when the session is unattested or its client has sent no statement
+// yet; b.mu held.
+func (c Checker) attestation(r *format.UsageReceipt, s *Record) (*format.ClientAttestation, error) {
+	if c.Key == nil || len(s.ClientKey) == 0 || s.Statement == nil {
+		return nil, nil
+	}
+	conn := uint32(0)
+	for ; conn < MaxConnectionsPerGrant; conn++ {
+		if string(format.GrantSessionID(r.OrchestratorId, s.JTI, conn)) == string(r.SessionId) {
+			break
+		}
+	}
+	g := &format.GrantBinding{
+		GrantId: s.JTI, OrchestratorId: c.Key.ID, MediaNodeId: s.NodeID, RoomHash: format.RoomHash(s.Room), AppId: s.BillApp,
+		ClientKey: s.ClientKey, NotBeforeUnixMs: s.IssuedAt.Add(-GrantNotBeforeSkew).UnixMilli(), ExpiresUnixMs: s.ExpiresAt.UnixMilli(),
+	}
+	sig, err := format.SignGrantBinding(c.Key, c.Book.p.ChainID, g)
+	if err != nil {
+		return nil, fmt.Errorf("sign grant binding: %w", err)
+	}
+	return &format.ClientAttestation{Grant: g, GrantSignature: sig, Statement: s.Statement, StatementSignature: s.StatementSig, Connection: conn}, nil
+}
+
+// GrantNotBeforeSkew is how far before its issue time a grant is valid
+// (its nbf), for clock skew between the orchestrator and media nodes.
+const GrantNotBeforeSkew = 5 * time.Second
 
 // findConnection returns the record whose grant r's session_id belongs
 // to; b.mu held.

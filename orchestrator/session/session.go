@@ -51,6 +51,10 @@ type Record struct {
 	// App is the API key's app that asked for the grant; empty for an
 	// anonymous join.
 	App string `json:",omitempty"`
+	// BillApp is the on-chain app (x/incentives) whose escrow pays for
+	// the session: the grant's "app" claim and its receipts' app_id.
+	// Empty: the orchestrator's operator pays.
+	BillApp string `json:",omitempty"`
 	// ClientIP is the address the join came from.
 	ClientIP            string `json:",omitempty"`
 	IssuedAt, ExpiresAt time.Time
@@ -73,6 +77,10 @@ type Record struct {
 	ClientKey       []byte `json:",omitempty"`
 	StatementSeq    uint64 `json:",omitempty"`
 	ClientElapsedMs int64  `json:",omitempty"`
+	// Statement and StatementSig are the client's last valid usage
+	// statement and its signature: receipts carry them to the chain.
+	Statement    *format.UsageStatement `json:",omitempty"`
+	StatementSig []byte                 `json:",omitempty"`
 	// LastStats is when the client last reported stats; BytesReceived and
 	// FramesDecoded its cumulative figures then.
 	LastStats                    time.Time
@@ -281,6 +289,8 @@ type Admission struct {
 	Identity string
 	// App is the API key's app; empty for an anonymous join.
 	App string
+	// BillApp is the on-chain app billed for the session (Record.BillApp).
+	BillApp string
 	// IP is the client's address (bans of anonymous principals).
 	IP string
 	// Role is the role asked for; empty: the default (see Admit).
@@ -360,7 +370,7 @@ func (b *Book) Admit(a Admission) (Record, error) {
 			role = grant.RoleHost
 		}
 	}
-	rec := &Record{JTI: jti, Room: a.Room, Identity: a.Identity, NodeID: a.NodeID, Role: role, App: a.App, ClientIP: a.IP,
+	rec := &Record{JTI: jti, Room: a.Room, Identity: a.Identity, NodeID: a.NodeID, Role: role, App: a.App, BillApp: a.BillApp, ClientIP: a.IP,
 		IssuedAt: now, ExpiresAt: now.Add(b.p.GrantTTL), ClientKey: a.ClientKey}
 	if err := b.save(*rec); err != nil {
 		return Record{}, err
@@ -539,13 +549,13 @@ var (
 // below the last statement's and not ahead of the time since the grant
 // was issued by more than StatementSlack. Errors other than the store's
 // wrap ErrBadStatement.
-func (b *Book) Statement(st format.UsageStatement, sig []byte) error {
+func (b *Book) Statement(st *format.UsageStatement, sig []byte) error {
 	now := b.p.Clock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	s, ok := b.sessions[st.GrantID]
+	s, ok := b.sessions[st.GrantId]
 	if !ok {
-		return fmt.Errorf("no session %s", st.GrantID)
+		return fmt.Errorf("no session %s", st.GrantId)
 	}
 	if len(s.ClientKey) == 0 {
 		return ErrNotAttested
@@ -562,6 +572,7 @@ func (b *Book) Statement(st format.UsageStatement, sig []byte) error {
 	}
 	next := *s
 	next.StatementSeq, next.ClientElapsedMs, next.LastStats = st.Seq, int64(st.ElapsedMs), now
+	next.Statement, next.StatementSig = st, sig
 	next.BytesReceived = max(next.BytesReceived, st.BytesReceived)
 	next.FramesDecoded = max(next.FramesDecoded, st.FramesDecoded)
 	if err := b.save(next); err != nil {

@@ -433,7 +433,7 @@ func TestCheckReceipt(t *testing.T) {
 					r.ClientReport = &format.ClientReport{BytesReceived: st.client}
 				}
 				before, _ := f.book.Session(rec.JTI)
-				err := check.Check(r)
+				_, err := check.Check(r)
 				after, _ := f.book.Session(rec.JTI)
 				if st.want == nil {
 					require.NoError(t, err, "step %d", i)
@@ -486,13 +486,13 @@ func TestAttestedSession(t *testing.T) {
 	pub, priv, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
 	rec := f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:alice", App: "app", ClientKey: pub})
-	sign := func(st format.UsageStatement, key ed25519.PrivateKey) []byte {
+	sign := func(st *format.UsageStatement, key ed25519.PrivateKey) []byte {
 		msg, err := st.SignBytes(chain)
 		require.NoError(t, err)
 		return ed25519.Sign(key, msg)
 	}
-	stmt := func(seq, elapsed uint64) format.UsageStatement {
-		return format.UsageStatement{GrantID: rec.JTI, Seq: seq, ElapsedMs: elapsed, BytesReceived: 1000 * elapsed}
+	stmt := func(seq, elapsed uint64) *format.UsageStatement {
+		return &format.UsageStatement{GrantId: rec.JTI, Seq: seq, ElapsedMs: elapsed, BytesReceived: 1000 * elapsed}
 	}
 	_, other, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
@@ -500,12 +500,12 @@ func TestAttestedSession(t *testing.T) {
 	f.clk.advance(30 * time.Second)
 	cases := []struct {
 		name string
-		st   format.UsageStatement
+		st   *format.UsageStatement
 		sig  []byte
 		want error
 	}{
 		{"signed by another key", stmt(1, 10_000), sign(stmt(1, 10_000), other), session.ErrBadStatement},
-		{"signed for another grant", stmt(1, 10_000), sign(format.UsageStatement{GrantID: "x", Seq: 1, ElapsedMs: 10_000, BytesReceived: 10_000_000}, priv), session.ErrBadStatement},
+		{"signed for another grant", stmt(1, 10_000), sign(&format.UsageStatement{GrantId: "x", Seq: 1, ElapsedMs: 10_000, BytesReceived: 10_000_000}, priv), session.ErrBadStatement},
 		{"ahead of the clock", stmt(1, 41_000), sign(stmt(1, 41_000), priv), session.ErrBadStatement},
 		{"valid", stmt(1, 20_000), sign(stmt(1, 20_000), priv), nil},
 		{"replayed", stmt(1, 20_000), sign(stmt(1, 20_000), priv), session.ErrBadStatement},
@@ -534,10 +534,33 @@ func TestAttestedSession(t *testing.T) {
 		return &format.UsageReceipt{SessionId: format.GrantSessionID(orchID, rec.JTI, 0), RoomHash: format.RoomHash("r"), MediaNodeId: nodeA,
 			OrchestratorId: orchID, StartUnixMs: t0.Add(time.Duration(startS) * time.Second).UnixMilli(), EndUnixMs: t0.Add(time.Duration(endS) * time.Second).UnixMilli()}
 	}
-	require.ErrorIs(t, check.Check(r(0, 600)), session.ErrOutOfTolerance, "10 minutes claimed, 30 s attested")
-	require.NoError(t, check.Check(r(0, 30)))
+	_, err = check.Check(r(0, 600))
+	require.ErrorIs(t, err, session.ErrOutOfTolerance, "10 minutes claimed, 30 s attested")
+	att, err := check.Check(r(0, 15))
+	require.NoError(t, err)
+	require.Nil(t, att, "a checker without the orchestrator's key attaches no attestation")
+
+	// With the orchestrator's key, the receipt carries the grant binding
+	// and the client's last statement, and the chain's checks pass.
+	key, err := format.NodeKeyFromSeed(make([]byte, 32))
+	require.NoError(t, err)
+	check.Key = key
+	rk := r(15, 30)
+	rk.OrchestratorId, rk.SessionId = key.ID, format.GrantSessionID(key.ID, rec.JTI, 0)
+	att, err = check.Check(rk)
+	require.NoError(t, err)
+	require.NotNil(t, att)
+	require.NoError(t, format.CheckAttestation(rk, att, 0))
+	gmsg, smsg, err := format.AttestationSignBytes(chain, att)
+	require.NoError(t, err)
+	require.True(t, ed25519.Verify(key.PublicKey, gmsg, att.GrantSignature), "grant binding signed by the orchestrator")
+	require.True(t, ed25519.Verify(pub, smsg, att.StatementSignature), "statement signed by the client")
+	require.Equal(t, uint64(2), att.Statement.Seq, "the last statement")
+	rk.AppId = "other"
+	_, err = check.Check(rk)
+	require.ErrorIs(t, err, session.ErrOutOfTolerance, "a receipt billing another app than the grant's")
 
 	// A grant without a client key takes no statements.
 	plain := f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:bob", App: "app"})
-	require.ErrorIs(t, f.book.Statement(format.UsageStatement{GrantID: plain.JTI, Seq: 1}, make([]byte, 64)), session.ErrNotAttested)
+	require.ErrorIs(t, f.book.Statement(&format.UsageStatement{GrantId: plain.JTI, Seq: 1}, make([]byte, 64)), session.ErrNotAttested)
 }

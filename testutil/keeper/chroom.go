@@ -38,6 +38,11 @@ type Epochs struct {
 	Identifier string
 	Current    int64
 	Duration   time.Duration
+	// Start is when the current epoch started; zero (the default) reports
+	// none, and x/verification then bounds receipt times by the block time
+	// only. Tests of the epoch window set it; Chroom.EndEpoch moves a
+	// non-zero Start to the block time.
+	Start time.Time
 }
 
 // GetEpochInfo implements the expected epochs keeper.
@@ -47,7 +52,7 @@ func (e *Epochs) GetEpochInfo(_ sdk.Context, identifier string) (epochstypes.Epo
 	}
 	return epochstypes.EpochInfo{
 		Identifier: identifier, Duration: e.Duration, CurrentEpoch: e.Current,
-		EpochCountingStarted: e.Current > 0,
+		EpochCountingStarted: e.Current > 0, CurrentEpochStartTime: e.Start,
 	}, nil
 }
 
@@ -138,6 +143,12 @@ func (c *Chroom) WithFees(tb testing.TB) *Chroom {
 	return c
 }
 
+// Backdated is the context at the time nodes of the fixture are taken to
+// have registered: three hours before the current block, before any
+// sample receipt starts (x/verification refuses receipts that start
+// before their media node registered).
+func (c *Chroom) Backdated() sdk.Context { return c.Ctx.WithBlockTime(c.Ctx.BlockTime().Add(-3 * time.Hour)) }
+
 // Commit commits the store, as a block does.
 func (c *Chroom) Commit() { c.cms.Commit() }
 
@@ -156,6 +167,9 @@ func (c *Chroom) EndEpoch(tb testing.TB) {
 		tb.Fatalf("end epoch %d: %v", c.Epochs.Current, err)
 	}
 	c.Epochs.Current++
+	if !c.Epochs.Start.IsZero() {
+		c.Epochs.Start = c.Ctx.BlockTime()
+	}
 }
 
 // EndBlock runs the end-blockers of the three modules, in app order.

@@ -3,6 +3,7 @@
 package sample
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -79,7 +80,7 @@ func Receipt(media, orch *format.NodeKey, epoch int64, session int) format.Usage
 func ReceiptAt(media, orch *format.NodeKey, epoch int64, session int, startAt time.Time) format.UsageReceipt {
 	start := startAt.UnixMilli()
 	return format.UsageReceipt{
-		SessionId: SessionID(session), RoomHash: format.RoomHash("room-1"),
+		SessionId: format.GrantSessionID(orch.ID, GrantID(session), 0), RoomHash: format.RoomHash("room-1"),
 		MediaNodeId: media.ID, OrchestratorId: orch.ID, Epoch: epoch,
 		StartUnixMs: start, EndUnixMs: start + 60_000,
 		BytesIn: 1_000_000, BytesOut: 6_000_000, PacketsSent: 10_000, PacketsLost: 100,
@@ -98,4 +99,50 @@ func Sign(media, orch *format.NodeKey, chainID string, r format.UsageReceipt) fo
 		panic(err)
 	}
 	return *s
+}
+
+// GrantID is the join grant (jti) of sample session n: Receipt's
+// session_id is its first connection, format.GrantSessionID(orch, GrantID(n), 0).
+func GrantID(n int) string { return fmt.Sprintf("grant-%d", n) }
+
+// ClientKey returns a deterministic client Ed25519 key for seed n.
+func ClientKey(n int) ed25519.PrivateKey {
+	sum := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("chroom-test-client"), uint64(n)))
+	return ed25519.NewKeyFromSeed(sum[:])
+}
+
+// Statement is the usage statement a web client of sample session n
+// would last have sent for r: elapsed time since the grant covers the
+// segment, no loss, the receipt's bytes.
+func Statement(r *format.UsageReceipt, n int) *format.UsageStatement {
+	return &format.UsageStatement{
+		GrantId: GrantID(n), Seq: 7, ElapsedMs: uint64(r.EndUnixMs-r.StartUnixMs) + 2000,
+		BytesReceived: r.BytesOut, FramesDecoded: 1800, PacketsReceived: r.PacketsSent, BytesSent: r.BytesIn, AudioSamples: 2_880_000,
+	}
+}
+
+// Attest attaches to s (a receipt of sample session n, see GrantID) the
+// attestation an honest orchestrator adds for a web client: the grant
+// binding signed by orch and st signed by ClientKey(n) (Statement(r, n)
+// when st is nil), all for chainID.
+func Attest(orch *format.NodeKey, chainID string, s format.SignedReceipt, n int, st *format.UsageStatement) format.SignedReceipt {
+	r := s.Receipt
+	if st == nil {
+		st = Statement(r, n)
+	}
+	key := ClientKey(n)
+	g := &format.GrantBinding{
+		GrantId: GrantID(n), OrchestratorId: orch.ID, MediaNodeId: r.MediaNodeId, RoomHash: r.RoomHash, AppId: r.AppId,
+		ClientKey: key.Public().(ed25519.PublicKey), NotBeforeUnixMs: r.StartUnixMs - 5000, ExpiresUnixMs: r.StartUnixMs + 6*3600*1000,
+	}
+	gsig, err := format.SignGrantBinding(orch, chainID, g)
+	if err != nil {
+		panic(err)
+	}
+	ssig, err := st.Sign(key, chainID)
+	if err != nil {
+		panic(err)
+	}
+	s.Attestation = &format.ClientAttestation{Grant: g, GrantSignature: gsig, Statement: st, StatementSignature: ssig}
+	return s
 }

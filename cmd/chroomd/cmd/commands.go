@@ -31,11 +31,13 @@ func initCometBFTConfig() *cmtcfg.Config {
 }
 
 // initAppConfig returns the app.toml template and defaults. The minimum gas
-// price defaults to 0uchr so a fresh node starts; public validators should
-// raise it in app.toml.
+// price defaults to 0.01uchr per unit of gas, so txs cannot spam the chain
+// for free; validators may change it in app.toml (minimum-gas-prices). The
+// devnet (scripts/devnet.sh) and the orchestrator (chain.gas_prices) pay
+// gas at this price.
 func initAppConfig() (string, any) {
 	srvCfg := serverconfig.DefaultConfig()
-	srvCfg.MinGasPrices = "0" + app.BondDenom
+	srvCfg.MinGasPrices = "0.01" + app.BondDenom
 	return serverconfig.DefaultConfigTemplate, *srvCfg
 }
 

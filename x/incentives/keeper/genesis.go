@@ -12,7 +12,7 @@ import (
 
 // InitGenesis validates and loads gs. The epoch identifier must exist in
 // x/epochs (whose genesis runs first), and the module account must hold
-// pool + Σ claimable.
+// pool + Σ claimable + Σ app balances.
 func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 	if err := gs.Validate(); err != nil {
 		return err
@@ -55,6 +55,11 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 			return err
 		}
 	}
+	for _, a := range gs.Apps {
+		if err := k.setApp(ctx, a, a.Balance.Amount); err != nil {
+			return err
+		}
+	}
 	if err := k.PoolInvariant(ctx); err != nil {
 		return errorsmod.Wrap(types.ErrInvalidGenesis, err.Error())
 	}
@@ -88,6 +93,13 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}
 	err = k.fees.Walk(ctx, nil, func(e int64, v sdkmath.Int) (bool, error) {
 		gs.Fees = append(gs.Fees, types.EpochFees{Epoch: e, Amount: sdk.NewCoin(types.RewardDenom, v)})
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = k.apps.Walk(ctx, nil, func(_ string, a types.App) (bool, error) {
+		gs.Apps = append(gs.Apps, a)
 		return false, nil
 	})
 	return gs, err

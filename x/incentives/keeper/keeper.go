@@ -41,6 +41,10 @@ type Keeper struct {
 	summaries collections.Map[int64, types.EpochSummary]
 	// pending are the epochs whose split is not finished.
 	pending collections.KeySet[int64]
+	// apps are the app accounts (escrows) by app ID.
+	apps collections.Map[string, types.App]
+	// escrowed is Σ app balances, in uchr, kept so queries stay O(1).
+	escrowed collections.Item[sdkmath.Int]
 }
 
 // NewKeeper returns the x/incentives keeper.
@@ -68,6 +72,8 @@ func NewKeeper(
 		fees:           collections.NewMap(sb, types.EpochFeesKey, "epoch_fees", collections.Int64Key, sdk.IntValue),
 		summaries:      collections.NewMap(sb, types.SummariesKey, "summaries", collections.Int64Key, codec.CollValue[types.EpochSummary](cdc)),
 		pending:        collections.NewKeySet(sb, types.PendingKey, "pending", collections.Int64Key),
+		apps:           collections.NewMap(sb, types.AppsKey, "apps", collections.StringKey, codec.CollValue[types.App](cdc)),
+		escrowed:       collections.NewItem(sb, types.EscrowedKey, "escrowed", sdk.IntValue),
 	}
 	schema, err := sb.Build()
 	if err != nil {
@@ -160,4 +166,9 @@ func (k Keeper) currentEpoch(ctx context.Context, identifier string) (int64, err
 		return 1, nil
 	}
 	return info.CurrentEpoch, nil
+}
+
+// EpochFees returns the fees funded into the pool during epoch, in uchr.
+func (k Keeper) EpochFees(ctx context.Context, epoch int64) (sdkmath.Int, error) {
+	return getInt(k.fees.Get(ctx, epoch))
 }

@@ -56,3 +56,37 @@ func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams)
 	}
 	return &types.MsgUpdateParamsResponse{}, nil
 }
+
+// CreateApp implements types.MsgServer.
+func (s msgServer) CreateApp(ctx context.Context, msg *types.MsgCreateApp) (*types.MsgCreateAppResponse, error) {
+	if err := s.k.CreateApp(ctx, msg.Owner, msg.AppId, msg.OrchestratorIds); err != nil {
+		return nil, err
+	}
+	return &types.MsgCreateAppResponse{}, nil
+}
+
+// FundApp implements types.MsgServer.
+func (s msgServer) FundApp(ctx context.Context, msg *types.MsgFundApp) (*types.MsgFundAppResponse, error) {
+	bal, err := s.k.FundApp(ctx, msg.Funder, msg.AppId, msg.Amount)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgFundAppResponse{Balance: bal}, nil
+}
+
+// WithdrawApp implements types.MsgServer.
+func (s msgServer) WithdrawApp(ctx context.Context, msg *types.MsgWithdrawApp) (*types.MsgWithdrawAppResponse, error) {
+	bal, err := s.k.WithdrawApp(ctx, msg.Owner, msg.AppId, msg.Amount)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgWithdrawAppResponse{Balance: bal}, nil
+}
+
+// UpdateApp implements types.MsgServer.
+func (s msgServer) UpdateApp(ctx context.Context, msg *types.MsgUpdateApp) (*types.MsgUpdateAppResponse, error) {
+	if err := s.k.UpdateApp(ctx, msg.Owner, msg.AppId, msg.OrchestratorIds); err != nil {
+		return nil, err
+	}
+	return &types.MsgUpdateAppResponse{}, nil
+}

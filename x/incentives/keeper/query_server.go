@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/query"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -29,7 +30,12 @@ func (q queryServer) Pool(ctx context.Context, _ *types.QueryPoolRequest) (*type
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
+	escrowed, err := q.k.Escrowed(ctx)
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
 	return &types.QueryPoolResponse{
+		Escrowed:      sdk.NewCoin(types.RewardDenom, escrowed),
 		Pool:          sdk.NewCoin(types.RewardDenom, pool),
 		Claimable:     sdk.NewCoin(types.RewardDenom, claimable),
 		ModuleBalance: q.k.bank.GetBalance(ctx, authtypes.NewModuleAddress(types.ModuleName), types.RewardDenom),
@@ -74,4 +80,33 @@ func (q queryServer) Params(ctx context.Context, _ *types.QueryParamsRequest) (*
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &types.QueryParamsResponse{Params: p}, nil
+}
+
+// App implements types.QueryServer.
+func (q queryServer) App(ctx context.Context, req *types.QueryAppRequest) (*types.QueryAppResponse, error) {
+	if req == nil || req.AppId == "" {
+		return nil, status.Error(codes.InvalidArgument, "app_id is required")
+	}
+	a, err := q.k.App(ctx, req.AppId)
+	if errors.Is(err, types.ErrAppNotFound) {
+		return nil, status.Error(codes.NotFound, err.Error())
+	}
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &types.QueryAppResponse{App: a}, nil
+}
+
+// Apps implements types.QueryServer (paginated, in app ID order).
+func (q queryServer) Apps(ctx context.Context, req *types.QueryAppsRequest) (*types.QueryAppsResponse, error) {
+	var page *query.PageRequest
+	if req != nil {
+		page = req.Pagination
+	}
+	apps, res, err := query.CollectionPaginate(ctx, q.k.apps, page,
+		func(_ string, a types.App) (types.App, error) { return a, nil })
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return &types.QueryAppsResponse{Apps: apps, Pagination: res}, nil
 }

@@ -44,7 +44,7 @@ func newNetwork(t *testing.T) *network {
 		if i == 2 {
 			msg = sample.RegisterOrchestrator(op, i+1, "DE")
 		}
-		_, err := msgs.RegisterNode(c.Ctx, msg)
+		_, err := msgs.RegisterNode(c.Backdated(), msg)
 		require.NoError(t, err)
 	}
 	return n
@@ -57,7 +57,7 @@ func (n *network) submit(media *format.NodeKey, packetsLost uint64) {
 	n.session++
 	r := sample.Receipt(media, n.orch, n.Epochs.Current, n.session)
 	r.PacketsLost = packetsLost
-	s := sample.Sign(media, n.orch, testkeeper.ChainID, r)
+	s := sample.Attest(n.orch, testkeeper.ChainID, sample.Sign(media, n.orch, testkeeper.ChainID, r), n.session, nil)
 	accepted, rejected, err := n.Verification.SubmitReceipts(n.Ctx, n.orchOp.String(), []format.SignedReceipt{s})
 	require.NoError(n.t, err)
 	require.Empty(n.t, rejected)
@@ -271,7 +271,7 @@ func TestPayoutsAreBoundedPerBlock(t *testing.T) {
 func TestOrchestratorShareFollowsSeconds(t *testing.T) {
 	n := newNetwork(t)
 	// A second orchestrator (key 4, run by the funder's account).
-	_, err := registrykeeper.NewMsgServerImpl(n.Registry).RegisterNode(n.Ctx, sample.RegisterOrchestrator(n.funder, 4, "DE"))
+	_, err := registrykeeper.NewMsgServerImpl(n.Registry).RegisterNode(n.Backdated(), sample.RegisterOrchestrator(n.funder, 4, "DE"))
 	require.NoError(t, err)
 	short := sample.NodeKey(4)
 	submit := func(orch *format.NodeKey, op sdk.AccAddress, seconds int64) {

@@ -322,47 +322,375 @@ func (m *EventParamsUpdated) GetAuthority() string {
 	return ""
 }
 
+// EventAppCreated is emitted by MsgCreateApp.
+type EventAppCreated struct {
+	AppId           string   `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	Owner           string   `protobuf:"bytes,2,opt,name=owner,proto3" json:"owner,omitempty"`
+	OrchestratorIds []string `protobuf:"bytes,3,rep,name=orchestrator_ids,json=orchestratorIds,proto3" json:"orchestrator_ids,omitempty"`
+}
+
+func (m *EventAppCreated) Reset()         { *m = EventAppCreated{} }
+func (m *EventAppCreated) String() string { return proto.CompactTextString(m) }
+func (*EventAppCreated) ProtoMessage()    {}
+func (*EventAppCreated) Descriptor() ([]byte, []int) {
+	return fileDescriptor_cc3329fd767a130b, []int{5}
+}
+func (m *EventAppCreated) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventAppCreated) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventAppCreated.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventAppCreated) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventAppCreated.Merge(m, src)
+}
+func (m *EventAppCreated) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventAppCreated) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventAppCreated.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventAppCreated proto.InternalMessageInfo
+
+func (m *EventAppCreated) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
+func (m *EventAppCreated) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *EventAppCreated) GetOrchestratorIds() []string {
+	if m != nil {
+		return m.OrchestratorIds
+	}
+	return nil
+}
+
+// EventAppFunded is emitted by MsgFundApp.
+type EventAppFunded struct {
+	AppId   string     `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	Funder  string     `protobuf:"bytes,2,opt,name=funder,proto3" json:"funder,omitempty"`
+	Amount  types.Coin `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount"`
+	Balance types.Coin `protobuf:"bytes,4,opt,name=balance,proto3" json:"balance"`
+}
+
+func (m *EventAppFunded) Reset()         { *m = EventAppFunded{} }
+func (m *EventAppFunded) String() string { return proto.CompactTextString(m) }
+func (*EventAppFunded) ProtoMessage()    {}
+func (*EventAppFunded) Descriptor() ([]byte, []int) {
+	return fileDescriptor_cc3329fd767a130b, []int{6}
+}
+func (m *EventAppFunded) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventAppFunded) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventAppFunded.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventAppFunded) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventAppFunded.Merge(m, src)
+}
+func (m *EventAppFunded) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventAppFunded) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventAppFunded.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventAppFunded proto.InternalMessageInfo
+
+func (m *EventAppFunded) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
+func (m *EventAppFunded) GetFunder() string {
+	if m != nil {
+		return m.Funder
+	}
+	return ""
+}
+
+func (m *EventAppFunded) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+func (m *EventAppFunded) GetBalance() types.Coin {
+	if m != nil {
+		return m.Balance
+	}
+	return types.Coin{}
+}
+
+// EventAppWithdrawn is emitted by MsgWithdrawApp.
+type EventAppWithdrawn struct {
+	AppId   string     `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	Amount  types.Coin `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount"`
+	Balance types.Coin `protobuf:"bytes,3,opt,name=balance,proto3" json:"balance"`
+}
+
+func (m *EventAppWithdrawn) Reset()         { *m = EventAppWithdrawn{} }
+func (m *EventAppWithdrawn) String() string { return proto.CompactTextString(m) }
+func (*EventAppWithdrawn) ProtoMessage()    {}
+func (*EventAppWithdrawn) Descriptor() ([]byte, []int) {
+	return fileDescriptor_cc3329fd767a130b, []int{7}
+}
+func (m *EventAppWithdrawn) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventAppWithdrawn) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventAppWithdrawn.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventAppWithdrawn) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventAppWithdrawn.Merge(m, src)
+}
+func (m *EventAppWithdrawn) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventAppWithdrawn) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventAppWithdrawn.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventAppWithdrawn proto.InternalMessageInfo
+
+func (m *EventAppWithdrawn) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
+func (m *EventAppWithdrawn) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+func (m *EventAppWithdrawn) GetBalance() types.Coin {
+	if m != nil {
+		return m.Balance
+	}
+	return types.Coin{}
+}
+
+// EventAppUpdated is emitted by MsgUpdateApp.
+type EventAppUpdated struct {
+	AppId           string   `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	OrchestratorIds []string `protobuf:"bytes,2,rep,name=orchestrator_ids,json=orchestratorIds,proto3" json:"orchestrator_ids,omitempty"`
+}
+
+func (m *EventAppUpdated) Reset()         { *m = EventAppUpdated{} }
+func (m *EventAppUpdated) String() string { return proto.CompactTextString(m) }
+func (*EventAppUpdated) ProtoMessage()    {}
+func (*EventAppUpdated) Descriptor() ([]byte, []int) {
+	return fileDescriptor_cc3329fd767a130b, []int{8}
+}
+func (m *EventAppUpdated) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventAppUpdated) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventAppUpdated.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventAppUpdated) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventAppUpdated.Merge(m, src)
+}
+func (m *EventAppUpdated) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventAppUpdated) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventAppUpdated.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventAppUpdated proto.InternalMessageInfo
+
+func (m *EventAppUpdated) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
+func (m *EventAppUpdated) GetOrchestratorIds() []string {
+	if m != nil {
+		return m.OrchestratorIds
+	}
+	return nil
+}
+
+// EventAppCharged is emitted once per (app, epoch) of a receipt batch:
+// the usage fees taken from the app's escrow into the pool.
+type EventAppCharged struct {
+	AppId   string     `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	Epoch   int64      `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Amount  types.Coin `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount"`
+	Balance types.Coin `protobuf:"bytes,4,opt,name=balance,proto3" json:"balance"`
+}
+
+func (m *EventAppCharged) Reset()         { *m = EventAppCharged{} }
+func (m *EventAppCharged) String() string { return proto.CompactTextString(m) }
+func (*EventAppCharged) ProtoMessage()    {}
+func (*EventAppCharged) Descriptor() ([]byte, []int) {
+	return fileDescriptor_cc3329fd767a130b, []int{9}
+}
+func (m *EventAppCharged) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventAppCharged) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventAppCharged.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventAppCharged) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventAppCharged.Merge(m, src)
+}
+func (m *EventAppCharged) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventAppCharged) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventAppCharged.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventAppCharged proto.InternalMessageInfo
+
+func (m *EventAppCharged) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
+func (m *EventAppCharged) GetEpoch() int64 {
+	if m != nil {
+		return m.Epoch
+	}
+	return 0
+}
+
+func (m *EventAppCharged) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+func (m *EventAppCharged) GetBalance() types.Coin {
+	if m != nil {
+		return m.Balance
+	}
+	return types.Coin{}
+}
+
 func init() {
 	proto.RegisterType((*EventPoolFunded)(nil), "chroom.incentives.v1.EventPoolFunded")
 	proto.RegisterType((*EventEpochRewardsScheduled)(nil), "chroom.incentives.v1.EventEpochRewardsScheduled")
 	proto.RegisterType((*EventEpochRewardsPaid)(nil), "chroom.incentives.v1.EventEpochRewardsPaid")
 	proto.RegisterType((*EventRewardsClaimed)(nil), "chroom.incentives.v1.EventRewardsClaimed")
 	proto.RegisterType((*EventParamsUpdated)(nil), "chroom.incentives.v1.EventParamsUpdated")
+	proto.RegisterType((*EventAppCreated)(nil), "chroom.incentives.v1.EventAppCreated")
+	proto.RegisterType((*EventAppFunded)(nil), "chroom.incentives.v1.EventAppFunded")
+	proto.RegisterType((*EventAppWithdrawn)(nil), "chroom.incentives.v1.EventAppWithdrawn")
+	proto.RegisterType((*EventAppUpdated)(nil), "chroom.incentives.v1.EventAppUpdated")
+	proto.RegisterType((*EventAppCharged)(nil), "chroom.incentives.v1.EventAppCharged")
 }
 
 func init() { proto.RegisterFile("chroom/incentives/v1/events.proto", fileDescriptor_cc3329fd767a130b) }
 
 var fileDescriptor_cc3329fd767a130b = []byte{
-	// 455 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x94, 0x93, 0xcf, 0x6e, 0xd3, 0x40,
-	0x10, 0xc6, 0xb3, 0x6d, 0x1a, 0xb5, 0x8b, 0xc4, 0x9f, 0x25, 0xa0, 0x10, 0x21, 0x13, 0x72, 0xb2,
-	0x84, 0xb0, 0x95, 0xf6, 0xc0, 0x81, 0x5b, 0xab, 0x70, 0x44, 0x95, 0x11, 0x17, 0x2e, 0xd5, 0xda,
-	0x3b, 0xc4, 0x8b, 0xe2, 0x1d, 0x6b, 0x77, 0x6d, 0xda, 0xb7, 0xe0, 0x31, 0x78, 0x94, 0x1e, 0x7b,
-	0xe4, 0x84, 0x50, 0xf2, 0x02, 0x3c, 0x02, 0xda, 0xf5, 0xaa, 0x09, 0x42, 0x48, 0xe9, 0xc9, 0x33,
-	0xe3, 0x6f, 0xf6, 0xfb, 0x8d, 0x34, 0x43, 0x5f, 0x16, 0xa5, 0x46, 0xac, 0x52, 0xa9, 0x0a, 0x50,
-	0x56, 0xb6, 0x60, 0xd2, 0x76, 0x96, 0x42, 0x0b, 0xca, 0x9a, 0xa4, 0xd6, 0x68, 0x91, 0x0d, 0x3b,
-	0x49, 0xb2, 0x91, 0x24, 0xed, 0x6c, 0x1c, 0x15, 0x68, 0x2a, 0x34, 0x69, 0xce, 0x0d, 0xa4, 0xed,
-	0x2c, 0x07, 0xcb, 0x67, 0x69, 0x81, 0x52, 0x75, 0x5d, 0xe3, 0xe1, 0x02, 0x17, 0xe8, 0xc3, 0xd4,
-	0x45, 0x5d, 0x75, 0x7a, 0x49, 0x1f, 0xcc, 0xdd, 0xdb, 0xe7, 0x88, 0xcb, 0x77, 0x8d, 0x12, 0x20,
-	0xd8, 0x53, 0x3a, 0xf8, 0xec, 0x22, 0x3d, 0x22, 0x13, 0x12, 0x1f, 0x65, 0x21, 0x63, 0x43, 0x7a,
-	0x00, 0x35, 0x16, 0xe5, 0x68, 0x6f, 0x42, 0xe2, 0xfd, 0xac, 0x4b, 0xd8, 0x1b, 0x3a, 0xe0, 0x15,
-	0x36, 0xca, 0x8e, 0xf6, 0x27, 0x24, 0xbe, 0x77, 0xfc, 0x2c, 0xe9, 0x38, 0x12, 0xc7, 0x91, 0x04,
-	0x8e, 0xe4, 0x0c, 0xa5, 0x3a, 0xed, 0x5f, 0xff, 0x7c, 0xd1, 0xcb, 0x82, 0x7c, 0xfa, 0x9d, 0xd0,
-	0xb1, 0xb7, 0x9e, 0xbb, 0x77, 0x32, 0xf8, 0xca, 0xb5, 0x30, 0x1f, 0x8a, 0x12, 0x44, 0xb3, 0x04,
-	0xb1, 0x71, 0x23, 0xdb, 0x6e, 0x6f, 0xe9, 0x21, 0x54, 0xd2, 0x18, 0x89, 0xca, 0x63, 0xec, 0xe0,
-	0x77, 0xdb, 0xe0, 0x50, 0xf3, 0x46, 0x2c, 0x60, 0x77, 0xd4, 0x4e, 0x3e, 0xfd, 0x4d, 0xe8, 0x93,
-	0x7f, 0x50, 0xcf, 0xb9, 0xfc, 0x1f, 0xe5, 0x09, 0xed, 0xd7, 0x5c, 0x8a, 0x5d, 0x09, 0xbd, 0xd8,
-	0x35, 0x89, 0xc6, 0xec, 0xcc, 0xe6, 0xc5, 0x2c, 0xa6, 0x0f, 0x2b, 0x10, 0x92, 0x5f, 0x28, 0x14,
-	0x60, 0x2e, 0xbc, 0x6b, 0x7f, 0x42, 0xe2, 0x7e, 0x76, 0xdf, 0xd7, 0xdf, 0xbb, 0xb2, 0x27, 0x7d,
-	0x4d, 0x19, 0xea, 0xa2, 0x04, 0x63, 0x35, 0xb7, 0xa8, 0x83, 0xf6, 0xc0, 0x6b, 0x1f, 0xfd, 0xf5,
-	0xc7, 0xc9, 0xa7, 0x5f, 0xe8, 0x63, 0x3f, 0x71, 0x18, 0xf6, 0x6c, 0xc9, 0x65, 0x05, 0x82, 0x8d,
-	0xe9, 0x21, 0xd6, 0xe0, 0x75, 0x61, 0x3b, 0x6e, 0xf3, 0xad, 0x4d, 0xd8, 0xbb, 0xdb, 0x26, 0x1c,
-	0x53, 0xd6, 0xed, 0x20, 0xd7, 0xbc, 0x32, 0x1f, 0x6b, 0xc1, 0x2d, 0x08, 0xf6, 0x9c, 0x1e, 0xf1,
-	0xc6, 0x96, 0xa8, 0xa5, 0xbd, 0x0a, 0x5e, 0x9b, 0xc2, 0xe9, 0xfc, 0x7a, 0x15, 0x91, 0x9b, 0x55,
-	0x44, 0x7e, 0xad, 0x22, 0xf2, 0x6d, 0x1d, 0xf5, 0x6e, 0xd6, 0x51, 0xef, 0xc7, 0x3a, 0xea, 0x7d,
-	0x7a, 0xb5, 0x90, 0xb6, 0x6c, 0xf2, 0xa4, 0xc0, 0x2a, 0x0d, 0xb7, 0x14, 0x3e, 0x97, 0xdb, 0x47,
-	0x65, 0xaf, 0x6a, 0x30, 0xf9, 0xc0, 0x5f, 0xc1, 0xc9, 0x9f, 0x00, 0x00, 0x00, 0xff, 0xff, 0x88,
-	0x81, 0x5e, 0x41, 0x76, 0x03, 0x00, 0x00,
+	// 605 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x95, 0x4f, 0x6f, 0xd3, 0x30,
+	0x18, 0xc6, 0xeb, 0xb6, 0x2b, 0xab, 0x91, 0xf6, 0x27, 0x6c, 0xa8, 0x54, 0x28, 0x94, 0x9c, 0x82,
+	0x10, 0x89, 0xba, 0x1d, 0x10, 0xe2, 0xc4, 0xa6, 0x21, 0xed, 0x82, 0xa6, 0x4c, 0x08, 0x89, 0x4b,
+	0xe5, 0xc4, 0xa6, 0x31, 0x6a, 0x6c, 0xcb, 0x76, 0xba, 0xed, 0x5b, 0xf0, 0x09, 0x38, 0x73, 0x86,
+	0x2f, 0xb1, 0xe3, 0x8e, 0x9c, 0x10, 0x6a, 0xbf, 0x00, 0x1f, 0x01, 0xc5, 0x71, 0xd7, 0x4c, 0xac,
+	0xa8, 0x1b, 0x9c, 0x6a, 0xbf, 0x7d, 0xde, 0x3c, 0x3f, 0xeb, 0x79, 0x9d, 0xc0, 0xc7, 0x49, 0x2a,
+	0x39, 0xcf, 0x42, 0xca, 0x12, 0xc2, 0x34, 0x1d, 0x13, 0x15, 0x8e, 0xfb, 0x21, 0x19, 0x13, 0xa6,
+	0x55, 0x20, 0x24, 0xd7, 0xdc, 0xd9, 0x2a, 0x25, 0xc1, 0x5c, 0x12, 0x8c, 0xfb, 0x5d, 0x37, 0xe1,
+	0x2a, 0xe3, 0x2a, 0x8c, 0x91, 0x22, 0xe1, 0xb8, 0x1f, 0x13, 0x8d, 0xfa, 0x61, 0xc2, 0x29, 0x2b,
+	0xbb, 0xba, 0x5b, 0x43, 0x3e, 0xe4, 0x66, 0x19, 0x16, 0xab, 0xb2, 0xea, 0x9d, 0xc2, 0xf5, 0x83,
+	0xe2, 0xd9, 0x47, 0x9c, 0x8f, 0x5e, 0xe7, 0x0c, 0x13, 0xec, 0xdc, 0x87, 0xad, 0x0f, 0xc5, 0x4a,
+	0x76, 0x40, 0x0f, 0xf8, 0xed, 0xc8, 0xee, 0x9c, 0x2d, 0xb8, 0x42, 0x04, 0x4f, 0xd2, 0x4e, 0xbd,
+	0x07, 0xfc, 0x46, 0x54, 0x6e, 0x9c, 0xe7, 0xb0, 0x85, 0x32, 0x9e, 0x33, 0xdd, 0x69, 0xf4, 0x80,
+	0x7f, 0x77, 0xe7, 0x41, 0x50, 0x72, 0x04, 0x05, 0x47, 0x60, 0x39, 0x82, 0x7d, 0x4e, 0xd9, 0x5e,
+	0xf3, 0xfc, 0xc7, 0xa3, 0x5a, 0x64, 0xe5, 0xde, 0x17, 0x00, 0xbb, 0xc6, 0xfa, 0xa0, 0x78, 0x4e,
+	0x44, 0x4e, 0x90, 0xc4, 0xea, 0x38, 0x49, 0x09, 0xce, 0x47, 0x04, 0xcf, 0xdd, 0x40, 0xd5, 0xed,
+	0x25, 0x5c, 0x25, 0x19, 0x55, 0x8a, 0x72, 0x66, 0x30, 0x96, 0xf0, 0xbb, 0x6c, 0x28, 0x50, 0xe3,
+	0x1c, 0x0f, 0xc9, 0xf2, 0xa8, 0xa5, 0xdc, 0xfb, 0x05, 0xe0, 0xf6, 0x1f, 0xa8, 0x47, 0x88, 0x2e,
+	0xa2, 0xdc, 0x85, 0x4d, 0x81, 0x28, 0x5e, 0x96, 0xd0, 0x88, 0x8b, 0x26, 0x9c, 0xab, 0xa5, 0xd9,
+	0x8c, 0xd8, 0xf1, 0xe1, 0x46, 0x46, 0x30, 0x45, 0x03, 0xc6, 0x31, 0x51, 0x03, 0xe3, 0xda, 0xec,
+	0x01, 0xbf, 0x19, 0xad, 0x99, 0xfa, 0x9b, 0xa2, 0x6c, 0x48, 0x9f, 0x41, 0x87, 0xcb, 0x24, 0x25,
+	0x4a, 0x4b, 0xa4, 0xb9, 0xb4, 0xda, 0x15, 0xa3, 0xdd, 0xbc, 0xf2, 0x4f, 0x21, 0xf7, 0x3e, 0xc2,
+	0x7b, 0xe6, 0xc4, 0xf6, 0xb0, 0xfb, 0x23, 0x44, 0x33, 0x82, 0x9d, 0x2e, 0x5c, 0xe5, 0x82, 0x18,
+	0x9d, 0x9d, 0x8e, 0xcb, 0x7d, 0x65, 0x12, 0xea, 0x37, 0x9b, 0x84, 0x1d, 0xe8, 0x94, 0x33, 0x88,
+	0x24, 0xca, 0xd4, 0x5b, 0x81, 0x91, 0x26, 0xd8, 0x79, 0x08, 0xdb, 0x28, 0xd7, 0x29, 0x97, 0x54,
+	0x9f, 0x59, 0xaf, 0x79, 0xc1, 0xa3, 0x76, 0x6e, 0x5f, 0x09, 0xb1, 0x2f, 0x89, 0x69, 0xd8, 0x86,
+	0x2d, 0x24, 0xc4, 0x80, 0x62, 0xab, 0x5e, 0x41, 0x42, 0x1c, 0x9a, 0x88, 0xf8, 0x09, 0x23, 0xd2,
+	0x50, 0xb5, 0xa3, 0x72, 0xe3, 0x3c, 0x81, 0x1b, 0xd5, 0x43, 0x0f, 0x28, 0x56, 0x9d, 0x46, 0xaf,
+	0xe1, 0xb7, 0xa3, 0xf5, 0x6a, 0xfd, 0x10, 0x2b, 0xef, 0x1b, 0x80, 0x6b, 0x33, 0x2f, 0x7b, 0x45,
+	0x16, 0x58, 0xcd, 0x6f, 0x4e, 0xfd, 0xca, 0xcd, 0xb9, 0xed, 0x1d, 0x71, 0x5e, 0xc0, 0x3b, 0x31,
+	0x1a, 0x21, 0x96, 0x10, 0x93, 0xea, 0x12, 0x9d, 0x33, 0xbd, 0xf7, 0x19, 0xc0, 0xcd, 0x19, 0xf5,
+	0x3b, 0xaa, 0x53, 0x2c, 0xd1, 0x09, 0x5b, 0x04, 0x7e, 0xdb, 0xe8, 0xaa, 0x80, 0x8d, 0x1b, 0x02,
+	0x1e, 0xcf, 0x13, 0x9c, 0x45, 0xbe, 0x80, 0xee, 0xba, 0xac, 0xea, 0xd7, 0x67, 0xf5, 0x15, 0x54,
+	0xe6, 0x22, 0x45, 0x72, 0xf8, 0xd7, 0xb9, 0xf8, 0x8f, 0xaf, 0xb3, 0x7f, 0x88, 0x6a, 0xef, 0xe0,
+	0x7c, 0xe2, 0x82, 0x8b, 0x89, 0x0b, 0x7e, 0x4e, 0x5c, 0xf0, 0x69, 0xea, 0xd6, 0x2e, 0xa6, 0x6e,
+	0xed, 0xfb, 0xd4, 0xad, 0xbd, 0x7f, 0x3a, 0xa4, 0x3a, 0xcd, 0xe3, 0x20, 0xe1, 0x59, 0x68, 0xbf,
+	0x0b, 0xf6, 0xe7, 0xb4, 0xfa, 0x81, 0xd0, 0x67, 0x82, 0xa8, 0xb8, 0x65, 0xde, 0xe8, 0xbb, 0xbf,
+	0x03, 0x00, 0x00, 0xff, 0xff, 0xd0, 0x52, 0x5f, 0x3e, 0x42, 0x06, 0x00, 0x00,
 }
 
 func (m *EventPoolFunded) Marshal() (dAtA []byte, err error) {
@@ -586,6 +914,253 @@ func (m *EventParamsUpdated) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *EventAppCreated) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventAppCreated) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventAppCreated) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.OrchestratorIds) > 0 {
+		for iNdEx := len(m.OrchestratorIds) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.OrchestratorIds[iNdEx])
+			copy(dAtA[i:], m.OrchestratorIds[iNdEx])
+			i = encodeVarintEvents(dAtA, i, uint64(len(m.OrchestratorIds[iNdEx])))
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventAppFunded) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventAppFunded) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventAppFunded) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Balance.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if len(m.Funder) > 0 {
+		i -= len(m.Funder)
+		copy(dAtA[i:], m.Funder)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Funder)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventAppWithdrawn) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventAppWithdrawn) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventAppWithdrawn) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Balance.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventAppUpdated) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventAppUpdated) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventAppUpdated) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.OrchestratorIds) > 0 {
+		for iNdEx := len(m.OrchestratorIds) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.OrchestratorIds[iNdEx])
+			copy(dAtA[i:], m.OrchestratorIds[iNdEx])
+			i = encodeVarintEvents(dAtA, i, uint64(len(m.OrchestratorIds[iNdEx])))
+			i--
+			dAtA[i] = 0x12
+		}
+	}
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventAppCharged) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventAppCharged) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventAppCharged) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Balance.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.Epoch != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Epoch))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintEvents(dAtA []byte, offset int, v uint64) int {
 	offset -= sovEvents(v)
 	base := offset
@@ -678,6 +1253,106 @@ func (m *EventParamsUpdated) Size() (n int) {
 	if l > 0 {
 		n += 1 + l + sovEvents(uint64(l))
 	}
+	return n
+}
+
+func (m *EventAppCreated) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if len(m.OrchestratorIds) > 0 {
+		for _, s := range m.OrchestratorIds {
+			l = len(s)
+			n += 1 + l + sovEvents(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *EventAppFunded) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.Funder)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	l = m.Balance.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventAppWithdrawn) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	l = m.Balance.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventAppUpdated) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if len(m.OrchestratorIds) > 0 {
+		for _, s := range m.OrchestratorIds {
+			l = len(s)
+			n += 1 + l + sovEvents(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *EventAppCharged) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.Epoch != 0 {
+		n += 1 + sovEvents(uint64(m.Epoch))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	l = m.Balance.Size()
+	n += 1 + l + sovEvents(uint64(l))
 	return n
 }
 
@@ -1304,6 +1979,761 @@ func (m *EventParamsUpdated) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			m.Authority = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventAppCreated) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventAppCreated: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventAppCreated: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OrchestratorIds", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.OrchestratorIds = append(m.OrchestratorIds, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventAppFunded) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventAppFunded: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventAppFunded: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Funder", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Funder = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Balance", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Balance.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventAppWithdrawn) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventAppWithdrawn: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventAppWithdrawn: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Balance", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Balance.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventAppUpdated) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventAppUpdated: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventAppUpdated: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OrchestratorIds", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.OrchestratorIds = append(m.OrchestratorIds, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventAppCharged) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventAppCharged: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventAppCharged: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Epoch", wireType)
+			}
+			m.Epoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Epoch |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Balance", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Balance.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex

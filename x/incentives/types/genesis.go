@@ -41,5 +41,26 @@ func (gs GenesisState) Validate() error {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "fees[%d] is malformed", i)
 		}
 	}
+	apps := map[string]bool{}
+	for i, a := range gs.Apps {
+		if err := ValidateAppID(a.AppId); err != nil {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "apps[%d]: %s", i, err)
+		}
+		if apps[a.AppId] {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "apps[%d]: %s appears twice", i, a.AppId)
+		}
+		apps[a.AppId] = true
+		if _, err := sdk.AccAddressFromBech32(a.Owner); err != nil {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "apps[%d].owner: %s", i, err)
+		}
+		for _, c := range []sdk.Coin{a.Balance, a.Spent} {
+			if c.Validate() != nil || c.Denom != RewardDenom {
+				return errorsmod.Wrapf(ErrInvalidGenesis, "apps[%d]: balance and spent must be amounts of %s", i, RewardDenom)
+			}
+		}
+		if orchs, err := NormalizeOrchestrators(a.OrchestratorIds); err != nil || len(orchs) != len(a.OrchestratorIds) {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "apps[%d].orchestrator_ids must be sorted, unique, at most %d", i, MaxAppOrchestrators)
+		}
+	}
 	return nil
 }

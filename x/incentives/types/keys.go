@@ -19,4 +19,6 @@ var (
 	SummariesKey      = collections.NewPrefix(4)
 	PendingKey        = collections.NewPrefix(5)
 	TotalClaimableKey = collections.NewPrefix(6)
+	AppsKey           = collections.NewPrefix(7)
+	EscrowedKey       = collections.NewPrefix(8)
 )

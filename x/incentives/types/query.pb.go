@@ -8,7 +8,7 @@ import (
 	fmt "fmt"
 	_ "github.com/cosmos/cosmos-proto"
 	types "github.com/cosmos/cosmos-sdk/types"
-	_ "github.com/cosmos/cosmos-sdk/types/query"
+	query "github.com/cosmos/cosmos-sdk/types/query"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
 	grpc1 "github.com/cosmos/gogoproto/grpc"
@@ -73,6 +73,8 @@ type QueryPoolResponse struct {
 	Pool          types.Coin `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool"`
 	Claimable     types.Coin `protobuf:"bytes,2,opt,name=claimable,proto3" json:"claimable"`
 	ModuleBalance types.Coin `protobuf:"bytes,3,opt,name=module_balance,json=moduleBalance,proto3" json:"module_balance"`
+	// escrowed is Σ app balances (pool + claimable + escrowed = balance).
+	Escrowed types.Coin `protobuf:"bytes,4,opt,name=escrowed,proto3" json:"escrowed"`
 }
 
 func (m *QueryPoolResponse) Reset()         { *m = QueryPoolResponse{} }
@@ -125,6 +127,13 @@ func (m *QueryPoolResponse) GetClaimable() types.Coin {
 func (m *QueryPoolResponse) GetModuleBalance() types.Coin {
 	if m != nil {
 		return m.ModuleBalance
+	}
+	return types.Coin{}
+}
+
+func (m *QueryPoolResponse) GetEscrowed() types.Coin {
+	if m != nil {
+		return m.Escrowed
 	}
 	return types.Coin{}
 }
@@ -385,6 +394,190 @@ func (m *QueryParamsResponse) GetParams() Params {
 	return Params{}
 }
 
+type QueryAppRequest struct {
+	AppId string `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+}
+
+func (m *QueryAppRequest) Reset()         { *m = QueryAppRequest{} }
+func (m *QueryAppRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryAppRequest) ProtoMessage()    {}
+func (*QueryAppRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e8ee8330dd7c4b22, []int{8}
+}
+func (m *QueryAppRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryAppRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryAppRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryAppRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryAppRequest.Merge(m, src)
+}
+func (m *QueryAppRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryAppRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryAppRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryAppRequest proto.InternalMessageInfo
+
+func (m *QueryAppRequest) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
+type QueryAppResponse struct {
+	App App `protobuf:"bytes,1,opt,name=app,proto3" json:"app"`
+}
+
+func (m *QueryAppResponse) Reset()         { *m = QueryAppResponse{} }
+func (m *QueryAppResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryAppResponse) ProtoMessage()    {}
+func (*QueryAppResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e8ee8330dd7c4b22, []int{9}
+}
+func (m *QueryAppResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryAppResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryAppResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryAppResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryAppResponse.Merge(m, src)
+}
+func (m *QueryAppResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryAppResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryAppResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryAppResponse proto.InternalMessageInfo
+
+func (m *QueryAppResponse) GetApp() App {
+	if m != nil {
+		return m.App
+	}
+	return App{}
+}
+
+type QueryAppsRequest struct {
+	Pagination *query.PageRequest `protobuf:"bytes,1,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryAppsRequest) Reset()         { *m = QueryAppsRequest{} }
+func (m *QueryAppsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryAppsRequest) ProtoMessage()    {}
+func (*QueryAppsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e8ee8330dd7c4b22, []int{10}
+}
+func (m *QueryAppsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryAppsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryAppsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryAppsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryAppsRequest.Merge(m, src)
+}
+func (m *QueryAppsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryAppsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryAppsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryAppsRequest proto.InternalMessageInfo
+
+func (m *QueryAppsRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryAppsResponse struct {
+	Apps       []App               `protobuf:"bytes,1,rep,name=apps,proto3" json:"apps"`
+	Pagination *query.PageResponse `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryAppsResponse) Reset()         { *m = QueryAppsResponse{} }
+func (m *QueryAppsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryAppsResponse) ProtoMessage()    {}
+func (*QueryAppsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e8ee8330dd7c4b22, []int{11}
+}
+func (m *QueryAppsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryAppsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryAppsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryAppsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryAppsResponse.Merge(m, src)
+}
+func (m *QueryAppsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryAppsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryAppsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryAppsResponse proto.InternalMessageInfo
+
+func (m *QueryAppsResponse) GetApps() []App {
+	if m != nil {
+		return m.Apps
+	}
+	return nil
+}
+
+func (m *QueryAppsResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 func init() {
 	proto.RegisterType((*QueryPoolRequest)(nil), "chroom.incentives.v1.QueryPoolRequest")
 	proto.RegisterType((*QueryPoolResponse)(nil), "chroom.incentives.v1.QueryPoolResponse")
@@ -394,53 +587,69 @@ func init() {
 	proto.RegisterType((*QueryRewardsResponse)(nil), "chroom.incentives.v1.QueryRewardsResponse")
 	proto.RegisterType((*QueryParamsRequest)(nil), "chroom.incentives.v1.QueryParamsRequest")
 	proto.RegisterType((*QueryParamsResponse)(nil), "chroom.incentives.v1.QueryParamsResponse")
+	proto.RegisterType((*QueryAppRequest)(nil), "chroom.incentives.v1.QueryAppRequest")
+	proto.RegisterType((*QueryAppResponse)(nil), "chroom.incentives.v1.QueryAppResponse")
+	proto.RegisterType((*QueryAppsRequest)(nil), "chroom.incentives.v1.QueryAppsRequest")
+	proto.RegisterType((*QueryAppsResponse)(nil), "chroom.incentives.v1.QueryAppsResponse")
 }
 
 func init() { proto.RegisterFile("chroom/incentives/v1/query.proto", fileDescriptor_e8ee8330dd7c4b22) }
 
 var fileDescriptor_e8ee8330dd7c4b22 = []byte{
-	// 648 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x54, 0xbf, 0x6f, 0xd3, 0x4e,
-	0x14, 0xcf, 0xf5, 0xe7, 0xb7, 0xf7, 0x05, 0x44, 0x0f, 0x0f, 0xa9, 0x89, 0x4c, 0xb1, 0x50, 0x7f,
-	0x21, 0x7c, 0xa4, 0x80, 0xc4, 0x86, 0x08, 0xaa, 0x18, 0xba, 0x40, 0x2a, 0x31, 0x74, 0xa9, 0xce,
-	0xce, 0xc9, 0xb5, 0x64, 0xfb, 0xb9, 0x3e, 0x27, 0x50, 0x55, 0x95, 0x10, 0x53, 0x47, 0x24, 0x06,
-	0x76, 0x26, 0x46, 0x06, 0xfe, 0x88, 0x8e, 0x15, 0x30, 0x30, 0x55, 0xa8, 0x41, 0xe2, 0xdf, 0x40,
-	0xbe, 0x3b, 0x13, 0xa7, 0xb2, 0x42, 0xca, 0x12, 0xe7, 0xde, 0xbd, 0xcf, 0xfb, 0x7c, 0xde, 0xbd,
-	0xcf, 0x1d, 0x5e, 0xf4, 0x76, 0x53, 0x80, 0x88, 0x06, 0xb1, 0xc7, 0xe3, 0x2c, 0xe8, 0x71, 0x41,
-	0x7b, 0x4d, 0xba, 0xd7, 0xe5, 0xe9, 0xbe, 0x93, 0xa4, 0x90, 0x01, 0x31, 0x54, 0x86, 0x33, 0xc8,
-	0x70, 0x7a, 0x4d, 0x73, 0x9e, 0x45, 0x41, 0x0c, 0x54, 0xfe, 0xaa, 0x44, 0xf3, 0x66, 0x65, 0xa9,
-	0x84, 0xa5, 0x2c, 0x12, 0x3a, 0xa5, 0x9a, 0x2d, 0xdb, 0x4f, 0x78, 0x91, 0x61, 0x79, 0x20, 0x22,
-	0x10, 0xd4, 0x65, 0x82, 0xd3, 0x5e, 0xd3, 0xe5, 0x19, 0x6b, 0x52, 0x0f, 0x82, 0x58, 0xef, 0x5f,
-	0xd7, 0xfb, 0x52, 0xe1, 0x39, 0xa9, 0xe6, 0x82, 0xda, 0xdc, 0x91, 0x2b, 0xaa, 0x16, 0x7a, 0xcb,
-	0xf0, 0xc1, 0x07, 0x15, 0xcf, 0xff, 0xe9, 0x68, 0xc3, 0x07, 0xf0, 0x43, 0x4e, 0x59, 0x12, 0x50,
-	0x16, 0xc7, 0x90, 0xb1, 0x2c, 0x80, 0x58, 0x63, 0x6c, 0x82, 0xaf, 0x3e, 0xcf, 0xab, 0x3f, 0x03,
-	0x08, 0xdb, 0x7c, 0xaf, 0xcb, 0x45, 0x66, 0x9f, 0x22, 0x3c, 0x5f, 0x0a, 0x8a, 0x04, 0x62, 0xc1,
-	0xc9, 0x43, 0x3c, 0x95, 0x00, 0x84, 0x75, 0xb4, 0x88, 0x56, 0xfe, 0x5f, 0x5f, 0x70, 0x34, 0x75,
-	0xde, 0x84, 0xa3, 0x9b, 0x70, 0x9e, 0x40, 0x10, 0xb7, 0xe6, 0x8e, 0x4f, 0x6f, 0xd4, 0x3e, 0xfe,
-	0xfa, 0xb4, 0x86, 0xda, 0x12, 0x41, 0x5a, 0x78, 0xce, 0x0b, 0x59, 0x10, 0x31, 0x37, 0xe4, 0xf5,
-	0x89, 0x0b, 0xc0, 0x07, 0x30, 0xb2, 0x89, 0xaf, 0x44, 0xd0, 0xe9, 0x86, 0x7c, 0xc7, 0x65, 0x21,
-	0x8b, 0x3d, 0x5e, 0x9f, 0xbc, 0x40, 0xa1, 0xcb, 0x0a, 0xdb, 0x52, 0x50, 0xfb, 0x2e, 0xae, 0xcb,
-	0xfe, 0x36, 0x12, 0xf0, 0x76, 0xb7, 0xba, 0x51, 0xc4, 0xd2, 0x7d, 0xdd, 0x3c, 0x31, 0xf0, 0x34,
-	0xcf, 0xc3, 0xb2, 0xcf, 0xc9, 0xb6, 0x5a, 0xd8, 0x1d, 0xbc, 0x50, 0x81, 0xd0, 0x27, 0xf3, 0x14,
-	0xcf, 0x0a, 0x15, 0xd2, 0x87, 0x63, 0x3b, 0x55, 0x7e, 0x72, 0xca, 0xe0, 0xb2, 0xba, 0x02, 0x6d,
-	0x6f, 0xe2, 0x6b, 0x92, 0xa5, 0xcd, 0x5f, 0xb2, 0xb4, 0x23, 0x0a, 0x49, 0xf7, 0xf1, 0x7f, 0x90,
-	0xf0, 0x94, 0x65, 0x90, 0x4a, 0x82, 0xb9, 0x56, 0xfd, 0xcb, 0xe7, 0x3b, 0x86, 0x6e, 0xfc, 0x71,
-	0xa7, 0x93, 0x72, 0x21, 0xb6, 0xb2, 0x34, 0x88, 0xfd, 0xf6, 0x9f, 0x4c, 0x7b, 0x1b, 0x1b, 0xc3,
-	0xc5, 0xb4, 0xda, 0xa1, 0x69, 0xa0, 0x7f, 0x9a, 0x86, 0x6d, 0x60, 0xa2, 0x0c, 0x22, 0x8d, 0x5f,
-	0xf8, 0xe6, 0x85, 0x96, 0x5f, 0x44, 0x35, 0xe1, 0x23, 0x3c, 0xa3, 0x2e, 0x88, 0x66, 0x6b, 0x54,
-	0x9f, 0x8e, 0x42, 0x95, 0x09, 0x35, 0x6c, 0xfd, 0xdb, 0x14, 0x9e, 0x96, 0x85, 0xc9, 0x6b, 0x84,
-	0xa7, 0x72, 0x53, 0x92, 0xa5, 0xea, 0x1a, 0xe7, 0xad, 0x6c, 0x2e, 0xff, 0x35, 0x4f, 0x89, 0xb4,
-	0x97, 0x8f, 0x72, 0xca, 0x37, 0x5f, 0x7f, 0xbe, 0x9b, 0x68, 0x10, 0x93, 0x56, 0x5f, 0xf3, 0x9c,
-	0xf9, 0x03, 0xc2, 0x97, 0xca, 0x83, 0x24, 0xce, 0x08, 0x8a, 0x0a, 0x83, 0x99, 0x74, 0xec, 0x7c,
-	0x2d, 0xad, 0x39, 0x90, 0xb6, 0x44, 0x6e, 0x55, 0x4b, 0x93, 0x2e, 0x15, 0xf4, 0x40, 0x7e, 0x0f,
-	0xc9, 0x7b, 0x84, 0x67, 0xf5, 0xdc, 0xc9, 0xea, 0x08, 0xbe, 0x61, 0xa3, 0x99, 0x6b, 0xe3, 0xa4,
-	0x6a, 0x55, 0x0f, 0x06, 0xaa, 0xd6, 0xc8, 0x4a, 0xb5, 0xaa, 0x54, 0x61, 0xe8, 0x41, 0x61, 0xca,
-	0x43, 0x72, 0x84, 0xf0, 0x8c, 0x9a, 0x34, 0x59, 0x19, 0x35, 0x9b, 0xb2, 0xb1, 0xcc, 0xd5, 0x31,
-	0x32, 0xb5, 0xac, 0xd5, 0x81, 0x2c, 0x8b, 0x34, 0xe8, 0x88, 0xe7, 0xba, 0xb5, 0x71, 0x7c, 0x66,
-	0xa1, 0x93, 0x33, 0x0b, 0xfd, 0x38, 0xb3, 0xd0, 0xdb, 0xbe, 0x55, 0x3b, 0xe9, 0x5b, 0xb5, 0xef,
-	0x7d, 0xab, 0xb6, 0x7d, 0xdb, 0x0f, 0xb2, 0xdd, 0xae, 0xeb, 0x78, 0x10, 0x15, 0x15, 0xf4, 0xe7,
-	0x55, 0xb9, 0x94, 0x7c, 0xd3, 0xdd, 0x19, 0xf9, 0x90, 0xde, 0xfb, 0x1d, 0x00, 0x00, 0xff, 0xff,
-	0x0a, 0xd7, 0xd1, 0xa7, 0x66, 0x06, 0x00, 0x00,
+	// 844 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x56, 0xbf, 0x6f, 0xd3, 0x4e,
+	0x1c, 0x8d, 0x9b, 0x34, 0x6d, 0xef, 0xfb, 0xb3, 0x47, 0x90, 0x52, 0x13, 0x99, 0x62, 0x68, 0x9a,
+	0x06, 0x61, 0x37, 0x2d, 0x20, 0x36, 0x48, 0x50, 0xa9, 0xa0, 0x4b, 0x71, 0x25, 0x86, 0x2e, 0xd5,
+	0xc5, 0x3e, 0xb9, 0x96, 0x62, 0xdf, 0xd5, 0x76, 0x52, 0xaa, 0xaa, 0x12, 0x62, 0x40, 0x1d, 0x41,
+	0x0c, 0xac, 0x88, 0x89, 0x91, 0x81, 0x3f, 0xa2, 0x63, 0x05, 0x0b, 0x13, 0xaa, 0x5a, 0x24, 0xfe,
+	0x0d, 0xe4, 0xbb, 0x73, 0xed, 0x20, 0x2b, 0x49, 0x59, 0x9a, 0xfa, 0xee, 0xbd, 0xcf, 0x7b, 0xf7,
+	0xf1, 0xe7, 0x5d, 0x02, 0x66, 0xcd, 0x6d, 0x9f, 0x10, 0x57, 0x77, 0x3c, 0x13, 0x7b, 0xa1, 0xd3,
+	0xc3, 0x81, 0xde, 0x6b, 0xe8, 0x3b, 0x5d, 0xec, 0xef, 0x69, 0xd4, 0x27, 0x21, 0x81, 0x25, 0x8e,
+	0xd0, 0x12, 0x84, 0xd6, 0x6b, 0xc8, 0xd3, 0xc8, 0x75, 0x3c, 0xa2, 0xb3, 0xbf, 0x1c, 0x28, 0x5f,
+	0xcb, 0x2c, 0x45, 0x91, 0x8f, 0xdc, 0x40, 0x40, 0xb2, 0xd5, 0xc2, 0x3d, 0x8a, 0x63, 0x44, 0xdd,
+	0x24, 0x81, 0x4b, 0x02, 0xbd, 0x8d, 0x02, 0xcc, 0x6d, 0xe8, 0xbd, 0x46, 0x1b, 0x87, 0x28, 0xaa,
+	0x64, 0x3b, 0x1e, 0x0a, 0x1d, 0xe2, 0x09, 0xac, 0x92, 0xc6, 0xc6, 0x28, 0x93, 0x38, 0xf1, 0xfe,
+	0x15, 0xb1, 0x1f, 0x97, 0x49, 0x1f, 0x4b, 0x9e, 0xe1, 0x9b, 0x5b, 0xec, 0x49, 0xe7, 0x0f, 0x62,
+	0xab, 0x64, 0x13, 0x9b, 0xf0, 0xf5, 0xe8, 0x3f, 0xb1, 0x5a, 0xb1, 0x09, 0xb1, 0x3b, 0x58, 0x47,
+	0xd4, 0xd1, 0x91, 0xe7, 0x91, 0x90, 0x59, 0x11, 0x1c, 0x15, 0x82, 0xff, 0x9f, 0x46, 0xd5, 0xd7,
+	0x09, 0xe9, 0x18, 0x78, 0xa7, 0x8b, 0x83, 0x50, 0x7d, 0x3f, 0x06, 0xa6, 0x53, 0x8b, 0x01, 0x25,
+	0x5e, 0x80, 0xe1, 0x3d, 0x50, 0xa0, 0x84, 0x74, 0xca, 0xd2, 0xac, 0x54, 0xfb, 0x6b, 0x69, 0x46,
+	0x13, 0xd2, 0xd1, 0x21, 0x34, 0x71, 0x08, 0xed, 0x21, 0x71, 0xbc, 0xd6, 0xd4, 0xd1, 0xf7, 0xab,
+	0xb9, 0x8f, 0x3f, 0x3f, 0xd5, 0x25, 0x83, 0x31, 0x60, 0x0b, 0x4c, 0x99, 0x1d, 0xe4, 0xb8, 0xa8,
+	0xdd, 0xc1, 0xe5, 0xb1, 0x0b, 0xd0, 0x13, 0x1a, 0x5c, 0x03, 0xff, 0xba, 0xc4, 0xea, 0x76, 0xf0,
+	0x56, 0x1b, 0x75, 0x90, 0x67, 0xe2, 0x72, 0xfe, 0x02, 0x85, 0xfe, 0xe1, 0xdc, 0x16, 0xa7, 0xc2,
+	0x07, 0x60, 0x12, 0x07, 0xa6, 0x4f, 0x76, 0xb1, 0x55, 0x2e, 0x5c, 0xa0, 0xcc, 0x39, 0x4b, 0x5d,
+	0x04, 0x65, 0xd6, 0xa1, 0x15, 0x4a, 0xcc, 0xed, 0x8d, 0xae, 0xeb, 0x22, 0x7f, 0x4f, 0xb4, 0x0f,
+	0x96, 0xc0, 0x38, 0x8e, 0x96, 0x59, 0xa7, 0xf2, 0x06, 0x7f, 0x50, 0x2d, 0x30, 0x93, 0xc1, 0x10,
+	0xbd, 0x5d, 0x05, 0x13, 0x01, 0x5f, 0x12, 0xed, 0x55, 0xb5, 0xac, 0xe9, 0xd5, 0xd2, 0xe4, 0xb4,
+	0xb1, 0x98, 0xad, 0xae, 0x81, 0x4b, 0x4c, 0xc5, 0xc0, 0xbb, 0xc8, 0xb7, 0x82, 0xd8, 0xd2, 0x6d,
+	0x30, 0x49, 0x28, 0xf6, 0x51, 0x48, 0x7c, 0x26, 0x30, 0xd5, 0x2a, 0x7f, 0xf9, 0x7c, 0xab, 0x24,
+	0xce, 0xdc, 0xb4, 0x2c, 0x1f, 0x07, 0xc1, 0x46, 0xe8, 0x3b, 0x9e, 0x6d, 0x9c, 0x23, 0xd5, 0x4d,
+	0x50, 0xea, 0x2f, 0x26, 0xdc, 0xf6, 0xbd, 0x4f, 0xe9, 0x8f, 0xde, 0xa7, 0x5a, 0x02, 0x90, 0x8f,
+	0x18, 0x8b, 0x59, 0x3c, 0x79, 0xcf, 0x84, 0xfd, 0x78, 0x55, 0x08, 0xde, 0x07, 0x45, 0x1e, 0x47,
+	0xa1, 0x56, 0xc9, 0xee, 0x0e, 0x67, 0xa5, 0x05, 0x05, 0x4d, 0xad, 0x81, 0xff, 0x58, 0xdd, 0x26,
+	0xa5, 0x71, 0x4b, 0x2e, 0x83, 0x22, 0xa2, 0x74, 0xcb, 0xb1, 0x78, 0x43, 0x8c, 0x71, 0x44, 0xe9,
+	0x63, 0x4b, 0x7d, 0x22, 0xf2, 0xc0, 0x90, 0x42, 0xfe, 0x2e, 0xc8, 0x23, 0x4a, 0x93, 0x93, 0x66,
+	0x69, 0x37, 0x29, 0x4d, 0x0b, 0x47, 0x04, 0x75, 0x33, 0xa9, 0x75, 0xfe, 0x26, 0x1e, 0x01, 0x90,
+	0xdc, 0x07, 0xa2, 0x64, 0xb5, 0xaf, 0x79, 0x3c, 0xec, 0x71, 0x0b, 0xd7, 0x91, 0x8d, 0x05, 0xd7,
+	0x48, 0x31, 0xd5, 0x37, 0x92, 0xc8, 0x28, 0x2f, 0x2e, 0x9c, 0x2e, 0x83, 0x02, 0xa2, 0x34, 0x6a,
+	0x53, 0x7e, 0xb0, 0xd5, 0x42, 0x64, 0xd5, 0x60, 0x60, 0xb8, 0xda, 0x67, 0x89, 0xe7, 0x73, 0x7e,
+	0xa8, 0x25, 0xae, 0x98, 0xf6, 0xb4, 0x74, 0x52, 0x04, 0xe3, 0xcc, 0x13, 0x7c, 0x21, 0x81, 0x42,
+	0x74, 0x79, 0xc0, 0x6a, 0xb6, 0x85, 0xdf, 0xaf, 0x1c, 0x79, 0x7e, 0x28, 0x8e, 0xeb, 0xa9, 0xf3,
+	0x87, 0x51, 0x7f, 0x5f, 0x7e, 0xfd, 0xf1, 0x76, 0xac, 0x02, 0x65, 0x3d, 0xfb, 0xea, 0x8e, 0x94,
+	0x3f, 0x48, 0xe0, 0xef, 0x74, 0x5c, 0xa0, 0x36, 0x40, 0x22, 0x23, 0xc6, 0xb2, 0x3e, 0x32, 0x5e,
+	0x58, 0x6b, 0x24, 0xd6, 0xaa, 0xf0, 0x46, 0xb6, 0x35, 0x76, 0x17, 0x04, 0xfa, 0x3e, 0xfb, 0x3c,
+	0x80, 0xef, 0x24, 0x30, 0x21, 0xd2, 0x05, 0x17, 0x06, 0xe8, 0xf5, 0xc7, 0x59, 0xae, 0x8f, 0x02,
+	0x15, 0xae, 0xee, 0x24, 0xae, 0xea, 0xb0, 0x96, 0xed, 0xca, 0xe7, 0x1c, 0x7d, 0x3f, 0x8e, 0xfe,
+	0x01, 0x7c, 0x25, 0x81, 0x7c, 0x93, 0x52, 0x38, 0x37, 0x40, 0x2a, 0x49, 0x93, 0x5c, 0x1d, 0x06,
+	0x13, 0x6e, 0x16, 0x13, 0x37, 0x73, 0xf0, 0x7a, 0xb6, 0x9b, 0x68, 0x28, 0xf5, 0x7d, 0x1e, 0xce,
+	0x03, 0x36, 0x4a, 0xd1, 0x8c, 0xc3, 0x21, 0x12, 0xc1, 0x28, 0xa3, 0x94, 0x0e, 0xcb, 0x48, 0xa3,
+	0xc4, 0x02, 0x72, 0x28, 0x81, 0x22, 0xbf, 0x5b, 0x60, 0x6d, 0xd0, 0x9c, 0xa6, 0xaf, 0x32, 0x79,
+	0x61, 0x04, 0xa4, 0x30, 0xb2, 0x90, 0x18, 0x51, 0x60, 0x45, 0x1f, 0xf0, 0x73, 0xa4, 0xb5, 0x72,
+	0x74, 0xaa, 0x48, 0xc7, 0xa7, 0x8a, 0x74, 0x72, 0xaa, 0x48, 0xaf, 0xcf, 0x94, 0xdc, 0xf1, 0x99,
+	0x92, 0xfb, 0x76, 0xa6, 0xe4, 0x36, 0x6f, 0xda, 0x4e, 0xb8, 0xdd, 0x6d, 0x6b, 0x26, 0x71, 0xe3,
+	0x0a, 0xe2, 0xe3, 0x79, 0xba, 0x14, 0xfb, 0xcd, 0xd2, 0x2e, 0xb2, 0x2f, 0xff, 0xe5, 0x5f, 0x01,
+	0x00, 0x00, 0xff, 0xff, 0xbb, 0xc5, 0x98, 0x5d, 0x46, 0x09, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -462,6 +671,10 @@ type QueryClient interface {
 	EpochSummary(ctx context.Context, in *QueryEpochSummaryRequest, opts ...grpc.CallOption) (*QueryEpochSummaryResponse, error)
 	// Rewards returns an operator's claimable rewards.
 	Rewards(ctx context.Context, in *QueryRewardsRequest, opts ...grpc.CallOption) (*QueryRewardsResponse, error)
+	// App returns an app account.
+	App(ctx context.Context, in *QueryAppRequest, opts ...grpc.CallOption) (*QueryAppResponse, error)
+	// Apps lists app accounts in app ID order.
+	Apps(ctx context.Context, in *QueryAppsRequest, opts ...grpc.CallOption) (*QueryAppsResponse, error)
 	// Params returns the params.
 	Params(ctx context.Context, in *QueryParamsRequest, opts ...grpc.CallOption) (*QueryParamsResponse, error)
 }
@@ -501,6 +714,24 @@ func (c *queryClient) Rewards(ctx context.Context, in *QueryRewardsRequest, opts
 	return out, nil
 }
 
+func (c *queryClient) App(ctx context.Context, in *QueryAppRequest, opts ...grpc.CallOption) (*QueryAppResponse, error) {
+	out := new(QueryAppResponse)
+	err := c.cc.Invoke(ctx, "/chroom.incentives.v1.Query/App", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Apps(ctx context.Context, in *QueryAppsRequest, opts ...grpc.CallOption) (*QueryAppsResponse, error) {
+	out := new(QueryAppsResponse)
+	err := c.cc.Invoke(ctx, "/chroom.incentives.v1.Query/Apps", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *queryClient) Params(ctx context.Context, in *QueryParamsRequest, opts ...grpc.CallOption) (*QueryParamsResponse, error) {
 	out := new(QueryParamsResponse)
 	err := c.cc.Invoke(ctx, "/chroom.incentives.v1.Query/Params", in, out, opts...)
@@ -519,6 +750,10 @@ type QueryServer interface {
 	EpochSummary(context.Context, *QueryEpochSummaryRequest) (*QueryEpochSummaryResponse, error)
 	// Rewards returns an operator's claimable rewards.
 	Rewards(context.Context, *QueryRewardsRequest) (*QueryRewardsResponse, error)
+	// App returns an app account.
+	App(context.Context, *QueryAppRequest) (*QueryAppResponse, error)
+	// Apps lists app accounts in app ID order.
+	Apps(context.Context, *QueryAppsRequest) (*QueryAppsResponse, error)
 	// Params returns the params.
 	Params(context.Context, *QueryParamsRequest) (*QueryParamsResponse, error)
 }
@@ -535,6 +770,12 @@ func (*UnimplementedQueryServer) EpochSummary(ctx context.Context, req *QueryEpo
 }
 func (*UnimplementedQueryServer) Rewards(ctx context.Context, req *QueryRewardsRequest) (*QueryRewardsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Rewards not implemented")
+}
+func (*UnimplementedQueryServer) App(ctx context.Context, req *QueryAppRequest) (*QueryAppResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method App not implemented")
+}
+func (*UnimplementedQueryServer) Apps(ctx context.Context, req *QueryAppsRequest) (*QueryAppsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Apps not implemented")
 }
 func (*UnimplementedQueryServer) Params(ctx context.Context, req *QueryParamsRequest) (*QueryParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Params not implemented")
@@ -598,6 +839,42 @@ func _Query_Rewards_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Query_App_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryAppRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).App(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/chroom.incentives.v1.Query/App",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).App(ctx, req.(*QueryAppRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Apps_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryAppsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Apps(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/chroom.incentives.v1.Query/Apps",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Apps(ctx, req.(*QueryAppsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Query_Params_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(QueryParamsRequest)
 	if err := dec(in); err != nil {
@@ -632,6 +909,14 @@ var _Query_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Rewards",
 			Handler:    _Query_Rewards_Handler,
+		},
+		{
+			MethodName: "App",
+			Handler:    _Query_App_Handler,
+		},
+		{
+			MethodName: "Apps",
+			Handler:    _Query_Apps_Handler,
 		},
 		{
 			MethodName: "Params",
@@ -685,6 +970,16 @@ func (m *QueryPoolResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	{
+		size, err := m.Escrowed.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
 	{
 		size, err := m.ModuleBalance.MarshalToSizedBuffer(dAtA[:i])
 		if err != nil {
@@ -898,6 +1193,153 @@ func (m *QueryParamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *QueryAppRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryAppRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryAppRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryAppResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryAppResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryAppResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.App.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryAppsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryAppsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryAppsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryAppsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryAppsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryAppsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Apps) > 0 {
+		for iNdEx := len(m.Apps) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Apps[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintQuery(dAtA []byte, offset int, v uint64) int {
 	offset -= sovQuery(v)
 	base := offset
@@ -929,6 +1371,8 @@ func (m *QueryPoolResponse) Size() (n int) {
 	l = m.Claimable.Size()
 	n += 1 + l + sovQuery(uint64(l))
 	l = m.ModuleBalance.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	l = m.Escrowed.Size()
 	n += 1 + l + sovQuery(uint64(l))
 	return n
 }
@@ -997,6 +1441,62 @@ func (m *QueryParamsResponse) Size() (n int) {
 	_ = l
 	l = m.Params.Size()
 	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryAppRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryAppResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.App.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryAppsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryAppsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Apps) > 0 {
+		for _, e := range m.Apps {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
 	return n
 }
 
@@ -1181,6 +1681,39 @@ func (m *QueryPoolResponse) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if err := m.ModuleBalance.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Escrowed", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Escrowed.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex
@@ -1631,6 +2164,377 @@ func (m *QueryParamsResponse) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if err := m.Params.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryAppRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryAppRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryAppRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryAppResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryAppResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryAppResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field App", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.App.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryAppsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryAppsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryAppsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryAppsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryAppsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryAppsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Apps", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Apps = append(m.Apps, App{})
+			if err := m.Apps[len(m.Apps)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

@@ -297,6 +297,410 @@ func (m *MsgUpdateParamsResponse) XXX_DiscardUnknown() {
 
 var xxx_messageInfo_MsgUpdateParamsResponse proto.InternalMessageInfo
 
+type MsgCreateApp struct {
+	Owner string `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	AppId string `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// orchestrator_ids may bill the app (registered or not yet: an ID is
+	// only a name until a registered orchestrator submits under it).
+	OrchestratorIds []string `protobuf:"bytes,3,rep,name=orchestrator_ids,json=orchestratorIds,proto3" json:"orchestrator_ids,omitempty"`
+}
+
+func (m *MsgCreateApp) Reset()         { *m = MsgCreateApp{} }
+func (m *MsgCreateApp) String() string { return proto.CompactTextString(m) }
+func (*MsgCreateApp) ProtoMessage()    {}
+func (*MsgCreateApp) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a9b65acd92baeab1, []int{6}
+}
+func (m *MsgCreateApp) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCreateApp) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCreateApp.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCreateApp) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCreateApp.Merge(m, src)
+}
+func (m *MsgCreateApp) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCreateApp) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCreateApp.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCreateApp proto.InternalMessageInfo
+
+func (m *MsgCreateApp) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *MsgCreateApp) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
+func (m *MsgCreateApp) GetOrchestratorIds() []string {
+	if m != nil {
+		return m.OrchestratorIds
+	}
+	return nil
+}
+
+type MsgCreateAppResponse struct {
+}
+
+func (m *MsgCreateAppResponse) Reset()         { *m = MsgCreateAppResponse{} }
+func (m *MsgCreateAppResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgCreateAppResponse) ProtoMessage()    {}
+func (*MsgCreateAppResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a9b65acd92baeab1, []int{7}
+}
+func (m *MsgCreateAppResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCreateAppResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCreateAppResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCreateAppResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCreateAppResponse.Merge(m, src)
+}
+func (m *MsgCreateAppResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCreateAppResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCreateAppResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCreateAppResponse proto.InternalMessageInfo
+
+type MsgFundApp struct {
+	Funder string     `protobuf:"bytes,1,opt,name=funder,proto3" json:"funder,omitempty"`
+	AppId  string     `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	Amount types.Coin `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount"`
+}
+
+func (m *MsgFundApp) Reset()         { *m = MsgFundApp{} }
+func (m *MsgFundApp) String() string { return proto.CompactTextString(m) }
+func (*MsgFundApp) ProtoMessage()    {}
+func (*MsgFundApp) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a9b65acd92baeab1, []int{8}
+}
+func (m *MsgFundApp) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgFundApp) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgFundApp.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgFundApp) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgFundApp.Merge(m, src)
+}
+func (m *MsgFundApp) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgFundApp) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgFundApp.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgFundApp proto.InternalMessageInfo
+
+func (m *MsgFundApp) GetFunder() string {
+	if m != nil {
+		return m.Funder
+	}
+	return ""
+}
+
+func (m *MsgFundApp) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
+func (m *MsgFundApp) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+type MsgFundAppResponse struct {
+	// balance is the escrow after the deposit.
+	Balance types.Coin `protobuf:"bytes,1,opt,name=balance,proto3" json:"balance"`
+}
+
+func (m *MsgFundAppResponse) Reset()         { *m = MsgFundAppResponse{} }
+func (m *MsgFundAppResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgFundAppResponse) ProtoMessage()    {}
+func (*MsgFundAppResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a9b65acd92baeab1, []int{9}
+}
+func (m *MsgFundAppResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgFundAppResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgFundAppResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgFundAppResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgFundAppResponse.Merge(m, src)
+}
+func (m *MsgFundAppResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgFundAppResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgFundAppResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgFundAppResponse proto.InternalMessageInfo
+
+func (m *MsgFundAppResponse) GetBalance() types.Coin {
+	if m != nil {
+		return m.Balance
+	}
+	return types.Coin{}
+}
+
+type MsgWithdrawApp struct {
+	Owner  string     `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	AppId  string     `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	Amount types.Coin `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount"`
+}
+
+func (m *MsgWithdrawApp) Reset()         { *m = MsgWithdrawApp{} }
+func (m *MsgWithdrawApp) String() string { return proto.CompactTextString(m) }
+func (*MsgWithdrawApp) ProtoMessage()    {}
+func (*MsgWithdrawApp) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a9b65acd92baeab1, []int{10}
+}
+func (m *MsgWithdrawApp) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgWithdrawApp) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgWithdrawApp.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgWithdrawApp) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgWithdrawApp.Merge(m, src)
+}
+func (m *MsgWithdrawApp) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgWithdrawApp) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgWithdrawApp.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgWithdrawApp proto.InternalMessageInfo
+
+func (m *MsgWithdrawApp) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *MsgWithdrawApp) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
+func (m *MsgWithdrawApp) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+type MsgWithdrawAppResponse struct {
+	// balance is the escrow after the withdrawal.
+	Balance types.Coin `protobuf:"bytes,1,opt,name=balance,proto3" json:"balance"`
+}
+
+func (m *MsgWithdrawAppResponse) Reset()         { *m = MsgWithdrawAppResponse{} }
+func (m *MsgWithdrawAppResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgWithdrawAppResponse) ProtoMessage()    {}
+func (*MsgWithdrawAppResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a9b65acd92baeab1, []int{11}
+}
+func (m *MsgWithdrawAppResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgWithdrawAppResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgWithdrawAppResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgWithdrawAppResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgWithdrawAppResponse.Merge(m, src)
+}
+func (m *MsgWithdrawAppResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgWithdrawAppResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgWithdrawAppResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgWithdrawAppResponse proto.InternalMessageInfo
+
+func (m *MsgWithdrawAppResponse) GetBalance() types.Coin {
+	if m != nil {
+		return m.Balance
+	}
+	return types.Coin{}
+}
+
+type MsgUpdateApp struct {
+	Owner           string   `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	AppId           string   `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	OrchestratorIds []string `protobuf:"bytes,3,rep,name=orchestrator_ids,json=orchestratorIds,proto3" json:"orchestrator_ids,omitempty"`
+}
+
+func (m *MsgUpdateApp) Reset()         { *m = MsgUpdateApp{} }
+func (m *MsgUpdateApp) String() string { return proto.CompactTextString(m) }
+func (*MsgUpdateApp) ProtoMessage()    {}
+func (*MsgUpdateApp) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a9b65acd92baeab1, []int{12}
+}
+func (m *MsgUpdateApp) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUpdateApp) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUpdateApp.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUpdateApp) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUpdateApp.Merge(m, src)
+}
+func (m *MsgUpdateApp) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUpdateApp) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUpdateApp.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUpdateApp proto.InternalMessageInfo
+
+func (m *MsgUpdateApp) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *MsgUpdateApp) GetAppId() string {
+	if m != nil {
+		return m.AppId
+	}
+	return ""
+}
+
+func (m *MsgUpdateApp) GetOrchestratorIds() []string {
+	if m != nil {
+		return m.OrchestratorIds
+	}
+	return nil
+}
+
+type MsgUpdateAppResponse struct {
+}
+
+func (m *MsgUpdateAppResponse) Reset()         { *m = MsgUpdateAppResponse{} }
+func (m *MsgUpdateAppResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgUpdateAppResponse) ProtoMessage()    {}
+func (*MsgUpdateAppResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a9b65acd92baeab1, []int{13}
+}
+func (m *MsgUpdateAppResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUpdateAppResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUpdateAppResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUpdateAppResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUpdateAppResponse.Merge(m, src)
+}
+func (m *MsgUpdateAppResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUpdateAppResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUpdateAppResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUpdateAppResponse proto.InternalMessageInfo
+
 func init() {
 	proto.RegisterType((*MsgFundPool)(nil), "chroom.incentives.v1.MsgFundPool")
 	proto.RegisterType((*MsgFundPoolResponse)(nil), "chroom.incentives.v1.MsgFundPoolResponse")
@@ -304,46 +708,70 @@ func init() {
 	proto.RegisterType((*MsgClaimRewardsResponse)(nil), "chroom.incentives.v1.MsgClaimRewardsResponse")
 	proto.RegisterType((*MsgUpdateParams)(nil), "chroom.incentives.v1.MsgUpdateParams")
 	proto.RegisterType((*MsgUpdateParamsResponse)(nil), "chroom.incentives.v1.MsgUpdateParamsResponse")
+	proto.RegisterType((*MsgCreateApp)(nil), "chroom.incentives.v1.MsgCreateApp")
+	proto.RegisterType((*MsgCreateAppResponse)(nil), "chroom.incentives.v1.MsgCreateAppResponse")
+	proto.RegisterType((*MsgFundApp)(nil), "chroom.incentives.v1.MsgFundApp")
+	proto.RegisterType((*MsgFundAppResponse)(nil), "chroom.incentives.v1.MsgFundAppResponse")
+	proto.RegisterType((*MsgWithdrawApp)(nil), "chroom.incentives.v1.MsgWithdrawApp")
+	proto.RegisterType((*MsgWithdrawAppResponse)(nil), "chroom.incentives.v1.MsgWithdrawAppResponse")
+	proto.RegisterType((*MsgUpdateApp)(nil), "chroom.incentives.v1.MsgUpdateApp")
+	proto.RegisterType((*MsgUpdateAppResponse)(nil), "chroom.incentives.v1.MsgUpdateAppResponse")
 }
 
 func init() { proto.RegisterFile("chroom/incentives/v1/tx.proto", fileDescriptor_a9b65acd92baeab1) }
 
 var fileDescriptor_a9b65acd92baeab1 = []byte{
-	// 539 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x8c, 0x53, 0x41, 0x6b, 0x13, 0x41,
-	0x14, 0xce, 0x54, 0x0d, 0xed, 0x54, 0x10, 0xd7, 0x48, 0x93, 0xa0, 0xdb, 0x76, 0x45, 0xa8, 0x91,
-	0xee, 0x98, 0xaa, 0x15, 0x82, 0x20, 0xa6, 0xe8, 0x2d, 0x50, 0x22, 0x82, 0x78, 0x91, 0xc9, 0xee,
-	0xb8, 0x59, 0xe8, 0xce, 0x5b, 0x76, 0x66, 0x63, 0x7b, 0x11, 0xf1, 0xe8, 0xc9, 0x9f, 0xe1, 0x49,
-	0x82, 0xf8, 0x0b, 0x3c, 0xf5, 0x58, 0x3c, 0x79, 0x12, 0x49, 0x0e, 0xf9, 0x1b, 0xb2, 0xbb, 0x93,
-	0xcd, 0x44, 0x36, 0x8d, 0x97, 0x90, 0xf7, 0xde, 0xf7, 0xde, 0xfb, 0xe6, 0xfb, 0xde, 0xe2, 0x9b,
-	0x4e, 0x3f, 0x02, 0x08, 0x88, 0xcf, 0x1d, 0xc6, 0xa5, 0x3f, 0x60, 0x82, 0x0c, 0x9a, 0x44, 0x1e,
-	0xdb, 0x61, 0x04, 0x12, 0x8c, 0x4a, 0x56, 0xb6, 0x67, 0x65, 0x7b, 0xd0, 0xac, 0x5f, 0xa5, 0x81,
-	0xcf, 0x81, 0xa4, 0xbf, 0x19, 0xb0, 0xbe, 0x5d, 0x38, 0x27, 0xa4, 0x11, 0x0d, 0x84, 0x82, 0x98,
-	0x0e, 0x88, 0x00, 0x04, 0xe9, 0x51, 0xc1, 0xc8, 0xa0, 0xd9, 0x63, 0x92, 0x36, 0x89, 0x03, 0x3e,
-	0x57, 0xf5, 0x0d, 0x55, 0x0f, 0x84, 0x97, 0xf4, 0x06, 0xc2, 0x53, 0x85, 0x5a, 0x56, 0x78, 0x93,
-	0x46, 0x24, 0x0b, 0x54, 0xa9, 0xe2, 0x81, 0x07, 0x59, 0x3e, 0xf9, 0x97, 0x65, 0xad, 0xaf, 0x08,
-	0xaf, 0x77, 0x84, 0xf7, 0x3c, 0xe6, 0xee, 0x21, 0xc0, 0x91, 0x71, 0x0f, 0x97, 0xdf, 0xc6, 0xdc,
-	0x65, 0x51, 0x15, 0x6d, 0xa1, 0x9d, 0xb5, 0x76, 0xf5, 0xe7, 0xf7, 0xdd, 0x8a, 0x9a, 0xf3, 0xd4,
-	0x75, 0x23, 0x26, 0xc4, 0x0b, 0x19, 0xf9, 0xdc, 0xeb, 0x2a, 0x9c, 0xf1, 0x18, 0x97, 0x69, 0x00,
-	0x31, 0x97, 0xd5, 0x95, 0x2d, 0xb4, 0xb3, 0xbe, 0x57, 0xb3, 0x15, 0x3c, 0x21, 0x6f, 0x2b, 0xf2,
-	0xf6, 0x01, 0xf8, 0xbc, 0xbd, 0x76, 0xfa, 0x7b, 0xb3, 0xf4, 0x65, 0x32, 0x6c, 0xa0, 0xae, 0xea,
-	0x69, 0x91, 0x8f, 0x93, 0x61, 0x43, 0x8d, 0xfa, 0x34, 0x19, 0x36, 0x36, 0x95, 0x38, 0xc7, 0xba,
-	0x3c, 0x1a, 0x41, 0xeb, 0x3a, 0xbe, 0xa6, 0x85, 0x5d, 0x26, 0x42, 0xe0, 0x82, 0x59, 0xef, 0xf1,
-	0x95, 0x8e, 0xf0, 0x0e, 0x8e, 0xa8, 0x1f, 0x74, 0xd9, 0x3b, 0x1a, 0xb9, 0xc2, 0x78, 0x80, 0x57,
-	0x21, 0x64, 0x11, 0x95, 0xb0, 0xfc, 0x31, 0x39, 0xb2, 0xf5, 0x30, 0x21, 0x94, 0x87, 0x09, 0xa5,
-	0x5b, 0x0b, 0x28, 0xe9, 0xcb, 0xac, 0x2e, 0xde, 0xf8, 0x27, 0x35, 0xa5, 0x66, 0x3c, 0xca, 0x05,
-	0x42, 0xcb, 0x04, 0xba, 0x98, 0x08, 0x34, 0xd5, 0xc6, 0xfa, 0x81, 0xd2, 0x47, 0xbd, 0x0c, 0x5d,
-	0x2a, 0xd9, 0x61, 0x7a, 0x1f, 0xc6, 0x3e, 0x5e, 0xa3, 0xb1, 0xec, 0x43, 0xe4, 0xcb, 0x93, 0xa5,
-	0xaf, 0x9a, 0x41, 0x8d, 0x27, 0xb8, 0x9c, 0x5d, 0x98, 0x72, 0xe9, 0x86, 0x5d, 0x74, 0xae, 0x76,
-	0xb6, 0x65, 0xce, 0xa8, 0xac, 0xad, 0xb5, 0x9f, 0xe8, 0x32, 0x1b, 0x78, 0x9e, 0x30, 0x3a, 0x61,
-	0xab, 0x96, 0x0a, 0xa3, 0xa7, 0xa6, 0xc2, 0xec, 0x7d, 0x5b, 0xc1, 0x17, 0x3a, 0xc2, 0x33, 0x5e,
-	0xe1, 0xd5, 0xfc, 0xfe, 0xb6, 0x8b, 0x79, 0x69, 0x96, 0xd7, 0xef, 0x2c, 0x85, 0xe4, 0xd2, 0xbb,
-	0xf8, 0xf2, 0xdc, 0x49, 0xdc, 0x5e, 0xd8, 0xaa, 0xc3, 0xea, 0xbb, 0xff, 0x05, 0xd3, 0xb7, 0xcc,
-	0x79, 0xb4, 0x78, 0x8b, 0x0e, 0x3b, 0x67, 0x4b, 0x91, 0x5a, 0xf5, 0x4b, 0x1f, 0x12, 0x3f, 0xda,
-	0xcf, 0x4e, 0x47, 0x26, 0x3a, 0x1b, 0x99, 0xe8, 0xcf, 0xc8, 0x44, 0x9f, 0xc7, 0x66, 0xe9, 0x6c,
-	0x6c, 0x96, 0x7e, 0x8d, 0xcd, 0xd2, 0xeb, 0xbb, 0x9e, 0x2f, 0xfb, 0x71, 0xcf, 0x76, 0x20, 0x20,
-	0xca, 0x99, 0x22, 0x83, 0xe4, 0x49, 0xc8, 0x44, 0xaf, 0x9c, 0x7e, 0xfe, 0xf7, 0xff, 0x06, 0x00,
-	0x00, 0xff, 0xff, 0x55, 0xc6, 0x0d, 0x4e, 0xd5, 0x04, 0x00, 0x00,
+	// 793 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcc, 0x56, 0x41, 0x4f, 0x13, 0x41,
+	0x14, 0xee, 0x5a, 0x5b, 0xe8, 0x40, 0x44, 0xd7, 0x02, 0xa5, 0xd1, 0xa5, 0xac, 0x92, 0x94, 0x2a,
+	0xbb, 0x16, 0x15, 0x23, 0x31, 0x31, 0x40, 0x34, 0xe1, 0xd0, 0x48, 0x4a, 0x88, 0x46, 0x0f, 0x64,
+	0xda, 0x1d, 0xb7, 0x9b, 0xb0, 0x3b, 0x9b, 0x9d, 0x69, 0x81, 0x8b, 0x31, 0x1e, 0x3d, 0xf9, 0x2b,
+	0x8c, 0x27, 0x83, 0x89, 0xbf, 0x40, 0x2f, 0x1c, 0x89, 0x27, 0x4f, 0xc6, 0xc0, 0x81, 0xbf, 0x61,
+	0x76, 0x77, 0x3a, 0x9d, 0x62, 0xb7, 0x5b, 0x95, 0x83, 0x17, 0xc2, 0x9b, 0xf7, 0xbd, 0xb7, 0xef,
+	0x7d, 0xef, 0x7d, 0x33, 0x05, 0x57, 0xeb, 0x0d, 0x0f, 0x63, 0x5b, 0xb7, 0x9c, 0x3a, 0x72, 0xa8,
+	0xd5, 0x42, 0x44, 0x6f, 0x95, 0x75, 0xba, 0xab, 0xb9, 0x1e, 0xa6, 0x58, 0xce, 0x86, 0x6e, 0xad,
+	0xe3, 0xd6, 0x5a, 0xe5, 0xfc, 0x25, 0x68, 0x5b, 0x0e, 0xd6, 0x83, 0xbf, 0x21, 0x30, 0x3f, 0xd3,
+	0x33, 0x8f, 0x0b, 0x3d, 0x68, 0x13, 0x06, 0x51, 0xea, 0x98, 0xd8, 0x98, 0xe8, 0x35, 0x48, 0x90,
+	0xde, 0x2a, 0xd7, 0x10, 0x85, 0x65, 0xbd, 0x8e, 0x2d, 0x87, 0xf9, 0x27, 0x99, 0xdf, 0x26, 0xa6,
+	0x1f, 0x6b, 0x13, 0x93, 0x39, 0xa6, 0x42, 0xc7, 0x56, 0x60, 0xe9, 0xa1, 0xc1, 0x5c, 0x59, 0x13,
+	0x9b, 0x38, 0x3c, 0xf7, 0xff, 0x0b, 0x4f, 0xd5, 0x8f, 0x12, 0x18, 0xa9, 0x10, 0xf3, 0x71, 0xd3,
+	0x31, 0xd6, 0x31, 0xde, 0x96, 0x6f, 0x81, 0xf4, 0xcb, 0xa6, 0x63, 0x20, 0x2f, 0x27, 0x15, 0xa4,
+	0x62, 0x66, 0x25, 0xf7, 0xed, 0xf3, 0x7c, 0x96, 0xe5, 0x59, 0x36, 0x0c, 0x0f, 0x11, 0xb2, 0x41,
+	0x3d, 0xcb, 0x31, 0xab, 0x0c, 0x27, 0x3f, 0x00, 0x69, 0x68, 0xe3, 0xa6, 0x43, 0x73, 0xe7, 0x0a,
+	0x52, 0x71, 0x64, 0x61, 0x4a, 0x63, 0x70, 0xbf, 0x78, 0x8d, 0x15, 0xaf, 0xad, 0x62, 0xcb, 0x59,
+	0xc9, 0x1c, 0xfc, 0x98, 0x4e, 0x7c, 0x38, 0xd9, 0x2f, 0x49, 0x55, 0x16, 0xb3, 0xa4, 0xbf, 0x39,
+	0xd9, 0x2f, 0xb1, 0x54, 0x6f, 0x4f, 0xf6, 0x4b, 0xd3, 0x8c, 0x9c, 0x5d, 0x91, 0x1e, 0xa1, 0x40,
+	0x75, 0x1c, 0x5c, 0x16, 0xcc, 0x2a, 0x22, 0x2e, 0x76, 0x08, 0x52, 0x5f, 0x81, 0xb1, 0x0a, 0x31,
+	0x57, 0xb7, 0xa1, 0x65, 0x57, 0xd1, 0x0e, 0xf4, 0x0c, 0x22, 0xdf, 0x01, 0xc3, 0xd8, 0x45, 0x1e,
+	0xa4, 0x38, 0xbe, 0x19, 0x8e, 0x5c, 0xba, 0xeb, 0x17, 0xc4, 0x4d, 0xbf, 0xa4, 0x6b, 0x11, 0x25,
+	0x89, 0x1f, 0x53, 0xab, 0x60, 0xf2, 0xd4, 0x51, 0xbb, 0x34, 0xf9, 0x1e, 0x27, 0x48, 0x8a, 0x23,
+	0xe8, 0xbc, 0x4f, 0x50, 0x9b, 0x1b, 0xf5, 0x8b, 0x14, 0x34, 0xb5, 0xe9, 0x1a, 0x90, 0xa2, 0xf5,
+	0x60, 0x3f, 0xe4, 0x45, 0x90, 0x81, 0x4d, 0xda, 0xc0, 0x9e, 0x45, 0xf7, 0x62, 0xbb, 0xea, 0x40,
+	0xe5, 0x87, 0x20, 0x1d, 0x6e, 0x18, 0x9b, 0xd2, 0x15, 0xad, 0xd7, 0xba, 0x6a, 0xe1, 0x57, 0xba,
+	0x06, 0x15, 0x86, 0x2d, 0x2d, 0xfa, 0xbc, 0x74, 0x12, 0xf6, 0x23, 0x46, 0x2c, 0x58, 0x9d, 0x0a,
+	0x88, 0x11, 0x8f, 0xf8, 0xcc, 0x3e, 0x49, 0x60, 0xd4, 0x27, 0xcd, 0x43, 0x90, 0xa2, 0x65, 0xd7,
+	0x95, 0x35, 0x90, 0xc2, 0x3b, 0xce, 0x00, 0xbb, 0x17, 0xc2, 0xe4, 0x71, 0x90, 0x86, 0xae, 0xbb,
+	0x65, 0x19, 0x41, 0x53, 0x99, 0x6a, 0x0a, 0xba, 0xee, 0x9a, 0x21, 0xcf, 0x81, 0x8b, 0xd8, 0xab,
+	0x37, 0x10, 0xa1, 0xc1, 0x0c, 0xb7, 0x2c, 0x83, 0xe4, 0x92, 0x85, 0x64, 0x31, 0x53, 0x1d, 0x13,
+	0xcf, 0xd7, 0x0c, 0x12, 0xae, 0x5f, 0x98, 0xcd, 0xef, 0xa8, 0x10, 0x35, 0xea, 0x76, 0x89, 0xea,
+	0x04, 0xc8, 0x8a, 0x36, 0xef, 0xe5, 0xab, 0x04, 0x00, 0xdb, 0x4b, 0xbf, 0x93, 0x3f, 0x97, 0x51,
+	0x44, 0x2f, 0x1d, 0x75, 0x25, 0xff, 0x42, 0x5d, 0xda, 0x29, 0x75, 0x29, 0x7d, 0xd4, 0xe5, 0x77,
+	0xf7, 0x04, 0xc8, 0x1d, 0x8b, 0x2f, 0xf0, 0x7d, 0x30, 0x54, 0x83, 0xdb, 0xd0, 0xa9, 0xa3, 0x41,
+	0x37, 0xb8, 0x8d, 0x57, 0x0f, 0x24, 0x70, 0xa1, 0x42, 0xcc, 0xa7, 0x16, 0x6d, 0x18, 0x1e, 0xdc,
+	0x39, 0xc3, 0x21, 0xff, 0x1b, 0x31, 0xe5, 0xee, 0xb9, 0xab, 0x11, 0xbc, 0x08, 0x75, 0xab, 0x1b,
+	0x60, 0xa2, 0xfb, 0xe4, 0x2c, 0xf8, 0x61, 0x12, 0x08, 0xe5, 0xf1, 0x5f, 0x4b, 0x80, 0x97, 0xc8,
+	0x24, 0xc0, 0xed, 0x36, 0x0d, 0x0b, 0xef, 0x53, 0x20, 0x59, 0x21, 0xa6, 0xfc, 0x0c, 0x0c, 0xf3,
+	0xe7, 0x64, 0xa6, 0xf7, 0x35, 0x23, 0xdc, 0xe0, 0xf9, 0xb9, 0x58, 0x08, 0x27, 0xda, 0x00, 0xa3,
+	0x5d, 0x37, 0xfc, 0x6c, 0x64, 0xa8, 0x08, 0xcb, 0xcf, 0x0f, 0x04, 0xe3, 0x5f, 0x79, 0x01, 0x32,
+	0x9d, 0x2b, 0x49, 0x8d, 0x8e, 0x6d, 0x63, 0xf2, 0xa5, 0x78, 0x0c, 0x4f, 0xbe, 0x09, 0x86, 0xda,
+	0x77, 0x44, 0xa1, 0x6f, 0xe3, 0x7e, 0xe2, 0x62, 0x1c, 0x82, 0xa7, 0x85, 0x60, 0x44, 0xd4, 0xd8,
+	0xf5, 0xc8, 0x40, 0x01, 0x95, 0xbf, 0x39, 0x08, 0x4a, 0xa4, 0xa5, 0xb3, 0xa6, 0xd1, 0xb4, 0x70,
+	0x4c, 0x1f, 0x5a, 0x7e, 0xdb, 0x1d, 0x7f, 0xb2, 0x5d, 0xcf, 0xdc, 0x6c, 0x4c, 0x6c, 0x08, 0xeb,
+	0x33, 0xd9, 0x5e, 0x0f, 0x4e, 0x3e, 0xf5, 0xda, 0xbf, 0x04, 0x56, 0x1e, 0x1d, 0x1c, 0x29, 0xd2,
+	0xe1, 0x91, 0x22, 0xfd, 0x3c, 0x52, 0xa4, 0x77, 0xc7, 0x4a, 0xe2, 0xf0, 0x58, 0x49, 0x7c, 0x3f,
+	0x56, 0x12, 0xcf, 0x6f, 0x98, 0x16, 0x6d, 0x34, 0x6b, 0x5a, 0x1d, 0xdb, 0x3a, 0xd3, 0x41, 0x2f,
+	0x39, 0xd0, 0x3d, 0x17, 0x91, 0x5a, 0x3a, 0xf8, 0x05, 0x75, 0xfb, 0x57, 0x00, 0x00, 0x00, 0xff,
+	0xff, 0x08, 0xd3, 0x39, 0x00, 0x18, 0x0a, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -362,6 +790,14 @@ type MsgClient interface {
 	FundPool(ctx context.Context, in *MsgFundPool, opts ...grpc.CallOption) (*MsgFundPoolResponse, error)
 	// ClaimRewards pays an operator's claimable rewards to it.
 	ClaimRewards(ctx context.Context, in *MsgClaimRewards, opts ...grpc.CallOption) (*MsgClaimRewardsResponse, error)
+	// CreateApp creates an app account (escrow) owned by the sender.
+	CreateApp(ctx context.Context, in *MsgCreateApp, opts ...grpc.CallOption) (*MsgCreateAppResponse, error)
+	// FundApp pays coins into an app's escrow (anyone may).
+	FundApp(ctx context.Context, in *MsgFundApp, opts ...grpc.CallOption) (*MsgFundAppResponse, error)
+	// WithdrawApp pays coins from an app's escrow back to its owner.
+	WithdrawApp(ctx context.Context, in *MsgWithdrawApp, opts ...grpc.CallOption) (*MsgWithdrawAppResponse, error)
+	// UpdateApp replaces the orchestrators allowed to bill an app.
+	UpdateApp(ctx context.Context, in *MsgUpdateApp, opts ...grpc.CallOption) (*MsgUpdateAppResponse, error)
 	// UpdateParams changes the params (governance only).
 	UpdateParams(ctx context.Context, in *MsgUpdateParams, opts ...grpc.CallOption) (*MsgUpdateParamsResponse, error)
 }
@@ -392,6 +828,42 @@ func (c *msgClient) ClaimRewards(ctx context.Context, in *MsgClaimRewards, opts 
 	return out, nil
 }
 
+func (c *msgClient) CreateApp(ctx context.Context, in *MsgCreateApp, opts ...grpc.CallOption) (*MsgCreateAppResponse, error) {
+	out := new(MsgCreateAppResponse)
+	err := c.cc.Invoke(ctx, "/chroom.incentives.v1.Msg/CreateApp", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) FundApp(ctx context.Context, in *MsgFundApp, opts ...grpc.CallOption) (*MsgFundAppResponse, error) {
+	out := new(MsgFundAppResponse)
+	err := c.cc.Invoke(ctx, "/chroom.incentives.v1.Msg/FundApp", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) WithdrawApp(ctx context.Context, in *MsgWithdrawApp, opts ...grpc.CallOption) (*MsgWithdrawAppResponse, error) {
+	out := new(MsgWithdrawAppResponse)
+	err := c.cc.Invoke(ctx, "/chroom.incentives.v1.Msg/WithdrawApp", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) UpdateApp(ctx context.Context, in *MsgUpdateApp, opts ...grpc.CallOption) (*MsgUpdateAppResponse, error) {
+	out := new(MsgUpdateAppResponse)
+	err := c.cc.Invoke(ctx, "/chroom.incentives.v1.Msg/UpdateApp", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *msgClient) UpdateParams(ctx context.Context, in *MsgUpdateParams, opts ...grpc.CallOption) (*MsgUpdateParamsResponse, error) {
 	out := new(MsgUpdateParamsResponse)
 	err := c.cc.Invoke(ctx, "/chroom.incentives.v1.Msg/UpdateParams", in, out, opts...)
@@ -407,6 +879,14 @@ type MsgServer interface {
 	FundPool(context.Context, *MsgFundPool) (*MsgFundPoolResponse, error)
 	// ClaimRewards pays an operator's claimable rewards to it.
 	ClaimRewards(context.Context, *MsgClaimRewards) (*MsgClaimRewardsResponse, error)
+	// CreateApp creates an app account (escrow) owned by the sender.
+	CreateApp(context.Context, *MsgCreateApp) (*MsgCreateAppResponse, error)
+	// FundApp pays coins into an app's escrow (anyone may).
+	FundApp(context.Context, *MsgFundApp) (*MsgFundAppResponse, error)
+	// WithdrawApp pays coins from an app's escrow back to its owner.
+	WithdrawApp(context.Context, *MsgWithdrawApp) (*MsgWithdrawAppResponse, error)
+	// UpdateApp replaces the orchestrators allowed to bill an app.
+	UpdateApp(context.Context, *MsgUpdateApp) (*MsgUpdateAppResponse, error)
 	// UpdateParams changes the params (governance only).
 	UpdateParams(context.Context, *MsgUpdateParams) (*MsgUpdateParamsResponse, error)
 }
@@ -420,6 +900,18 @@ func (*UnimplementedMsgServer) FundPool(ctx context.Context, req *MsgFundPool) (
 }
 func (*UnimplementedMsgServer) ClaimRewards(ctx context.Context, req *MsgClaimRewards) (*MsgClaimRewardsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ClaimRewards not implemented")
+}
+func (*UnimplementedMsgServer) CreateApp(ctx context.Context, req *MsgCreateApp) (*MsgCreateAppResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateApp not implemented")
+}
+func (*UnimplementedMsgServer) FundApp(ctx context.Context, req *MsgFundApp) (*MsgFundAppResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method FundApp not implemented")
+}
+func (*UnimplementedMsgServer) WithdrawApp(ctx context.Context, req *MsgWithdrawApp) (*MsgWithdrawAppResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method WithdrawApp not implemented")
+}
+func (*UnimplementedMsgServer) UpdateApp(ctx context.Context, req *MsgUpdateApp) (*MsgUpdateAppResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateApp not implemented")
 }
 func (*UnimplementedMsgServer) UpdateParams(ctx context.Context, req *MsgUpdateParams) (*MsgUpdateParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateParams not implemented")
@@ -465,6 +957,78 @@ func _Msg_ClaimRewards_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Msg_CreateApp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgCreateApp)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).CreateApp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/chroom.incentives.v1.Msg/CreateApp",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).CreateApp(ctx, req.(*MsgCreateApp))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_FundApp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgFundApp)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).FundApp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/chroom.incentives.v1.Msg/FundApp",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).FundApp(ctx, req.(*MsgFundApp))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_WithdrawApp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgWithdrawApp)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).WithdrawApp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/chroom.incentives.v1.Msg/WithdrawApp",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).WithdrawApp(ctx, req.(*MsgWithdrawApp))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_UpdateApp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgUpdateApp)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).UpdateApp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/chroom.incentives.v1.Msg/UpdateApp",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).UpdateApp(ctx, req.(*MsgUpdateApp))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Msg_UpdateParams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(MsgUpdateParams)
 	if err := dec(in); err != nil {
@@ -495,6 +1059,22 @@ var _Msg_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ClaimRewards",
 			Handler:    _Msg_ClaimRewards_Handler,
+		},
+		{
+			MethodName: "CreateApp",
+			Handler:    _Msg_CreateApp_Handler,
+		},
+		{
+			MethodName: "FundApp",
+			Handler:    _Msg_FundApp_Handler,
+		},
+		{
+			MethodName: "WithdrawApp",
+			Handler:    _Msg_WithdrawApp_Handler,
+		},
+		{
+			MethodName: "UpdateApp",
+			Handler:    _Msg_UpdateApp_Handler,
 		},
 		{
 			MethodName: "UpdateParams",
@@ -694,6 +1274,304 @@ func (m *MsgUpdateParamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error)
 	return len(dAtA) - i, nil
 }
 
+func (m *MsgCreateApp) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCreateApp) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCreateApp) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.OrchestratorIds) > 0 {
+		for iNdEx := len(m.OrchestratorIds) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.OrchestratorIds[iNdEx])
+			copy(dAtA[i:], m.OrchestratorIds[iNdEx])
+			i = encodeVarintTx(dAtA, i, uint64(len(m.OrchestratorIds[iNdEx])))
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCreateAppResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCreateAppResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCreateAppResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgFundApp) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgFundApp) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgFundApp) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Funder) > 0 {
+		i -= len(m.Funder)
+		copy(dAtA[i:], m.Funder)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Funder)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgFundAppResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgFundAppResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgFundAppResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Balance.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgWithdrawApp) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgWithdrawApp) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgWithdrawApp) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgWithdrawAppResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgWithdrawAppResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgWithdrawAppResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Balance.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUpdateApp) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUpdateApp) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUpdateApp) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.OrchestratorIds) > 0 {
+		for iNdEx := len(m.OrchestratorIds) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.OrchestratorIds[iNdEx])
+			copy(dAtA[i:], m.OrchestratorIds[iNdEx])
+			i = encodeVarintTx(dAtA, i, uint64(len(m.OrchestratorIds[iNdEx])))
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if len(m.AppId) > 0 {
+		i -= len(m.AppId)
+		copy(dAtA[i:], m.AppId)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.AppId)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUpdateAppResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUpdateAppResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUpdateAppResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintTx(dAtA []byte, offset int, v uint64) int {
 	offset -= sovTx(v)
 	base := offset
@@ -769,6 +1647,130 @@ func (m *MsgUpdateParams) Size() (n int) {
 }
 
 func (m *MsgUpdateParamsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgCreateApp) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if len(m.OrchestratorIds) > 0 {
+		for _, s := range m.OrchestratorIds {
+			l = len(s)
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *MsgCreateAppResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgFundApp) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Funder)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgFundAppResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Balance.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgWithdrawApp) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgWithdrawAppResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Balance.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgUpdateApp) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.AppId)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if len(m.OrchestratorIds) > 0 {
+		for _, s := range m.OrchestratorIds {
+			l = len(s)
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *MsgUpdateAppResponse) Size() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -1255,6 +2257,858 @@ func (m *MsgUpdateParamsResponse) Unmarshal(dAtA []byte) error {
 		}
 		if fieldNum <= 0 {
 			return fmt.Errorf("proto: MsgUpdateParamsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCreateApp) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCreateApp: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCreateApp: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OrchestratorIds", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.OrchestratorIds = append(m.OrchestratorIds, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCreateAppResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCreateAppResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCreateAppResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgFundApp) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgFundApp: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgFundApp: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Funder", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Funder = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgFundAppResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgFundAppResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgFundAppResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Balance", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Balance.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgWithdrawApp) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgWithdrawApp: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgWithdrawApp: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgWithdrawAppResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgWithdrawAppResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgWithdrawAppResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Balance", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Balance.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUpdateApp) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUpdateApp: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUpdateApp: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AppId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AppId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OrchestratorIds", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.OrchestratorIds = append(m.OrchestratorIds, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUpdateAppResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUpdateAppResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUpdateAppResponse: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		default:

@@ -95,6 +95,7 @@ func (k Keeper) RegisterNode(ctx context.Context, msg *types.MsgRegisterNode) (s
 		Stake:            msg.Stake,
 		Status:           types.NodeStatus_NODE_STATUS_ACTIVE,
 		RegisteredHeight: sdkCtx.BlockHeight(),
+		RegisteredTime:   sdkCtx.BlockTime(),
 		Stats:            types.NodeStats{QualityScore: sdkmath.LegacyOneDec()},
 	}
 	if err := k.setNode(ctx, node); err != nil {

@@ -30,10 +30,10 @@ func BenchmarkSubmitReceipts(b *testing.B) {
 			operator := sample.AccAddress(1)
 			c.Bank.Fund(operator, sdk.NewCoins(sample.Uchr(100_000_000)))
 			msgs := registrykeeper.NewMsgServerImpl(c.Registry)
-			if _, err := msgs.RegisterNode(c.Ctx, sample.RegisterMediaNode(operator, 1, "DE")); err != nil {
+			if _, err := msgs.RegisterNode(c.Backdated(), sample.RegisterMediaNode(operator, 1, "DE")); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := msgs.RegisterNode(c.Ctx, sample.RegisterOrchestrator(operator, 2, "DE")); err != nil {
+			if _, err := msgs.RegisterNode(c.Backdated(), sample.RegisterOrchestrator(operator, 2, "DE")); err != nil {
 				b.Fatal(err)
 			}
 			c.Commit()

@@ -86,6 +86,7 @@ func TestSubmitEvidenceSlashes(t *testing.T) {
 				f.register(t, sample.RegisterOrchestrator(f.orchOp, 4, "DE"))
 				a, _ := f.equivocation()
 				r := sample.Receipt(f.media, orch2, 1, evidenceSession)
+				r.SessionId = a.Receipt.SessionId
 				return a, resign(f.media, orch2, r)
 			},
 			mediaStatus: registrytypes.NodeStatus_NODE_STATUS_JAILED,

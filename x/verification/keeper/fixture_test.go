@@ -62,7 +62,7 @@ func newFixture(t *testing.T) *fixture {
 // register registers a node and returns its ID.
 func (f *fixture) register(t *testing.T, msg *registrytypes.MsgRegisterNode) string {
 	t.Helper()
-	res, err := f.regMsgs.RegisterNode(f.Ctx, msg)
+	res, err := f.regMsgs.RegisterNode(f.Backdated(), msg)
 	require.NoError(t, err, "register %s", msg.Moniker)
 	return res.NodeId
 }
@@ -78,9 +78,33 @@ func (f *fixture) jail(t *testing.T, id string) {
 }
 
 // signed returns a valid receipt of the fixture's nodes for session,
-// signed for the test chain.
+// signed for the test chain, with the client attestation of an honest web
+// client (no loss seen by the client, so its quality is the node's).
 func (f *fixture) signed(epoch int64, session int) format.SignedReceipt {
-	return sample.Sign(f.media, f.orch, testkeeper.ChainID, sample.Receipt(f.media, f.orch, epoch, session))
+	return f.attest(sample.Sign(f.media, f.orch, testkeeper.ChainID, sample.Receipt(f.media, f.orch, epoch, session)), session)
+}
+
+// app creates app id owned by f.other, funded with amount uchr and
+// billable by orchs.
+func (f *fixture) app(t *testing.T, id string, amount int64, orchs ...string) {
+	t.Helper()
+	require.NoError(t, f.Incentives.CreateApp(f.Ctx, f.other.String(), id, orchs))
+	if amount > 0 {
+		_, err := f.Incentives.FundApp(f.Ctx, f.other.String(), id, sample.Uchr(amount))
+		require.NoError(t, err)
+	}
+}
+
+// appReceipt is signed(epoch, session) billed to app.
+func (f *fixture) appReceipt(epoch int64, session int, app string) format.SignedReceipt {
+	r := sample.Receipt(f.media, f.orch, epoch, session)
+	r.AppId = app
+	return f.attest(resign(f.media, f.orch, r), session)
+}
+
+// attest attaches the attestation of sample session n to s.
+func (f *fixture) attest(s format.SignedReceipt, n int) format.SignedReceipt {
+	return sample.Attest(f.orch, testkeeper.ChainID, s, n, nil)
 }
 
 // submit sends receipts as the orchestrator's operator through the Msg

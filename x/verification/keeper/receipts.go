@@ -19,28 +19,58 @@ import (
 
 // candidate is a receipt that passed every check but its signatures.
 type candidate struct {
-	index    int
-	signed   *format.SignedReceipt
-	media    registrytypes.Node
-	orch     registrytypes.Node
-	payload  []byte
-	key      markerKey
-	hash     []byte
-	seconds  uint64
-	quality  sdkmath.LegacyDec
-	bytesSum uint64
+	index   int
+	signed  *format.SignedReceipt
+	media   registrytypes.Node
+	orch    registrytypes.Node
+	payload []byte
+	// mediaMsg and orchMsg are the receipt's signed bytes for the media
+	// node and the orchestrator.
+	mediaMsg, orchMsg []byte
+	key               markerKey
+	hash              []byte
+	seconds           uint64
+	quality           sdkmath.LegacyDec
+	bytesSum          uint64
+	// grantMsg and statementMsg are the attestation's signed bytes (nil
+	// for an unattested receipt).
+	grantMsg, statementMsg []byte
+}
+
+// epochWindow is the epoch state receipts are checked against.
+type epochWindow struct {
+	current, seconds int64
+	// startMs is when the current epoch started (x/epochs
+	// current_epoch_start_time), Unix ms.
+	startMs int64
+}
+
+// appLookup caches an app's billing state within one batch.
+type appLookup struct {
+	balance           sdk.Coin
+	found, authorized bool
 }
 
 // SubmitReceipts checks each receipt of a batch on its own and records the
-// accepted ones (DESIGN.md §2): well-formed; media node and orchestrator
-// registered with the right type and ACTIVE; submitter operates the
-// orchestrator; epoch current or previous; (epoch, media node, session)
+// accepted ones (DESIGN.md §2, README "Receipt checks"): well-formed; media
+// node and orchestrator registered with the right type and ACTIVE;
+// submitter operates the orchestrator; the app (if named) exists and lets
+// the orchestrator bill it; epoch current or previous; at least one
+// second long; the segment inside the epoch it claims, not in the future
+// and not before its media node registered; (epoch, media node, session)
 // never accepted before nor twice in the batch; duration ≤ one epoch;
 // bytes_in + bytes_out ≤ max_egress_kbps × duration; packets_lost ≤
-// packets_sent; both signatures valid for this chain; and the node's
-// verified seconds in the epoch ≤ max_sessions × epoch length. The signatures
-// of all remaining receipts are checked in one ed25519 batch (ZIP-215),
-// falling back to one-by-one checks only when the batch fails.
+// packets_sent; a client attestation, if present, matching the receipt;
+// every signature (two, or four with an attestation) valid for this
+// chain; the node's verified seconds in the epoch ≤ max_sessions × epoch
+// length; and the payer (app escrow or submitter) able to pay the usage
+// fee. The signatures of all remaining receipts are checked in one
+// ed25519 batch (ZIP-215), falling back to one-by-one checks only when
+// the batch fails.
+//
+// An attested receipt is credited min(its duration, the client's attested
+// elapsed time) and its quality is AttestedQuality; an unattested one has
+// quality unattested_quality.
 //
 // It returns the accepted indexes and the rejections. Errors (which fail
 // the whole message): ErrInvalidAddress, ErrNoReceipts,
@@ -61,12 +91,20 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 		return nil, nil, errorsmod.Wrapf(types.ErrTooManyReceipts, "%d receipts, at most %d per message", len(receipts), params.MaxReceiptsPerMsg)
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	sdkCtx.GasMeter().ConsumeGas(params.VerifyGasPerReceipt*uint64(len(receipts)), "verify usage receipts")
+	attested := 0
+	for i := range receipts {
+		if receipts[i].Attestation != nil {
+			attested++
+		}
+	}
+	// An attestation doubles the signature checks.
+	sdkCtx.GasMeter().ConsumeGas(params.VerifyGasPerReceipt*uint64(len(receipts)+attested), "verify usage receipts")
 
-	current, epochSeconds, err := k.CurrentEpoch(ctx)
+	win, err := k.epochWindow(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	current, epochSeconds := win.current, win.seconds
 	chainID := sdkCtx.ChainID()
 	operator := sdk.AccAddress(submitterAddr).String()
 
@@ -76,6 +114,7 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 		cands     []candidate
 		inBatch   = make(map[string]bool, len(receipts))
 		nodeCache = make(map[string]nodeLookup)
+		appCache  = make(map[string]appLookup)
 	)
 	reject := func(i int, r *format.UsageReceipt, reason types.RejectReason, detail string) error {
 		rejected = append(rejected, types.Rejection{Index: uint32(i), Reason: reason, Detail: detail})
@@ -95,7 +134,7 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 			}
 			continue
 		}
-		reason, detail, c, err := k.checkAgainstState(ctx, params, s, current, epochSeconds, operator, nodeCache)
+		reason, detail, c, err := k.checkAgainstState(ctx, params, s, win, chainID, operator, nodeCache, appCache)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -117,18 +156,31 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 		cands = append(cands, c)
 	}
 
-	good := verifySignatures(chainID, cands)
+	good := verifySignatures(cands)
 	work := newBatchWork()
-	// Usage fees: each accepted receipt costs its submitter
-	// UsageFee(seconds); a receipt the submitter cannot pay is refused.
+	// Usage fees: each accepted receipt costs UsageFee(seconds), paid by
+	// its app's escrow (app_id set) or else by the submitter; a receipt
+	// whose payer cannot pay is refused.
 	payer := sdk.AccAddress(submitterAddr)
 	spent := params.UsageFee(0) // zero, in the price's denom
 	feesByEpoch := map[int64]sdk.Coin{}
+	appSpent := map[string]sdk.Coin{}
+	type appEpoch struct {
+		app   string
+		epoch int64
+	}
+	appFees := map[appEpoch]sdk.Coin{}
+	var appOrder []appEpoch
 	for j, c := range cands {
 		if reason := good[j]; reason != types.RejectReason_REJECT_REASON_UNSPECIFIED {
-			detail := "media node signature does not verify with the registered key for chain " + chainID
-			if reason == types.RejectReason_REJECT_REASON_BAD_ORCHESTRATOR_SIGNATURE {
+			var detail string
+			switch reason {
+			case types.RejectReason_REJECT_REASON_BAD_ORCHESTRATOR_SIGNATURE:
 				detail = "orchestrator countersignature does not verify with the registered key for chain " + chainID
+			case types.RejectReason_REJECT_REASON_BAD_ATTESTATION:
+				detail = "the grant's signature (orchestrator key) or the usage statement's (the grant's client key) does not verify for chain " + chainID
+			default:
+				detail = "media node signature does not verify with the registered key for chain " + chainID
 			}
 			if err := reject(c.index, c.signed.Receipt, reason, detail); err != nil {
 				return nil, nil, err
@@ -146,20 +198,41 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 			continue
 		}
 		if fee := params.UsageFee(c.seconds); fee.IsPositive() {
-			total := spent.Add(fee)
-			if k.fees.c == nil || !k.fees.c.CanPay(ctx, payer, total) {
-				if err := reject(c.index, c.signed.Receipt, types.RejectReason_REJECT_REASON_UNPAID,
-					fmt.Sprintf("the submitter cannot pay the usage fee of %s (%s for the batch so far)", fee, total)); err != nil {
-					return nil, nil, err
-				}
-				continue
-			}
-			spent = total
 			e := c.signed.Receipt.Epoch
-			if prev, ok := feesByEpoch[e]; ok {
-				fee = prev.Add(fee)
+			if app := c.signed.Receipt.AppId; app != "" {
+				total := fee
+				if prev, ok := appSpent[app]; ok {
+					total = prev.Add(fee)
+				}
+				if bal := appCache[app+"\x00"+c.orch.Id].balance; bal.Denom != fee.Denom || bal.Amount.LT(total.Amount) {
+					if err := reject(c.index, c.signed.Receipt, types.RejectReason_REJECT_REASON_UNPAID,
+						fmt.Sprintf("app %s's escrow (%s) cannot pay the usage fee of %s (%s for the batch so far)", app, bal, fee, total)); err != nil {
+						return nil, nil, err
+					}
+					continue
+				}
+				appSpent[app] = total
+				key := appEpoch{app, e}
+				if prev, ok := appFees[key]; ok {
+					appFees[key] = prev.Add(fee)
+				} else {
+					appFees[key], appOrder = fee, append(appOrder, key)
+				}
+			} else {
+				total := spent.Add(fee)
+				if k.fees.c == nil || !k.fees.c.CanPay(ctx, payer, total) {
+					if err := reject(c.index, c.signed.Receipt, types.RejectReason_REJECT_REASON_UNPAID,
+						fmt.Sprintf("the submitter cannot pay the usage fee of %s (%s for the batch so far)", fee, total)); err != nil {
+						return nil, nil, err
+					}
+					continue
+				}
+				spent = total
+				if prev, ok := feesByEpoch[e]; ok {
+					fee = prev.Add(fee)
+				}
+				feesByEpoch[e] = fee
 			}
-			feesByEpoch[e] = fee
 		}
 		if err := k.accept(ctx, c, work); err != nil {
 			return nil, nil, err
@@ -175,6 +248,12 @@ func (k Keeper) SubmitReceipts(ctx context.Context, submitter string, receipts [
 			if err := k.fees.c.CollectUsageFee(ctx, payer, e, fee); err != nil {
 				return nil, nil, err
 			}
+		}
+	}
+	// Apps in the order the batch first charged them.
+	for _, key := range appOrder {
+		if err := k.fees.c.CollectAppFee(ctx, key.app, key.epoch, appFees[key]); err != nil {
+			return nil, nil, err
 		}
 	}
 	return accepted, rejected, nil
@@ -195,6 +274,9 @@ func checkShape(s *format.SignedReceipt) (types.RejectReason, string) {
 	}
 	if len(s.MediaNodeSignature) != format.SignatureBytes || len(s.OrchestratorSignature) != format.SignatureBytes {
 		return types.RejectReason_REJECT_REASON_MALFORMED, "both signatures must be 64 bytes"
+	}
+	if len(r.AppId) > MaxAppIDBytes {
+		return types.RejectReason_REJECT_REASON_MALFORMED, fmt.Sprintf("app_id is longer than %d bytes", MaxAppIDBytes)
 	}
 	return types.RejectReason_REJECT_REASON_UNSPECIFIED, ""
 }
@@ -228,17 +310,59 @@ func (k Keeper) lookup(ctx context.Context, cache map[string]nodeLookup, id stri
 	return l.node, l.found, nil
 }
 
-// ReceiptTimeGrace is the slack on receipt times against the block time:
-// media node clocks, BFT time and the delay before an epoch change is seen.
+// ReceiptTimeGrace is the slack on receipt times against the block time,
+// epoch start times, node registration and grant validity: media node
+// clocks, BFT time and the delay before an epoch change is seen.
 const ReceiptTimeGrace = 10 * time.Minute
+
+// MaxAppIDBytes bounds a receipt's app_id (x/incentives app IDs are at
+// most 64 bytes).
+const MaxAppIDBytes = 64
+
+// epochWindow returns the current epoch, its length and start.
+func (k Keeper) epochWindow(ctx context.Context) (epochWindow, error) {
+	p, err := k.params.Get(ctx)
+	if err != nil {
+		return epochWindow{}, err
+	}
+	info, err := k.epochs.GetEpochInfo(sdk.UnwrapSDKContext(ctx), p.EpochIdentifier)
+	if err != nil {
+		return epochWindow{}, fmt.Errorf("%w: x/epochs has no %q epoch: %s", types.ErrEpochNotFound, p.EpochIdentifier, err)
+	}
+	w := epochWindow{seconds: int64(info.Duration.Seconds()), startMs: info.CurrentEpochStartTime.UnixMilli()}
+	if info.EpochCountingStarted {
+		w.current = info.CurrentEpoch
+	}
+	return w, nil
+}
+
+// app looks up (cached) whether app exists, lets orch bill it, and its
+// balance.
+func (k Keeper) app(ctx context.Context, cache map[string]appLookup, app, orch string) (appLookup, error) {
+	key := app + "\x00" + orch
+	if l, ok := cache[key]; ok {
+		return l, nil
+	}
+	var l appLookup
+	if k.fees.c != nil {
+		bal, found, authorized, err := k.fees.c.AppBilling(ctx, app, orch)
+		if err != nil {
+			return l, err
+		}
+		l = appLookup{balance: bal, found: found, authorized: authorized}
+	}
+	cache[key] = l
+	return l, nil
+}
 
 // checkAgainstState applies the checks that read state, cheapest first.
 func (k Keeper) checkAgainstState(
-	ctx context.Context, params types.Params, s *format.SignedReceipt, current, epochSeconds int64,
-	submitter string, cache map[string]nodeLookup,
+	ctx context.Context, params types.Params, s *format.SignedReceipt, win epochWindow, chainID string,
+	submitter string, cache map[string]nodeLookup, apps map[string]appLookup,
 ) (types.RejectReason, string, candidate, error) {
 	r := s.Receipt
 	var c candidate
+	current, epochSeconds := win.current, win.seconds
 	if current == 0 || (r.Epoch != current && r.Epoch != current-1) {
 		return types.RejectReason_REJECT_REASON_STALE_EPOCH,
 			fmt.Sprintf("epoch %d is neither the current epoch %d nor the previous one", r.Epoch, current), c, nil
@@ -267,25 +391,27 @@ func (k Keeper) checkAgainstState(
 		return types.RejectReason_REJECT_REASON_NOT_ORCHESTRATOR_OPERATOR,
 			"orchestrator " + r.OrchestratorId + " is operated by " + orch.Operator + ", not the submitter", c, nil
 	}
+	if r.AppId != "" {
+		a, err := k.app(ctx, apps, r.AppId, r.OrchestratorId)
+		if err != nil {
+			return 0, "", c, err
+		}
+		if !a.found {
+			return types.RejectReason_REJECT_REASON_UNKNOWN_APP, "no app " + r.AppId + " exists", c, nil
+		}
+		if !a.authorized {
+			return types.RejectReason_REJECT_REASON_APP_NOT_AUTHORIZED,
+				"app " + r.AppId + " does not let orchestrator " + r.OrchestratorId + " bill it", c, nil
+		}
+	}
 	seconds := r.DurationSeconds()
 	durationMs := uint64(r.EndUnixMs - r.StartUnixMs)
 	if seconds == 0 {
 		return types.RejectReason_REJECT_REASON_TOO_SHORT,
 			fmt.Sprintf("segment lasts %d ms; receipts must cover at least one second", durationMs), c, nil
 	}
-	// Receipt times against the block time (BFT time: validators' median
-	// clock): a segment cannot end in the future, nor start before the
-	// previous epoch — the oldest one still submittable — could have
-	// begun.
-	now := sdk.UnwrapSDKContext(ctx).BlockTime().UnixMilli()
-	if r.EndUnixMs > now+ReceiptTimeGrace.Milliseconds() {
-		return types.RejectReason_REJECT_REASON_OUT_OF_TIME,
-			fmt.Sprintf("segment ends %d ms after the block time (grace %s)", r.EndUnixMs-now, ReceiptTimeGrace), c, nil
-	}
-	if oldest := now - 2*epochSeconds*1000 - ReceiptTimeGrace.Milliseconds(); r.StartUnixMs < oldest {
-		return types.RejectReason_REJECT_REASON_OUT_OF_TIME,
-			fmt.Sprintf("segment starts %d ms before the previous epoch could have begun (two epochs of %d s and %s before the block time)",
-				oldest-r.StartUnixMs, epochSeconds, ReceiptTimeGrace), c, nil
+	if reason, detail := checkTimes(r, win, sdk.UnwrapSDKContext(ctx).BlockTime().UnixMilli(), media); reason != types.RejectReason_REJECT_REASON_UNSPECIFIED {
+		return reason, detail, c, nil
 	}
 	if epochSeconds > 0 && durationMs > uint64(epochSeconds)*1000 {
 		return types.RejectReason_REJECT_REASON_DURATION_TOO_LONG,
@@ -310,39 +436,105 @@ func (k Keeper) checkAgainstState(
 	if err != nil {
 		return types.RejectReason_REJECT_REASON_MALFORMED, err.Error(), c, nil
 	}
+	mediaMsg, errM := format.SignBytes(format.ObjectUsageReceipt, chainID, payload)
+	orchMsg, errO := format.SignBytes(format.ObjectReceiptCountersignature, chainID, payload)
+	if errM != nil || errO != nil {
+		// Only an invalid chain ID fails here; nothing can verify.
+		return types.RejectReason_REJECT_REASON_BAD_MEDIA_NODE_SIGNATURE, "invalid chain ID " + chainID, c, nil
+	}
 	hash, err := r.Hash()
 	if err != nil {
 		return types.RejectReason_REJECT_REASON_MALFORMED, err.Error(), c, nil
 	}
-	return types.RejectReason_REJECT_REASON_UNSPECIFIED, "", candidate{
-		media: media, orch: orch, payload: payload, key: key, hash: hash, seconds: seconds,
-		quality: types.Quality(params, r), bytesSum: r.BytesIn + r.BytesOut,
-	}, nil
+	c = candidate{
+		media: media, orch: orch, payload: payload, mediaMsg: mediaMsg, orchMsg: orchMsg, key: key, hash: hash, seconds: seconds,
+		quality: params.UnattestedQuality, bytesSum: r.BytesIn + r.BytesOut,
+	}
+	if a := s.Attestation; a != nil {
+		if err := format.CheckAttestation(r, a, ReceiptTimeGrace.Milliseconds()); err != nil {
+			return types.RejectReason_REJECT_REASON_BAD_ATTESTATION, err.Error(), c, nil
+		}
+		if c.grantMsg, c.statementMsg, err = format.AttestationSignBytes(chainID, a); err != nil {
+			return types.RejectReason_REJECT_REASON_BAD_ATTESTATION, err.Error(), c, nil
+		}
+		// Credited: no more than the client attests it was there.
+		if attestedS := a.Statement.ElapsedMs / 1000; attestedS < c.seconds {
+			if attestedS == 0 {
+				return types.RejectReason_REJECT_REASON_TOO_SHORT,
+					fmt.Sprintf("the client attests %d ms; receipts must cover at least one second", a.Statement.ElapsedMs), c, nil
+			}
+			c.seconds = attestedS
+		}
+		c.quality = types.AttestedQuality(params, r, a.Statement)
+	}
+	return types.RejectReason_REJECT_REASON_UNSPECIFIED, "", c, nil
 }
 
-// verifySignatures checks both signatures of every candidate and returns,
-// per candidate, UNSPECIFIED when both verify or the reason otherwise. One
-// batch verification covers all of them; only if it fails are they
-// checked one by one to find the bad ones.
-func verifySignatures(chainID string, cands []candidate) []types.RejectReason {
+// checkTimes binds a receipt's segment to time the chain knows (block
+// times, BFT time: the validators' median clock), each ± ReceiptTimeGrace:
+// it cannot end after the block time, nor start before the previous epoch
+// could have begun (two epoch lengths before the block time); it lies
+// inside the epoch it claims (the current epoch: from its start; the
+// previous one: from one epoch length before the current start to that
+// start) when x/epochs reports the current start time (it does once
+// epoch counting has started); and it starts no earlier than its media
+// node registered.
+func checkTimes(r *format.UsageReceipt, win epochWindow, nowMs int64, media registrytypes.Node) (types.RejectReason, string) {
+	grace := ReceiptTimeGrace.Milliseconds()
+	out := func(f string, a ...any) (types.RejectReason, string) {
+		return types.RejectReason_REJECT_REASON_OUT_OF_TIME, fmt.Sprintf(f, a...)
+	}
+	if r.EndUnixMs > nowMs+grace {
+		return out("segment ends %d ms after the block time (grace %s)", r.EndUnixMs-nowMs, ReceiptTimeGrace)
+	}
+	if oldest := nowMs - 2*win.seconds*1000 - grace; r.StartUnixMs < oldest {
+		return out("segment starts %d ms before the previous epoch could have begun (two epochs of %d s and %s before the block time)",
+			oldest-r.StartUnixMs, win.seconds, ReceiptTimeGrace)
+	}
+	if win.startMs > 0 {
+		from, to := win.startMs, nowMs // the current epoch
+		if r.Epoch == win.current-1 {
+			from, to = win.startMs-win.seconds*1000, win.startMs
+		}
+		if r.StartUnixMs < from-grace || r.EndUnixMs > to+grace {
+			return out("segment [%d, %d] ms lies outside epoch %d [%d, %d] ms (grace %s)",
+				r.StartUnixMs, r.EndUnixMs, r.Epoch, from, to, ReceiptTimeGrace)
+		}
+	}
+	if reg := media.RegisteredTime; !reg.IsZero() && r.StartUnixMs < reg.UnixMilli()-grace {
+		return out("segment starts %d ms before media node %s registered", reg.UnixMilli()-r.StartUnixMs, media.Id)
+	}
+	return types.RejectReason_REJECT_REASON_UNSPECIFIED, ""
+}
+
+// verifySignatures checks every signature of every candidate — media
+// node and orchestrator, plus grant and statement for an attested one —
+// and returns, per candidate, UNSPECIFIED when all verify or the reason
+// otherwise. One batch verification covers all of them; only if it fails
+// are they checked one by one to find the bad ones.
+func verifySignatures(cands []candidate) []types.RejectReason {
 	out := make([]types.RejectReason, len(cands))
 	if len(cands) == 0 {
 		return out
 	}
-	type item struct{ pub, msg, sig []byte }
-	items := make([]item, 0, 2*len(cands))
-	for _, c := range cands {
-		m, errM := format.SignBytes(format.ObjectUsageReceipt, chainID, c.payload)
-		o, errO := format.SignBytes(format.ObjectReceiptCountersignature, chainID, c.payload)
-		if errM != nil || errO != nil {
-			// Only an invalid chain ID fails here; nothing can verify.
-			for i := range out {
-				out[i] = types.RejectReason_REJECT_REASON_BAD_MEDIA_NODE_SIGNATURE
-			}
-			return out
-		}
-		items = append(items, item{c.media.Pubkey, m, c.signed.MediaNodeSignature}, item{c.orch.Pubkey, o, c.signed.OrchestratorSignature})
+	type item struct {
+		pub, msg, sig []byte
+		reason        types.RejectReason
 	}
+	items := make([]item, 0, 2*len(cands))
+	first := make([]int, len(cands)+1)
+	for j, c := range cands {
+		first[j] = len(items)
+		items = append(items,
+			item{c.media.Pubkey, c.mediaMsg, c.signed.MediaNodeSignature, types.RejectReason_REJECT_REASON_BAD_MEDIA_NODE_SIGNATURE},
+			item{c.orch.Pubkey, c.orchMsg, c.signed.OrchestratorSignature, types.RejectReason_REJECT_REASON_BAD_ORCHESTRATOR_SIGNATURE})
+		if a := c.signed.Attestation; a != nil {
+			items = append(items,
+				item{c.orch.Pubkey, c.grantMsg, a.GrantSignature, types.RejectReason_REJECT_REASON_BAD_ATTESTATION},
+				item{a.Grant.ClientKey, c.statementMsg, a.StatementSignature, types.RejectReason_REJECT_REASON_BAD_ATTESTATION})
+		}
+	}
+	first[len(cands)] = len(items)
 	bv := ed25519consensus.NewPreallocatedBatchVerifier(len(items))
 	for _, it := range items {
 		bv.Add(it.pub, it.msg, it.sig)
@@ -351,11 +543,11 @@ func verifySignatures(chainID string, cands []candidate) []types.RejectReason {
 		return out
 	}
 	for j := range cands {
-		switch {
-		case !ed25519consensus.Verify(items[2*j].pub, items[2*j].msg, items[2*j].sig):
-			out[j] = types.RejectReason_REJECT_REASON_BAD_MEDIA_NODE_SIGNATURE
-		case !ed25519consensus.Verify(items[2*j+1].pub, items[2*j+1].msg, items[2*j+1].sig):
-			out[j] = types.RejectReason_REJECT_REASON_BAD_ORCHESTRATOR_SIGNATURE
+		for _, it := range items[first[j]:first[j+1]] {
+			if !ed25519consensus.Verify(it.pub, it.msg, it.sig) {
+				out[j] = it.reason
+				break
+			}
 		}
 	}
 	return out

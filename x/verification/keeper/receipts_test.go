@@ -123,7 +123,7 @@ func TestSubmitReceiptsWeight(t *testing.T) {
 			f := newFixture(t)
 			r := sample.Receipt(f.media, f.orch, 1, 1)
 			tc.mutate(&r)
-			res := f.submit(t, resign(f.media, f.orch, r))
+			res := f.submit(t, f.attest(resign(f.media, f.orch, r), 1))
 			require.Equal(t, []uint32{0}, res.Accepted, "rejected: %v", res.Rejected)
 			tally := f.tally(t, 1, f.media.ID)
 			require.Equal(t, tc.wantSeconds, tally.VerifiedSeconds, "verified seconds")
@@ -455,6 +455,97 @@ func TestSubmitReceiptsRejected(t *testing.T) {
 				return f.signed(1, 2) // 60 s at 1000 uchr per participant-minute: 1000 uchr each; 1999 held pays for the good receipt only
 			},
 			reason: types.RejectReason_REJECT_REASON_UNPAID, detail: "the submitter cannot pay the usage fee of 1000uchr",
+		},
+		{
+			name: "the app's escrow cannot pay the usage fee",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				f.WithFees(t)
+				f.app(t, "thin", 999, f.orch.ID)
+				return f.appReceipt(1, 2, "thin") // costs 1000 uchr
+			},
+			reason: types.RejectReason_REJECT_REASON_UNPAID, detail: "app thin's escrow (999uchr) cannot pay the usage fee of 1000uchr",
+		},
+		{
+			name: "names an app that does not exist",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				return f.appReceipt(1, 2, "nope")
+			},
+			reason: types.RejectReason_REJECT_REASON_UNKNOWN_APP, detail: "no app nope exists",
+		},
+		{
+			name: "bills an app that does not let the orchestrator bill it",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				f.app(t, "other", 1_000_000, sample.NodeKey(4).ID)
+				return f.appReceipt(1, 2, "other")
+			},
+			reason: types.RejectReason_REJECT_REASON_APP_NOT_AUTHORIZED, detail: "app other does not let orchestrator " + sample.NodeKey(orchSeed).ID + " bill it",
+		},
+		{
+			name: "attestation: the statement was changed after the client signed it",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				s := f.signed(1, 2)
+				s.Attestation.Statement.ElapsedMs += 60_000
+				return s
+			},
+			reason: types.RejectReason_REJECT_REASON_BAD_ATTESTATION, detail: "does not verify",
+		},
+		{
+			name: "attestation: the grant signature is not the orchestrator's",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				s := f.signed(1, 2)
+				s.Attestation.GrantSignature = flipBit(s.Attestation.GrantSignature)
+				return s
+			},
+			reason: types.RejectReason_REJECT_REASON_BAD_ATTESTATION, detail: "does not verify",
+		},
+		{
+			name: "attestation: another grant's (session_id is not its connection)",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				s := f.signed(1, 2)
+				return sample.Attest(f.orch, testkeeper.ChainID, format.SignedReceipt{
+					Receipt: s.Receipt, MediaNodeSignature: s.MediaNodeSignature, OrchestratorSignature: s.OrchestratorSignature,
+				}, 3, nil)
+			},
+			reason: types.RejectReason_REJECT_REASON_BAD_ATTESTATION, detail: "session_id is not connection 0 of grant grant-3",
+		},
+		{
+			name: "attestation: the statement is another grant's",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				s := f.signed(1, 2)
+				s.Attestation.Statement.GrantId = "grant-9"
+				return s
+			},
+			reason: types.RejectReason_REJECT_REASON_BAD_ATTESTATION, detail: `the statement is for grant "grant-9"`,
+		},
+		{
+			name: "attestation: the client attests under a second",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				s := f.signed(1, 2)
+				st := sample.Statement(s.Receipt, 2)
+				st.ElapsedMs = 500
+				s.Attestation = nil
+				return sample.Attest(f.orch, testkeeper.ChainID, s, 2, st)
+			},
+			reason: types.RejectReason_REJECT_REASON_TOO_SHORT, detail: "the client attests 500 ms",
+		},
+		{
+			name: "outside the epoch it claims (epoch start time)",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				f.Epochs.Start = f.Ctx.BlockTime().Add(-70 * time.Minute) // 22:50; the good receipt is at 23:00
+				r := sample.ReceiptAt(f.media, f.orch, 1, 2, f.Epochs.Start.Add(-20*time.Minute))
+				return f.attest(resign(f.media, f.orch, r), 2)
+			},
+			reason: types.RejectReason_REJECT_REASON_OUT_OF_TIME, detail: "lies outside epoch 1",
+		},
+		{
+			name: "starts before its media node registered",
+			bad: func(t *testing.T, f *fixture) format.SignedReceipt {
+				f.Epochs.Duration = 24 * time.Hour
+				registered := f.node(t, f.media.ID).RegisteredTime
+				r := sample.ReceiptAt(f.media, f.orch, 1, 2, registered.Add(-11*time.Minute))
+				return f.attest(resign(f.media, f.orch, r), 2)
+			},
+			reason: types.RejectReason_REJECT_REASON_OUT_OF_TIME, detail: "before media node " + sample.NodeKey(mediaSeed).ID + " registered",
 		},
 		{
 			name: "duration longer than one epoch",

@@ -34,4 +34,10 @@ type FeeCollector interface {
 	// CollectUsageFee moves amount from payer into the reward pool as
 	// fees of epoch.
 	CollectUsageFee(ctx context.Context, payer sdk.AccAddress, epoch int64, amount sdk.Coin) error
+	// AppBilling looks up an app account: its escrow balance, whether it
+	// exists, and whether it lets orchestratorID bill it.
+	AppBilling(ctx context.Context, appID, orchestratorID string) (balance sdk.Coin, found, authorized bool, err error)
+	// CollectAppFee moves amount from the app's escrow into the reward
+	// pool as fees of epoch.
+	CollectAppFee(ctx context.Context, appID string, epoch int64, amount sdk.Coin) error
 }

@@ -33,6 +33,9 @@ var (
 	// DefaultPricePerParticipantMinute is 0.001 CHR: an hour-long
 	// two-person call costs 0.12 CHR in usage fees.
 	DefaultPricePerParticipantMinute = sdk.NewCoin("uchr", sdkmath.NewInt(1_000))
+	// DefaultUnattestedQuality weighs a session nobody but the
+	// orchestrator vouches for at half an attested one of perfect quality.
+	DefaultUnattestedQuality = sdkmath.LegacyNewDecWithPrec(5, 1)
 )
 
 // DefaultParams returns the default params.
@@ -48,6 +51,7 @@ func DefaultParams() Params {
 		RttZeroQualityMs:          DefaultRTTZeroQualityMs,
 		MaxPrunePerBlock:          DefaultMaxPrunePerBlock,
 		PricePerParticipantMinute: DefaultPricePerParticipantMinute,
+		UnattestedQuality:         DefaultUnattestedQuality,
 	}
 }
 
@@ -93,6 +97,9 @@ func (p Params) Validate() error {
 		return err
 	}
 	if err := fraction("loss_zero_quality", p.LossZeroQuality, false); err != nil {
+		return err
+	}
+	if err := fraction("unattested_quality", p.UnattestedQuality, true); err != nil {
 		return err
 	}
 	if price := p.PricePerParticipantMinute; !price.Amount.IsNil() && !price.Amount.IsZero() {

@@ -43,3 +43,27 @@ func Quality(p Params, r *format.UsageReceipt) sdkmath.LegacyDec {
 	}
 	return qLoss.Mul(qRTT)
 }
+
+// AttestedQuality is the quality of a receipt with a client attestation:
+// the node's figures can only lower it, never raise it above what the
+// client saw (Quality never comes from the node's figures alone):
+//
+//	client_loss = packets_lost / (packets_received + packets_lost)   (statement)
+//	q_client    = max(0, 1 − client_loss / loss_zero_quality); 0 if the
+//	              client neither received nor sent a byte
+//	quality     = min(Quality(p, r), q_client)
+func AttestedQuality(p Params, r *format.UsageReceipt, st *format.UsageStatement) sdkmath.LegacyDec {
+	q := Quality(p, r)
+	if st.BytesReceived == 0 && st.BytesSent == 0 {
+		return sdkmath.LegacyZeroDec()
+	}
+	qc := sdkmath.LegacyOneDec()
+	if total := st.PacketsReceived + st.PacketsLost; total >= st.PacketsReceived && total > 0 {
+		loss := sdkmath.LegacyNewDecFromInt(sdkmath.NewIntFromUint64(st.PacketsLost)).QuoInt(sdkmath.NewIntFromUint64(total))
+		qc = sdkmath.LegacyOneDec().Sub(loss.Quo(p.LossZeroQuality))
+		if qc.IsNegative() {
+			qc = sdkmath.LegacyZeroDec()
+		}
+	}
+	return sdkmath.LegacyMinDec(q, qc)
+}

@@ -91,14 +91,30 @@ export class Orchestrator {
   }
 
   /**
-   * reportStats posts the client's received totals; statement
-   * ({seq, elapsed_ms, signature}) makes it a signed usage statement.
+   * reportStats posts the client's usage totals since joining (stats.js
+   * Totals): bytes_received, frames_decoded, packets_received,
+   * packets_lost, bytes_sent, audio_samples. statement ({seq, elapsed_ms,
+   * signature}) makes it a signed usage statement over those figures
+   * (attest.js signStatement).
    */
-  reportStats(room, token, { bytesReceived, framesDecoded }, { keepalive = false, statement = null } = {}) {
+  reportStats(
+    room,
+    token,
+    { bytesReceived, framesDecoded, packetsReceived, packetsLost, bytesSent, audioSamples },
+    { keepalive = false, statement = null } = {},
+  ) {
     return this.#request("Reporting statistics", "POST", `/v1/rooms/${enc(room)}/stats`, {
       token,
       keepalive,
-      body: { bytes_received: bytesReceived, frames_decoded: framesDecoded, ...(statement || {}) },
+      body: {
+        bytes_received: bytesReceived,
+        frames_decoded: framesDecoded,
+        packets_received: packetsReceived,
+        packets_lost: packetsLost,
+        bytes_sent: bytesSent,
+        audio_samples: audioSamples,
+        ...(statement || {}),
+      },
     });
   }
 

@@ -811,7 +811,7 @@ window.chroom = {
   participants() { return call ? call.participantList() : []; },
   /** video frames decoded so far (getStats inbound-rtp) */
   framesDecoded() { return call ? call.framesDecoded() : Promise.resolve(0); },
-  /** audio samples decoded so far (getStats inbound-rtp totalSamplesReceived) */
+  /** audio samples decoded in this session (getStats inbound-rtp totalSamplesReceived; never decreases) */
   audioSamplesReceived() { return call ? call.audioSamplesReceived() : Promise.resolve(0); },
   sendChat(text) { return call && hook.state === "joined" ? call.sendChat(text) : Promise.reject(new Error("not in a call")); },
   sendFile(file) { return call && hook.state === "joined" ? call.sendFile(file) : Promise.reject(new Error("not in a call")); },

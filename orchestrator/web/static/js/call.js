@@ -55,6 +55,9 @@ const JOIN_TIMEOUT_MS = 15_000;
 const CONNECT_WARN_MS = 20_000;
 const DATA_OPEN_TIMEOUT_MS = 15_000;
 const STATS_REPORT_MS = 5_000;
+// USAGE_FIGURES are the session totals a usage report carries (api.js
+// reportStats; signed by attest.js signStatement).
+const USAGE_FIGURES = ["bytesReceived", "framesDecoded", "packetsReceived", "packetsLost", "bytesSent", "audioSamples"];
 // Re-offer delays after the node rejected an offer: 150 ms doubling to 3 s,
 // at most MAX_OFFER_RETRIES times in a row.
 const OFFER_RETRY_BASE_MS = 150;
@@ -113,7 +116,7 @@ export class Call extends EventTarget {
     this.debugStatsBusy = false;
     this.localCandidates = []; // every candidate sent, to re-send after a rollback
     this.timers = [];
-    this.lastTotals = { bytesReceived: 0, framesDecoded: 0 };
+    this.lastTotals = Object.fromEntries(USAGE_FIGURES.map((k) => [k, 0])); // reported usage totals, never decreasing
     this.totals = new Totals();
     this.statsError = null;
     this.files = new FileTransfers({ send: (m) => this.sendData(m), self: this.identity });
@@ -936,16 +939,28 @@ export class Call extends EventTarget {
   }
 
   /**
-   * audioSamplesReceived is the number of audio samples decoded so far, summed
-   * over the inbound audio streams (getStats inbound-rtp totalSamplesReceived,
-   * W3C webrtc-stats §7.4); 0 when closed.
+   * audioSamplesReceived is the number of audio samples decoded in this
+   * session, summed over the inbound audio streams (getStats inbound-rtp
+   * totalSamplesReceived, W3C webrtc-stats); the last reported total when
+   * closed.
    */
   async audioSamplesReceived() {
-    if (!this.pc || this.pc.signalingState === "closed") return 0;
-    const report = await this.pc.getStats().catch(() => null);
-    let n = 0;
-    if (report) report.forEach((r) => { if (r.type === "inbound-rtp" && r.kind === "audio") n += r.totalSamplesReceived || 0; });
-    return n;
+    const s = await this.stats().catch(() => null);
+    return s ? s.audioSamples : this.lastTotals.audioSamples;
+  }
+
+  /**
+   * #usageTotals folds a stats sample into the reported totals: whole,
+   * non-negative, and never below what was reported before, so the
+   * figures posted and signed only go up.
+   */
+  #usageTotals(s) {
+    if (s) {
+      const next = {};
+      for (const k of USAGE_FIGURES) next[k] = Math.max(this.lastTotals[k] || 0, Math.max(0, Math.floor(s[k] || 0)));
+      this.lastTotals = next;
+    }
+    return this.lastTotals;
   }
 
   /** #reportStats reports usage, one report at a time (signed statements carry increasing seq). */
@@ -955,9 +970,7 @@ export class Call extends EventTarget {
   }
 
   async #reportStatsNow({ keepalive }) {
-    const s = await this.stats().catch(() => null);
-    if (s) this.lastTotals = { bytesReceived: s.bytesReceived, framesDecoded: s.framesDecoded };
-    const t = this.lastTotals;
+    const t = this.#usageTotals(await this.stats().catch(() => null));
     this.#send({ type: "client_stats", bytes_received: t.bytesReceived, frames_decoded: t.framesDecoded });
     try {
       let statement = null;

@@ -1,22 +1,35 @@
 // WebRTC statistics (W3C webrtc-stats) summed over a PeerConnection.
 
-const COUNTERS = ["bytesReceived", "packetsReceived", "packetsLost", "framesDecoded", "bytesSent"];
+const COUNTERS = ["bytesReceived", "packetsReceived", "packetsLost", "framesDecoded", "bytesSent", "audioSamples"];
 
 /**
  * Totals keeps session totals that never go down: getStats() forgets the
- * RTP streams of stopped transceivers, and a restarted stream counts from
- * zero again.
+ * RTP streams of stopped transceivers (their last figures stay counted),
+ * and a restarted stream — a counter other than packetsLost went down —
+ * counts from zero again on top of what it had. packetsLost may
+ * legitimately dip (late packets); a stream's figures keep the max seen.
  */
 export class Totals {
   constructor() {
-    this.last = new Map(); // stats ID → counters last seen
+    this.last = new Map(); // stats ID → counters last seen (max since the stream's last restart)
     this.retired = Object.fromEntries(COUNTERS.map((k) => [k, 0]));
   }
 
   update(id, counters) {
     const prev = this.last.get(id);
-    if (prev) for (const k of COUNTERS) if ((counters[k] ?? 0) < (prev[k] ?? 0)) this.retired[k] += prev[k];
-    this.last.set(id, counters);
+    if (!prev) {
+      this.last.set(id, { ...counters });
+      return;
+    }
+    const restarted = COUNTERS.some((k) => k !== "packetsLost" && (counters[k] ?? 0) < (prev[k] ?? 0));
+    if (restarted) {
+      for (const k of COUNTERS) this.retired[k] += prev[k] ?? 0;
+      this.last.set(id, { ...counters });
+      return;
+    }
+    const next = {};
+    for (const k of COUNTERS) next[k] = Math.max(counters[k] ?? 0, prev[k] ?? 0);
+    this.last.set(id, next);
   }
 
   sum(k) {
@@ -28,15 +41,19 @@ export class Totals {
 
 /**
  * collectStats returns totals from pc.getStats(): {at (ms), bytesReceived,
- * bytesSent, packetsReceived, packetsLost, framesDecoded, rttMs (null if
- * unknown), localCandidateType, remoteCandidateType, remoteOutLoss}. With
- * totals, the counters are session totals (see Totals).
+ * bytesSent, packetsReceived, packetsLost, framesDecoded, audioSamples,
+ * rttMs (null if unknown), localCandidateType, remoteCandidateType,
+ * remoteOutLoss}. Sums over the RTP streams (W3C webrtc-stats):
+ * bytesReceived, packetsReceived, packetsLost (negatives count as 0) over
+ * inbound-rtp; framesDecoded over video and audioSamples
+ * (totalSamplesReceived) over audio inbound-rtp; bytesSent over
+ * outbound-rtp. With totals, the counters are session totals (see Totals).
  */
 export async function collectStats(pc, totals = new Totals()) {
   const report = await pc.getStats();
   const s = {
     at: performance.now(), bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsLost: 0, framesDecoded: 0,
-    rttMs: null, localCandidateType: null, remoteCandidateType: null, remoteOutLoss: null,
+    audioSamples: 0, rttMs: null, localCandidateType: null, remoteCandidateType: null, remoteOutLoss: null,
   };
   let selectedPairId = null;
   const pairs = [];
@@ -50,6 +67,7 @@ export async function collectStats(pc, totals = new Totals()) {
           packetsReceived: r.packetsReceived || 0,
           packetsLost: Math.max(0, r.packetsLost || 0),
           framesDecoded: r.kind === "video" ? r.framesDecoded || 0 : 0,
+          audioSamples: r.kind === "audio" ? r.totalSamplesReceived || 0 : 0,
         });
         break;
       case "outbound-rtp":
