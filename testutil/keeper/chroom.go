@@ -147,7 +147,9 @@ func (c *Chroom) WithFees(tb testing.TB) *Chroom {
 // have registered: three hours before the current block, before any
 // sample receipt starts (x/verification refuses receipts that start
 // before their media node registered).
-func (c *Chroom) Backdated() sdk.Context { return c.Ctx.WithBlockTime(c.Ctx.BlockTime().Add(-3 * time.Hour)) }
+func (c *Chroom) Backdated() sdk.Context {
+	return c.Ctx.WithBlockTime(c.Ctx.BlockTime().Add(-3 * time.Hour))
+}
 
 // Commit commits the store, as a block does.
 func (c *Chroom) Commit() { c.cms.Commit() }
