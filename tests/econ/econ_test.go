@@ -12,11 +12,14 @@
 //	go test -tags econsim -run TestEconSim -v ./tests/econ/ -epochs 200 -seed 7
 //
 // It prints the table first, then asserts: every attack earns no more than
-// the fees it paid itself (ROI < 0), a lone media node earns nothing,
-// inflated capacity earns no more than the stake backs, stale, future,
-// out-of-time and sub-second receipts are refused, and the reward pool's
-// and the registry's invariants hold. It does not assert the honest
-// operators' share (the table reports it against their fee share).
+// the fees it paid itself (ROI < 0) — including full self-dealing with
+// fabricated client keys at perfect quality — a lone media node earns
+// nothing, inflated capacity earns no more than the stake backs, inflated
+// node quality earns less per second than honest service (the clients'
+// figures cap it), stale, future, out-of-time and sub-second receipts are
+// refused, the honest operators get their fee-weighted share (fees ×
+// quality) within 1 %, and the reward pool's and the registry's
+// invariants hold.
 package econ
 
 import (
@@ -69,11 +72,16 @@ type agent struct {
 	rejectReasons      map[string]int
 	rewards            sdkmath.Int
 	claimedSeconds     uint64 // verified seconds accepted on chain
+	secondsByEpoch     map[int64]uint64
+	media              []*format.NodeKey // its media nodes
 	// fees are the usage fees its orchestrator operator paid; selfPaid
 	// says they are the strategy's own cost (it is, or plays, the app),
 	// not money its apps paid it for real calls.
 	fees     sdkmath.Int
 	selfPaid bool
+	// app is the app whose escrow pays the agent's receipts ("": its
+	// orchestrator operator pays).
+	app string
 }
 
 type sim struct {
@@ -85,6 +93,8 @@ type sim struct {
 	nextKey int
 	nextOp  int
 	session int
+	// expectedHonest is the honest operators' fee-weighted share, uchr.
+	expectedHonest sdkmath.LegacyDec
 }
 
 func (s *sim) newOperator() sdk.AccAddress {
@@ -101,13 +111,49 @@ func (s *sim) register(op sdk.AccAddress, typ registrytypes.NodeType, stake int6
 	n := 5000 + s.nextKey
 	msg := sample.RegisterMediaNode(op, n, "DE")
 	msg.NodeType, msg.Stake, msg.MaxSessions, msg.MaxEgressKbps = typ, sample.Uchr(stake), sessions, egressKbps
-	_, err := s.reg.RegisterNode(s.c.Ctx, msg)
+	_, err := s.reg.RegisterNode(s.c.Backdated(), msg) // registered before its first receipt
 	require.NoError(s.t, err)
 	return sample.NodeKey(n)
 }
 
-// receipt is a signed receipt of a segment of seconds with the given loss
-// (per 10,000 packets) and RTT.
+// attested attaches to a receipt of sim session n (s.receipt) the
+// attestation of a web client that saw clientLossPer10k of 10,000 packets
+// lost, signed with the client key sample.ClientKey(n): a real client, or
+// one a self-dealer fabricated — the chain cannot tell them apart.
+func (s *sim) attested(orch *format.NodeKey, sr format.SignedReceipt, clientLossPer10k uint64) format.SignedReceipt {
+	st := sample.Statement(sr.Receipt, s.session)
+	st.PacketsReceived, st.PacketsLost = 10_000-clientLossPer10k, clientLossPer10k
+	return sample.Attest(orch, testkeeper.ChainID, sr, s.session, st)
+}
+
+// billed returns s.receipt billed to app (its escrow pays the fee).
+func (s *sim) billed(media, orch *format.NodeKey, epoch int64, seconds int64, lossPer10k uint64, rttMs uint32, app string) format.SignedReceipt {
+	sr := s.receipt(media, orch, epoch, seconds, lossPer10k, rttMs)
+	sr.Receipt.AppId = app
+	return sample.Sign(media, orch, testkeeper.ChainID, *sr.Receipt)
+}
+
+// app creates app id owned by a new operator, funded with amount uchr,
+// billable by orch; it returns the owner.
+func (s *sim) app(id string, amount int64, orch *format.NodeKey) sdk.AccAddress {
+	owner := s.newOperator()
+	s.c.Bank.Fund(owner, sdk.NewCoins(sample.Uchr(amount)))
+	require.NoError(s.t, s.c.Incentives.CreateApp(s.c.Ctx, owner.String(), id, []string{orch.ID}))
+	_, err := s.c.Incentives.FundApp(s.c.Ctx, owner.String(), id, sample.Uchr(amount))
+	require.NoError(s.t, err)
+	return owner
+}
+
+// escrowSpent is what app id's escrow has paid so far.
+func (s *sim) escrowSpent(id string) sdkmath.Int {
+	a, err := s.c.Incentives.App(s.c.Ctx, id)
+	require.NoError(s.t, err)
+	return a.Spent.Amount
+}
+
+// receipt is a signed receipt of sim session s.session+1: a segment of
+// seconds ending at the block time with the given loss (per 10,000
+// packets) and RTT, on a grant's first connection.
 func (s *sim) receipt(media, orch *format.NodeKey, epoch int64, seconds int64, lossPer10k uint64, rttMs uint32) format.SignedReceipt {
 	s.session++
 	// Segments end at the block time, as a node reporting promptly would.
@@ -124,6 +170,8 @@ func (s *sim) receipt(media, orch *format.NodeKey, epoch int64, seconds int64, l
 func TestEconSim(t *testing.T) {
 	began := time.Now()
 	s := &sim{t: t, c: testkeeper.NewChroom(t).WithFees(t), rng: rand.New(rand.NewSource(*seed))}
+	// x/epochs start times bound receipt times (the epoch window).
+	s.c.Epochs.Start = s.c.Ctx.BlockTime()
 	s.reg = registrykeeper.NewMsgServerImpl(s.c.Registry)
 	s.ver = verificationkeeper.NewMsgServerImpl(s.c.Verification)
 	backing, err := s.c.Registry.Params(s.c.Ctx)
@@ -131,8 +179,8 @@ func TestEconSim(t *testing.T) {
 
 	var agents []*agent
 	add := func(a *agent) *agent {
-		a.rewards, a.fees, a.rejectReasons = sdkmath.ZeroInt(), sdkmath.ZeroInt(), map[string]int{}
-		a.selfPaid = len(agents) > 0 // every strategy but the honest one pays its own fees
+		a.rewards, a.fees, a.rejectReasons, a.secondsByEpoch = sdkmath.ZeroInt(), sdkmath.ZeroInt(), map[string]int{}, map[int64]uint64{}
+		a.selfPaid = len(agents) > 0 && !strings.HasPrefix(a.name, "quality inflation") // its apps pay
 		agents = append(agents, a)
 		return a
 	}
@@ -143,6 +191,7 @@ func TestEconSim(t *testing.T) {
 		orchOp := s.newOperator()
 		orch := s.register(orchOp, registrytypes.NodeType_NODE_TYPE_ORCHESTRATOR, 5_000_000, 1, 1)
 		a := &agent{name: "honest operators (4 media nodes, 1 orchestrator)", operators: []sdk.AccAddress{orchOp}, stake: sdkmath.NewInt(5_000_000)}
+		s.app("honest-app", 1_000_000_000_000, orch) // its apps' users pay
 		var media []*format.NodeKey
 		load := []int{30, 60, 90, 120} // mean sessions per epoch, per node
 		for range load {
@@ -156,11 +205,15 @@ func TestEconSim(t *testing.T) {
 			for i, m := range media {
 				n := load[i]/2 + s.rng.Intn(load[i])
 				for j := 0; j < n; j++ {
-					rs = append(rs, s.receipt(m, orch, epoch, int64(120+s.rng.Intn(3000)), uint64(50+s.rng.Intn(250)), uint32(20+s.rng.Intn(100))))
+					loss := uint64(50 + s.rng.Intn(250))
+					sr := s.billed(m, orch, epoch, int64(120+s.rng.Intn(3000)), loss, uint32(20+s.rng.Intn(100)), "honest-app")
+					rs = append(rs, s.attested(orch, sr, loss)) // its web clients saw the same loss
 				}
 			}
 			return map[string][]format.SignedReceipt{orchOp.String(): rs}
 		}
+		a.media = media
+		a.app = "honest-app"
 		add(a)
 	}
 
@@ -192,7 +245,7 @@ func TestEconSim(t *testing.T) {
 		a.receipts = func(epoch int64) map[string][]format.SignedReceipt {
 			for j := 0; j < 100; j++ { // a full epoch of made-up sessions at its backed capacity
 				r := s.receipt(liar, honestOrch, epoch, epochSeconds, 0, 10)
-				if check.Check(r.Receipt) == nil {
+				if _, err := check.Check(r.Receipt); err == nil {
 					t.Fatalf("the orchestrator countersigned a made-up session")
 				}
 				a.rejected++
@@ -227,7 +280,48 @@ func TestEconSim(t *testing.T) {
 		}
 		return add(a)
 	}
-	collude("node + orchestrator collusion / full self-dealing (5 CHR node)", 5_000_000, 1, 500, 500)
+	collude("node + orchestrator collusion, unattested (5 CHR node)", 5_000_000, 1, 500, 500)
+
+	// Full self-dealing: one party is the app (it funds an escrow), the
+	// orchestrator and the media node, and fabricates client keys that
+	// attest perfect sessions: 500 sessions all epoch, every epoch.
+	{
+		op := s.newOperator()
+		orch := s.register(op, registrytypes.NodeType_NODE_TYPE_ORCHESTRATOR, 5_000_000, 1, 1)
+		m := s.register(op, registrytypes.NodeType_NODE_TYPE_MEDIA, 5_000_000, 500, 10_000_000)
+		owner := s.app("self-dealer", 1_000_000_000_000, orch)
+		a := &agent{name: "full self-dealing (app + orchestrator + 5 CHR node, fabricated client keys)", operators: []sdk.AccAddress{op, owner},
+			stake: sdkmath.NewInt(10_000_000)}
+		a.receipts = func(epoch int64) map[string][]format.SignedReceipt {
+			var rs []format.SignedReceipt
+			for j := 0; j < 500; j++ {
+				rs = append(rs, s.attested(orch, s.billed(m, orch, epoch, epochSeconds, 0, 5, "self-dealer"), 0))
+			}
+			return map[string][]format.SignedReceipt{op.String(): rs}
+		}
+		a.app = "self-dealer"
+		add(a)
+	}
+
+	// Quality inflation: an operator with real users (its app pays) whose
+	// media node reports perfect figures (no loss, 5 ms) while its
+	// clients saw 5% loss: the clients' figures cap the quality.
+	var inflator *agent
+	{
+		op := s.newOperator()
+		orch := s.register(op, registrytypes.NodeType_NODE_TYPE_ORCHESTRATOR, 5_000_000, 1, 1)
+		m := s.register(op, registrytypes.NodeType_NODE_TYPE_MEDIA, 5_000_000, 500, 1_000_000)
+		s.app("inflator-app", 1_000_000_000_000, orch)
+		inflator = add(&agent{name: "quality inflation (node reports no loss; its clients saw 5%)", operators: []sdk.AccAddress{op}, stake: sdkmath.NewInt(10_000_000)})
+		inflator.receipts = func(epoch int64) map[string][]format.SignedReceipt {
+			var rs []format.SignedReceipt
+			for j := 0; j < 60+s.rng.Intn(60); j++ {
+				rs = append(rs, s.attested(orch, s.billed(m, orch, epoch, int64(120+s.rng.Intn(3000)), 0, 5, "inflator-app"), 500))
+			}
+			return map[string][]format.SignedReceipt{op.String(): rs}
+		}
+		inflator.app = "inflator-app"
+	}
 	collude("Sybil swarm (10 × 1 CHR nodes)", 1_000_000, 10, 100, 100)
 	inflated := collude("capacity inflation (1 CHR node declaring 4,294,967,295 sessions)", 1_000_000, 1, 4_294_967_295, 1000)
 
@@ -262,6 +356,7 @@ func TestEconSim(t *testing.T) {
 	// paid when e+1 ends (x/incentives), then claimable.
 	for e := 0; e < *epochs; e++ {
 		epoch := s.c.Epochs.Current
+		s.c.NextBlock(epochSeconds * time.Second) // the epoch's end: its sessions end now
 		for _, a := range agents {
 			for submitter, rs := range a.receipts(epoch) {
 				s.submit(a, submitter, rs)
@@ -288,6 +383,29 @@ func TestEconSim(t *testing.T) {
 		}
 		total = total.Add(a.rewards)
 	}
+	// The honest operators' fee-weighted share: per epoch, the media
+	// budget × their nodes' Σ seconds × quality (fees × quality: the fee
+	// is per second) over all nodes' Σ seconds (the fees), plus the orchestrator budget × their
+	// orchestrator's seconds over all orchestrators'.
+	honest := agents[0]
+	expected := sdkmath.LegacyZeroDec()
+	for e := int64(1); e <= int64(*epochs); e++ {
+		sum, err := s.c.Incentives.Summary(s.c.Ctx, e)
+		require.NoError(t, err)
+		w := sdkmath.LegacyZeroDec()
+		for _, m := range honest.media {
+			tl, err := s.c.Verification.NodeTally(s.c.Ctx, e, m.ID)
+			require.NoError(t, err)
+			w = w.Add(tl.Weight)
+		}
+		if sum.OrchestratorSeconds > 0 { // Σ verified seconds: the fee-weighted denominator
+			expected = expected.Add(sum.MediaBudget.Amount.ToLegacyDec().Mul(w).QuoInt64(int64(sum.OrchestratorSeconds)))
+		}
+		if sum.OrchestratorSeconds > 0 {
+			expected = expected.Add(sum.OrchestratorBudget.Amount.ToLegacyDec().MulInt64(int64(honest.secondsByEpoch[e])).QuoInt64(int64(sum.OrchestratorSeconds)))
+		}
+	}
+	s.expectedHonest = expected
 	s.report(agents, total, time.Since(began)) // before the assertions, so a failing run shows its numbers
 
 	require.NoError(t, s.c.Incentives.PoolInvariant(s.c.Ctx))
@@ -304,8 +422,21 @@ func TestEconSim(t *testing.T) {
 	// serves real people (usage fees it pays itself, half burned, emission
 	// at most 0.4 × fees).
 	for _, a := range agents[1:] {
-		require.True(t, a.rewards.LTE(a.fees), "%s earns %s for %s of fees it paid itself", a.name, a.rewards, a.fees)
+		if a.selfPaid {
+			require.True(t, a.rewards.LTE(a.fees), "%s earns %s for %s of fees it paid itself", a.name, a.rewards, a.fees)
+		}
 	}
+	// Honest operators get their fee-weighted share within 1%.
+	got := honest.rewards.ToLegacyDec()
+	require.True(t, got.Sub(expected).Abs().LTE(expected.QuoInt64(100)),
+		"honest operators earned %s, their fee-weighted share is %s", got, expected)
+	// Inflated node figures earn nothing extra: per credited second, the
+	// inflator earns less than the honest operators (its clients' 5% loss
+	// caps its quality at 0.5).
+	perSecond := func(a *agent) sdkmath.LegacyDec {
+		return a.rewards.ToLegacyDec().QuoInt64(int64(a.claimedSeconds))
+	}
+	require.True(t, perSecond(inflator).LT(perSecond(honest)), "quality inflation: %s per second vs honest %s", perSecond(inflator), perSecond(honest))
 }
 
 func (s *sim) submit(a *agent, submitter string, rs []format.SignedReceipt) {
@@ -313,9 +444,16 @@ func (s *sim) submit(a *agent, submitter string, rs []format.SignedReceipt) {
 		n := min(len(rs), verificationtypes.DefaultMaxReceiptsPerMsg)
 		addr := sdk.MustAccAddressFromBech32(submitter)
 		before := s.c.Bank.GetBalance(s.c.Ctx, addr, "uchr").Amount
+		var spentBefore sdkmath.Int
+		if a.app != "" {
+			spentBefore = s.escrowSpent(a.app)
+		}
 		res, err := s.ver.SubmitReceipts(s.c.Ctx, &verificationtypes.MsgSubmitReceipts{Submitter: submitter, Receipts: rs[:n]})
 		require.NoError(s.t, err)
 		a.fees = a.fees.Add(before.Sub(s.c.Bank.GetBalance(s.c.Ctx, addr, "uchr").Amount))
+		if a.app != "" {
+			a.fees = a.fees.Add(s.escrowSpent(a.app).Sub(spentBefore))
+		}
 		a.accepted += len(res.Accepted)
 		a.rejected += len(res.Rejected)
 		for _, rej := range res.Rejected {
@@ -323,6 +461,7 @@ func (s *sim) submit(a *agent, submitter string, rs []format.SignedReceipt) {
 		}
 		for _, i := range res.Accepted {
 			a.claimedSeconds += rs[i].Receipt.DurationSeconds()
+			a.secondsByEpoch[rs[i].Receipt.Epoch] += rs[i].Receipt.DurationSeconds()
 		}
 		rs = rs[n:]
 	}
@@ -379,10 +518,15 @@ func (s *sim) report(agents []*agent, total sdkmath.Int, took time.Duration) {
 		}
 		fmt.Fprintf(&b, "  %s: %s\n", a.name, strings.Join(parts, ", "))
 	}
+	if h := agents[0]; s.expectedHonest.IsPositive() {
+		dev := (chr(h.rewards) - chr(s.expectedHonest.TruncateInt())) / chr(s.expectedHonest.TruncateInt()) * 100
+		fmt.Fprintf(&b, "\nhonest operators: %.2f CHR earned, fee-weighted share %.2f CHR (%+.3f %%; target within 1 %%)\n",
+			chr(h.rewards), chr(s.expectedHonest.TruncateInt()), dev)
+	}
 	b.WriteString("\nROI counts the fees a strategy paid itself (it is, or plays, the app); honest operators' fees are paid by their apps.\n")
 	var attacks []string
 	for _, a := range agents[1:] {
-		if a.rewards.GT(a.fees) {
+		if a.selfPaid && a.rewards.GT(a.fees) {
 			attacks = append(attacks, a.name)
 		}
 	}

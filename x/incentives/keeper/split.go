@@ -225,7 +225,15 @@ func (k Keeper) finish(ctx context.Context, s *types.EpochSummary) error {
 }
 
 // payMediaNodes credits media node tallies after the cursor: share =
-// floor(media_budget × weight / media_weight). A node that is JAILED when
+// floor(media_budget × weight / verified_seconds_total), where weight is
+// the node's Σ seconds × quality and verified_seconds_total the epoch's
+// Σ seconds (orchestrator_seconds: each receipt counts once for its node
+// and once for its orchestrator). A node's share is its fee share (usage
+// fees are per second) scaled by its quality; what lower quality leaves
+// unpaid stays in the pool. So no node is paid more than its fee share of
+// the budget, (1 − fee_burn_fraction + emission_per_fee) × its fees at
+// most: paying fees for fake sessions at perfect quality loses money,
+// whatever the other nodes' quality. A node that is JAILED when
 // its share is computed forfeits it (it stays in the pool). It also
 // publishes the node's epoch quality (weight / verified seconds) to
 // x/registry.
@@ -256,10 +264,10 @@ func (k Keeper) payMediaNodes(ctx context.Context, s *types.EpochSummary, limit 
 		if found && node.Status == registrytypes.NodeStatus_NODE_STATUS_JAILED {
 			return false, nil
 		}
-		if !s.MediaWeight.IsPositive() || !t.Weight.IsPositive() {
+		if s.OrchestratorSeconds == 0 || !t.Weight.IsPositive() {
 			return false, nil
 		}
-		share := s.MediaBudget.Amount.ToLegacyDec().Mul(t.Weight).Quo(s.MediaWeight).TruncateInt()
+		share := s.MediaBudget.Amount.ToLegacyDec().Mul(t.Weight).QuoInt64(int64(s.OrchestratorSeconds)).TruncateInt()
 		if err := k.credit(ctx, s, t.Operator, share); err != nil {
 			return true, err
 		}

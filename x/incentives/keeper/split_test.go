@@ -102,17 +102,19 @@ func TestEpochSplitExactWithDust(t *testing.T) {
 	require.Equal(t, int64(10_000_000), s.OrchestratorBudget.Amount.Int64(), "floor(0.10 × 100000007)")
 	require.Equal(t, int64(90_000_007), s.MediaBudget.Amount.Int64())
 	require.Equal(t, "81.000000000000000000", s.MediaWeight.String())
-	// floor(90000007 × 54 / 81) = floor(60000004.67); floor(90000007 × 27 / 81) = floor(30000002.33)
-	require.Equal(t, int64(60_000_004), n.claimable(n.op1))
-	require.Equal(t, int64(30_000_002), n.claimable(n.op2))
+	// Shares are of the epoch's 120 verified seconds (fee share × quality):
+	// floor(90000007 × 54 / 120) = floor(40500003.15); floor(90000007 × 27 / 120) = floor(20250001.58)
+	require.Equal(t, int64(40_500_003), n.claimable(n.op1))
+	require.Equal(t, int64(20_250_001), n.claimable(n.op2))
 	require.Equal(t, int64(10_000_000), n.claimable(n.orchOp))
-	require.Equal(t, int64(100_000_006), s.Paid.Amount.Int64())
+	require.Equal(t, int64(70_750_004), s.Paid.Amount.Int64())
 
 	pool, err := n.Incentives.Pool(n.Ctx)
 	require.NoError(t, err)
-	// Two emissions and the fees, minus what was credited: the 1 uchr of
-	// dust and the second epoch's emission stay in the pool.
-	require.Equal(t, int64(2*100_000_000+7-100_000_006), pool.Int64())
+	// Two emissions and the fees, minus what was credited: the dust, what
+	// quality below 1 left unpaid and the second epoch's emission stay in
+	// the pool.
+	require.Equal(t, int64(2*100_000_000+7-70_750_004), pool.Int64())
 	n.requireInvariants()
 
 	// The registry shows the epoch's quality.
@@ -124,8 +126,8 @@ func TestEpochSplitExactWithDust(t *testing.T) {
 	before := n.Bank.GetBalance(n.Ctx, n.op1, "uchr")
 	res, err := msgs.ClaimRewards(n.Ctx, &types.MsgClaimRewards{Operator: n.op1.String()})
 	require.NoError(t, err)
-	require.Equal(t, sample.Uchr(60_000_004), res.Amount)
-	require.Equal(t, before.Add(sample.Uchr(60_000_004)), n.Bank.GetBalance(n.Ctx, n.op1, "uchr"))
+	require.Equal(t, sample.Uchr(40_500_003), res.Amount)
+	require.Equal(t, before.Add(sample.Uchr(40_500_003)), n.Bank.GetBalance(n.Ctx, n.op1, "uchr"))
 	_, err = msgs.ClaimRewards(n.Ctx, &types.MsgClaimRewards{Operator: n.op1.String()})
 	require.ErrorIs(t, err, types.ErrNothingToClaim)
 	n.requireInvariants()
@@ -140,11 +142,11 @@ func TestJailedNodeForfeitsItsShare(t *testing.T) {
 	require.NoError(t, err)
 	n.EndEpoch(t)
 	require.NoError(t, n.EndBlock(n.Ctx))
-	require.Equal(t, int64(45_000_000), n.claimable(n.op1))
+	require.Equal(t, int64(40_500_000), n.claimable(n.op1), "90000000 × 54 / 120")
 	require.Zero(t, n.claimable(n.op2), "a jailed node earns nothing")
 	s, err := n.Incentives.Summary(n.Ctx, 1)
 	require.NoError(t, err)
-	require.Equal(t, int64(45_000_000), s.Budget.Sub(s.Paid).Amount.Int64(), "the forfeited share stays in the pool")
+	require.Equal(t, int64(40_500_000+9_000_000), s.Budget.Sub(s.Paid).Amount.Int64(), "the forfeited share (and the quality shortfall) stays in the pool")
 	n.requireInvariants()
 }
 
@@ -240,7 +242,7 @@ func TestPayoutsAreBoundedPerBlock(t *testing.T) {
 		})
 		total = total.Add(weight)
 	}
-	gs.EpochTotals = []verificationtypes.EpochTotals{{Epoch: 1, MediaWeight: total, Receipts: nodes}}
+	gs.EpochTotals = []verificationtypes.EpochTotals{{Epoch: 1, MediaWeight: total, Receipts: nodes, OrchestratorSeconds: nodes * 60}}
 	require.NoError(t, c.Verification.InitGenesis(c.Ctx, gs))
 	inc := c.Incentives
 	require.NoError(t, inc.EpochEnded(c.Ctx, "chroom", 1))
@@ -254,8 +256,9 @@ func TestPayoutsAreBoundedPerBlock(t *testing.T) {
 		require.NoError(t, err)
 		if s.Phase == types.PayoutPhase_PAYOUT_PHASE_DONE {
 			require.Equal(t, uint64(nodes), s.MediaNodesPaid)
-			// 10000 equal weights share 100000000 exactly: 10000 each.
-			require.Equal(t, int64(100_000_000), s.Paid.Amount.Int64())
+			// 10000 equal weights share the media budget (90% of
+			// 100000000; no orchestrator tallies) exactly: 9000 each.
+			require.Equal(t, int64(90_000_000), s.Paid.Amount.Int64())
 			break
 		}
 		require.Equal(t, uint64(blocks*types.DefaultMaxPayoutsPerBlock), s.MediaNodesPaid, "block %d", blocks)
