@@ -93,7 +93,7 @@ func initCmd() *cobra.Command {
 			fmt.Fprintf(out, "Register and stake this node (from the operator's account):\n\n")
 			fmt.Fprintf(out, "  chroomd tx registry register-node --node-type media --pubkey %s --stake 5000000uchr \\\n", key.PublicKeyBase64())
 			fmt.Fprintf(out, "    --moniker %s --region %s --endpoints %s,%s/rpc,turn:%s:%d \\\n", v.Moniker, v.Region, base, fmt.Sprintf("http://%s:%d", v.PublicHost, v.RPCPort), v.PublicHost, v.TURNPort)
-			fmt.Fprintf(out, "    --max-sessions 500 --max-egress-kbps 1000000 --chain-id %s --from <operator-key>\n\n", v.ChainID)
+			fmt.Fprintf(out, "    --max-sessions 500 --max-egress-kbps 1000000 --chain-id %s --from <operator-key> \\\n    --gas auto --gas-adjustment 1.5 --gas-prices 0.01uchr\n\n", v.ChainID)
 			fmt.Fprintf(out, "Then: medianode start --home %s\n", home)
 			return nil
 		},

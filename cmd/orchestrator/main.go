@@ -89,7 +89,7 @@ func initCmd() *cobra.Command {
 			fmt.Fprintf(out, "Register and stake this orchestrator (the --from account must be chain.key_name, which pays for receipt txs):\n\n")
 			fmt.Fprintf(out, "  chroomd tx registry register-node --node-type orchestrator --pubkey %s --stake 5000000uchr \\\n", key.PublicKeyBase64())
 			fmt.Fprintf(out, "    --moniker %s --region %s --endpoints http://%s:%d,http://%s:%d/rpc \\\n", v.Moniker, v.Region, v.PublicHost, v.HTTPPort, v.PublicHost, v.RPCPort)
-			fmt.Fprintf(out, "    --max-sessions 10000 --max-egress-kbps 1000000 --chain-id %s --from %s\n\n", v.ChainID, v.KeyName)
+			fmt.Fprintf(out, "    --max-sessions 10000 --max-egress-kbps 1000000 --chain-id %s --from %s \\\n    --gas auto --gas-adjustment 1.5 --gas-prices 0.01uchr\n\n", v.ChainID, v.KeyName)
 			fmt.Fprintf(out, "Then: orchestrator start --home %s\n", home)
 			return nil
 		},

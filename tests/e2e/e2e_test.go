@@ -163,11 +163,9 @@ func waitFor(t *testing.T, ctx context.Context, what, js string, timeout time.Du
 func TestCallEarnsReward(t *testing.T) {
 	b := browser(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
-	// The orchestrator's operator pays the usage fees of the receipts it
-	// submits (x/verification price_per_participant_minute).
-	orchOperator := strings.TrimSpace(run(t, filepath.Join(root, "build", "chroomd"), "keys", "show", "orchestrator-operator", "-a",
-		"--keyring-backend", "test", "--home", filepath.Join(devnet, "chroomd")))
-	feesBefore := balance(t, orchOperator)
+	// The devnet's app "demo" pays the usage fees of the web client's
+	// sessions from its escrow (orchestrator anonymous_bill_app: demo).
+	escrowBefore, spentBefore := appEscrow(t, "demo")
 	alice, bob := tab(t, b), tab(t, b)
 	require.NoError(t, chromedp.Run(alice, chromedp.Navigate(base+"/?room=e2e&name=Alice&autojoin=1")))
 	require.NoError(t, chromedp.Run(bob, chromedp.Navigate(base+"/?room=e2e&name=Bob&autojoin=1")))
@@ -226,18 +224,25 @@ func TestCallEarnsReward(t *testing.T) {
 	eval[any](t, bob, `window.chroom.leave()`)
 	t.Logf("call on media node %s; waiting for its operator %s to earn rewards", nodeID, operator)
 	claimable := waitForRewards(t, operator, 90*time.Second)
-	paid := feesBefore - balance(t, orchOperator)
-	t.Logf("the orchestrator operator paid %d uchr of usage fees; the media operator can claim %d uchr", paid, claimable)
-	require.Positive(t, paid, "the call's receipts were paid for (usage fees)")
+	escrowAfter, spentAfter := appEscrow(t, "demo")
+	paid := escrowBefore - escrowAfter
+	t.Logf("app demo's escrow paid %d uchr of usage fees for the call; the media operator can claim %d uchr", paid, claimable)
+	require.Positive(t, paid, "the call was paid for from the app's escrow (usage fees)")
+	require.Equal(t, paid, spentAfter-spentBefore, "the escrow fell by exactly the fees it paid")
+	// Two participants for ≥ 1 s each at 1000 uchr per participant-minute.
+	require.GreaterOrEqual(t, paid, int64(2*17), "at least two participants' fees")
 
+	// Claiming pays gas (minimum-gas-prices 0.01uchr): a fixed fee here.
+	const claimFee = 2000
 	before := balance(t, operator)
 	out := chroomd(t, "tx", "incentives", "claim-rewards", "--from", "media-operator", "--keyring-backend", "test",
-		"--home", filepath.Join(devnet, "chroomd"), "--chain-id", "chroom-devnet-1", "--yes", "--output", "json")
+		"--home", filepath.Join(devnet, "chroomd"), "--chain-id", "chroom-devnet-1", "--gas", "200000", "--fees", fmt.Sprintf("%duchr", claimFee),
+		"--yes", "--output", "json")
 	hash := regexp.MustCompile(`"txhash":\s*"([0-9A-F]{64})"`).FindStringSubmatch(out)
 	require.Len(t, hash, 2, out)
 	waitForTx(t, hash[1], 30*time.Second)
 	after := balance(t, operator)
-	require.GreaterOrEqual(t, after-before, claimable, "the balance rises by the claimed rewards")
+	require.GreaterOrEqual(t, after-before+claimFee, claimable, "the balance rises by the claimed rewards (less the tx fee)")
 }
 
 // waitForTx polls for a tx until it is in a block (query wait-tx misses a
@@ -276,6 +281,22 @@ func waitForRewards(t *testing.T, operator string, timeout time.Duration) int64 
 	}
 	t.Fatalf("no claimable rewards for %s after %s", operator, timeout)
 	return 0
+}
+
+// appEscrow returns app id's escrow balance and total fees spent, uchr.
+func appEscrow(t *testing.T, id string) (balance, spent int64) {
+	t.Helper()
+	out := chroomd(t, "query", "incentives", "app", id, "--output", "json")
+	var res struct {
+		App struct {
+			Balance struct{ Amount string } `json:"balance"`
+			Spent   struct{ Amount string } `json:"spent"`
+		} `json:"app"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	balance, _ = strconv.ParseInt(res.App.Balance.Amount, 10, 64)
+	spent, _ = strconv.ParseInt(res.App.Spent.Amount, 10, 64)
+	return balance, spent
 }
 
 func balance(t *testing.T, addr string) int64 {
