@@ -19,11 +19,14 @@ const benchBatch = 500
 // distinct receipts (1,000 ed25519 signatures) and commits the store, as a
 // block would. "one-bad-signature" puts one forged receipt in every batch,
 // which forces the one-by-one fallback after the batch check fails.
+// "attested" receipts carry a client attestation: four signatures each
+// (media node, orchestrator, grant binding, client statement), 2,000 per
+// batch.
 func BenchmarkSubmitReceipts(b *testing.B) {
 	for _, tc := range []struct {
-		name   string
-		forged bool
-	}{{"all-valid", false}, {"one-bad-signature", true}} {
+		name             string
+		forged, attested bool
+	}{{"all-valid", false, false}, {"one-bad-signature", true, false}, {"attested", false, true}, {"attested-one-bad-signature", true, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			c := testkeeper.NewChroom(b)
 			media, orch := sample.NodeKey(1), sample.NodeKey(2)
@@ -43,6 +46,9 @@ func BenchmarkSubmitReceipts(b *testing.B) {
 				for i := range batch {
 					session++
 					batch[i] = sample.Sign(media, orch, testkeeper.ChainID, sample.Receipt(media, orch, 1, session))
+					if tc.attested {
+						batch[i] = sample.Attest(orch, testkeeper.ChainID, batch[i], session, nil)
+					}
 				}
 				if tc.forged {
 					batch[benchBatch/2].MediaNodeSignature[0] ^= 1

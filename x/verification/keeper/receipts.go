@@ -535,7 +535,7 @@ func verifySignatures(cands []candidate) []types.RejectReason {
 		}
 	}
 	first[len(cands)] = len(items)
-	bv := ed25519consensus.NewPreallocatedBatchVerifier(len(items))
+	bv := newBatchVerifier(len(items))
 	for _, it := range items {
 		bv.Add(it.pub, it.msg, it.sig)
 	}
