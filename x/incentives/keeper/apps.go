@@ -22,7 +22,9 @@ func (k Keeper) App(ctx context.Context, id string) (types.App, error) {
 }
 
 // Escrowed returns Σ app balances in uchr.
-func (k Keeper) Escrowed(ctx context.Context) (sdkmath.Int, error) { return getInt(k.escrowed.Get(ctx)) }
+func (k Keeper) Escrowed(ctx context.Context) (sdkmath.Int, error) {
+	return getInt(k.escrowed.Get(ctx))
+}
 
 // setApp stores a and moves the escrow total by delta (uchr).
 func (k Keeper) setApp(ctx context.Context, a types.App, delta sdkmath.Int) error {
