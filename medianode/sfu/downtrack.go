@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -40,7 +41,10 @@ type downTrack struct {
 	seqOffset uint16
 	tsOffset  uint32
 	started   bool
-	muted     atomic.Bool
+	// resyncAt is set when the downTrack gets a new source (a WHEP slot,
+	// resync): the switch advances timestamps by the time since.
+	resyncAt time.Time
+	muted    atomic.Bool
 	// ready is the subscriber's "transport connected" flag (shared by all
 	// its downTracks, so none can miss it being set); before
 	// that Pion drops SRTP writes without an error, so a keyframe sent
@@ -175,10 +179,18 @@ func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
 			// Continue right after the last packet sent.
 			d.seqOffset = pkt.SequenceNumber - d.lastSeq - 1
 			d.tsOffset = pkt.Timestamp - d.lastTS - 1
+			if !d.resyncAt.IsZero() {
+				// Another source: its timestamps continue by the time the
+				// stream was away, so the player's clock stays right.
+				gap := uint32(time.Since(d.resyncAt).Seconds()*float64(d.codec.ClockRate)) + 1
+				d.tsOffset = pkt.Timestamp - d.lastTS - gap
+			}
 		} else {
 			d.seqOffset, d.tsOffset, d.started = 0, 0, true
 		}
 		d.current, d.needKey = layer, false
+		resyncAt := d.resyncAt
+		d.resyncAt = time.Time{}
 		// The switch's first packet is written under the lock (once per
 		// switch), so that a write Pion drops can be undone.
 		hdr := d.rewriteLocked(pkt)
@@ -187,7 +199,7 @@ func (d *downTrack) writeRTP(layer int, pkt *rtp.Packet) int {
 			// Not delivered (the transport is not writing yet): undo the
 			// switch so the next keyframe starts the layer instead.
 			d.current, d.started, d.seqOffset, d.tsOffset, d.lastSeq, d.lastTS = prev.current, prev.started, prev.seqOffset, prev.tsOffset, prev.lastSeq, prev.lastTS
-			d.needKey = true
+			d.needKey, d.resyncAt = true, resyncAt
 		}
 		d.mu.Unlock()
 		if n > 0 {

@@ -116,6 +116,7 @@ type Participant struct {
 	published     map[string]*publishedTrack
 	subscriptions map[string]*subscription
 	sources       map[string]TrackSource // announced sources by track ID
+	slots         []*whepSlot            // a WHEP viewer's server-side tracks (whep.go)
 	hostMuted     map[TrackSource]bool   // sources the host muted (HostMuteTrack)
 	dc            *webrtc.DataChannel
 	negotiating   bool // an SFU offer awaits the answer
@@ -181,7 +182,13 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 	}
 	s.trackGrant(p)
 	p.sessionEvent(noderpc.SessionJoined, nil, "")
-	if jp.Kind != KindWHIP && p.perms.CanSubscribe {
+	if jp.Kind == KindWHEP && p.perms.CanSubscribe {
+		if err := p.addWHEPSlots(); err != nil {
+			p.Close("WHEP setup failed: " + err.Error())
+			return nil, fmt.Errorf("add WHEP tracks: %w", err)
+		}
+	}
+	if jp.Kind == KindFull && p.perms.CanSubscribe {
 		for _, info := range room.Tracks() {
 			if t, ok := room.track(info.ID); ok && t.publisher != p {
 				p.subscribeTo(t)
@@ -408,6 +415,10 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver)
 
 // subscribeTo adds a downTrack of t to p's connection and renegotiates.
 func (p *Participant) subscribeTo(t *publishedTrack) {
+	if p.kind == KindWHEP {
+		p.feedSlot(t)
+		return
+	}
 	p.mu.Lock()
 	if p.closed || !p.perms.CanSubscribe || p.kind == KindWHIP {
 		p.mu.Unlock()
@@ -445,6 +456,10 @@ func (p *Participant) subscribeTo(t *publishedTrack) {
 
 // unsubscribeFrom removes the subscription to a track and renegotiates.
 func (p *Participant) unsubscribeFrom(trackID string) {
+	if p.kind == KindWHEP {
+		p.starveSlot(trackID)
+		return
+	}
 	p.mu.Lock()
 	sub, ok := p.subscriptions[trackID]
 	delete(p.subscriptions, trackID)
@@ -904,6 +919,7 @@ func (p *Participant) Close(reason string) {
 	for _, s := range subs {
 		s.track.unsubscribe(p.identity)
 	}
+	p.releaseSlots()
 	for _, t := range pubs {
 		p.room.unpublish(t)
 	}

@@ -167,6 +167,28 @@ func (t *publishedTrack) subscribe(s *Participant, layer int) *downTrack {
 	return d
 }
 
+// attach adds an existing downTrack (a WHEP viewer's slot) as the
+// subscriber identity's, muted as the track is; false if t is closed.
+func (t *publishedTrack) attach(identity string, d *downTrack) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	d.muted.Store(t.info.Muted)
+	t.down[identity] = d
+	return true
+}
+
+// detach removes identity's downTrack if it is d.
+func (t *publishedTrack) detach(identity string, d *downTrack) {
+	t.mu.Lock()
+	if t.down[identity] == d {
+		delete(t.down, identity)
+	}
+	t.mu.Unlock()
+}
+
 // unsubscribe removes s's downTrack.
 func (t *publishedTrack) unsubscribe(identity string) *downTrack {
 	t.mu.Lock()
