@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -200,4 +201,44 @@ func (d *downTrack) resync(layer int) {
 	d.current, d.target, d.needKey = -1, layer, true
 	d.resyncAt = time.Now()
 	d.mu.Unlock()
+}
+
+// ErrNoSession: there is no negotiated session to restart.
+var ErrNoSession = errors.New("no negotiated session yet")
+
+// RestartICE restarts ICE for a WHIP or WHEP session (RFC 9725 §4.3.2,
+// RFC 8839 §4.4.1.1.1): the client's new ufrag and pwd replace the old
+// ones in its last offer, which is applied again (Pion restarts its ICE
+// agent when the remote credentials change) and answered. It returns the
+// new local description (new local ufrag, pwd and gathered candidates);
+// the client's candidates follow with AddCandidate. Errors: ErrNoSession,
+// or what Pion refuses.
+func (p *Participant) RestartICE(ufrag, pwd string) (webrtc.SessionDescription, error) {
+	p.sdpMu.Lock()
+	remote := p.pc.RemoteDescription()
+	p.sdpMu.Unlock()
+	if remote == nil || p.pc.LocalDescription() == nil {
+		return webrtc.SessionDescription{}, ErrNoSession
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(strings.ReplaceAll(remote.SDP, "\r\n", "\n"), "\n") {
+		switch {
+		case line == "":
+			continue
+		case strings.HasPrefix(line, "a=ice-ufrag:"):
+			line = "a=ice-ufrag:" + ufrag
+		case strings.HasPrefix(line, "a=ice-pwd:"):
+			line = "a=ice-pwd:" + pwd
+		case strings.HasPrefix(line, "a=candidate:"), line == "a=end-of-candidates":
+			continue // the old agent's candidates
+		}
+		b.WriteString(line)
+		b.WriteString("\r\n")
+	}
+	answer, err := p.HandleOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: b.String()})
+	if err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	p.log.Debug("ICE restarted")
+	return answer, nil
 }

@@ -66,6 +66,21 @@ type Server struct {
 type httpSession struct {
 	p         *sfu.Participant
 	tokenHash string
+
+	mu  sync.Mutex
+	tag string // the ETag of the current ICE session: the node's quoted ufrag
+}
+
+func (h *httpSession) etag() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.tag
+}
+
+func (h *httpSession) setETag(tag string) {
+	h.mu.Lock()
+	h.tag = tag
+	h.mu.Unlock()
 }
 
 // Handler returns the routes: GET /rtc (WebSocket), POST /whip, PATCH and

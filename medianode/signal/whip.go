@@ -3,6 +3,7 @@ package signal
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -70,7 +71,8 @@ func (s *Server) serveHTTPOffer(w http.ResponseWriter, r *http.Request, kind sfu
 	if s.sessions == nil {
 		s.sessions = map[string]*httpSession{}
 	}
-	s.sessions[id] = &httpSession{p: p, tokenHash: hashToken(bearer(r))}
+	_, tag := sdpFrag(answer.SDP)
+	s.sessions[id] = &httpSession{p: p, tokenHash: hashToken(bearer(r)), tag: tag}
 	s.mu.Unlock()
 	go func() {
 		<-p.Done()
@@ -85,7 +87,7 @@ func (s *Server) serveHTTPOffer(w http.ResponseWriter, r *http.Request, kind sfu
 	}
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", prefix+id)
-	w.Header().Set("ETag", `"`+id[:8]+`"`)
+	w.Header().Set("ETag", tag)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write([]byte(answer.SDP))
 }
@@ -112,9 +114,12 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (*httpSession, 
 	return sess, true
 }
 
-// servePatch handles trickle ICE (RFC 9725 §4.3): an
-// application/trickle-ice-sdpfrag body (RFC 8840) with a=candidate lines.
-// ICE restarts are not supported and get 422.
+// servePatch handles trickle ICE and ICE restarts (RFC 9725 §4.3): an
+// application/trickle-ice-sdpfrag body (RFC 8840). With a=candidate lines
+// it adds the client's candidates (204). With new a=ice-ufrag and
+// a=ice-pwd lines and If-Match: "*" (or the resource's current ETag) it
+// restarts ICE (§4.3.2): 200 with the node's new credentials and
+// candidates as an sdpfrag and the new ETag; without If-Match, 428.
 func (s *Server) servePatch(w http.ResponseWriter, r *http.Request) {
 	sess, ok := s.session(w, r)
 	if !ok {
@@ -129,12 +134,14 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusRequestEntityTooLarge, "fragment larger than 64 KiB")
 		return
 	}
-	mid := ""
+	mid, ufrag, pwd := "", "", ""
+	var cands []webrtc.ICECandidateInit
 	for _, line := range strings.Split(strings.ReplaceAll(string(body), "\r\n", "\n"), "\n") {
 		switch {
-		case strings.HasPrefix(line, "a=ice-ufrag:") && r.Header.Get("If-Match") == "*":
-			httpError(w, http.StatusUnprocessableEntity, "ICE restart is not supported; start a new session")
-			return
+		case strings.HasPrefix(line, "a=ice-ufrag:"):
+			ufrag = strings.TrimPrefix(line, "a=ice-ufrag:")
+		case strings.HasPrefix(line, "a=ice-pwd:"):
+			pwd = strings.TrimPrefix(line, "a=ice-pwd:")
 		case strings.HasPrefix(line, "a=mid:"):
 			mid = strings.TrimPrefix(line, "a=mid:")
 		case strings.HasPrefix(line, "a=candidate:"):
@@ -143,13 +150,85 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request) {
 				m := mid
 				c.SDPMid = &m
 			}
+			cands = append(cands, c)
+		}
+	}
+	restart := ufrag != "" || pwd != ""
+	if restart {
+		match := r.Header.Get("If-Match")
+		switch {
+		case ufrag == "" || pwd == "":
+			httpError(w, http.StatusBadRequest, "an ICE restart needs both a=ice-ufrag and a=ice-pwd")
+			return
+		case match == "":
+			httpError(w, http.StatusPreconditionRequired, "an ICE restart needs If-Match: \"*\" (RFC 9725 §4.3.2)")
+			return
+		case match != "*" && match != sess.etag():
+			httpError(w, http.StatusPreconditionFailed, "If-Match does not match the resource's ETag "+sess.etag())
+			return
+		}
+		local, err := sess.p.RestartICE(ufrag, pwd)
+		if err != nil {
+			httpError(w, http.StatusUnprocessableEntity, "ICE restart failed: "+err.Error())
+			return
+		}
+		for _, c := range cands {
 			if err := sess.p.AddCandidate(c); err != nil {
 				httpError(w, http.StatusBadRequest, err.Error())
 				return
 			}
 		}
+		frag, tag := sdpFrag(local.SDP)
+		sess.setETag(tag)
+		w.Header().Set("Content-Type", "application/trickle-ice-sdpfrag")
+		w.Header().Set("ETag", sess.etag())
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, frag)
+		return
+	}
+	for _, c := range cands {
+		if err := sess.p.AddCandidate(c); err != nil {
+			httpError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// sdpFrag returns the ICE part of a local description as an RFC 8840
+// fragment — ufrag, pwd, then the first media section's mid and its
+// candidates (the session is bundled) — and the ETag naming that ICE
+// session (the quoted ufrag).
+func sdpFrag(sdp string) (frag, etag string) {
+	var b strings.Builder
+	ufrag, pwd, mline, mid := "", "", "", ""
+	var cands []string
+	sections := 0
+	for _, line := range strings.Split(strings.ReplaceAll(sdp, "\r\n", "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "m="):
+			sections++
+			if sections == 1 {
+				mline = line
+			}
+		case strings.HasPrefix(line, "a=ice-ufrag:") && ufrag == "":
+			ufrag = strings.TrimPrefix(line, "a=ice-ufrag:")
+		case strings.HasPrefix(line, "a=ice-pwd:") && pwd == "":
+			pwd = strings.TrimPrefix(line, "a=ice-pwd:")
+		case strings.HasPrefix(line, "a=mid:") && sections == 1:
+			mid = strings.TrimPrefix(line, "a=mid:")
+		case strings.HasPrefix(line, "a=candidate:") && sections == 1:
+			cands = append(cands, line)
+		}
+	}
+	fmt.Fprintf(&b, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", ufrag, pwd)
+	if mline != "" {
+		fmt.Fprintf(&b, "%s\r\na=mid:%s\r\n", mline, mid)
+		for _, c := range cands {
+			b.WriteString(c + "\r\n")
+		}
+	}
+	return b.String(), `"` + ufrag + `"`
 }
 
 // serveDelete ends a WHIP/WHEP session (RFC 9725 §4.4).
