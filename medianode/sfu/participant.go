@@ -82,6 +82,9 @@ type JoinParams struct {
 	Signal Signal
 	// Data is opaque to the SFU (the node keeps grant and receipt data).
 	Data any
+	// AudioOnly: the session receives no video (an audio-only listener);
+	// SetVideoReceive changes it later.
+	AudioOnly bool
 }
 
 // Participant is one session in a room, with one PeerConnection.
@@ -117,6 +120,7 @@ type Participant struct {
 	subscriptions map[string]*subscription
 	sources       map[string]TrackSource // announced sources by track ID
 	slots         []*whepSlot            // a WHEP viewer's server-side tracks (whep.go)
+	noVideo       bool                   // receives no video (JoinParams.AudioOnly, SetVideoReceive)
 	hostMuted     map[TrackSource]bool   // sources the host muted (HostMuteTrack)
 	dc            *webrtc.DataChannel
 	negotiating   bool // an SFU offer awaits the answer
@@ -169,7 +173,7 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 		log:     s.log.With("room", jp.Room, "participant", jp.Identity),
 		grantID: jp.GrantID, grantExpiry: jp.GrantExpiry, issuer: jp.Issuer,
 		published: map[string]*publishedTrack{}, subscriptions: map[string]*subscription{}, sources: map[string]TrackSource{},
-		hostMuted: map[TrackSource]bool{},
+		hostMuted: map[TrackSource]bool{}, noVideo: jp.AudioOnly,
 		done:      make(chan struct{}),
 	}
 	if s.newMtr != nil {
@@ -424,7 +428,7 @@ func (p *Participant) subscribeTo(t *publishedTrack) {
 		p.mu.Unlock()
 		return
 	}
-	if _, ok := p.subscriptions[t.info.ID]; ok {
+	if _, ok := p.subscriptions[t.info.ID]; ok || (p.noVideo && t.info.Kind == "video") {
 		p.mu.Unlock()
 		return
 	}
@@ -476,6 +480,38 @@ func (p *Participant) unsubscribeFrom(trackID string) {
 		p.sdpMu.Unlock()
 		if p.kind == KindFull {
 			p.negotiate()
+		}
+	}
+}
+
+// SetVideoReceive turns the session's video reception on or off: off
+// unsubscribes every video track (an audio-only listener downloads no
+// video at all, not just a paused one); on subscribes to the room's video
+// tracks again. Both renegotiate.
+func (p *Participant) SetVideoReceive(on bool) {
+	p.mu.Lock()
+	changed := p.noVideo == on
+	p.noVideo = !on
+	var drop []string
+	if !on {
+		for id, s := range p.subscriptions {
+			if s.track.info.Kind == "video" {
+				drop = append(drop, id)
+			}
+		}
+	}
+	p.mu.Unlock()
+	if !changed {
+		return
+	}
+	for _, id := range drop {
+		p.unsubscribeFrom(id)
+	}
+	if on {
+		for _, info := range p.room.Tracks() {
+			if t, ok := p.room.track(info.ID); ok && info.Kind == "video" && t.publisher != p {
+				p.subscribeTo(t)
+			}
 		}
 	}
 }

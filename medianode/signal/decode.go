@@ -36,6 +36,10 @@ func DecodeClientMessage(data []byte) (ClientMessage, error) {
 		if m.Type == "layer" && (m.Layer == nil || *m.Layer < 0 || *m.Layer > 2) {
 			return m, errors.New("layer: layer must be 0, 1 or 2")
 		}
+	case "subscription":
+		if m.Video == nil {
+			return m, errors.New("subscription: video (true or false) is missing")
+		}
 	case "client_stats", "leave":
 	case "":
 		return m, errors.New("type is missing")

@@ -27,6 +27,9 @@ type ClientMessage struct {
 	Layer         *int                     `json:"layer,omitempty"`
 	BytesReceived uint64                   `json:"bytes_received,omitempty"`
 	FramesDecoded uint64                   `json:"frames_decoded,omitempty"`
+	// Video is the "subscription" message's switch: false stops receiving
+	// video (audio-only), true receives it again.
+	Video *bool `json:"video,omitempty"`
 }
 
 // ServerMessage is what the node sends: joined (Participant, Participants,
@@ -188,6 +191,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		Room: claims.Room, Identity: claims.Subject, Name: claims.Name, Role: string(claims.Role),
 		Permissions: permissionsOf(claims), Kind: sfu.KindFull, Signal: c,
 		GrantID: claims.ID, GrantExpiry: grantExpiry(claims), Issuer: claims.Issuer,
+		// ?audio_only=1: join as an audio-only listener (no video sent to it).
+		AudioOnly: r.URL.Query().Get("audio_only") == "1",
 	}
 	if s.Hooks != nil {
 		jp.Data = s.Hooks.SessionData(claims, sfu.KindFull)
@@ -290,6 +295,9 @@ func (s *Server) handle(c *wsConn, p *sfu.Participant, m ClientMessage) error {
 		return nil
 	case "mute":
 		return p.SetTrackMuted(m.TrackID, m.Muted)
+	case "subscription":
+		p.SetVideoReceive(*m.Video)
+		return nil
 	case "layer":
 		if m.Layer == nil {
 			return fmt.Errorf("layer is missing")

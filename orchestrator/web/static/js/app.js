@@ -196,7 +196,7 @@ async function joinRoom({ room, name, role, audioOnly } = {}) {
   }
 
   setStatus(`Connecting to media node ${shortId(hook.nodeId)}…`);
-  call = new Call({ grant: { ...grant, identity: hook.identity, room: hook.room, role: hook.role }, name, media, api });
+  call = new Call({ grant: { ...grant, identity: hook.identity, room: hook.room, role: hook.role }, name, media, api, audioOnly: !!audioOnly });
   wireCall(call);
   try {
     await call.open();
@@ -829,6 +829,15 @@ window.chroom = {
   debugLog() { return debugLog.text(); },
   /** join({room, name, role?, audioOnly?}) is what the form does (role: participant or viewer) */
   join(opts) { return joinRoom(opts); },
+  /** setReceiveVideo(on) turns receiving the others' video on or off (off: an audio-only listener) */
+  setReceiveVideo(on) { if (call) call.setReceiveVideo(on); },
+  /** inboundBytes() is the bytes received over the call's connection so far (transport stats) */
+  async inboundBytes() {
+    if (!call || !call.pc) return 0;
+    let n = 0;
+    (await call.pc.getStats()).forEach((r) => { if (r.type === "transport") n += r.bytesReceived || 0; });
+    return n;
+  },
 };
 
 document.addEventListener("visibilitychange", () => debugLog.add("visibility", { state: document.visibilityState }));

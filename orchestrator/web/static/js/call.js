@@ -81,8 +81,10 @@ export class Call extends EventTarget {
    * @param {MediaStream|null} opts.media camera and microphone to publish
    * @param {import("./api.js").Orchestrator} opts.api for statistics reports
    */
-  constructor({ grant, name, media, api }) {
+  constructor({ grant, name, media, api, audioOnly = false }) {
     super();
+    /** an audio-only participant neither sends nor receives video (the node sends it none) */
+    this.audioOnly = audioOnly;
     this.grant = grant;
     this.api = api;
     this.room = grant.room;
@@ -135,6 +137,12 @@ export class Call extends EventTarget {
     this.#emit("notice", { message, error });
   }
 
+  /** setReceiveVideo asks the node to send (true) or stop sending (false) the others' video. */
+  setReceiveVideo(on) {
+    this.audioOnly = !on;
+    this.#send({ type: "subscription", video: !!on });
+  }
+
   #send(msg) {
     if (msg.type === "candidate") debugLog.add("candidate sent", { candidate: msg.candidate.candidate });
     else if (msg.type !== "client_stats" && msg.type !== "offer" && msg.type !== "answer") debugLog.add(`${msg.type} sent`, { track: msg.track_id, source: msg.source, muted: msg.muted });
@@ -157,6 +165,7 @@ export class Call extends EventTarget {
       if (url.protocol === "http:") url.protocol = "ws:";
       if (url.protocol === "https:") url.protocol = "wss:";
       url.searchParams.set("access_token", this.grant.token);
+      if (this.audioOnly) url.searchParams.set("audio_only", "1");
     } catch (e) {
       return Promise.reject(new StepError(step, `the media node's URL ${JSON.stringify(this.node.ws_url)} is not valid`));
     }

@@ -1,0 +1,47 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// TestAudioOnlyListenerBandwidth: in a three-person video call, a fourth
+// participant who joins "audio only" (no camera, no video received)
+// downloads under 80 kbit/s, while a video participant downloads the
+// others' video. Measured from each tab's transport bytesReceived over
+// 10 s, after the call settles.
+func TestAudioOnlyListenerBandwidth(t *testing.T) {
+	b := browser(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
+	var video []context.Context
+	for _, name := range []string{"Ann", "Ben", "Cid"} {
+		p := tab(t, b)
+		require.NoError(t, chromedp.Run(p, chromedp.Navigate(base+"/?room=audio-only&name="+name+"&autojoin=1")))
+		video = append(video, p)
+	}
+	listener := tab(t, b)
+	require.NoError(t, chromedp.Run(listener, chromedp.Navigate(base+"/?room=audio-only&name=Lis&audio_only=1&autojoin=1")))
+	for i, p := range append(append([]context.Context{}, video...), listener) {
+		waitFor(t, p, fmt.Sprintf("tab %d joins", i), `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
+	}
+	waitFor(t, video[0], "a video participant decodes video", `window.chroom.framesDecoded().then(n => n > 30)`, 30*time.Second)
+	waitFor(t, listener, "the listener hears audio", `window.chroom.audioSamplesReceived().then(n => n > 0)`, 30*time.Second)
+	require.Zero(t, eval[float64](t, listener, `window.chroom.framesDecoded()`), "the listener decodes no video")
+	time.Sleep(3 * time.Second) // let bandwidth estimation settle
+
+	const window = 10 * time.Second
+	v0, l0 := eval[float64](t, video[0], `window.chroom.inboundBytes()`), eval[float64](t, listener, `window.chroom.inboundBytes()`)
+	time.Sleep(window)
+	v1, l1 := eval[float64](t, video[0], `window.chroom.inboundBytes()`), eval[float64](t, listener, `window.chroom.inboundBytes()`)
+	videoKbps := (v1 - v0) * 8 / window.Seconds() / 1000
+	listenerKbps := (l1 - l0) * 8 / window.Seconds() / 1000
+	t.Logf("inbound over %s: video participant %.0f kbit/s, audio-only listener %.0f kbit/s (%.1f %%)",
+		window, videoKbps, listenerKbps, listenerKbps/videoKbps*100)
+	require.Less(t, listenerKbps, 80.0, "the audio-only listener receives < 80 kbit/s")
+	require.Greater(t, videoKbps, 4*listenerKbps, "a video participant receives far more")
+}
