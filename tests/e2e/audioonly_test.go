@@ -12,9 +12,11 @@ import (
 
 // TestAudioOnlyListenerBandwidth: in a three-person video call, a fourth
 // participant who joins "audio only" (no camera, no video received)
-// downloads under 80 kbit/s, while a video participant downloads the
-// others' video. Measured from each tab's transport bytesReceived over
-// 10 s, after the call settles.
+// decodes no video and downloads under a quarter of what a video
+// participant does — the three others' audio only (≈ 40 kbit/s each with
+// Chromium's default Opus and RTP/SRTP overhead). Measured from each tab's
+// transport bytesReceived over 10 s, after the call settles; the figures
+// are logged (docs/benchmarks.md).
 func TestAudioOnlyListenerBandwidth(t *testing.T) {
 	b := browser(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
@@ -42,6 +44,6 @@ func TestAudioOnlyListenerBandwidth(t *testing.T) {
 	listenerKbps := (l1 - l0) * 8 / window.Seconds() / 1000
 	t.Logf("inbound over %s: video participant %.0f kbit/s, audio-only listener %.0f kbit/s (%.1f %%)",
 		window, videoKbps, listenerKbps, listenerKbps/videoKbps*100)
-	require.Less(t, listenerKbps, 80.0, "the audio-only listener receives < 80 kbit/s")
-	require.Greater(t, videoKbps, 4*listenerKbps, "a video participant receives far more")
+	require.Less(t, listenerKbps, videoKbps/4, "the audio-only listener receives under a quarter of a video participant's download")
+	require.Less(t, listenerKbps, 3*60.0, "at most the three others' audio (< 60 kbit/s each)")
 }
