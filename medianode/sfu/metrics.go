@@ -13,6 +13,8 @@ type metrics struct {
 	nacks            prometheus.Counter
 	plis             prometheus.Counter
 	dataMessages     prometheus.Counter
+	detached         prometheus.Counter
+	resumes          prometheus.Counter
 	egress           rateMeter
 }
 
@@ -28,9 +30,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		nacks:            prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_nacks_received_total", Help: "Generic NACKs received from subscribers."}),
 		plis:             prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_plis_sent_total", Help: "Picture loss indications sent to publishers."}),
 		dataMessages:     prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_data_messages_total", Help: "Data-channel messages relayed."}),
+		detached:         prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_signaling_lost_total", Help: "Sessions whose signaling connection dropped without a leave (kept for resume)."}),
+		resumes:          prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_sessions_resumed_total", Help: "Sessions resumed on a new signaling connection."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.forwardedPackets, m.forwardedBytes, m.nacks, m.plis, m.dataMessages} {
+		for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.forwardedPackets, m.forwardedBytes, m.nacks, m.plis, m.dataMessages, m.detached, m.resumes} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -96,6 +96,10 @@ type Participant struct {
 	joinedAt time.Time
 	pc       *webrtc.PeerConnection
 	signal   Signal
+	// sw is signal for a full participant: the swappable connection
+	// (resume.go); detach its state while the connection is lost.
+	sw       *switchSignal
+	detach   detachState
 	meter    Measurements
 	data     any
 	log      *slog.Logger // room and participant attached; debug records the negotiation
@@ -175,6 +179,11 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 		published: map[string]*publishedTrack{}, subscriptions: map[string]*subscription{}, sources: map[string]TrackSource{},
 		hostMuted: map[TrackSource]bool{}, noVideo: jp.AudioOnly,
 		done:      make(chan struct{}),
+	}
+	if jp.Kind == KindFull {
+		p.sw = &switchSignal{}
+		p.sw.set(jp.Signal)
+		p.signal = p.sw
 	}
 	if s.newMtr != nil {
 		p.meter = s.newMtr(p)
@@ -941,6 +950,12 @@ func (p *Participant) Close(reason string) {
 		return
 	}
 	p.closed = true
+	p.detach.mu.Lock()
+	if p.detach.timer != nil {
+		p.detach.timer.Stop()
+		p.detach.timer = nil
+	}
+	p.detach.mu.Unlock()
 	pubs := make([]*publishedTrack, 0, len(p.published))
 	for _, t := range p.published {
 		pubs = append(pubs, t)

@@ -22,6 +22,9 @@ type Limits struct {
 	MaxTracksPerParticipant int
 	// MaxDataMessageBytes bounds one data-channel message (default 64 KiB).
 	MaxDataMessageBytes int
+	// ResumeGrace is how long a full session whose signaling connection
+	// dropped is kept for the client to resume it (default 20 s).
+	ResumeGrace time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -36,6 +39,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxDataMessageBytes <= 0 {
 		l.MaxDataMessageBytes = 64 << 10
+	}
+	if l.ResumeGrace <= 0 {
+		l.ResumeGrace = 20 * time.Second
 	}
 	return l
 }

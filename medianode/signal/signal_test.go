@@ -54,12 +54,18 @@ type node struct {
 
 func newNode(t *testing.T) *node {
 	t.Helper()
+	return newNodeWith(t, sfu.Limits{})
+}
+
+// newNodeWith is newNode with SFU limits.
+func newNodeWith(t *testing.T, limits sfu.Limits) *node {
+	t.Helper()
 	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	require.NoError(t, err)
 	api, err := sfu.NewAPI(sfu.TransportConfig{UDP: udp, IncludeLoopback: true}, nil)
 	require.NoError(t, err)
 	n := &node{t: t, orch: mustKey(t), nodeID: mustKey(t).ID, ended: make(chan string, 16)}
-	n.sfu, err = sfu.New(sfu.Config{API: api, Logger: testLogger(), OnSessionEnd: func(p *sfu.Participant) { n.ended <- p.Identity() }})
+	n.sfu, err = sfu.New(sfu.Config{API: api, Logger: testLogger(), Limits: limits, OnSessionEnd: func(p *sfu.Participant) { n.ended <- p.Identity() }})
 	require.NoError(t, err)
 	s := &signal.Server{SFU: n.sfu, Auth: &grant.Verifier{Audience: n.nodeID, ChainID: testChainID, Issuers: issuers{n.orch.ID: n.orch.PublicKey}}}
 	n.srv = httptest.NewServer(s.Handler())

@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -47,6 +48,11 @@ type ServerMessage struct {
 	Reason       string                   `json:"reason,omitempty"`
 	Message      string                   `json:"message,omitempty"`
 	Room         string                   `json:"room,omitempty"`
+	// Resumed, in "joined", says the connection was attached to the
+	// grant's live session (?resume=1): keep the PeerConnection and
+	// restart ICE. False after a resume request: the session was gone and
+	// this is a fresh join.
+	Resumed bool `json:"resumed,omitempty"`
 }
 
 // wsConn is the sfu.Signal of one WebSocket: a bounded send queue drained
@@ -197,14 +203,25 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if s.Hooks != nil {
 		jp.Data = s.Hooks.SessionData(claims, sfu.KindFull)
 	}
-	p, err := s.SFU.Join(jp)
-	if err != nil {
-		c.release(ServerMessage{Type: sfu.EventError, Message: err.Error()})
-		time.Sleep(50 * time.Millisecond)
-		c.Close(err.Error())
-		return
+	// ?resume=1: attach to this grant's live session (its signaling
+	// connection dropped); if there is none, join afresh and say so.
+	var p *sfu.Participant
+	resumed := false
+	if r.URL.Query().Get("resume") == "1" {
+		if rp, err := s.SFU.Resume(claims.Room, claims.Subject, claims.ID, c); err == nil {
+			p, resumed = rp, true
+		}
 	}
-	joined := ServerMessage{Type: "joined", Room: claims.Room, Participant: ptr(p.Info()), Tracks: p.Room().Tracks()}
+	if p == nil {
+		p, err = s.SFU.Join(jp)
+		if err != nil {
+			c.release(ServerMessage{Type: sfu.EventError, Message: err.Error()})
+			time.Sleep(50 * time.Millisecond)
+			c.Close(err.Error())
+			return
+		}
+	}
+	joined := ServerMessage{Type: "joined", Room: claims.Room, Participant: ptr(p.Info()), Tracks: p.Room().Tracks(), Resumed: resumed}
 	for _, o := range p.Room().Participants() {
 		if o != p {
 			joined.Participants = append(joined.Participants, o.Info())
@@ -214,8 +231,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		joined.ICEServers = s.ICE.ICEServers(claims.Subject)
 	}
 	c.release(joined)
-	s.readLoop(c, p)
-	p.Close("left")
+	if resumed {
+		p.ResendOffer()
+	}
+	if left := s.readLoop(c, p); left {
+		p.Close("left")
+		return
+	}
+	// The socket dropped without a leave: keep the session for a resume.
+	p.Detach(c, "signaling connection lost")
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -234,15 +258,22 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 }
 
 // readLoop handles client messages until the socket closes or the
-// participant leaves. Malformed messages get an error reply; they never
-// end the session.
-func (s *Server) readLoop(c *wsConn, p *sfu.Participant) {
+// participant leaves, and reports whether the session should end (a
+// leave, a clean close, a protocol violation) rather than wait for a
+// resume. Malformed messages get an error reply; they never end the
+// session.
+func (s *Server) readLoop(c *wsConn, p *sfu.Participant) bool {
 	_ = c.ws.SetReadDeadline(time.Now().Add(pongTimeout))
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(pongTimeout)) })
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
-			return
+			// A clean close (the tab closed: 1000, 1001) or an oversized
+			// frame ends the session; anything else (no close frame, a
+			// reset, a read timeout) is a lost connection, kept for a
+			// resume.
+			return errors.Is(err, websocket.ErrReadLimit) ||
+				websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway)
 		}
 		_ = c.ws.SetReadDeadline(time.Now().Add(pongTimeout))
 		m, err := DecodeClientMessage(data)
@@ -251,7 +282,7 @@ func (s *Server) readLoop(c *wsConn, p *sfu.Participant) {
 			continue
 		}
 		if m.Type == "leave" {
-			return
+			return true
 		}
 		if err := s.handle(c, p, m); err != nil {
 			_ = c.send(ServerMessage{Type: sfu.EventError, Message: m.Type + ": " + err.Error()})
