@@ -75,6 +75,10 @@ func newPublishedTrack(p *Participant, info TrackInfo, codec webrtc.RTPCodecCapa
 	return &publishedTrack{info: info, codec: codec, publisher: p, layers: map[int]*webrtc.TrackRemote{}, down: map[string]*downTrack{}}
 }
 
+// StallKeyframeAfter is how long a video layer may go without packets
+// before its next packet triggers a keyframe request.
+const StallKeyframeAfter = 500 * time.Millisecond
+
 // addLayer starts forwarding one upstream layer; the goroutine stops when
 // the remote track ends (the publisher leaves or unpublishes).
 func (t *publishedTrack) addLayer(remote *webrtc.TrackRemote) {
@@ -115,11 +119,22 @@ func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
 		levelID = t.publisher.audioLevelExtID()
 	}
 	down := make([]*downTrack, 0, 8)
+	var last time.Time
 	for {
 		pkt, _, err := remote.ReadRTP()
 		if err != nil {
 			return
 		}
+		// A video stream that resumes after a stall (the publisher's
+		// network dropped, or it was muted) cannot be decoded from where
+		// it left off: ask for a keyframe at once rather than wait for
+		// every subscriber's decoder to give up on the missing frames
+		// and send its own PLI seconds later.
+		now := time.Now()
+		if !audio && !last.IsZero() && now.Sub(last) > StallKeyframeAfter {
+			t.requestKeyframe("the stream resumed after " + now.Sub(last).Round(time.Millisecond).String())
+		}
+		last = now
 		size := pkt.MarshalSize()
 		t.publisher.meterIn(size)
 		t.rates[layer].add(size)

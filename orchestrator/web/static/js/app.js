@@ -147,7 +147,7 @@ async function openMedia(audioOnly) {
  * rejects with the failed step's message.
  */
 async function joinRoom({ room, name, role, audioOnly } = {}) {
-  if (hook.state === "joining" || hook.state === "joined") throw new Error("already in a call; leave first");
+  if (hook.state === "joining" || hook.state === "joined" || hook.state === "reconnecting") throw new Error("already in a call; leave first");
   room = String(room ?? "").trim();
   name = String(name ?? "").trim();
   if (!room) throw failJoin(new Error("Joining failed: enter a room name"));
@@ -262,6 +262,14 @@ function wireCall(c) {
     else if (e.detail.state === "disconnected") setStatus("Media connection interrupted; trying to recover…");
   });
   c.addEventListener("ended", (e) => onEnded(e.detail));
+  c.addEventListener("reconnecting", () => {
+    setState("reconnecting");
+    setStatus("Reconnecting to the media node…");
+  });
+  c.addEventListener("reconnected", () => {
+    setState("joined");
+    setStatus(`Reconnected to media node ${shortId(hook.nodeId)}.`);
+  });
 }
 
 function onEnded({ reason, error }) {
@@ -829,6 +837,11 @@ window.chroom = {
   debugLog() { return debugLog.text(); },
   /** join({room, name, role?, audioOnly?}) is what the form does (role: participant or viewer) */
   join(opts) { return joinRoom(opts); },
+  /** how many times the call resumed a dropped connection, and restarted ICE */
+  get reconnects() { return call ? call.reconnects || 0 : 0; },
+  get iceRestarts() { return call ? call.iceRestarts || 0 : 0; },
+  /** debugDropSignal() drops the signaling WebSocket as a network change would (tests) */
+  debugDropSignal() { if (call) call.debugDropSignal(); },
   /** setReceiveVideo(on) turns receiving the others' video on or off (off: an audio-only listener) */
   setReceiveVideo(on) { if (call) call.setReceiveVideo(on); },
   /** inboundBytes() is the bytes received over the call's connection so far (transport stats) */

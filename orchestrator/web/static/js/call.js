@@ -52,6 +52,14 @@ export function permissionsOf(role) {
 }
 
 const JOIN_TIMEOUT_MS = 15_000;
+// A lost signaling connection is resumed (same session, same grant) for up
+// to RESUME_GIVE_UP_MS, the node keeping the session meanwhile (its
+// limits.resume_grace, 20 s); attempts back off from RESUME_FIRST_MS.
+const RESUME_GIVE_UP_MS = 18_000;
+const RESUME_FIRST_MS = 250;
+const RESUME_ATTEMPT_MS = 4_000;
+// A media connection "disconnected" this long gets an ICE restart.
+const ICE_RESTART_AFTER_MS = 2_000;
 const CONNECT_WARN_MS = 20_000;
 const DATA_OPEN_TIMEOUT_MS = 15_000;
 const STATS_REPORT_MS = 5_000;
@@ -504,12 +512,138 @@ export class Call extends EventTarget {
   #onConnectionState(state) {
     this.connectionState = state;
     this.#emit("connection", { state });
+    clearTimeout(this.iceRestartTimer);
+    if (state === "disconnected" && !this.closed) {
+      // The path may be gone (a network change): restart ICE if it does
+      // not come back by itself soon.
+      this.iceRestartTimer = setTimeout(() => this.#restartIce("the media connection stayed disconnected"), ICE_RESTART_AFTER_MS);
+    }
+    if (state === "failed" && !this.closed && !this.iceRestarted) {
+      this.#restartIce("the media connection failed");
+      return;
+    }
     if (state === "failed" && !this.closed) {
       this.#end({
         reason: "The media connection failed (ICE could not connect to the media node). A firewall may block UDP and TCP to the node, or its TURN relay is unreachable.",
         error: true,
       });
     }
+  }
+
+  // --- reconnection ----------------------------------------------------------
+
+  /** reconnecting is true while a lost connection is being resumed. */
+  get reconnecting() { return !!this.resuming; }
+
+  // restartIce asks for an ICE restart (new candidates, a new path): the
+  // browser marks the next offer iceRestart and negotiationneeded sends it.
+  #restartIce(why) {
+    if (this.closed || !this.pc || this.pc.connectionState === "connected") return;
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return; // the resume restarts ICE
+    this.iceRestarted = true;
+    this.iceRestarts = (this.iceRestarts || 0) + 1;
+    debugLog.add("ice restart", { why });
+    this.pc.restartIce();
+    this.timers.push(setTimeout(() => { this.iceRestarted = false; }, 10_000));
+  }
+
+  // reconnect resumes the session after its WebSocket dropped: it opens a
+  // new one with ?resume=1 (the node kept the session, tracks and
+  // subscriptions), then restarts ICE on the same PeerConnection. Nobody
+  // else in the room sees a leave and a join. It gives up, ending the call,
+  // after RESUME_GIVE_UP_MS or when the node no longer has the session.
+  async #reconnect(why) {
+    if (this.closed || this.resuming) return;
+    this.resuming = true;
+    this.reconnects = (this.reconnects || 0) + 1;
+    debugLog.add("reconnecting", { why });
+    this.#emit("reconnecting", { why });
+    const deadline = Date.now() + RESUME_GIVE_UP_MS;
+    let wait = RESUME_FIRST_MS;
+    while (!this.closed && Date.now() < deadline) {
+      let resumed;
+      try {
+        resumed = await this.#resumeSocket();
+      } catch (e) {
+        debugLog.add("resume attempt failed", { error: describeError(e) });
+        await new Promise((r) => setTimeout(r, wait));
+        wait = Math.min(wait * 2, 2_000);
+        continue;
+      }
+      this.resuming = false;
+      if (!resumed) {
+        this.#end({ reason: `Lost the connection to the media node (${why}), and it no longer had this session. Join again.`, error: true });
+        return;
+      }
+      debugLog.add("resumed", { after: why });
+      this.iceRestarted = false;
+      if (this.pc.connectionState !== "connected") this.#restartIce("resumed after " + why);
+      else this.pc.restartIce(); // a new network may need a new path even if the old one still answers
+      this.#emit("reconnected", {});
+      this.#emit("update");
+      return;
+    }
+    this.resuming = false;
+    this.#end({ reason: `Lost the connection to the media node: ${why}; reconnecting failed for ${RESUME_GIVE_UP_MS / 1000} s.`, error: true });
+  }
+
+  // resumeSocket opens a WebSocket with ?resume=1 and resolves with
+  // joined.resumed once "joined" arrives; it rejects if the socket closes
+  // or nothing arrives within RESUME_ATTEMPT_MS.
+  #resumeSocket() {
+    const url = new URL(this.node.ws_url, location.href);
+    if (url.protocol === "http:") url.protocol = "ws:";
+    if (url.protocol === "https:") url.protocol = "wss:";
+    url.searchParams.set("access_token", this.grant.token);
+    url.searchParams.set("resume", "1");
+    if (this.audioOnly) url.searchParams.set("audio_only", "1");
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      const timer = setTimeout(() => {
+        ws.onclose = ws.onmessage = null;
+        try { ws.close(); } catch { /* closing */ }
+        reject(new Error(`no answer within ${RESUME_ATTEMPT_MS / 1000} s`));
+      }, RESUME_ATTEMPT_MS);
+      ws.onclose = (ev) => {
+        clearTimeout(timer);
+        reject(new Error(`the node closed the connection (code ${ev.code}${ev.reason ? `, ${ev.reason}` : ""})`));
+      };
+      ws.onmessage = (ev) => {
+        let msg;
+        try {
+          msg = JSON.parse(ev.data);
+        } catch {
+          return;
+        }
+        if (msg.type !== "joined") return;
+        clearTimeout(timer);
+        if (!msg.resumed) {
+          ws.onclose = ws.onmessage = null;
+          try { ws.close(1000, "left"); } catch { /* closing */ }
+          resolve(false);
+          return;
+        }
+        const old = this.ws;
+        if (old) old.onclose = old.onmessage = null;
+        this.ws = ws;
+        for (const p of msg.participants || []) this.#upsertParticipant(p);
+        for (const t of msg.tracks || []) this.#addTrackInfo(t);
+        ws.onmessage = (e) => {
+          try {
+            this.#onMessage(JSON.parse(e.data));
+          } catch {
+            console.warn("chroom: ignoring a malformed message from the media node", e.data);
+          }
+        };
+        ws.onclose = (e) => this.#onSocketClosed(e);
+        resolve(true);
+      };
+    });
+  }
+
+  /** debugDropSignal closes the signaling WebSocket as a network change would (tests). */
+  debugDropSignal() {
+    if (this.ws) this.ws.close(4000, "test: signaling dropped");
   }
 
   // --- signaling messages and room events --------------------------------
@@ -611,6 +745,11 @@ export class Call extends EventTarget {
   #onSocketClosed(ev) {
     if (this.closed) return;
     const reason = ev.reason || "";
+    const terminal = /replaced|ended|removed|kicked|left|shutting down|connection failed|connection lost/i.test(reason);
+    if (!terminal && !(ev.code === 1000 || ev.code === 1001)) {
+      this.#reconnect(`the signaling connection dropped (code ${ev.code}${reason ? `, ${reason}` : ""})`);
+      return;
+    }
     if (/replaced/i.test(reason)) {
       this.#end({ reason: "You joined this room again from another tab or device, so this session ended.", error: false });
     } else if (/ended/i.test(reason)) {
