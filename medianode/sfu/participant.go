@@ -98,11 +98,11 @@ type Participant struct {
 	signal   Signal
 	// sw is signal for a full participant: the swappable connection
 	// (resume.go); detach its state while the connection is lost.
-	sw       *switchSignal
-	detach   detachState
-	meter    Measurements
-	data     any
-	log      *slog.Logger // room and participant attached; debug records the negotiation
+	sw     *switchSignal
+	detach detachState
+	meter  Measurements
+	data   any
+	log    *slog.Logger // room and participant attached; debug records the negotiation
 
 	grantID     string
 	grantExpiry time.Time
@@ -178,7 +178,7 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 		grantID: jp.GrantID, grantExpiry: jp.GrantExpiry, issuer: jp.Issuer,
 		published: map[string]*publishedTrack{}, subscriptions: map[string]*subscription{}, sources: map[string]TrackSource{},
 		hostMuted: map[TrackSource]bool{}, noVideo: jp.AudioOnly,
-		done:      make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	if jp.Kind == KindFull {
 		p.sw = &switchSignal{}
