@@ -30,7 +30,7 @@ test: lint build ## vet, format check, every Go test, a devnet smoke run and the
 	$(MAKE) --no-print-directory devnet-check
 	$(MAKE) --no-print-directory e2e
 
-e2e: build ## the whole network in headless Chromium: call, chat, file, WHIP/WHEP, refused grants, rewards, a 10-call soak
+e2e: build ## the whole network in headless Chromium: call, chat, file, WHIP/WHEP, refused grants, rewards, resume and outages (needs root + nft), audio-only, a 10-call soak
 	CHROOM_E2E=1 CHROOM_E2E_SOAK=$(or $(N),10) $(GO) test -count=1 -timeout 30m -v ./tests/e2e/ 2>&1 | grep --line-buffered -vE '^(ice|pc|dtls|sctp) ' ; exit $${PIPESTATUS[0]}
 
 e2e-soak: build ## N two-person calls in fresh rooms (default 50): failures and join → first frame, both sides
