@@ -425,6 +425,9 @@ function renderTiles() {
       t.streamKey = streamKey;
       t.video.srcObject = spec.tracks.length ? new MediaStream(spec.tracks) : null;
       if (spec.tracks.length) playTile(t);
+      const v = spec.tracks.find((tr) => tr.kind === "video");
+      t.videoTrackId = v ? v.id : null;
+      adaptTile(t);
     }
     const hasVideo = spec.tracks.some((tr) => tr.kind === "video");
     t.el.classList.toggle("has-video", hasVideo);
@@ -442,6 +445,31 @@ function renderTiles() {
   $("tiles").dataset.count = String(specs.length);
 }
 
+// Adaptive stream: each remote video tile asks the media node for the
+// simulcast layer its rendered size needs (≤ 240 px → low, ≤ 480 px →
+// medium, else high; a hidden page → low), as LiveKit's adaptive stream
+// does; pinLayer overrides it (a data saver, a quality preference, tests).
+let pinnedLayer = null;
+const tileResize = typeof ResizeObserver === "function" ? new ResizeObserver((entries) => entries.forEach((e) => adaptTile(e.target.tile))) : null;
+
+function layerFor(t) {
+  if (document.hidden) return 0;
+  const w = (t.video.clientWidth || 0) * (window.devicePixelRatio || 1);
+  const layer = w <= 240 ? 0 : w <= 480 ? 1 : 2;
+  return pinnedLayer === null ? layer : pinnedLayer;
+}
+
+function adaptTile(t) {
+  if (!call || !t || t.self || !t.videoTrackId) return;
+  const layer = layerFor(t);
+  if (t.layer === layer && t.layerTrack === t.videoTrackId) return;
+  t.layer = layer;
+  t.layerTrack = t.videoTrackId;
+  call.setLayer(t.videoTrackId, layer);
+}
+
+document.addEventListener("visibilitychange", () => tiles.forEach((t) => adaptTile(t)));
+
 function makeTile(spec) {
   const video = el("video", { autoplay: true, playsInline: true });
   video.muted = !!spec.self; // never play your own microphone back
@@ -449,7 +477,10 @@ function makeTile(spec) {
   const name = el("span", { class: "tile-name" });
   const badges = el("span", { class: "tile-badges" });
   const fig = el("figure", { class: `tile${spec.screen ? " screen" : ""}${spec.self ? " self" : ""}`, "data-key": spec.key }, video, avatar, el("figcaption", {}, name, badges));
-  return { el: fig, video, avatar, name, badges, streamKey: null };
+  const t = { el: fig, video, avatar, name, badges, streamKey: null, self: !!spec.self, videoTrackId: null, layer: null };
+  video.tile = t;
+  if (tileResize) tileResize.observe(video);
+  return t;
 }
 
 function playTile(t) {
@@ -842,6 +873,20 @@ window.chroom = {
   get iceRestarts() { return call ? call.iceRestarts || 0 : 0; },
   /** debugDropSignal() drops the signaling WebSocket as a network change would (tests) */
   debugDropSignal() { if (call) call.debugDropSignal(); },
+  /** pinLayer(layer) asks for one simulcast layer of every remote video (0 low … 2 high; null: by tile size) */
+  pinLayer(layer) {
+    pinnedLayer = layer === null || layer === undefined ? null : Math.max(0, Math.min(2, layer | 0));
+    tiles.forEach((t) => adaptTile(t));
+  },
+  /** inboundVideo() is [{trackId, frameWidth, frameHeight, framesPerSecond}] of the remote video (getStats inbound-rtp) */
+  async inboundVideo() {
+    if (!call || !call.pc) return [];
+    const out = [];
+    (await call.pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "video") out.push({ trackId: r.trackIdentifier, frameWidth: r.frameWidth || 0, frameHeight: r.frameHeight || 0, framesPerSecond: r.framesPerSecond || 0 });
+    });
+    return out;
+  },
   /** setReceiveVideo(on) turns receiving the others' video on or off (off: an audio-only listener) */
   setReceiveVideo(on) { if (call) call.setReceiveVideo(on); },
   /** inboundBytes() is the bytes received over the call's connection so far (transport stats) */

@@ -52,6 +52,20 @@ export function permissionsOf(role) {
 }
 
 const JOIN_TIMEOUT_MS = 15_000;
+// How camera and screen video are sent (RTCRtpEncodingParameters). The
+// camera is simulcast in three layers the media node picks from per
+// subscriber (rid q/h/f = its layers 0/1/2, LayerFromRID): quarter, half
+// and full resolution (240, 480, 960 px wide from the 960×540 capture).
+// A screen share is one high-resolution, low-frame-rate layer: text stays
+// sharp, motion is rare.
+const SEND_ENCODINGS = {
+  camera: [
+    { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+    { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+    { rid: "f", maxBitrate: 1_500_000 },
+  ],
+  screen: [{ maxBitrate: 2_500_000, maxFramerate: 8 }],
+};
 // A lost signaling connection is resumed (same session, same grant) for up
 // to RESUME_GIVE_UP_MS, the node keeping the session meanwhile (its
 // limits.resume_grace, 20 s); attempts back off from RESUME_FIRST_MS.
@@ -933,7 +947,17 @@ export class Call extends EventTarget {
     this.#send({ type: "announce_track", track_id: track.id, source });
     // A new send-only transceiver: addTrack could reuse one the node's offer
     // created, whose a=msid would not carry this track's ID.
-    const { sender } = this.pc.addTransceiver(track, { direction: "sendonly", streams: [this.localStream] });
+    const init = { direction: "sendonly", streams: [this.localStream] };
+    const encodings = SEND_ENCODINGS[source];
+    if (encodings && track.kind === "video") init.sendEncodings = encodings.map((e) => ({ ...e }));
+    let sender;
+    try {
+      ({ sender } = this.pc.addTransceiver(track, init));
+    } catch (e) {
+      // A browser without simulcast (or these encodings) sends one layer.
+      debugLog.add("simulcast refused", { source, error: describeError(e) });
+      ({ sender } = this.pc.addTransceiver(track, { direction: "sendonly", streams: [this.localStream] }));
+    }
     this.local[source] = { track, sender, pubId: track.id, muted: false, unpublished: false };
   }
 
