@@ -35,6 +35,10 @@ type Event struct {
 	Speakers    []string         `json:"speakers,omitempty"`
 	Reason      string           `json:"reason,omitempty"`
 	Message     string           `json:"message,omitempty"`
+	// Code and TrackID qualify an error event (signal package codes:
+	// "track_refused" with the track, "data_refused").
+	Code    string `json:"code,omitempty"`
+	TrackID string `json:"track_id,omitempty"`
 }
 
 // SessionEvent is something that happened to a session, for the node

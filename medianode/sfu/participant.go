@@ -357,7 +357,7 @@ func (p *Participant) installHandlers() {
 			allowed := p.perms.CanPublishData
 			p.mu.Unlock()
 			if !allowed || len(m.Data) > p.room.sfu.limits.MaxDataMessageBytes {
-				p.sendEvent(Event{Type: EventError, Message: fmt.Sprintf("data message refused: not permitted or larger than %d bytes", p.room.sfu.limits.MaxDataMessageBytes)})
+				p.sendEvent(Event{Type: EventError, Code: "data_refused", Message: fmt.Sprintf("data message refused: not permitted or larger than %d bytes", p.room.sfu.limits.MaxDataMessageBytes)})
 				return
 			}
 			p.room.relayData(p.identity, m.Data)
@@ -403,7 +403,7 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver)
 	}
 	if refuse != "" {
 		p.mu.Unlock()
-		p.sendEvent(Event{Type: EventError, Message: "track " + id + " refused: " + refuse})
+		p.sendEvent(Event{Type: EventError, Code: "track_refused", TrackID: id, Message: "track " + id + " refused: " + refuse})
 		// Drain so the receiver does not block, without forwarding.
 		go func() {
 			for {

@@ -71,7 +71,10 @@ func TestGlareKeepsEveryTrack(t *testing.T) {
 	crossing, err := bob.pc.CreateOffer(nil)
 	require.NoError(t, err)
 	bob.write(signal.ClientMessage{Type: "offer", SDP: crossing.SDP})
-	require.Contains(t, bob.nextError(), "offer: glare", "the node refuses the crossing offer")
+	glare := bob.nextErrorMessage()
+	require.Contains(t, glare.Message, "offer: glare", "the node refuses the crossing offer")
+	require.Equal(t, signal.CodeGlare, glare.Code, "with the glare code")
+	require.Equal(t, "offer", glare.Request)
 	// Bob's refused offer was never applied (a rollback, for this Pion
 	// client); he answers the node's offer, then offers again.
 	bob.holdOffers.Store(false)

@@ -114,7 +114,10 @@ func TestHostMuteHolds(t *testing.T) {
 	// Another camera track is refused while the host's mute holds.
 	pump(t, alice.publishVP8("cam2"))
 	alice.offer()
-	require.Contains(t, alice.nextError(), "track cam2 refused: the host muted your camera")
+	refused := alice.nextErrorMessage()
+	require.Contains(t, refused.Message, "track cam2 refused: the host muted your camera")
+	require.Equal(t, signal.CodeTrackRefused, refused.Code)
+	require.Equal(t, "cam2", refused.TrackID)
 
 	// The host lifts the mute: the participant controls her camera again.
 	require.NoError(t, p.HostMuteTrack("cam", false))

@@ -214,12 +214,19 @@ func (c *client) readLoop() {
 // other events; it fails the test after 10 s.
 func (c *client) nextError() string {
 	c.t.Helper()
+	return c.nextErrorMessage().Message
+}
+
+// nextErrorMessage returns the next "error" message from the node,
+// skipping other events; it fails the test after 10 s.
+func (c *client) nextErrorMessage() signal.ServerMessage {
+	c.t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
 		case m := <-c.msgs:
 			if m.Type == sfu.EventError {
-				return m.Message
+				return m
 			}
 		case <-deadline:
 			c.t.Fatal("no error message from the node within 10 s")

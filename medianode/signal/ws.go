@@ -53,6 +53,12 @@ type ServerMessage struct {
 	// restart ICE. False after a resume request: the session was gone and
 	// this is a fresh join.
 	Resumed bool `json:"resumed,omitempty"`
+	// Code, in "error", is a stable error code (codes.go); Request is the
+	// type of the client message that was refused, if one was; TrackID
+	// names the refused track (track_refused).
+	Code    string `json:"code,omitempty"`
+	Request string `json:"request,omitempty"`
+	TrackID string `json:"track_id,omitempty"`
 }
 
 // wsConn is the sfu.Signal of one WebSocket: a bounded send queue drained
@@ -127,7 +133,8 @@ func (c *wsConn) SendCandidate(ci webrtc.ICECandidateInit) error {
 }
 
 func (c *wsConn) SendEvent(ev sfu.Event) error {
-	return c.send(ServerMessage{Type: ev.Type, Participant: ev.Participant, Track: ev.Track, Speakers: ev.Speakers, Reason: ev.Reason, Message: ev.Message})
+	return c.send(ServerMessage{Type: ev.Type, Participant: ev.Participant, Track: ev.Track, Speakers: ev.Speakers, Reason: ev.Reason, Message: ev.Message,
+		Code: ev.Code, TrackID: ev.TrackID})
 }
 
 func (c *wsConn) Close(reason string) {
@@ -215,7 +222,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		p, err = s.SFU.Join(jp)
 		if err != nil {
-			c.release(ServerMessage{Type: sfu.EventError, Message: err.Error()})
+			c.release(ServerMessage{Type: sfu.EventError, Message: err.Error(), Code: joinCode(err)})
 			time.Sleep(50 * time.Millisecond)
 			c.Close(err.Error())
 			return
@@ -278,14 +285,14 @@ func (s *Server) readLoop(c *wsConn, p *sfu.Participant) bool {
 		_ = c.ws.SetReadDeadline(time.Now().Add(pongTimeout))
 		m, err := DecodeClientMessage(data)
 		if err != nil {
-			_ = c.send(ServerMessage{Type: sfu.EventError, Message: err.Error()})
+			_ = c.send(ServerMessage{Type: sfu.EventError, Message: err.Error(), Code: CodeInvalidMessage})
 			continue
 		}
 		if m.Type == "leave" {
 			return true
 		}
 		if err := s.handle(c, p, m); err != nil {
-			_ = c.send(ServerMessage{Type: sfu.EventError, Message: m.Type + ": " + err.Error()})
+			_ = c.send(ServerMessage{Type: sfu.EventError, Message: m.Type + ": " + err.Error(), Code: requestCode(m.Type, err), Request: m.Type})
 		}
 	}
 }

@@ -715,7 +715,7 @@ export class Call extends EventTarget {
         this.#end({ reason: `You were removed from the room${msg.reason ? ` (${msg.reason})` : ""}.`, error: false });
         break;
       case "error":
-        this.#onNodeError(msg.message || "unknown error");
+        this.#onNodeError(msg);
         break;
       case "joined":
         break;
@@ -724,30 +724,34 @@ export class Call extends EventTarget {
     }
   }
 
-  #onNodeError(message) {
-    if (message.startsWith("offer: glare")) {
+  // onNodeError handles an "error" message by its code (medianode
+  // signal/codes.go): glare is expected, a refused offer is recovered, a
+  // refused track is unpublished locally; anything else is shown.
+  #onNodeError(msg) {
+    const message = msg.message || "unknown error";
+    const code = msg.code || "";
+    if (code === "glare") {
       // The node kept its own offer; ours was rolled back when it came.
       return;
     }
-    if (message.startsWith("offer: ")) {
+    if (msg.request === "offer") {
       this.#enqueue(() => this.#recoverRejectedOffer(message));
       console.warn("chroom: the media node rejected an offer:", message);
       return;
     }
-    if (message.startsWith("candidate: ")) {
+    if (msg.request === "candidate") {
       // Candidates of a rejected offer; they are sent again on recovery.
       console.warn("chroom: the media node rejected a candidate:", message);
       return;
     }
-    // "track <id> refused: <why>": the node will not forward that track.
-    const m = /^track (\S+) refused: (.*)$/.exec(message);
-    if (m) {
+    if (code === "track_refused" && msg.track_id) {
+      const why = message.replace(/^track \S+ refused: /, "");
       for (const source of SOURCES) {
         const slot = this.local[source];
-        if (slot && slot.pubId === m[1]) {
+        if (slot && slot.pubId === msg.track_id) {
           slot.unpublished = true;
           this.#stopLocal(source);
-          this.#notice(`Your ${source} is not published: ${m[2]}.`);
+          this.#notice(`Your ${source} is not published: ${why}.`);
           this.#emit("local");
           return;
         }
