@@ -878,12 +878,15 @@ window.chroom = {
     pinnedLayer = layer === null || layer === undefined ? null : Math.max(0, Math.min(2, layer | 0));
     tiles.forEach((t) => adaptTile(t));
   },
-  /** inboundVideo() is [{trackId, frameWidth, frameHeight, framesPerSecond}] of the remote video (getStats inbound-rtp) */
+  /** inboundVideo() is [{trackId, frameWidth, frameHeight, framesPerSecond, framesDecoded, packetsLost, nackCount, freezeCount}] of the remote video (getStats inbound-rtp) */
   async inboundVideo() {
     if (!call || !call.pc) return [];
     const out = [];
     (await call.pc.getStats()).forEach((r) => {
-      if (r.type === "inbound-rtp" && r.kind === "video") out.push({ trackId: r.trackIdentifier, frameWidth: r.frameWidth || 0, frameHeight: r.frameHeight || 0, framesPerSecond: r.framesPerSecond || 0 });
+      if (r.type === "inbound-rtp" && r.kind === "video") {
+        out.push({ trackId: r.trackIdentifier, frameWidth: r.frameWidth || 0, frameHeight: r.frameHeight || 0, framesPerSecond: r.framesPerSecond || 0,
+          framesDecoded: r.framesDecoded || 0, packetsLost: r.packetsLost || 0, nackCount: r.nackCount || 0, freezeCount: r.freezeCount || 0 });
+      }
     });
     return out;
   },
