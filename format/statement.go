@@ -56,17 +56,6 @@ func (s *UsageStatement) payload() []byte {
 	return p
 }
 
-// LossPermille is the client's received-packet loss, packets_lost /
-// (packets_received + packets_lost), as a fraction in per-mille
-// (0–1000); 0 when it received nothing.
-func (s *UsageStatement) LossPermille() uint64 {
-	total := s.PacketsReceived + s.PacketsLost
-	if total == 0 || total < s.PacketsReceived {
-		return 0
-	}
-	return s.PacketsLost * 1000 / total
-}
-
 // Validate checks the binding's shape: grant ID 1–128 bytes, both node
 // IDs present, room hash 32 bytes, client key 32 bytes, nbf < exp.
 func (g *GrantBinding) Validate() error {

@@ -447,7 +447,7 @@ func (k Keeper) checkAgainstState(
 		return types.RejectReason_REJECT_REASON_MALFORMED, err.Error(), c, nil
 	}
 	c = candidate{
-		media: media, orch: orch, payload: payload, mediaMsg: mediaMsg, orchMsg: orchMsg, key: key, hash: hash, seconds: seconds,
+		media: media, orch: orch, mediaMsg: mediaMsg, orchMsg: orchMsg, key: key, hash: hash, seconds: seconds,
 		quality: params.UnattestedQuality, bytesSum: r.BytesIn + r.BytesOut,
 	}
 	if a := s.Attestation; a != nil {
