@@ -125,19 +125,18 @@ func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
+		size := pkt.MarshalSize()
+		t.publisher.meterIn(size)
+		now := t.rates[layer].add(size)
 		// A video stream that resumes after a stall (the publisher's
 		// network dropped, or it was muted) cannot be decoded from where
 		// it left off: ask for a keyframe at once rather than wait for
 		// every subscriber's decoder to give up on the missing frames
 		// and send its own PLI seconds later.
-		now := time.Now()
 		if !audio && !last.IsZero() && now.Sub(last) > StallKeyframeAfter {
 			t.requestKeyframe("the stream resumed after " + now.Sub(last).Round(time.Millisecond).String())
 		}
 		last = now
-		size := pkt.MarshalSize()
-		t.publisher.meterIn(size)
-		t.rates[layer].add(size)
 		if audio && levelID != 0 {
 			if ext := pkt.GetExtension(levelID); len(ext) > 0 {
 				t.audioLv.observe(ext[0] & 0x7f)
@@ -290,7 +289,8 @@ type rateMeter struct {
 	last        float64
 }
 
-func (r *rateMeter) add(n int) {
+// add counts n bytes now and returns now.
+func (r *rateMeter) add(n int) time.Time {
 	r.mu.Lock()
 	now := time.Now()
 	if now.Sub(r.windowStart) >= time.Second {
@@ -301,6 +301,7 @@ func (r *rateMeter) add(n int) {
 	}
 	r.bytes += n
 	r.mu.Unlock()
+	return now
 }
 
 func (r *rateMeter) bitsPerSecond() float64 {
