@@ -343,8 +343,13 @@ func (p *Participant) installHandlers() {
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
 			go p.onConnected()
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			go p.Close("connection " + st.String())
+		case webrtc.PeerConnectionStateFailed:
+			go p.Close("connection failed")
+		case webrtc.PeerConnectionStateClosed:
+			// The client closed its connection (DTLS close_notify), as a
+			// leaving client does — possibly before its "leave" arrives
+			// on the WebSocket: a leave, not an abort.
+			go p.Close("left")
 		}
 	})
 	p.pc.OnTrack(p.onTrack)
