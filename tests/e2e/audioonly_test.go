@@ -12,9 +12,10 @@ import (
 
 // TestAudioOnlyListenerBandwidth: in a three-person video call, a fourth
 // participant who joins "audio only" (no camera, no video received)
-// decodes no video and downloads only the three others' audio (under
-// 180 kbit/s, and under half of what a video participant downloads) (≈ 40 kbit/s each with
-// Chromium's default Opus and RTP/SRTP overhead). Measured from each tab's
+// decodes no video and downloads only the three others' audio (≈ 40
+// kbit/s each with Chromium's default Opus and RTP/SRTP overhead): under
+// 180 kbit/s, and under half of what a video participant downloads.
+// Measured from each tab's
 // transport bytesReceived over 10 s, after the call settles; the figures
 // are logged (docs/benchmarks.md).
 func TestAudioOnlyListenerBandwidth(t *testing.T) {
