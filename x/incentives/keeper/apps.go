@@ -199,14 +199,7 @@ func (k Keeper) CollectAppFee(ctx context.Context, id string, epoch int64, amoun
 	if err := k.setApp(ctx, a, amount.Amount.Neg()); err != nil {
 		return err
 	}
-	if err := k.addPool(ctx, amount.Amount); err != nil {
-		return err
-	}
-	fees, err := getInt(k.fees.Get(ctx, epoch))
-	if err != nil {
-		return err
-	}
-	if err := k.fees.Set(ctx, epoch, fees.Add(amount.Amount)); err != nil {
+	if err := k.addFees(ctx, epoch, amount.Amount); err != nil {
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventAppCharged{AppId: id, Epoch: epoch, Amount: amount, Balance: a.Balance})

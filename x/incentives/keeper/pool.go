@@ -4,6 +4,7 @@ import (
 	"context"
 
 	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/chroom/chroom/x/incentives/types"
@@ -32,14 +33,7 @@ func (k Keeper) FundPool(ctx context.Context, funder string, amount sdk.Coin) er
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, addr, types.ModuleName, sdk.NewCoins(amount)); err != nil {
 		return errorsmod.Wrap(err, "fund pool")
 	}
-	if err := k.addPool(ctx, amount.Amount); err != nil {
-		return err
-	}
-	fees, err := getInt(k.fees.Get(ctx, epoch))
-	if err != nil {
-		return err
-	}
-	if err := k.fees.Set(ctx, epoch, fees.Add(amount.Amount)); err != nil {
+	if err := k.addFees(ctx, epoch, amount.Amount); err != nil {
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventPoolFunded{
@@ -91,12 +85,18 @@ func (k Keeper) CollectUsageFee(ctx context.Context, payer sdk.AccAddress, epoch
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, payer, types.ModuleName, sdk.NewCoins(amount)); err != nil {
 		return errorsmod.Wrap(err, "collect usage fee")
 	}
-	if err := k.addPool(ctx, amount.Amount); err != nil {
+	return k.addFees(ctx, epoch, amount.Amount)
+}
+
+// addFees adds amount (uchr already in the module account) to the pool
+// and to epoch's fees, which emission and the split of that epoch follow.
+func (k Keeper) addFees(ctx context.Context, epoch int64, amount sdkmath.Int) error {
+	if err := k.addPool(ctx, amount); err != nil {
 		return err
 	}
 	fees, err := getInt(k.fees.Get(ctx, epoch))
 	if err != nil {
 		return err
 	}
-	return k.fees.Set(ctx, epoch, fees.Add(amount.Amount))
+	return k.fees.Set(ctx, epoch, fees.Add(amount))
 }
