@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,32 +15,13 @@ import (
 // removes the rule.
 func nftLoss(t *testing.T, percent int) (restore func()) {
 	t.Helper()
-	if _, err := exec.LookPath("nft"); err != nil {
-		t.Skip("nft is not installed (apt-get install nftables)")
-	}
 	ports := fmt.Sprintf("%d, %d", media1Base+2, media2Base+2)
-	script := fmt.Sprintf(`table inet chroom_e2e_loss {
-  chain input {
+	return nftTable(t, "chroom_e2e_loss", fmt.Sprintf(`  chain input {
     type filter hook input priority -10;
     udp dport { %[1]s } numgen random mod 100 < %[2]d drop
     udp sport { %[1]s } numgen random mod 100 < %[2]d drop
   }
-}
-`, ports, percent)
-	cmd := exec.Command("nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(script)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "nft: %s", out)
-	done := false
-	restore = func() {
-		if !done {
-			done = true
-			out, err := exec.Command("nft", "delete", "table", "inet", "chroom_e2e_loss").CombinedOutput()
-			require.NoError(t, err, "nft: %s", out)
-		}
-	}
-	t.Cleanup(restore)
-	return restore
+`, ports, percent))
 }
 
 type videoStats struct {

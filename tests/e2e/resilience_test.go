@@ -13,41 +13,45 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// nftOutage drops every packet to and from the media nodes' media ports
-// (UDP, ICE-TCP, TURN) on this machine — a total media outage for every
-// participant — until the returned func restores the network. It needs
-// root and nft (installed by .ci/run).
-func nftOutage(t *testing.T) (restore func()) {
+// nftTable loads an nft table of the given name with body (its chains)
+// and returns a func that deletes it, also run at cleanup. It needs root
+// and nft (installed by .ci/run); without nft the test is skipped.
+func nftTable(t *testing.T, name, body string) (remove func()) {
 	t.Helper()
 	if _, err := exec.LookPath("nft"); err != nil {
 		t.Skip("nft is not installed (apt-get install nftables)")
 	}
+	cmd := exec.Command("nft", "-f", "-")
+	cmd.Stdin = strings.NewReader("table inet " + name + " {\n" + body + "}\n")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "nft: %s", out)
+	done := false
+	remove = func() {
+		if !done {
+			done = true
+			out, err := exec.Command("nft", "delete", "table", "inet", name).CombinedOutput()
+			require.NoError(t, err, "nft: %s", out)
+		}
+	}
+	t.Cleanup(remove)
+	return remove
+}
+
+// nftOutage drops every packet to and from the media nodes' media ports
+// (UDP, ICE-TCP, TURN) on this machine — a total media outage for every
+// participant — until the returned func restores the network.
+func nftOutage(t *testing.T) (restore func()) {
+	t.Helper()
 	udp := fmt.Sprintf("%d, %d, 21478, 21479", media1Base+2, media2Base+2)
 	tcp := fmt.Sprintf("%d, %d", media1Base+3, media2Base+3)
-	script := fmt.Sprintf(`table inet chroom_e2e {
-  chain input {
+	return nftTable(t, "chroom_e2e", fmt.Sprintf(`  chain input {
     type filter hook input priority -10;
     udp dport { %[1]s } drop
     udp sport { %[1]s } drop
     tcp dport { %[2]s } drop
     tcp sport { %[2]s } drop
   }
-}
-`, udp, tcp)
-	cmd := exec.Command("nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(script)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "nft: %s", out)
-	done := false
-	restore = func() {
-		if !done {
-			done = true
-			out, err := exec.Command("nft", "delete", "table", "inet", "chroom_e2e").CombinedOutput()
-			require.NoError(t, err, "nft: %s", out)
-		}
-	}
-	t.Cleanup(restore)
-	return restore
+`, udp, tcp))
 }
 
 // frames is the tab's decoded video frames so far.
