@@ -111,7 +111,9 @@ func (d *downTrack) StreamID() string { return d.streamID }
 func (d *downTrack) Kind() webrtc.RTPCodecType { return d.kind }
 
 // SetTargetLayer asks for another simulcast layer; the switch waits for
-// its next keyframe. It reports whether a keyframe is needed.
+// its next keyframe. LayerOff pauses the downTrack at once (nothing is
+// forwarded; resuming starts at a keyframe, with sequence numbers and
+// timestamps continuing). It reports whether a keyframe is needed.
 func (d *downTrack) SetTargetLayer(layer int) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -119,6 +121,10 @@ func (d *downTrack) SetTargetLayer(layer int) bool {
 		return false
 	}
 	d.target = layer
+	if layer == LayerOff {
+		d.current, d.needKey = -1, false
+		return false
+	}
 	d.needKey = layer != d.current
 	return d.needKey
 }

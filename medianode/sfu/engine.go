@@ -3,8 +3,11 @@ package sfu
 import (
 	"fmt"
 	"net"
+	"sync"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
@@ -29,9 +32,11 @@ type TransportConfig struct {
 // NewAPI returns the Pion API every PeerConnection of the SFU uses: Opus,
 // VP8, VP9 and H264 (no AV1 or H.265: the SFU cannot find their
 // keyframes); NACK generation and response, RTCP sender/receiver
-// reports, TWCC feedback, simulcast and audio-level header extensions; one
-// UDP mux (and an optional TCP mux) for all ICE traffic; and the DTLS
-// server role when answering.
+// reports, TWCC feedback on what it receives and transport-wide sequence
+// numbers plus a send-side bandwidth estimator (Google Congestion
+// Control, pion/interceptor's gcc) on what it sends; simulcast and
+// audio-level header extensions; one UDP mux (and an optional TCP mux)
+// for all ICE traffic; and the DTLS server role when answering.
 func NewAPI(tc TransportConfig, loggerFactory logging.LoggerFactory) (*webrtc.API, error) {
 	if tc.UDP == nil {
 		return nil, fmt.Errorf("a UDP socket for media is required")
@@ -46,6 +51,9 @@ func NewAPI(tc TransportConfig, loggerFactory logging.LoggerFactory) (*webrtc.AP
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
+	}
+	if err := registerBWE(me, ir); err != nil {
+		return nil, fmt.Errorf("register bandwidth estimation: %w", err)
 	}
 
 	se := webrtc.SettingEngine{LoggerFactory: loggerFactory}
@@ -138,6 +146,46 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 		if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: c.cap, PayloadType: c.pt}, c.kind); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Send-side bandwidth estimation (draft-ietf-rmcat-gcc-02 over TWCC
+// feedback, draft-holmer-rmcat-transport-wide-cc-extensions-01), per
+// PeerConnection, in bits per second: every estimate starts at
+// BWEInitialBitrate and stays within [BWEMinBitrate, BWEMaxBitrate].
+// The SFU does not pace (the estimator's pacer is a no-op): it matches a
+// subscriber's rate to the estimate by choosing simulcast layers
+// (allocator.go), so forwarding adds no queueing delay.
+const (
+	BWEInitialBitrate = 2_000_000
+	BWEMinBitrate     = 100_000
+	BWEMaxBitrate     = 20_000_000
+)
+
+// estimators holds each new PeerConnection's bandwidth estimator by
+// PeerConnection ID until takeEstimator claims it.
+var estimators sync.Map // string → cc.BandwidthEstimator
+
+func registerBWE(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(BWEInitialBitrate),
+			gcc.SendSideBWEMinBitrate(BWEMinBitrate), gcc.SendSideBWEMaxBitrate(BWEMaxBitrate),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
+	})
+	if err != nil {
+		return err
+	}
+	f.OnNewPeerConnection(func(id string, e cc.BandwidthEstimator) { estimators.Store(id, e) })
+	ir.Add(f)
+	return webrtc.ConfigureTWCCHeaderExtensionSender(me, ir)
+}
+
+// takeEstimator returns pc's bandwidth estimator (nil if it has none, as
+// with an API not made by NewAPI).
+func takeEstimator(pc *webrtc.PeerConnection) cc.BandwidthEstimator {
+	if e, ok := estimators.LoadAndDelete(pc.ID()); ok {
+		return e.(cc.BandwidthEstimator)
 	}
 	return nil
 }

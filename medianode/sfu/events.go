@@ -15,6 +15,9 @@ const (
 	EventRoomEnded          = "room_ended"
 	EventRemoved            = "removed"
 	EventError              = "error"
+	// EventPublisherLayers tells a publisher which simulcast layers of
+	// one of its tracks anyone receives (dynacast.go): TrackID, Layers.
+	EventPublisherLayers = "publisher_layers"
 )
 
 // ParticipantInfo describes a participant to others.
@@ -39,6 +42,9 @@ type Event struct {
 	// "track_refused" with the track, "data_refused").
 	Code    string `json:"code,omitempty"`
 	TrackID string `json:"track_id,omitempty"`
+	// Layers qualifies publisher_layers: whether layer 0 (rid q), 1 (h)
+	// and 2 (f) should be sent.
+	Layers []bool `json:"layers,omitempty"`
 }
 
 // SessionEvent is something that happened to a session, for the node

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -134,6 +135,13 @@ type Participant struct {
 	clientOffered bool
 	closed        bool
 
+	// bwe estimates the downlink towards this participant (engine.go);
+	// nil without one. realloc kicks the allocation loop (streamalloc.go).
+	bwe     cc.BandwidthEstimator
+	realloc chan struct{}
+	// stop is closed when Close starts, ending the allocation loop.
+	stop chan struct{}
+
 	bytesIn, bytesOut atomic.Uint64
 	done              chan struct{}
 	wg                sync.WaitGroup
@@ -143,11 +151,10 @@ type subscription struct {
 	track  *publishedTrack
 	down   *downTrack
 	sender *webrtc.RTPSender
-	// maxLayer is the loss-based cap on the subscriber's layer.
-	maxLayer  int
+	// requested is the layer the client asked for (SetLayer: its tile
+	// size), LayerOff for none; the allocator gives at most that.
 	requested int
 	lastLost  uint32
-	goodSince time.Time
 }
 
 // Join creates a participant and its PeerConnection and subscribes it to
@@ -178,6 +185,7 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 		grantID: jp.GrantID, grantExpiry: jp.GrantExpiry, issuer: jp.Issuer,
 		published: map[string]*publishedTrack{}, subscriptions: map[string]*subscription{}, sources: map[string]TrackSource{},
 		hostMuted: map[TrackSource]bool{}, noVideo: jp.AudioOnly,
+		bwe: takeEstimator(pc), realloc: make(chan struct{}, 1), stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
 	if jp.Kind == KindFull {
@@ -187,6 +195,10 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 	}
 	if s.newMtr != nil {
 		p.meter = s.newMtr(p)
+	}
+	if jp.Kind == KindFull {
+		p.wg.Add(1)
+		go p.allocationLoop(p.bwe)
 	}
 	p.installHandlers()
 	if err := room.add(p); err != nil {
@@ -461,12 +473,13 @@ func (p *Participant) subscribeTo(t *publishedTrack) {
 		return
 	}
 	p.log.Debug("subscribed", "track", t.info.ID, "publisher", t.info.Publisher, "kind", t.info.Kind, "mid", mid)
-	sub := &subscription{track: t, down: down, sender: sender, maxLayer: LayerHigh, requested: LayerHigh}
+	sub := &subscription{track: t, down: down, sender: sender, requested: LayerHigh}
 	p.mu.Lock()
 	p.subscriptions[t.info.ID] = sub
 	p.mu.Unlock()
 	p.wg.Add(1)
 	go p.readSenderRTCP(sub)
+	p.kick()
 	if p.kind == KindFull {
 		p.negotiate()
 	}
@@ -530,10 +543,13 @@ func (p *Participant) SetVideoReceive(on bool) {
 	}
 }
 
-// SetLayer sets the simulcast layer the subscriber wants for a track.
+// SetLayer sets the highest simulcast layer the subscriber wants for a
+// track (LayerLow … LayerHigh; LayerOff for none, an invisible tile);
+// the allocator gives at most that, within the subscriber's estimated
+// bandwidth. Errors: a layer out of range, ErrTrackNotFound.
 func (p *Participant) SetLayer(trackID string, layer int) error {
-	if layer < LayerLow || layer > LayerHigh {
-		return fmt.Errorf("layer must be %d, %d or %d", LayerLow, LayerMedium, LayerHigh)
+	if layer < LayerOff || layer > LayerHigh {
+		return fmt.Errorf("layer must be %d (off), %d, %d or %d", LayerOff, LayerLow, LayerMedium, LayerHigh)
 	}
 	p.mu.Lock()
 	sub, ok := p.subscriptions[trackID]
@@ -544,29 +560,15 @@ func (p *Participant) SetLayer(trackID string, layer int) error {
 	if !ok {
 		return ErrTrackNotFound
 	}
-	p.applyLayer(sub)
+	p.kick()
 	return nil
-}
-
-// applyLayer moves the downTrack to min(requested, loss cap), falling back
-// to the layers the publisher actually sends.
-func (p *Participant) applyLayer(sub *subscription) {
-	p.mu.Lock()
-	want := sub.requested
-	if sub.maxLayer < want {
-		want = sub.maxLayer
-	}
-	p.mu.Unlock()
-	sub.down.SetWant(want)
-	if sub.down.SetTargetLayer(sub.track.bestLayer(want)) {
-		sub.track.requestKeyframe("layer change for " + p.identity)
-	}
 }
 
 // readSenderRTCP drains RTCP from one subscribed track: it relays picture
 // loss (PLI, FIR) to the publisher, counts NACKs (answered by the NACK
 // responder interceptor), and turns receiver reports (RFC 3550 §6.4.2)
-// into loss, jitter and round-trip figures and the loss-based layer cap.
+// into loss, jitter and round-trip figures. Layers follow the bandwidth
+// estimate (streamalloc.go), which accounts for loss too.
 func (p *Participant) readSenderRTCP(sub *subscription) {
 	defer p.wg.Done()
 	m := p.room.sfu.metrics
@@ -602,30 +604,7 @@ func (p *Participant) onReceiverReport(sub *subscription, rr rtcp.ReceptionRepor
 		newly = rr.TotalLost - sub.lastLost
 	}
 	sub.lastLost = rr.TotalLost
-	// Loss-based layer control: above 10% loss step down a layer; after
-	// 10 s under 2% step back up.
-	loss := float64(rr.FractionLost) / 256
-	changed := false
-	switch {
-	case loss > 0.10 && sub.maxLayer > LayerLow:
-		sub.maxLayer--
-		sub.goodSince = time.Time{}
-		changed = true
-	case loss < 0.02:
-		if sub.goodSince.IsZero() {
-			sub.goodSince = time.Now()
-		} else if time.Since(sub.goodSince) > 10*time.Second && sub.maxLayer < LayerHigh {
-			sub.maxLayer++
-			sub.goodSince = time.Now()
-			changed = true
-		}
-	default:
-		sub.goodSince = time.Time{}
-	}
 	p.mu.Unlock()
-	if changed {
-		p.applyLayer(sub)
-	}
 	if p.meter == nil {
 		return
 	}
@@ -955,6 +934,7 @@ func (p *Participant) Close(reason string) {
 		return
 	}
 	p.closed = true
+	close(p.stop)
 	p.detach.mu.Lock()
 	if p.detach.timer != nil {
 		p.detach.timer.Stop()

@@ -67,12 +67,14 @@ type publishedTrack struct {
 	closed  bool
 	lastPLI time.Time
 	audioLv audioLevel
+	dyn     dynacastState
 
 	wg sync.WaitGroup
 }
 
 func newPublishedTrack(p *Participant, info TrackInfo, codec webrtc.RTPCodecCapability) *publishedTrack {
-	return &publishedTrack{info: info, codec: codec, publisher: p, layers: map[int]*webrtc.TrackRemote{}, down: map[string]*downTrack{}}
+	return &publishedTrack{info: info, codec: codec, publisher: p, layers: map[int]*webrtc.TrackRemote{}, down: map[string]*downTrack{},
+		dyn: dynacastState{sent: LayerHigh}}
 }
 
 // StallKeyframeAfter is how long a video layer may go without packets
@@ -101,11 +103,14 @@ func (t *publishedTrack) addLayer(remote *webrtc.TrackRemote) {
 	// layer closer to the one they want.
 	retarget := false
 	for _, d := range downs {
-		retarget = d.SetTargetLayer(t.bestLayer(d.Want())) || retarget
+		if d.Want() != LayerOff { // paused by the allocator: stays paused
+			retarget = d.SetTargetLayer(t.bestLayer(d.Want())) || retarget
+		}
 	}
 	if retarget {
 		t.requestKeyframe("layer added")
 	}
+	t.updateDynacast()
 	t.wg.Add(1)
 	go t.forward(layer, remote)
 }
@@ -185,12 +190,14 @@ func (t *publishedTrack) subscribe(s *Participant, layer int) *downTrack {
 // subscriber identity's, muted as the track is; false if t is closed.
 func (t *publishedTrack) attach(identity string, d *downTrack) bool {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.closed {
+		t.mu.Unlock()
 		return false
 	}
 	d.muted.Store(t.info.Muted)
 	t.down[identity] = d
+	t.mu.Unlock()
+	t.updateDynacast()
 	return true
 }
 
@@ -201,14 +208,16 @@ func (t *publishedTrack) detach(identity string, d *downTrack) {
 		delete(t.down, identity)
 	}
 	t.mu.Unlock()
+	t.updateDynacast()
 }
 
 // unsubscribe removes s's downTrack.
 func (t *publishedTrack) unsubscribe(identity string) *downTrack {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	d := t.down[identity]
 	delete(t.down, identity)
+	t.mu.Unlock()
+	t.updateDynacast()
 	return d
 }
 
@@ -263,6 +272,10 @@ func (t *publishedTrack) requestKeyframe(reason string) {
 func (t *publishedTrack) close() []*downTrack {
 	t.mu.Lock()
 	t.closed = true
+	if t.dyn.timer != nil {
+		t.dyn.timer.Stop()
+		t.dyn.timer = nil
+	}
 	out := make([]*downTrack, 0, len(t.down))
 	for _, d := range t.down {
 		out = append(out, d)

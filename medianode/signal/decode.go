@@ -33,8 +33,8 @@ func DecodeClientMessage(data []byte) (ClientMessage, error) {
 		if m.TrackID == "" || len(m.TrackID) > 128 {
 			return m, errors.New(m.Type + ": track_id must be 1 to 128 bytes")
 		}
-		if m.Type == "layer" && (m.Layer == nil || *m.Layer < 0 || *m.Layer > 2) {
-			return m, errors.New("layer: layer must be 0, 1 or 2")
+		if m.Type == "layer" && (m.Layer == nil || *m.Layer < -1 || *m.Layer > 2) {
+			return m, errors.New("layer: layer must be -1 (off), 0, 1 or 2")
 		}
 	case "subscription":
 		if m.Video == nil {

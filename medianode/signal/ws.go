@@ -16,7 +16,7 @@ import (
 
 // ClientMessage is what a WebSocket client sends. Type selects the fields
 // that apply: offer/answer (SDP), candidate, announce_track (TrackID,
-// Source), mute (TrackID, Muted), layer (TrackID, Layer 0–2),
+// Source), mute (TrackID, Muted), layer (TrackID, Layer -1–2),
 // client_stats (BytesReceived, FramesDecoded), leave.
 type ClientMessage struct {
 	Type          string                   `json:"type"`
@@ -59,6 +59,9 @@ type ServerMessage struct {
 	Code    string `json:"code,omitempty"`
 	Request string `json:"request,omitempty"`
 	TrackID string `json:"track_id,omitempty"`
+	// Layers, in "publisher_layers", says which simulcast layers of the
+	// track TrackID to send: [rid q, rid h, rid f].
+	Layers []bool `json:"layers,omitempty"`
 }
 
 // wsConn is the sfu.Signal of one WebSocket: a bounded send queue drained
@@ -134,7 +137,7 @@ func (c *wsConn) SendCandidate(ci webrtc.ICECandidateInit) error {
 
 func (c *wsConn) SendEvent(ev sfu.Event) error {
 	return c.send(ServerMessage{Type: ev.Type, Participant: ev.Participant, Track: ev.Track, Speakers: ev.Speakers, Reason: ev.Reason, Message: ev.Message,
-		Code: ev.Code, TrackID: ev.TrackID})
+		Code: ev.Code, TrackID: ev.TrackID, Layers: ev.Layers})
 }
 
 func (c *wsConn) Close(reason string) {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,4 +60,82 @@ func TestSimulcastLayersPerSubscriber(t *testing.T) {
 	require.GreaterOrEqual(t, bw, 640.0, "an unconstrained subscriber gets ≥ 640 px")
 	require.Greater(t, cw, 0.0, "the pinned subscriber decodes video")
 	require.LessOrEqual(t, cw, 320.0, "the pinned subscriber gets the low layer")
+}
+
+type outboundVideo struct {
+	RID       string  `json:"rid"`
+	Active    bool    `json:"active"`
+	BytesSent float64 `json:"bytesSent"`
+}
+
+// activeRIDs is the publisher's simulcast encodings that are on, e.g. "qh".
+func activeRIDs(t *testing.T, p context.Context) string {
+	on := ""
+	for _, v := range eval[[]outboundVideo](t, p, `window.chroom.outboundVideo()`) {
+		if v.Active {
+			on += v.RID
+		}
+	}
+	return on
+}
+
+// waitRIDs waits until the publisher sends exactly the encodings want.
+func waitRIDs(t *testing.T, p context.Context, want, why string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	got := ""
+	for time.Now().Before(deadline) {
+		if got = activeRIDs(t, p); sortedRIDs(got) == sortedRIDs(want) {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	var log []string
+	for _, l := range strings.Split(eval[string](t, p, `window.chroom.debugLog()`), "\n") {
+		if strings.Contains(l, "publisher layers") || strings.Contains(l, "setParameters") {
+			log = append(log, l)
+		}
+	}
+	t.Fatalf("%s: the publisher sends %q, want %q (its log: %v; stats %v)", why, got, want, log, eval[any](t, p, `window.chroom.outboundVideo()`))
+}
+
+func sortedRIDs(s string) string {
+	out := ""
+	for _, r := range "qhf" {
+		if strings.ContainsRune(s, r) {
+			out += string(r)
+		}
+	}
+	return out
+}
+
+// TestDynacastPausesUnwatchedLayers: Ann publishes her camera in three
+// layers, Ben watches. When Ben's tile needs only the low layer, the node
+// tells Ann's client to stop encoding the two above it; when Ben wants the
+// high one again it comes back (and Ben decodes ≥ 640 px); when nobody
+// watches (Ben's tile is off screen: layer -1) Ann sends no video at all,
+// and the video comes back when Ben looks again.
+func TestDynacastPausesUnwatchedLayers(t *testing.T) {
+	b := browser(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
+	ann, ben := tab(t, b), tab(t, b)
+	require.NoError(t, chromedp.Run(ann, chromedp.Navigate(base+"/?room=dynacast&name=Ann&autojoin=1")))
+	require.NoError(t, chromedp.Run(ben, chromedp.Navigate(base+"/?room=dynacast&name=Ben&role=viewer&autojoin=1")))
+	for name, p := range map[string]context.Context{"ann": ann, "ben": ben} {
+		waitFor(t, p, name+" joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
+	}
+	waitFor(t, ben, "ben decodes ann", `window.chroom.framesDecoded().then(n => n > 10)`, 30*time.Second)
+
+	eval[any](t, ben, `window.chroom.pinLayer(0)`)
+	waitRIDs(t, ann, "q", "only the low layer is watched")
+	eval[any](t, ben, `window.chroom.pinLayer(2)`)
+	waitRIDs(t, ann, "qhf", "the high layer is watched again")
+	waitFor(t, ben, "ben gets the high layer back", `window.chroom.inboundVideo().then(v => v.some(x => x.frameWidth >= 640))`, 20*time.Second)
+
+	eval[any](t, ben, `window.chroom.pinLayer(-1)`)
+	waitRIDs(t, ann, "", "nobody watches")
+	f := frames(t, ben)
+	eval[any](t, ben, `window.chroom.pinLayer(null)`)
+	waitFor(t, ben, "ben sees ann again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 10)`, f), 15*time.Second)
+	require.NotEmpty(t, activeRIDs(t, ann), "ann sends video again")
 }

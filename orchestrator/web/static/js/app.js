@@ -447,16 +447,28 @@ function renderTiles() {
 
 // Adaptive stream: each remote video tile asks the media node for the
 // simulcast layer its rendered size needs (≤ 240 px → low, ≤ 480 px →
-// medium, else high; a hidden page → low), as LiveKit's adaptive stream
-// does; pinLayer overrides it (a data saver, a quality preference, tests).
+// medium, else high; a hidden page → low; a tile scrolled out of view →
+// none, -1), as LiveKit's adaptive stream does; the node gives at most
+// that, within the bandwidth it estimates towards us. pinLayer overrides
+// it (a data saver, a quality preference, tests).
 let pinnedLayer = null;
 const tileResize = typeof ResizeObserver === "function" ? new ResizeObserver((entries) => entries.forEach((e) => adaptTile(e.target.tile))) : null;
+const tileVisibility =
+  typeof IntersectionObserver === "function"
+    ? new IntersectionObserver((entries) =>
+        entries.forEach((e) => {
+          e.target.tile.offscreen = !e.isIntersecting;
+          adaptTile(e.target.tile);
+        }),
+      )
+    : null;
 
 function layerFor(t) {
+  if (pinnedLayer !== null) return pinnedLayer;
   if (document.hidden) return 0;
+  if (t.offscreen) return -1;
   const w = (t.video.clientWidth || 0) * (window.devicePixelRatio || 1);
-  const layer = w <= 240 ? 0 : w <= 480 ? 1 : 2;
-  return pinnedLayer === null ? layer : pinnedLayer;
+  return w <= 240 ? 0 : w <= 480 ? 1 : 2;
 }
 
 function adaptTile(t) {
@@ -480,6 +492,7 @@ function makeTile(spec) {
   const t = { el: fig, video, avatar, name, badges, streamKey: null, self: !!spec.self, videoTrackId: null, layer: null };
   video.tile = t;
   if (tileResize) tileResize.observe(video);
+  if (tileVisibility) tileVisibility.observe(video);
   return t;
 }
 
@@ -873,9 +886,9 @@ window.chroom = {
   get iceRestarts() { return call ? call.iceRestarts || 0 : 0; },
   /** debugDropSignal() drops the signaling WebSocket as a network change would (tests) */
   debugDropSignal() { if (call) call.debugDropSignal(); },
-  /** pinLayer(layer) asks for one simulcast layer of every remote video (0 low … 2 high; null: by tile size) */
+  /** pinLayer(layer) asks for one simulcast layer of every remote video (-1 none, 0 low … 2 high; null: by tile size) */
   pinLayer(layer) {
-    pinnedLayer = layer === null || layer === undefined ? null : Math.max(0, Math.min(2, layer | 0));
+    pinnedLayer = layer === null || layer === undefined ? null : Math.max(-1, Math.min(2, layer | 0));
     tiles.forEach((t) => adaptTile(t));
   },
   /** inboundVideo() is [{trackId, frameWidth, frameHeight, framesPerSecond, framesDecoded, packetsLost, nackCount, freezeCount}] of the remote video (getStats inbound-rtp) */
@@ -889,6 +902,42 @@ window.chroom = {
       }
     });
     return out;
+  },
+  /** outboundVideo() is [{rid, active, frameWidth, framesPerSecond, bytesSent}] of the camera's simulcast encodings (getStats outbound-rtp) */
+  async outboundVideo() {
+    if (!call || !call.pc) return [];
+    const out = [];
+    (await call.pc.getStats()).forEach((r) => {
+      if (r.type === "outbound-rtp" && r.kind === "video") {
+        out.push({ rid: r.rid || "", active: r.active !== false, frameWidth: r.frameWidth || 0, framesPerSecond: r.framesPerSecond || 0, bytesSent: r.bytesSent || 0 });
+      }
+    });
+    return out;
+  },
+  /** inboundAudio() is {concealedSamples, totalSamplesReceived} summed over the remote audio (getStats inbound-rtp) */
+  async inboundAudio() {
+    const out = { concealedSamples: 0, totalSamplesReceived: 0 };
+    if (!call || !call.pc) return out;
+    (await call.pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "audio") {
+        out.concealedSamples += r.concealedSamples || 0;
+        out.totalSamplesReceived += r.totalSamplesReceived || 0;
+      }
+    });
+    return out;
+  },
+  /** localPort() is the local UDP port of the call's selected ICE candidate pair (tests shape traffic by it), 0 before there is one */
+  async localPort() {
+    if (!call || !call.pc) return 0;
+    const st = await call.pc.getStats();
+    let port = 0;
+    st.forEach((r) => {
+      if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded") {
+        const l = st.get(r.localCandidateId);
+        if (l && l.port) port = l.port;
+      }
+    });
+    return port;
   },
   /** setReceiveVideo(on) turns receiving the others' video on or off (off: an audio-only listener) */
   setReceiveVideo(on) { if (call) call.setReceiveVideo(on); },

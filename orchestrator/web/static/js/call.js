@@ -717,11 +717,36 @@ export class Call extends EventTarget {
       case "error":
         this.#onNodeError(msg);
         break;
+      case "publisher_layers":
+        this.#setPublishedLayers(msg.track_id, msg.layers);
+        break;
       case "joined":
         break;
       default:
         console.debug("chroom: ignoring message", msg.type);
     }
+  }
+
+  // setPublishedLayers turns the simulcast encodings of one of our tracks
+  // on and off as the node asks (dynacast: layers nobody receives are not
+  // encoded or sent; layers[i] is rid q/h/f).
+  #setPublishedLayers(trackId, layers) {
+    const slot = Object.values(this.local).find((s) => s && s.pubId === trackId && s.sender);
+    debugLog.add("publisher layers", { track: trackId, layers: Array.isArray(layers) ? layers.map((on) => (on ? 1 : 0)).join("") : "?", found: !!slot });
+    if (!slot || !Array.isArray(layers)) return;
+    const params = slot.sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    let changed = false;
+    for (const e of params.encodings) {
+      const i = { q: 0, h: 1, f: 2 }[e.rid];
+      if (i === undefined) continue;
+      const on = !!layers[i];
+      if (e.active !== on) {
+        e.active = on;
+        changed = true;
+      }
+    }
+    if (changed) slot.sender.setParameters(params).catch((e) => debugLog.add("setParameters failed", { error: describeError(e) }));
   }
 
   // onNodeError handles an "error" message by its code (medianode

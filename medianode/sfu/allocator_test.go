@@ -1,0 +1,113 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	// Bitrates as the web client publishes (call.js): camera simulcast
+	// q/h/f at 150/500/1500 kbit/s, screen 2.5 Mbit/s, Opus ≈ 40 kbit/s
+	// with headers.
+	cam    = [3]int{150_000, 500_000, 1_500_000}
+	screen = [3]int{0, 0, 2_500_000}
+	opus   = [3]int{0, 0, 40_000}
+)
+
+func TestAllocate(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		budget  int
+		demands []Demand
+		want    []int
+	}{
+		{"plenty: each gets what its tile asks for", 10_000_000,
+			[]Demand{{"a", PriorityVideo, LayerHigh, cam}, {"b", PriorityVideo, LayerMedium, cam}, {"m", PriorityAudio, 0, opus}},
+			[]int{LayerHigh, LayerMedium, LayerHigh}},
+		{"300 kbit/s, one camera: the low layer", 300_000,
+			[]Demand{{"m", PriorityAudio, 0, opus}, {"a", PriorityVideo, LayerHigh, cam}},
+			[]int{LayerHigh, LayerLow}},
+		{"300 kbit/s, two cameras: audio both, one low layer, the other paused", 300_000,
+			[]Demand{{"m1", PriorityAudio, 0, opus}, {"m2", PriorityAudio, 0, opus}, {"b", PriorityVideo, LayerHigh, cam}, {"a", PriorityVideo, LayerHigh, cam}},
+			[]int{LayerHigh, LayerHigh, LayerOff, LayerLow}},
+		{"the active speaker before the others", 200_000,
+			[]Demand{{"a", PriorityVideo, LayerHigh, cam}, {"b", PrioritySpeaker, LayerHigh, cam}},
+			[]int{LayerOff, LayerLow}},
+		{"screen share before the speaker, but everyone low first", 2_000_000,
+			[]Demand{{"s", PriorityScreen, LayerHigh, screen}, {"b", PrioritySpeaker, LayerHigh, cam}},
+			[]int{LayerOff, LayerHigh}},
+		{"screen share takes the budget before cameras are raised", 2_900_000,
+			[]Demand{{"s", PriorityScreen, LayerHigh, screen}, {"b", PrioritySpeaker, LayerHigh, cam}},
+			[]int{LayerHigh, LayerLow}},
+		{"everyone low before anyone high", 900_000,
+			[]Demand{{"a", PriorityVideo, LayerHigh, cam}, {"b", PriorityVideo, LayerHigh, cam}, {"c", PriorityVideo, LayerHigh, cam}},
+			[]int{LayerMedium, LayerLow, LayerLow}},
+		{"audio is never paused, even past the budget", 50_000,
+			[]Demand{{"m1", PriorityAudio, 0, opus}, {"m2", PriorityAudio, 0, opus}, {"a", PriorityVideo, LayerLow, cam}},
+			[]int{LayerHigh, LayerHigh, LayerOff}},
+		{"an invisible tile gets nothing", 10_000_000,
+			[]Demand{{"a", PriorityVideo, LayerOff, cam}},
+			[]int{LayerOff}},
+		{"a layer the publisher does not send: the nearest below", 10_000_000,
+			[]Demand{{"a", PriorityVideo, LayerHigh, [3]int{150_000, 500_000, 0}}},
+			[]int{LayerMedium}},
+		{"asking below every published layer gets the lowest published", 10_000_000,
+			[]Demand{{"a", PriorityVideo, LayerLow, [3]int{0, 0, 900_000}}},
+			[]int{LayerHigh}},
+		{"nothing published yet", 10_000_000,
+			[]Demand{{"a", PriorityVideo, LayerHigh, [3]int{}}},
+			[]int{LayerOff}},
+		{"a raise skips a layer it cannot pay for to one it can", 10_000_000,
+			[]Demand{{"a", PriorityVideo, LayerHigh, [3]int{100_000, 20_000_000, 900_000}}},
+			[]int{LayerHigh}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, Allocate(tc.budget, tc.demands))
+		})
+	}
+}
+
+// TestLayerPolicyHysteresis walks one subscriber through a congested
+// link: down at once, no raise during the hold, a raise after it, a longer
+// hold after the raise fails, and the hold reset once a raise holds.
+func TestLayerPolicyHysteresis(t *testing.T) {
+	lp := newLayerPolicy()
+	t0 := time.Unix(1_000_000, 0)
+	d := []Demand{{"m", PriorityAudio, 0, opus}, {"a", PriorityVideo, LayerHigh, cam}}
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	video := func(now time.Time, budget int) int { return lp.Decide(now, budget, d)[1] }
+
+	require.Equal(t, LayerHigh, video(at(0), 2_000_000), "a new track starts at what the estimate pays for")
+	require.Equal(t, LayerLow, video(at(1), 300_000), "congestion: down at once")
+	require.Equal(t, LayerLow, video(at(5), 5_000_000), "no raise during the hold")
+	require.Equal(t, LayerLow, video(at(30.5), 5_000_000), "still held")
+	require.Equal(t, LayerHigh, video(at(31), 5_000_000), "raised after the hold")
+	require.Equal(t, LayerLow, video(at(35), 300_000), "the raise failed")
+	require.Equal(t, LayerLow, video(at(35+59), 5_000_000), "the next hold is twice as long")
+	require.Equal(t, LayerHigh, video(at(35+60), 5_000_000), "raised after the doubled hold")
+	require.Equal(t, LayerHigh, video(at(35+60+31), 5_000_000), "the raise held 30 s")
+	require.Equal(t, LayerLow, video(at(35+60+32), 300_000), "congestion again")
+	require.Equal(t, LayerLow, video(at(35+60+32+29), 5_000_000), "the hold is back to 30 s")
+	require.Equal(t, LayerHigh, video(at(35+60+32+30), 5_000_000))
+
+	// A raise needs 10 % headroom: exactly the cost of the next layer is
+	// not enough; the budget still pays for the current layer.
+	lp = newLayerPolicy()
+	require.Equal(t, LayerMedium, video(at(0), 40_000+500_000))
+	require.Equal(t, LayerMedium, video(at(100), 40_000+1_500_000), "no headroom, no raise")
+	require.Equal(t, LayerHigh, video(at(101), (40_000+1_500_000)*12/10))
+
+	// A smaller tile is not congestion: no hold after it.
+	lp = newLayerPolicy()
+	require.Equal(t, LayerHigh, video(at(0), 5_000_000))
+	d[1].MaxLayer = LayerLow
+	require.Equal(t, LayerLow, video(at(1), 5_000_000), "the tile shrank")
+	d[1].MaxLayer = LayerHigh
+	require.Equal(t, LayerHigh, video(at(2), 5_000_000), "it grew again: raised at once")
+
+	// The publisher stops sending the current layer: the next best one.
+	d[1].Bitrates = [3]int{150_000, 500_000, 0}
+	require.Equal(t, LayerMedium, video(at(3), 5_000_000))
+}
