@@ -150,34 +150,49 @@ func Allocate(budget int, demands []Demand) []int {
 	return out
 }
 
-// Layer policy timing: after a downgrade forced by the bandwidth
-// estimate, a track is not raised again for upgradeHold (doubling on each
-// forced downgrade that follows an upgrade, up to maxUpgradeHold); an
-// upgrade that lasts stableAfter resets the hold. An upgrade also needs
-// upgradeHeadroom of spare budget. Each failed upgrade costs the viewer a
-// short freeze, so they are spaced out: at most one a minute on a link
-// that cannot carry the next layer.
+// Layer policy tuning. The estimate (GCC) of a subscriber the SFU sends
+// less than it could (app-limited: the usual case) grows freely, and a
+// single delay spike — a large keyframe sent in one burst — drops it to
+// 0.85 × the rate just received, which is below what is being sent by
+// definition. So the current layers stay while they fit within
+// keepSlack of the estimate and a shortfall must last downgradeAfter,
+// unless the estimate is under half the cost (real congestion: go down at
+// once). A raise needs raiseHeadroom of spare budget; after a downgrade
+// forced by the estimate a track is not raised above its lowest layer for
+// upgradeHold, doubling after each raise that fails within stableAfter,
+// up to maxUpgradeHold: each failed raise costs the viewer a short
+// freeze, so on a link that cannot carry the next layer they come at most
+// once a minute after the first. Resuming a paused track at its lowest
+// layer is never held.
 const (
-	upgradeHold     = 30 * time.Second
-	maxUpgradeHold  = 4 * time.Minute
-	stableAfter     = 30 * time.Second
-	upgradeHeadroom = 10 // percent
+	keepSlack      = 125 // percent of the estimate the current layers may use
+	raiseHeadroom  = 10  // percent of the estimate left spare after a raise
+	downgradeAfter = time.Second
+	upgradeHold    = 30 * time.Second
+	maxUpgradeHold = 4 * time.Minute
+	stableAfter    = 30 * time.Second
 )
 
 // layerPolicy turns a subscriber's successive bandwidth estimates into
-// layer decisions with hysteresis: downgrades at once, upgrades only with
-// headroom and not during a hold. It is a pure type (time is passed in;
-// no goroutines, no I/O), table-tested in allocator_test.go. Not safe
-// for concurrent use.
+// layer decisions with hysteresis (see the tuning above). It is a pure
+// type (time is passed in; no goroutines, no I/O), table-tested in
+// allocator_test.go. Not safe for concurrent use.
 type layerPolicy struct {
 	tracks map[string]*trackPolicy
 }
 
 type trackPolicy struct {
-	layer      int
-	holdUntil  time.Time
-	hold       time.Duration
-	upgradedAt time.Time
+	layer     int
+	holdUntil time.Time
+	hold      time.Duration
+	// raisedAt is when a raise past a budget limit happened (zero once it
+	// held stableAfter, or if the last raise was not budget-limited).
+	raisedAt time.Time
+	// limited: the last decision gave less than the subscriber wanted
+	// because of the budget.
+	limited bool
+	// shortSince is when the current layer stopped fitting keepSlack.
+	shortSince time.Time
 }
 
 func newLayerPolicy() *layerPolicy { return &layerPolicy{tracks: map[string]*trackPolicy{}} }
@@ -187,40 +202,57 @@ func newLayerPolicy() *layerPolicy { return &layerPolicy{tracks: map[string]*tra
 // demands are forgotten.
 func (lp *layerPolicy) Decide(now time.Time, budget int, demands []Demand) []int {
 	fit := Allocate(budget, demands)
-	roomy := Allocate(budget-budget*upgradeHeadroom/100, demands)
+	keep := Allocate(budget/100*keepSlack, demands)
+	severe := Allocate(budget*2, demands)
+	roomy := Allocate(budget/100*(100-raiseHeadroom), demands)
 	out := make([]int, len(demands))
 	seen := make(map[string]bool, len(demands))
 	for i, d := range demands {
 		seen[d.TrackID] = true
+		want := d.wanted()
 		tp, ok := lp.tracks[d.TrackID]
 		if !ok {
-			tp = &trackPolicy{layer: fit[i], hold: upgradeHold}
+			tp = &trackPolicy{layer: fit[i], hold: upgradeHold, limited: fit[i] < want}
 			lp.tracks[d.TrackID] = tp
 			out[i] = fit[i]
 			continue
 		}
-		if !tp.upgradedAt.IsZero() && now.Sub(tp.upgradedAt) >= stableAfter {
-			tp.hold, tp.upgradedAt = upgradeHold, time.Time{}
+		if !tp.raisedAt.IsZero() && now.Sub(tp.raisedAt) >= stableAfter {
+			tp.hold, tp.raisedAt = upgradeHold, time.Time{}
 		}
 		cur := tp.layer
 		if cur != LayerOff && !d.published(cur) && d.Priority != PriorityAudio {
 			cur = LayerOff // the publisher stopped sending it
 		}
-		switch {
-		case fit[i] < cur:
-			// The budget or the subscriber's demand no longer pays for
-			// the current layer: go down now. When the budget forced it,
-			// hold upgrades, longer after each failed upgrade.
-			if fit[i] < d.wanted() {
-				if !tp.upgradedAt.IsZero() {
-					tp.hold = min(2*tp.hold, maxUpgradeHold)
-				}
-				tp.holdUntil, tp.upgradedAt = now.Add(tp.hold), time.Time{}
-			}
-			cur = fit[i]
-		case min(roomy[i], fit[i]) > cur && !now.Before(tp.holdUntil):
-			cur, tp.upgradedAt = min(roomy[i], fit[i]), now
+		if cur > want {
+			cur = want // the subscriber asks for less (a smaller tile): not congestion
 		}
+		if keep[i] >= cur {
+			tp.shortSince = time.Time{}
+		} else if tp.shortSince.IsZero() {
+			tp.shortSince = now
+		}
+		switch {
+		case severe[i] < cur || (keep[i] < cur && now.Sub(tp.shortSince) >= downgradeAfter):
+			// The estimate no longer pays for the current layer: down to
+			// what it pays for, but not off while keepSlack still pays
+			// for the lowest layer. Hold raises, longer after a failed one.
+			next := fit[i]
+			if next == LayerOff && keep[i] != LayerOff {
+				next = min(keep[i], d.lowest())
+			}
+			if !tp.raisedAt.IsZero() {
+				tp.hold = min(2*tp.hold, maxUpgradeHold)
+			}
+			tp.holdUntil, tp.raisedAt, tp.shortSince = now.Add(tp.hold), time.Time{}, time.Time{}
+			cur = next
+		case min(roomy[i], fit[i]) > cur && (!now.Before(tp.holdUntil) || (cur == LayerOff && d.lowest() == min(roomy[i], fit[i]))):
+			if tp.limited {
+				tp.raisedAt = now
+			}
+			cur = min(roomy[i], fit[i])
+		}
+		tp.limited = cur < want
 		tp.layer = cur
 		out[i] = cur
 	}

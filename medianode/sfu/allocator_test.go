@@ -111,3 +111,32 @@ func TestLayerPolicyHysteresis(t *testing.T) {
 	d[1].Bitrates = [3]int{150_000, 500_000, 0}
 	require.Equal(t, LayerMedium, video(at(3), 5_000_000))
 }
+
+// TestLayerPolicyToleratesEstimateDips: a delay spike drops GCC's
+// estimate to 0.85 × the rate received; the layers stay. A shortfall that
+// lasts a second moves down; a track is paused only when even the lowest
+// layer does not fit within the slack, and resumes at its lowest layer as
+// soon as it fits, hold or not.
+func TestLayerPolicyToleratesEstimateDips(t *testing.T) {
+	lp := newLayerPolicy()
+	t0 := time.Unix(1_000_000, 0)
+	d := []Demand{{"m", PriorityAudio, 0, opus}, {"a", PriorityVideo, LayerHigh, cam}}
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	video := func(now time.Time, budget int) int { return lp.Decide(now, budget, d)[1] }
+	used := 40_000 + 1_500_000
+
+	require.Equal(t, LayerHigh, video(at(0), 5_000_000))
+	require.Equal(t, LayerHigh, video(at(1), used*85/100), "a dip to 0.85 × the rate sent")
+	require.Equal(t, LayerHigh, video(at(2), 5_000_000))
+	require.Equal(t, LayerHigh, video(at(3), 1_000_000), "a shortfall, but not severe: wait")
+	require.Equal(t, LayerHigh, video(at(3.5), 1_000_000))
+	require.Equal(t, LayerMedium, video(at(4), 1_000_000), "a second later: down to what the estimate pays for")
+
+	lp = newLayerPolicy()
+	require.Equal(t, LayerLow, video(at(0), 200_000))
+	require.Equal(t, LayerLow, video(at(1), 160_000), "the lowest layer still fits within the slack: not paused")
+	require.Equal(t, LayerLow, video(at(5), 140_000))
+	require.Equal(t, LayerOff, video(at(6), 140_000), "nothing fits for a second: paused")
+	require.Equal(t, LayerLow, video(at(7), 220_000), "resumed at the lowest layer at once")
+	require.Equal(t, LayerLow, video(at(8), 5_000_000), "raising above it waits for the hold")
+}

@@ -93,6 +93,7 @@ func (p *Participant) allocationLoop(bwe cc.BandwidthEstimator) {
 	defer tick.Stop()
 	policy := newLayerPolicy()
 	last := map[string]int{}
+	var logged time.Time
 	for {
 		select {
 		case <-p.stop:
@@ -101,6 +102,10 @@ func (p *Participant) allocationLoop(bwe cc.BandwidthEstimator) {
 		case <-p.realloc:
 		}
 		p.allocate(policy, last)
+		if bwe != nil && time.Since(logged) >= 2*time.Second {
+			logged = time.Now()
+			p.log.Debug("bandwidth estimate", "estimate_bps", bwe.GetTargetBitrate(), "gcc", bwe.GetStats())
+		}
 	}
 }
 
