@@ -123,3 +123,78 @@ func TestCallSurvivesNetworkBlips(t *testing.T) {
 	require.Equal(t, bobID, eval[string](t, bob, `window.chroom.identity`), "no new join: same identity")
 	require.NotContains(t, eval[string](t, alice, `window.chroom.debugLog()`), "participant_left", "nobody left")
 }
+
+// TestRejoinWhenTheSessionIsLost: Alice and Bob are in a call when the
+// media nodes' signaling port refuses them (TCP reset) for longer than the
+// node keeps a disconnected session (limits.resume_grace, 20 s). Their
+// clients try to resume, give up when the node no longer has the session
+// or cannot be reached, and join again through the orchestrator without
+// anyone clicking — retrying until the node answers — and the call carries
+// video again both ways.
+func TestRejoinWhenTheSessionIsLost(t *testing.T) {
+	b := browser(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
+	alice, bob := tab(t, b), tab(t, b)
+	require.NoError(t, chromedp.Run(alice, chromedp.Navigate(base+"/?room=rejoin&name=Alice&autojoin=1")))
+	require.NoError(t, chromedp.Run(bob, chromedp.Navigate(base+"/?room=rejoin&name=Bob&autojoin=1")))
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
+		waitFor(t, p, name+" joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
+		waitFor(t, p, name+" decodes video", `window.chroom.framesDecoded().then(n => n > 10)`, 30*time.Second)
+	}
+	restore := nftTable(t, "chroom_e2e_rejoin", fmt.Sprintf(`  chain input {
+    type filter hook input priority -10;
+    tcp dport { %d, %d } reject with tcp reset
+  }
+`, media1Base, media2Base))
+	waitFor(t, bob, "bob notices", `window.chroom.state === "reconnecting"`, 30*time.Second)
+	time.Sleep(24 * time.Second) // past the node's 20 s resume grace
+	restore()
+	back := time.Now()
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
+		waitFor(t, p, name+" joins again", `window.chroom.state === "joined" && window.chroom.rejoins >= 1`, 40*time.Second)
+	}
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
+		waitFor(t, p, name+" decodes video again", `window.chroom.framesDecoded().then(n => n > 10)`, 30*time.Second)
+		waitFor(t, p, name+" sees the other", `window.chroom.participants().length === 2`, 10*time.Second)
+	}
+	t.Logf("joined again and decoding %s after the node answered again", time.Since(back).Round(100*time.Millisecond))
+}
+
+// TestCallSurvivesAnAddressChange: Bob's network path changes under the
+// call — the local UDP port his media flows through stops working for
+// good (nft drops everything to and from it), as when a phone moves from
+// Wi-Fi to LTE or a NAT rebinds. His client restarts ICE on the same
+// session and PeerConnection, media flows on a new path both ways, and
+// nobody joins again.
+func TestCallSurvivesAnAddressChange(t *testing.T) {
+	b := browser(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
+	alice, bob := tab(t, b), tab(t, b)
+	require.NoError(t, chromedp.Run(alice, chromedp.Navigate(base+"/?room=move&name=Alice&autojoin=1")))
+	require.NoError(t, chromedp.Run(bob, chromedp.Navigate(base+"/?room=move&name=Bob&autojoin=1")))
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
+		waitFor(t, p, name+" joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
+		waitFor(t, p, name+" decodes video", `window.chroom.framesDecoded().then(n => n > 10)`, 30*time.Second)
+	}
+	bobID := eval[string](t, bob, `window.chroom.identity`)
+	port := int(eval[float64](t, bob, `window.chroom.localPort()`))
+	require.NotZero(t, port)
+	nftTable(t, "chroom_e2e_move", fmt.Sprintf(`  chain input {
+    type filter hook input priority -10;
+    udp dport %[1]d drop
+    udp sport %[1]d drop
+  }
+`, port))
+	gone := time.Now()
+	fa, fb := frames(t, alice), frames(t, bob)
+	waitFor(t, bob, "bob decodes again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 30)`, fb), 30*time.Second)
+	waitFor(t, alice, "alice decodes bob again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 30)`, fa), 30*time.Second)
+	newPort := int(eval[float64](t, bob, `window.chroom.localPort()`))
+	t.Logf("path %d → %d: media both ways again %s after the old path died; ICE restarts %v, resumes %v, rejoins %v",
+		port, newPort, time.Since(gone).Round(100*time.Millisecond), eval[float64](t, bob, `window.chroom.iceRestarts`),
+		eval[float64](t, bob, `window.chroom.reconnects`), eval[float64](t, bob, `window.chroom.rejoins`))
+	require.NotEqual(t, port, newPort, "a new path")
+	require.Equal(t, bobID, eval[string](t, bob, `window.chroom.identity`), "the same session")
+	require.Zero(t, eval[float64](t, bob, `window.chroom.rejoins`), "no new join")
+	require.NotContains(t, eval[string](t, alice, `window.chroom.debugLog()`), "participant_left", "alice never saw bob leave")
+}

@@ -154,6 +154,7 @@ async function joinRoom({ room, name, role, audioOnly } = {}) {
   if (!name) name = "Guest";
   if (role && !JOIN_ROLES.includes(role)) throw failJoin(new Error(`Joining failed: the web client joins as participant or viewer, not ${role}`));
 
+  lastJoin = { room, name, role, audioOnly };
   resetCallUI();
   clearError();
   hook.timing = { start: performance.now(), startedAt: Date.now(), joined: null, firstFrame: null, firstAudio: null };
@@ -272,7 +273,18 @@ function wireCall(c) {
   });
 }
 
-function onEnded({ reason, error }) {
+// A call whose media node lost the session or cannot be reached is joined
+// again through the orchestrator (which places the room on another node
+// if its node stopped reporting): up to REJOIN_TRIES attempts, backing off
+// from 1 s to 8 s (≈ 30 s in all). The others see a leave and a join.
+const REJOIN_TRIES = 6;
+let lastJoin = null;
+
+function onEnded({ reason, error, rejoin }) {
+  if (rejoin && lastJoin) {
+    rejoinAfterLoss(reason);
+    return;
+  }
   setState(error ? "error" : "left");
   if (error) showError(reason);
   else showNotice(reason);
@@ -280,7 +292,35 @@ function onEnded({ reason, error }) {
   leaveCallUI();
 }
 
+async function rejoinAfterLoss(reason) {
+  hook.rejoins = (hook.rejoins || 0) + 1;
+  debugLog.add("rejoining through the orchestrator", { reason });
+  setState("reconnecting");
+  setStatus(`${reason} Joining again…`);
+  let wait = 1000;
+  for (let i = 0; i < REJOIN_TRIES; i++) {
+    await new Promise((r) => setTimeout(r, wait));
+    if (hook.state !== "reconnecting" && hook.state !== "error") return; // left, or joined by hand
+    try {
+      setState("left");
+      await joinRoom({ ...lastJoin });
+      debugLog.add("rejoined", { attempt: i + 1, node: hook.nodeId });
+      return;
+    } catch (e) {
+      debugLog.add("rejoin failed", { attempt: i + 1, error: describeError(e) });
+      setState("reconnecting");
+      wait = Math.min(wait * 2, 8000);
+    }
+  }
+  onEnded({ reason: `${reason} Joining again failed ${REJOIN_TRIES} times.`, error: true });
+}
+
 async function leave() {
+  if (hook.state === "reconnecting" && (!call || call.closed)) {
+    setState("left"); // stops rejoinAfterLoss
+    leaveCallUI();
+    return;
+  }
   if (!call || call.closed) return;
   $("leave-button").disabled = true;
   await call.leave();
@@ -883,6 +923,8 @@ window.chroom = {
   join(opts) { return joinRoom(opts); },
   /** how many times the call resumed a dropped connection, and restarted ICE */
   get reconnects() { return call ? call.reconnects || 0 : 0; },
+  /** rejoins is how often a lost session was joined again through the orchestrator */
+  get rejoins() { return hook.rejoins || 0; },
   get iceRestarts() { return call ? call.iceRestarts || 0 : 0; },
   /** debugDropSignal() drops the signaling WebSocket as a network change would (tests) */
   debugDropSignal() { if (call) call.debugDropSignal(); },

@@ -586,7 +586,7 @@ export class Call extends EventTarget {
       }
       this.resuming = false;
       if (!resumed) {
-        this.#end({ reason: `Lost the connection to the media node (${why}), and it no longer had this session. Join again.`, error: true });
+        this.#end({ reason: `Lost the connection to the media node (${why}), and it no longer had this session.`, error: true, rejoin: true });
         return;
       }
       debugLog.add("resumed", { after: why });
@@ -598,7 +598,7 @@ export class Call extends EventTarget {
       return;
     }
     this.resuming = false;
-    this.#end({ reason: `Lost the connection to the media node: ${why}; reconnecting failed for ${RESUME_GIVE_UP_MS / 1000} s.`, error: true });
+    this.#end({ reason: `Lost the connection to the media node: ${why}; reconnecting failed for ${RESUME_GIVE_UP_MS / 1000} s.`, error: true, rejoin: true });
   }
 
   // resumeSocket opens a WebSocket with ?resume=1 and resolves with
@@ -800,7 +800,7 @@ export class Call extends EventTarget {
     } else if (/removed|kicked/i.test(reason)) {
       this.#end({ reason: `You were removed from the room (${reason}).`, error: false });
     } else {
-      this.#end({ reason: `Lost the connection to the media node${reason ? `: ${reason}` : ""} (code ${ev.code}).`, error: true });
+      this.#end({ reason: `Lost the connection to the media node${reason ? `: ${reason}` : ""} (code ${ev.code}).`, error: true, rejoin: true });
     }
   }
 
@@ -1214,7 +1214,10 @@ export class Call extends EventTarget {
     this.#end({ reason: "You left the room.", error: false });
   }
 
-  #end({ reason, error, quiet = false }) {
+  // rejoin marks an end the app should repair by joining again through the
+  // orchestrator (the node lost the session or cannot be reached): "ended"
+  // carries it.
+  #end({ reason, error, quiet = false, rejoin = false }) {
     if (this.closed) return;
     this.closed = true;
     this.endReason = reason;
@@ -1251,7 +1254,7 @@ export class Call extends EventTarget {
         // already closed
       }
     }
-    if (!quiet) this.#emit("ended", { reason, error });
+    if (!quiet) this.#emit("ended", { reason, error, rejoin });
   }
 }
 
