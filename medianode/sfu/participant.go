@@ -133,6 +133,7 @@ type Participant struct {
 	// clientOffered is set once a client offer has been answered. Until
 	// then the SFU does not offer (see negotiate).
 	clientOffered bool
+	iceRestart    bool // the next SFU offer restarts ICE
 	closed        bool
 
 	// bwe estimates the downlink towards this participant (engine.go);
@@ -341,6 +342,20 @@ func (p *Participant) installHandlers() {
 	})
 	p.pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
 		p.log.Debug("ice state", "state", st.String())
+		if st == webrtc.ICEConnectionStateDisconnected && p.kind == KindFull {
+			// The path went quiet. If it stays so, restart ICE from this
+			// side: a browser that moved to a lower-priority path (ICE-TCP,
+			// a relay, a new interface) nominates it, but a full ICE agent
+			// (Pion) keeps its higher-priority selected pair (RFC 8445
+			// §7.3.1.5 leaves renomination out), so only a restart moves
+			// the node's side. The client restarts too when it sees the
+			// failure; the two offers resolve as any glare does.
+			time.AfterFunc(ICERestartAfter, func() {
+				if p.pc.ICEConnectionState() == webrtc.ICEConnectionStateDisconnected {
+					p.restartICE()
+				}
+			})
+		}
 	})
 	if sctp := p.pc.SCTP(); sctp != nil && sctp.Transport() != nil {
 		sctp.Transport().OnStateChange(func(st webrtc.DTLSTransportState) {
@@ -707,8 +722,15 @@ func (p *Participant) negotiate() {
 		return
 	}
 	p.negotiating, p.pendingOffer = true, false
+	restart := p.iceRestart
+	p.iceRestart = false
 	p.mu.Unlock()
-	offer, err := p.pc.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if restart {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+		p.log.Debug("ice restart offered")
+	}
+	offer, err := p.pc.CreateOffer(opts)
 	if err == nil {
 		err = p.pc.SetLocalDescription(offer)
 	}
@@ -722,6 +744,18 @@ func (p *Participant) negotiate() {
 	local := *p.pc.LocalDescription()
 	p.log.Debug("offer sent", "sections", sections(local.SDP))
 	_ = p.signal.SendOffer(local)
+}
+
+// ICERestartAfter is how long a full participant's ICE may stay
+// disconnected before the node offers an ICE restart (RFC 8445 §9).
+const ICERestartAfter = 2 * time.Second
+
+// restartICE sends (or queues) an SFU offer that restarts ICE.
+func (p *Participant) restartICE() {
+	p.mu.Lock()
+	p.iceRestart = true
+	p.mu.Unlock()
+	p.negotiate()
 }
 
 // ErrGlare refuses a client offer that crossed an SFU offer (both sides

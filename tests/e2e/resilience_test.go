@@ -165,7 +165,9 @@ func TestRejoinWhenTheSessionIsLost(t *testing.T) {
 // good (nft drops everything to and from it), as when a phone moves from
 // Wi-Fi to LTE or a NAT rebinds. His client restarts ICE on the same
 // session and PeerConnection, media flows on a new path both ways, and
-// nobody joins again.
+// nobody joins again. The node restarts ICE itself when its side of the
+// path stays disconnected (a full ICE agent does not follow the browser to
+// a lower-priority pair without a restart).
 func TestCallSurvivesAnAddressChange(t *testing.T) {
 	b := browser(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
@@ -177,6 +179,17 @@ func TestCallSurvivesAnAddressChange(t *testing.T) {
 		waitFor(t, p, name+" decodes video", `window.chroom.framesDecoded().then(n => n > 10)`, 30*time.Second)
 	}
 	bobID := eval[string](t, bob, `window.chroom.identity`)
+	t.Cleanup(func() {
+		if t.Failed() {
+			var log string
+			_ = chromedp.Run(bob, chromedp.Evaluate(`window.chroom.debugLog()`, &log))
+			for _, l := range strings.Split(log, "\n") {
+				if strings.Contains(l, "ice") || strings.Contains(l, "state") || strings.Contains(l, "offer") || strings.Contains(l, "candidate") {
+					t.Log("bob: " + l)
+				}
+			}
+		}
+	})
 	port := int(eval[float64](t, bob, `window.chroom.localPort()`))
 	require.NotZero(t, port)
 	nftTable(t, "chroom_e2e_move", fmt.Sprintf(`  chain input {
