@@ -287,6 +287,7 @@ ORCH_RPC=${ORCH_RPC:-7801}
 MEDIA1_BASE=${MEDIA1_BASE:-7880}
 MEDIA2_BASE=${MEDIA2_BASE:-7890}
 TURN_BASE=${TURN_BASE:-3477}      # media node i relays on TURN_BASE+i
+TURN_TLS_BASE=${TURN_TLS_BASE:-5348} # and serves TURN over TLS on TURN_TLS_BASE+i
 METRICS_BASE=${METRICS_BASE:-9099} # media node i serves metrics on METRICS_BASE+i
 SERVICES=(orchestrator media-1 media-2)
 
@@ -305,6 +306,9 @@ check_service_ports() {
   done
   for p in $MEDIA1_BASE $((MEDIA1_BASE + 1)) $((MEDIA1_BASE + 3)) $MEDIA2_BASE $((MEDIA2_BASE + 1)) $((MEDIA2_BASE + 3)); do
     port_in_use "$p" && fail "port $p is already taken on 127.0.0.1; move the media nodes with MEDIA1_BASE=<port> MEDIA2_BASE=<port> (each uses base..base+3)"
+  done
+  for p in $((TURN_TLS_BASE + 1)) $((TURN_TLS_BASE + 2)); do
+    port_in_use "$p" && fail "port $p is already taken on 127.0.0.1; move TURN over TLS with TURN_TLS_BASE=<port> (media node i uses TURN_TLS_BASE+i)"
   done
   return 0
 }
@@ -326,7 +330,7 @@ init_services() {
       step "creating media node $i in $DEVNET_DIR/media-$i"
       "$BIN_DIR/medianode" init --home "$DEVNET_DIR/media-$i" --chain-id "$CHAIN_ID" --rest-url "http://127.0.0.1:$API_PORT" \
         --http-port "$base" --rpc-port $((base + 1)) --udp-port $((base + 2)) --tcp-port $((base + 3)) \
-        --turn-port $((TURN_BASE + i)) --metrics-port $((METRICS_BASE + i)) --moniker "media-$i" --devnet >>"$log" 2>&1 ||
+        --turn-port $((TURN_BASE + i)) --turn-tls-port $((TURN_TLS_BASE + i)) --metrics-port $((METRICS_BASE + i)) --moniker "media-$i" --devnet >>"$log" 2>&1 ||
         fail "medianode init failed" "$log"
     fi
   done

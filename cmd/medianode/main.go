@@ -5,16 +5,24 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -77,6 +85,15 @@ func initCmd() *cobra.Command {
 				return err
 			}
 			v.TURNSecret = base64.RawURLEncoding.EncodeToString(secret)
+			if v.TURNTLSPort > 0 && v.Devnet {
+				// A devnet has no certificate of its own: a self-signed one
+				// for the public host (tests start Chromium with
+				// --ignore-certificate-errors).
+				v.TURNTLSCert, v.TURNTLSKey = "turn-tls.crt", "turn-tls.key"
+				if err := writeSelfSignedCert(filepath.Join(home, v.TURNTLSCert), filepath.Join(home, v.TURNTLSKey), v.PublicHost); err != nil {
+					return fmt.Errorf("self-signed TURN certificate: %w", err)
+				}
+			}
 			if v.Moniker == "" {
 				v.Moniker = "media-" + key.ID[:8]
 			}
@@ -94,6 +111,9 @@ func initCmd() *cobra.Command {
 			fmt.Fprintf(out, "  chroomd tx registry register-node --node-type media --pubkey %s --stake 5000000uchr \\\n", key.PublicKeyBase64())
 			fmt.Fprintf(out, "    --moniker %s --region %s --endpoints %s,%s/rpc,turn:%s:%d \\\n", v.Moniker, v.Region, base, fmt.Sprintf("http://%s:%d", v.PublicHost, v.RPCPort), v.PublicHost, v.TURNPort)
 			fmt.Fprintf(out, "    --max-sessions 500 --max-egress-kbps 1000000 --chain-id %s --from <operator-key> \\\n    --gas auto --gas-adjustment 1.5 --gas-prices 0.01uchr\n\n", v.ChainID)
+			if v.TURNTLSPort > 0 && !v.Devnet {
+				fmt.Fprintf(out, "TURN over TLS on port %d needs a certificate for %s: set turn.tls_cert and turn.tls_key\n(or http.tls_cert and http.tls_key) in %s before starting.\n\n", v.TURNTLSPort, v.PublicHost, cfgPath)
+			}
 			fmt.Fprintf(out, "Then: medianode start --home %s\n", home)
 			return nil
 		},
@@ -109,6 +129,7 @@ func initCmd() *cobra.Command {
 	f.IntVar(&v.UDPPort, "udp-port", 7882, "WebRTC media UDP port")
 	f.IntVar(&v.TCPPort, "tcp-port", 7883, "ICE-TCP port (0 disables)")
 	f.IntVar(&v.TURNPort, "turn-port", 3478, "TURN port (UDP and TCP)")
+	f.IntVar(&v.TURNTLSPort, "turn-tls-port", 0, "TURN over TLS port, e.g. 443 or 5349 (0: off; needs a certificate, self-signed with --devnet)")
 	f.IntVar(&v.MetricsPort, "metrics-port", 9100, "Prometheus port")
 	f.BoolVar(&v.Devnet, "devnet", false, "bind media to 127.0.0.1 and allow loopback TURN peers (local testing only)")
 	return cmd
@@ -174,3 +195,43 @@ func versionCmd() *cobra.Command {
 
 // version is set with -ldflags "-X main.version=…".
 var version = "dev"
+
+// writeSelfSignedCert writes a PEM certificate (ECDSA P-256, one year)
+// for host, 127.0.0.1 and localhost, and its PKCS #8 key (mode 0600).
+func writeSelfSignedCert(certPath, keyPath, host string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: host},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:     []string{"localhost"},
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+	} else if host != "" {
+		tmpl.DNSNames = append(tmpl.DNSNames, host)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	pk, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), 0o600)
+}

@@ -106,6 +106,12 @@ type TURN struct {
 	CredentialTTL         time.Duration `yaml:"credential_ttl"`
 	AllowLoopbackPeers    bool          `yaml:"allow_loopback_peers"`
 	MaxAllocationsPerUser int           `yaml:"max_allocations_per_user"`
+	// TLSPort serves TURN over TLS (turns:, RFC 8656 §3.1) for clients
+	// whose networks allow only TLS over TCP; 0 disables it. TLSCert and
+	// TLSKey (PEM) default to http.tls_cert and http.tls_key.
+	TLSPort int    `yaml:"tls_port"`
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 }
 
 // Limits bound what the node accepts.
@@ -158,7 +164,7 @@ func Load(path, home string) (Config, error) {
 }
 
 func (c *Config) resolve(home string) {
-	for _, p := range []*string{&c.Node.KeyFile, &c.Receipts.Store, &c.HTTP.TLSCert, &c.HTTP.TLSKey} {
+	for _, p := range []*string{&c.Node.KeyFile, &c.Receipts.Store, &c.HTTP.TLSCert, &c.HTTP.TLSKey, &c.TURN.TLSCert, &c.TURN.TLSKey} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(home, *p)
 		}
@@ -217,6 +223,18 @@ func (c Config) Validate() error {
 		}
 		if c.TURN.PublicIP != "" && net.ParseIP(c.TURN.PublicIP) == nil {
 			bad("turn.public_ip", "must be an IP address, got %q", c.TURN.PublicIP)
+		}
+		if c.TURN.TLSPort < 0 || c.TURN.TLSPort > 65535 {
+			bad("turn.tls_port", "must be in 0-65535")
+		}
+		if c.TURN.TLSPort > 0 && (c.TURN.TLSPort == c.TURN.TCPPort || c.TURN.TLSPort == c.WebRTC.TCPPort) {
+			bad("turn.tls_port", "must differ from turn.tcp_port and webrtc.tcp_port")
+		}
+		if c.TURN.TLSPort > 0 && (c.TURN.TLSCert == "") != (c.TURN.TLSKey == "") {
+			bad("turn.tls_cert", "and turn.tls_key must be set together")
+		}
+		if c.TURN.TLSPort > 0 && c.TURN.TLSCert == "" && c.HTTP.TLSCert == "" {
+			bad("turn.tls_cert", "is required with turn.tls_port (or set http.tls_cert and http.tls_key, which it defaults to)")
 		}
 		if c.TURN.CredentialTTL < time.Minute {
 			bad("turn.credential_ttl", "must be at least 1m")

@@ -9,7 +9,12 @@ import (
 type SampleValues struct {
 	ChainID, RESTURL, PublicHost, Region, Moniker, TURNSecret  string
 	HTTPPort, RPCPort, UDPPort, TCPPort, TURNPort, MetricsPort int
-	Devnet                                                     bool
+	// TURNTLSPort serves TURN over TLS (0: off); TURNTLSCert and
+	// TURNTLSKey are its PEM files (init writes self-signed ones for a
+	// devnet).
+	TURNTLSPort             int
+	TURNTLSCert, TURNTLSKey string
+	Devnet                  bool
 }
 
 var sample = template.Must(template.New("config").Parse(`# Chroom media node configuration.
@@ -88,6 +93,15 @@ turn:
   allow_loopback_peers: {{.Devnet}}
   # Concurrent relay allocations one identity may hold.
   max_allocations_per_user: 10
+  # TURN over TLS (turns:) for networks that allow only TLS over TCP
+  # (corporate, hotel and school networks; 443 gets through the most);
+  # 0 disables it. Browsers check the certificate against the host of
+  # http.public_url, which the turns: URL names.
+  tls_port: {{.TURNTLSPort}}
+  # PEM certificate and key for TURN over TLS; empty uses http.tls_cert
+  # and http.tls_key.
+  tls_cert: "{{.TURNTLSCert}}"
+  tls_key: "{{.TURNTLSKey}}"
 
 limits:
   max_rooms: 1000

@@ -5,6 +5,7 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,6 +63,7 @@ type Node struct {
 	metLn   net.Listener
 	turnUDP net.PacketConn
 	turnTCP net.Listener
+	turnTLS net.Listener
 
 	mu       sync.Mutex
 	sessions map[*sfu.Participant]*session
@@ -175,6 +177,22 @@ func (n *Node) openTURN() error {
 			return fmt.Errorf("turn.tcp_port: cannot listen on %s (%v); change turn.tcp_port", a, err)
 		}
 	}
+	if c.TLSPort > 0 {
+		certFile, keyFile := c.TLSCert, c.TLSKey
+		if certFile == "" {
+			certFile, keyFile = n.cfg.HTTP.TLSCert, n.cfg.HTTP.TLSKey
+		}
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("turn.tls_cert: %v", err)
+		}
+		a := net.JoinHostPort(n.cfg.WebRTC.BindIP, strconv.Itoa(c.TLSPort))
+		raw, err := net.Listen("tcp4", a)
+		if err != nil {
+			return fmt.Errorf("turn.tls_port: cannot listen on %s (%v); change turn.tls_port", a, err)
+		}
+		n.turnTLS = tls.NewListener(raw, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
 	pub := net.ParseIP(c.PublicIP)
 	if pub == nil {
 		// Fall back to the host of http.public_url if it is an IP, then
@@ -191,15 +209,48 @@ func (n *Node) openTURN() error {
 	if pub.To4() == nil {
 		return fmt.Errorf("turn.public_ip: the relay supports IPv4 only, got %s", pub)
 	}
+	// The node's own addresses: relayed data may reach only its SFU's
+	// media port there (turn.Config.OwnIPs).
+	own := []net.IP{pub}
+	for _, s := range append([]string{n.cfg.WebRTC.BindIP}, n.cfg.WebRTC.PublicIPs...) {
+		if ip := net.ParseIP(s); ip != nil && !ip.IsUnspecified() {
+			own = append(own, ip)
+		}
+	}
+	if ip := net.ParseIP(publicHost(n.cfg.HTTP.PublicURL, "")); ip != nil {
+		own = append(own, ip)
+	}
 	n.turn, err = turn.New(turn.Config{
 		Realm: c.Realm, PublicIP: pub.To4(), Secret: []byte(c.Secret), CredentialTTL: c.CredentialTTL,
 		AllowLoopback: c.AllowLoopbackPeers, MaxAllocationsPerUser: c.MaxAllocationsPerUser, Logger: n.log,
-	}, n.turnUDP, n.turnTCP)
+		OwnIPs: own, OwnPortsReachable: []int{n.cfg.WebRTC.UDPPort},
+	}, n.turnUDP, n.turnTCP, n.turnTLS)
 	if err != nil {
 		return fmt.Errorf("turn: %w", err)
 	}
-	n.turnUDP, n.turnTCP = nil, nil // owned by the TURN server now
+	n.turnUDP, n.turnTCP, n.turnTLS = nil, nil, nil // owned by the TURN server now
+	n.registerTURNMetrics()
 	return nil
+}
+
+// registerTURNMetrics exposes the relay's counters on /metrics as
+// chroom_medianode_turn_*.
+func (n *Node) registerTURNMetrics() {
+	t := n.turn
+	counter := func(name, help string, v func(turn.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "chroom_medianode_turn_" + name, Help: help},
+			func() float64 { return float64(v(t.Stats())) })
+	}
+	n.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chroom_medianode_turn_allocations", Help: "Live TURN allocations."},
+			func() float64 { return float64(t.Stats().Allocations) }),
+		counter("peers_refused_total", "CreatePermission and ChannelBind peers refused (special-use addresses).", func(s turn.Stats) uint64 { return s.PeersRefused }),
+		counter("auth_refused_total", "TURN requests refused for their credentials (malformed, expired, wrong realm or password).", func(s turn.Stats) uint64 { return s.AuthRefused }),
+		counter("quota_refused_total", "Allocate requests refused with 486 (allocation quota).", func(s turn.Stats) uint64 { return s.QuotaRefused }),
+		counter("own_address_dropped_total", "Relayed datagrams dropped for going to one of the node's own addresses on a port other than the media port.", func(s turn.Stats) uint64 { return s.OwnAddressDropped }),
+		counter("relayed_to_peers_bytes_total", "UDP payload bytes relayed to peers.", func(s turn.Stats) uint64 { return s.BytesToPeers }),
+		counter("relayed_from_peers_bytes_total", "UDP payload bytes received from peers on relay sockets.", func(s turn.Stats) uint64 { return s.BytesFromPeers }),
+	)
 }
 
 // ID returns the node ID.
@@ -318,7 +369,7 @@ func (n *Node) closeSockets() {
 	if n.turn != nil {
 		_ = n.turn.Close()
 	}
-	for _, c := range []io.Closer{n.udp, n.iceTCP, n.httpLn, n.rpcLn, n.metLn, n.turnUDP, n.turnTCP} {
+	for _, c := range []io.Closer{n.udp, n.iceTCP, n.httpLn, n.rpcLn, n.metLn, n.turnUDP, n.turnTCP, n.turnTLS} {
 		if c != nil {
 			_ = c.Close()
 		}
@@ -386,6 +437,11 @@ func (n *Node) turnURLs() []string {
 	}
 	if n.cfg.TURN.TCPPort > 0 {
 		urls = append(urls, fmt.Sprintf("turn:%s:%d?transport=tcp", host, n.cfg.TURN.TCPPort))
+	}
+	if n.cfg.TURN.TLSPort > 0 {
+		// The certificate names the signaling host (http.public_url).
+		name := publicHost(n.cfg.HTTP.PublicURL, host)
+		urls = append(urls, fmt.Sprintf("turns:%s:%d?transport=tcp", name, n.cfg.TURN.TLSPort))
 	}
 	return urls
 }

@@ -73,6 +73,17 @@ type Config struct {
 	// DefaultMaxAllocationsPerUser.
 	MaxAllocationsPerUser int
 
+	// OwnIPs are the node's own addresses (its relay, bind and public
+	// addresses; the node layer lists them): relayed data to an own address is dropped unless its port is one of
+	// OwnPortsReachable, so a client cannot use the relay to reach the
+	// node's HTTP, RPC, metrics or TURN ports, or loop through another relay
+	// allocation, while a client that can only reach the relay (UDP
+	// blocked, TURN over TLS) still reaches the node's own SFU.
+	OwnIPs []net.IP
+	// OwnPortsReachable are the UDP ports of the own addresses that relayed
+	// data may reach: the SFU's media port (its ICE UDP mux).
+	OwnPortsReachable []int
+
 	// Logger receives the server's logs and pion/turn's; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -121,6 +132,8 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	c.PublicIP = append(net.IP(nil), c.PublicIP.To4()...)
+	c.OwnIPs = append([]net.IP(nil), c.OwnIPs...)
+	c.OwnPortsReachable = append([]int(nil), c.OwnPortsReachable...)
 	c.Secret = append([]byte(nil), c.Secret...)
 	return c
 }

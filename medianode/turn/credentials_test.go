@@ -153,13 +153,13 @@ func TestConfigValidate(t *testing.T) {
 			err := cfg.Validate()
 			require.ErrorContains(t, err, tc.wantErr)
 
-			_, err = turn.New(cfg, nil, nil)
+			_, err = turn.New(cfg, nil, nil, nil)
 			require.ErrorContains(t, err, tc.wantErr, "New validates too")
 		})
 	}
 
-	_, err := turn.New(valid, nil, nil)
-	require.ErrorContains(t, err, "UDP socket or a TCP listener is required")
+	_, err := turn.New(valid, nil, nil, nil)
+	require.ErrorContains(t, err, "a UDP socket, a TCP listener or a TLS listener is required")
 }
 
 func TestDefaultCredentialTTL(t *testing.T) {

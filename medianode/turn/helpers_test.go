@@ -1,9 +1,16 @@
 package turn_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"os"
 	"testing"
@@ -44,21 +51,48 @@ func testLogger() *slog.Logger {
 
 type testServer struct {
 	*turn.Server
-	udpAddr, tcpAddr string
+	udpAddr, tcpAddr, tlsAddr string
+	// roots trusts the TLS listener's self-signed certificate.
+	roots *x509.CertPool
 }
 
-// startServer runs a server on fresh loopback UDP and TCP sockets and closes
-// it when the test ends.
+// startServer runs a server on fresh loopback UDP, TCP and TLS sockets
+// (a self-signed certificate for 127.0.0.1) and closes it when the test
+// ends.
 func startServer(t *testing.T, cfg turn.Config) testServer {
 	t.Helper()
 	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	require.NoError(t, err)
 	tcp, err := net.Listen("tcp4", "127.0.0.1:0")
 	require.NoError(t, err)
-	s, err := turn.New(cfg, udp, tcp)
+	cert, roots := selfSigned(t)
+	rawTLS, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	tlsL := tls.NewListener(rawTLS, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	s, err := turn.New(cfg, udp, tcp, tlsL)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
-	return testServer{Server: s, udpAddr: udp.LocalAddr().String(), tcpAddr: tcp.Addr().String()}
+	return testServer{Server: s, udpAddr: udp.LocalAddr().String(), tcpAddr: tcp.Addr().String(), tlsAddr: rawTLS.Addr().String(), roots: roots}
+}
+
+// selfSigned makes an ECDSA certificate for 127.0.0.1 and a pool trusting it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	leaf, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, roots
 }
 
 // quietPion silences pion's client logs (it logs failed refreshes at Warn).
@@ -105,6 +139,15 @@ func tcpClient(t *testing.T, s testServer, username, password string) *pionturn.
 	conn, err := net.Dial("tcp4", s.tcpAddr)
 	require.NoError(t, err)
 	return newClient(t, pionturn.NewSTUNConn(conn), s.tcpAddr, username, password)
+}
+
+// tlsClient is a TURN client speaking TLS (turns:, RFC 8656 §3.1) to the
+// server, verifying its certificate.
+func tlsClient(t *testing.T, s testServer, username, password string) *pionturn.Client {
+	t.Helper()
+	conn, err := tls.Dial("tcp4", s.tlsAddr, &tls.Config{RootCAs: s.roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+	require.NoError(t, err)
+	return newClient(t, pionturn.NewSTUNConn(conn), s.tlsAddr, username, password)
 }
 
 // allocate makes an allocation and deletes it when the test ends.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,8 +27,36 @@ var (
 type relayAllocator struct {
 	publicIP         net.IP
 	minPort, maxPort uint16 // 0, 0 = any port
+	own              ownAddrs
 
 	conns connSet[*relayConn]
+}
+
+// ownAddrs are the node's own addresses and the ports of them relayed data
+// may reach (Config.OwnIPs, Config.OwnPortsReachable); dropped counts the
+// datagrams refused.
+type ownAddrs struct {
+	ips     []net.IP
+	ports   map[int]bool
+	dropped *atomic.Uint64
+	log     *slog.Logger
+	// toPeers and fromPeers count the bytes relayed (Stats).
+	toPeers, fromPeers *atomic.Uint64
+}
+
+// refuses reports whether a relayed datagram to addr must be dropped: an
+// own address on a port that is not reachable.
+func (o *ownAddrs) refuses(addr net.Addr) bool {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return false
+	}
+	for _, ip := range o.ips {
+		if ip.Equal(ua.IP) || (ua.IP.IsUnspecified() && ip != nil) {
+			return !o.ports[ua.Port]
+		}
+	}
+	return false
 }
 
 // connSet is the set of a listener's or allocator's open sockets, so that
@@ -76,8 +105,8 @@ func (s *connSet[T]) closeAll() {
 	}
 }
 
-func newRelayAllocator(publicIP net.IP, minPort, maxPort uint16) *relayAllocator {
-	return &relayAllocator{publicIP: publicIP, minPort: minPort, maxPort: maxPort}
+func newRelayAllocator(publicIP net.IP, minPort, maxPort uint16, own ownAddrs) *relayAllocator {
+	return &relayAllocator{publicIP: publicIP, minPort: minPort, maxPort: maxPort, own: own}
 }
 
 // Validate implements pionturn.RelayAddressGenerator.
@@ -105,7 +134,7 @@ func (r *relayAllocator) AllocatePacketConn(network string, requestedPort int) (
 		return nil, nil, err
 	}
 
-	rc := &relayConn{PacketConn: conn, owner: &r.conns}
+	rc := &relayConn{PacketConn: conn, owner: &r.conns, own: &r.own}
 	if !r.conns.add(rc) {
 		_ = conn.Close()
 		return nil, nil, errClosed
@@ -147,8 +176,35 @@ func (r *relayAllocator) closeAll() { r.conns.closeAll() }
 type relayConn struct {
 	net.PacketConn
 	owner *connSet[*relayConn]
+	own   *ownAddrs
 	once  sync.Once
 	err   error
+}
+
+// WriteTo relays b to addr unless addr is one of the node's own addresses
+// on a port relayed data may not reach; such datagrams are dropped
+// silently (as a firewall would), counted and logged.
+func (c *relayConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if c.own != nil && c.own.refuses(addr) {
+		if c.own.dropped != nil && c.own.dropped.Add(1)&1023 == 1 && c.own.log != nil {
+			c.own.log.Info("dropped relayed data to the node's own address", "peer", addr.String(), "relay", c.LocalAddr().String())
+		}
+		return len(b), nil
+	}
+	n, err := c.PacketConn.WriteTo(b, addr)
+	if c.own != nil && c.own.toPeers != nil {
+		c.own.toPeers.Add(uint64(n))
+	}
+	return n, err
+}
+
+// ReadFrom reads a datagram from a peer, counting its bytes.
+func (c *relayConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := c.PacketConn.ReadFrom(b)
+	if c.own != nil && c.own.fromPeers != nil {
+		c.own.fromPeers.Add(uint64(n))
+	}
+	return n, addr, err
 }
 
 func (c *relayConn) Close() error {

@@ -19,8 +19,12 @@ type Server struct {
 	turn   *pionturn.Server
 	relays *relayAllocator
 	tcp    *trackedListener // nil without a TCP listener
+	tls    *trackedListener // nil without a TLS listener
 	quota  *quotaTracker
 
+	ownDropped   atomic.Uint64
+	toPeers      atomic.Uint64
+	fromPeers    atomic.Uint64
 	peersRefused atomic.Uint64
 	authRefused  atomic.Uint64
 	quotaRefused atomic.Uint64
@@ -42,27 +46,41 @@ type Stats struct {
 	// QuotaRefused counts Allocate requests refused with 486 because the
 	// identity already held MaxAllocationsPerUser allocations.
 	QuotaRefused uint64
+	// OwnAddressDropped counts relayed datagrams dropped because they went
+	// to one of the node's own addresses on a port relayed data may not
+	// reach (Config.OwnIPs).
+	OwnAddressDropped uint64
+	// BytesToPeers and BytesFromPeers count the UDP payload bytes the
+	// relay sockets sent to and received from peers.
+	BytesToPeers, BytesFromPeers uint64
 }
 
-// New starts a TURN server on udp (TURN over UDP) and tcp (TURN over TCP,
-// RFC 8656 §3.1); either may be nil, not both. Relay sockets are always UDP.
-// On success the Server owns both and Close closes them; on error they are
+// New starts a TURN server on udp (TURN over UDP), tcp (TURN over TCP,
+// RFC 8656 §3.1) and tlsL (TURN over TLS, RFC 8656 §3.1 and RFC 7350's
+// "turns": a listener from crypto/tls.NewListener, so the caller owns the
+// certificate); any may be nil, not all. Relay sockets are always UDP. On
+// success the Server owns them and Close closes them; on error they are
 // left open for the caller. cfg is validated with Config.Validate.
-func New(cfg Config, udp net.PacketConn, tcp net.Listener) (*Server, error) {
+func New(cfg Config, udp net.PacketConn, tcp, tlsL net.Listener) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if udp == nil && tcp == nil {
-		return nil, errors.New("turn: a UDP socket or a TCP listener is required")
+	if udp == nil && tcp == nil && tlsL == nil {
+		return nil, errors.New("turn: a UDP socket, a TCP listener or a TLS listener is required")
 	}
 	cfg = cfg.withDefaults()
 
 	s := &Server{
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "turn"),
-		relays: newRelayAllocator(cfg.PublicIP, cfg.RelayMinPort, cfg.RelayMaxPort),
-		quota:  newQuotaTracker(cfg.MaxAllocationsPerUser),
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "turn"),
+		quota: newQuotaTracker(cfg.MaxAllocationsPerUser),
 	}
+	ports := map[int]bool{}
+	for _, p := range cfg.OwnPortsReachable {
+		ports[p] = true
+	}
+	s.relays = newRelayAllocator(cfg.PublicIP, cfg.RelayMinPort, cfg.RelayMaxPort,
+		ownAddrs{ips: cfg.OwnIPs, ports: ports, dropped: &s.ownDropped, log: s.log, toPeers: &s.toPeers, fromPeers: &s.fromPeers})
 
 	sc := pionturn.ServerConfig{
 		Realm:         cfg.Realm,
@@ -84,11 +102,19 @@ func New(cfg Config, udp net.PacketConn, tcp net.Listener) (*Server, error) {
 	}
 	if tcp != nil {
 		s.tcp = newTrackedListener(tcp, s.log)
-		sc.ListenerConfigs = []pionturn.ListenerConfig{{
+		sc.ListenerConfigs = append(sc.ListenerConfigs, pionturn.ListenerConfig{
 			Listener:              s.tcp,
 			RelayAddressGenerator: s.relays,
 			PermissionHandler:     s.permit,
-		}}
+		})
+	}
+	if tlsL != nil {
+		s.tls = newTrackedListener(tlsL, s.log)
+		sc.ListenerConfigs = append(sc.ListenerConfigs, pionturn.ListenerConfig{
+			Listener:              s.tls,
+			RelayAddressGenerator: s.relays,
+			PermissionHandler:     s.permit,
+		})
 	}
 
 	ts, err := pionturn.NewServer(sc)
@@ -103,6 +129,9 @@ func New(cfg Config, udp net.PacketConn, tcp net.Listener) (*Server, error) {
 	}
 	if tcp != nil {
 		attrs = append(attrs, "tcp", tcp.Addr().String())
+	}
+	if tlsL != nil {
+		attrs = append(attrs, "tls", tlsL.Addr().String())
 	}
 	if cfg.RelayMinPort != 0 {
 		attrs = append(attrs, "relay_ports", fmt.Sprintf("%d-%d", cfg.RelayMinPort, cfg.RelayMaxPort))
@@ -121,6 +150,9 @@ func (s *Server) Close() error {
 		if s.tcp != nil {
 			s.tcp.closeConns()
 		}
+		if s.tls != nil {
+			s.tls.closeConns()
+		}
 		s.relays.closeAll()
 		if err != nil {
 			s.closeErr = fmt.Errorf("turn: close: %w", err)
@@ -137,6 +169,10 @@ func (s *Server) Stats() Stats {
 		PeersRefused: s.peersRefused.Load(),
 		AuthRefused:  s.authRefused.Load(),
 		QuotaRefused: s.quotaRefused.Load(),
+
+		OwnAddressDropped: s.ownDropped.Load(),
+		BytesToPeers:      s.toPeers.Load(),
+		BytesFromPeers:    s.fromPeers.Load(),
 	}
 }
 

@@ -20,18 +20,16 @@ import (
 	"github.com/chroom/chroom/medianode/turn"
 )
 
-// TestRelayRoundTrip allocates over UDP and over TCP with minted credentials
-// and relays datagrams to a loopback echo peer (AllowLoopback) and back,
-// first as Send/Data indications and then over the channel pion binds.
+// TestRelayRoundTrip allocates over UDP, TCP and TLS with minted
+// credentials and relays datagrams to a loopback echo peer (AllowLoopback)
+// and back, first as Send/Data indications and then over the channel pion
+// binds.
 func TestRelayRoundTrip(t *testing.T) {
-	for _, transport := range []string{"udp", "tcp"} {
+	for _, transport := range []string{"udp", "tcp", "tls"} {
 		t.Run(transport, func(t *testing.T) {
 			s := startServer(t, testConfig())
 			user, pass, _ := s.Credentials("alice", time.Now())
-			c := udpClient
-			if transport == "tcp" {
-				c = tcpClient
-			}
+			c := map[string]func(*testing.T, testServer, string, string) *pionturn.Client{"udp": udpClient, "tcp": tcpClient, "tls": tlsClient}[transport]
 			relay := allocate(t, c(t, s, user, pass))
 
 			relayAddr, ok := relay.LocalAddr().(*net.UDPAddr)
@@ -52,6 +50,11 @@ func TestRelayRoundTrip(t *testing.T) {
 				require.Equal(t, peer.LocalAddr().String(), from.String())
 			}
 			require.Zero(t, s.Stats().PeersRefused)
+			want := uint64(3 * len(transport+" datagram 0"))
+			eventually(t, "relayed bytes are counted both ways", func() bool {
+				st := s.Stats()
+				return st.BytesToPeers == want && st.BytesFromPeers == want
+			})
 		})
 	}
 }
@@ -262,7 +265,7 @@ func TestCloseFreesPorts(t *testing.T) {
 	require.NoError(t, err)
 	tcp, err := net.Listen("tcp4", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv, err := turn.New(testConfig(), udp, tcp)
+	srv, err := turn.New(testConfig(), udp, tcp, nil)
 	require.NoError(t, err)
 	s := testServer{Server: srv, udpAddr: udp.LocalAddr().String(), tcpAddr: tcp.Addr().String()}
 
@@ -341,4 +344,36 @@ type rawAttr struct {
 func (a rawAttr) AddTo(m *stun.Message) error {
 	m.Add(a.typ, a.value)
 	return nil
+}
+
+// TestRelayDropsOwnAddresses: relayed data may reach the node's own
+// address only on the ports it lists (the SFU's media port); a datagram
+// to any other port of it (its HTTP, RPC or TURN ports, another relay
+// allocation) is dropped and counted, so the relay is no way into the
+// node's own services.
+func TestRelayDropsOwnAddresses(t *testing.T) {
+	sfu, other := echoPeer(t), echoPeer(t)
+	cfg := testConfig()
+	cfg.OwnIPs = []net.IP{net.IPv4(127, 0, 0, 1)}
+	cfg.OwnPortsReachable = []int{sfu.LocalAddr().(*net.UDPAddr).Port}
+	s := startServer(t, cfg)
+	user, pass, _ := s.Credentials("alice", time.Now())
+	relay := allocate(t, udpClient(t, s, user, pass))
+	buf := make([]byte, 1500)
+
+	require.NoError(t, relay.SetDeadline(time.Now().Add(ioTimeout)))
+	_, err := relay.WriteTo([]byte("to the sfu"), sfu.LocalAddr())
+	require.NoError(t, err)
+	n, _, err := relay.ReadFrom(buf)
+	require.NoError(t, err, "the SFU's port is reachable")
+	require.Equal(t, "to the sfu", string(buf[:n]))
+
+	for i := range 3 {
+		_, err = relay.WriteTo([]byte("to another port "+strconv.Itoa(i)), other.LocalAddr())
+		require.NoError(t, err)
+	}
+	require.NoError(t, relay.SetReadDeadline(time.Now().Add(500*time.Millisecond)))
+	_, _, err = relay.ReadFrom(buf)
+	require.Error(t, err, "nothing comes back from a port the relay may not reach")
+	eventually(t, "the drops are counted", func() bool { return s.Stats().OwnAddressDropped == 3 })
 }
