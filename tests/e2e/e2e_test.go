@@ -96,8 +96,9 @@ func down() {
 	_ = d.Run()
 }
 
-// browser starts headless Chromium with a fake camera and microphone.
-func browser(t *testing.T) context.Context {
+// browser starts headless Chromium with a fake camera and microphone,
+// and any extra command-line options.
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	exe := os.Getenv("CHROMIUM")
 	if exe == "" {
 		exe = "/usr/bin/chromium"
@@ -107,6 +108,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("use-fake-device-for-media-stream", "fps=30"), chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"), chromedp.WindowSize(1280, 800))
+	opts = append(opts, extra...)
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(alloc, quietErrors)

@@ -712,7 +712,8 @@ async function updateStats() {
   if (!call || call.closed) return;
   const r = s ? rates(prevSample, s) : {};
   if (s) prevSample = s;
-  const route = s && s.localCandidateType ? `${s.localCandidateType} → ${s.remoteCandidateType}${s.localCandidateType === "relay" ? " (TURN)" : ""}` : "–";
+  const via = s && s.localCandidateType === "relay" ? ` (TURN over ${(s.relayProtocol || "udp").toUpperCase()})` : s && s.localProtocol === "tcp" ? " (TCP)" : "";
+  const route = s && s.localCandidateType ? `${s.localCandidateType} → ${s.remoteCandidateType}${via}` : "–";
   const rows = [
     ["Media node", call.node.id || "–"],
     ["Region", call.node.region || "–"],
@@ -916,6 +917,11 @@ window.chroom = {
   timing() {
     const t = hook.timing;
     return t && { startedAt: t.startedAt, joined: t.joined, firstFrame: t.firstFrame, firstAudio: t.firstAudio };
+  },
+  /** route() is the selected ICE route {candidateType, protocol, relayProtocol} (as the stats panel shows it), null before there is one */
+  async route() {
+    const s = call ? await call.stats().catch(() => null) : null;
+    return s && s.localCandidateType ? { candidateType: s.localCandidateType, protocol: s.localProtocol || "", relayProtocol: s.relayProtocol || "" } : null;
   },
   /** the debug log as text, one event per line (debuglog.js) */
   debugLog() { return debugLog.text(); },

@@ -43,7 +43,8 @@ export class Totals {
  * collectStats returns totals from pc.getStats(): {at (ms), bytesReceived,
  * bytesSent, packetsReceived, packetsLost, framesDecoded, audioSamples,
  * rttMs (null if unknown), localCandidateType, remoteCandidateType,
- * remoteOutLoss}. Sums over the RTP streams (W3C webrtc-stats):
+ * localProtocol ("udp" | "tcp"), relayProtocol (how a relay candidate
+ * reaches the TURN server: "udp" | "tcp" | "tls"), remoteOutLoss}. Sums over the RTP streams (W3C webrtc-stats):
  * bytesReceived, packetsReceived, packetsLost (negatives count as 0) over
  * inbound-rtp; framesDecoded over video and audioSamples
  * (totalSamplesReceived) over audio inbound-rtp; bytesSent over
@@ -53,7 +54,7 @@ export async function collectStats(pc, totals = new Totals()) {
   const report = await pc.getStats();
   const s = {
     at: performance.now(), bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsLost: 0, framesDecoded: 0,
-    audioSamples: 0, rttMs: null, localCandidateType: null, remoteCandidateType: null, remoteOutLoss: null,
+    audioSamples: 0, rttMs: null, localCandidateType: null, remoteCandidateType: null, localProtocol: null, relayProtocol: null, remoteOutLoss: null,
   };
   let selectedPairId = null;
   const pairs = [];
@@ -94,6 +95,8 @@ export async function collectStats(pc, totals = new Totals()) {
     const remote = report.get(pair.remoteCandidateId);
     s.localCandidateType = local?.candidateType ?? null;
     s.remoteCandidateType = remote?.candidateType ?? null;
+    s.localProtocol = local?.protocol ?? null;
+    s.relayProtocol = local?.relayProtocol ?? null;
   }
   if (remoteLossCount > 0) s.remoteOutLoss = remoteLossSum / remoteLossCount;
   for (const k of COUNTERS) s[k] = totals.sum(k);
