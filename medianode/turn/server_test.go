@@ -75,7 +75,11 @@ func TestRelayRefusesLoopbackPeer(t *testing.T) {
 	t.Cleanup(func() { _ = peer.Close() })
 	peerAddr := peer.LocalAddr().(*net.UDPAddr) //nolint:forcetypeassert // udp4
 
-	require.Error(t, c.CreatePermission(peerAddr), "CreatePermission for a loopback peer")
+	err = c.CreatePermission(peerAddr)
+	require.Error(t, err, "CreatePermission for a loopback peer")
+	var te *stun.TurnError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, stun.CodeForbidden, te.ErrorCodeAttr.Code, "a refused peer is 403 (RFC 8656 §9.1)")
 	_, err = relay.WriteTo([]byte("via client"), peerAddr)
 	require.Error(t, err, "the client's WriteTo asks for a permission first")
 
@@ -146,7 +150,7 @@ func TestAuthRefused(t *testing.T) {
 			require.Error(t, err, "allocation with %q", tc.username)
 			var te *stun.TurnError
 			require.ErrorAs(t, err, &te)
-			require.Equal(t, stun.CodeBadRequest, te.ErrorCodeAttr.Code, "pion answers refused credentials with 400")
+			require.Equal(t, stun.CodeUnauthorized, te.ErrorCodeAttr.Code, "refused credentials are 401 (RFC 8489 §9.2.4)")
 			require.Greater(t, s.Stats().AuthRefused, before)
 		})
 	}
@@ -376,4 +380,38 @@ func TestRelayDropsOwnAddresses(t *testing.T) {
 	_, _, err = relay.ReadFrom(buf)
 	require.Error(t, err, "nothing comes back from a port the relay may not reach")
 	eventually(t, "the drops are counted", func() bool { return s.Stats().OwnAddressDropped == 3 })
+}
+
+// TestChannelBindToRefusedPeerIs403: a ChannelBind towards a refused peer
+// is answered 403 (Forbidden, RFC 8656 §11.2, §12) with MESSAGE-INTEGRITY
+// — not 401, which clients take for an authentication challenge.
+func TestChannelBindToRefusedPeerIs403(t *testing.T) {
+	cfg := testConfig()
+	cfg.AllowLoopback = false
+	s := startServer(t, cfg)
+	user, pass, _ := s.Credentials("mallory", time.Now())
+	c := udpClient(t, s, user, pass)
+	allocate(t, c)
+	srv, err := net.ResolveUDPAddr("udp4", s.udpAddr)
+	require.NoError(t, err)
+	channel := rawAttr{typ: stun.AttrChannelNumber, value: []byte{0x40, 0x00, 0, 0}}
+	peer := xorPeerAddress{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	typ := stun.NewType(stun.MethodChannelBind, stun.ClassRequest)
+
+	// Without credentials: 401 with the realm and a nonce.
+	res, err := c.PerformTransaction(stun.MustBuild(stun.TransactionID, typ, channel, peer, stun.Fingerprint), srv, false)
+	require.NoError(t, err)
+	var code stun.ErrorCodeAttribute
+	require.NoError(t, code.GetFrom(res.Msg))
+	require.Equal(t, stun.CodeUnauthorized, code.Code)
+	var nonce stun.Nonce
+	require.NoError(t, nonce.GetFrom(res.Msg))
+
+	res, err = c.PerformTransaction(stun.MustBuild(stun.TransactionID, typ, channel, peer,
+		stun.NewUsername(user), stun.NewRealm(testRealm), nonce, stun.NewLongTermIntegrity(user, testRealm, pass), stun.Fingerprint), srv, false)
+	require.NoError(t, err)
+	require.Equal(t, stun.ClassErrorResponse, res.Msg.Type.Class)
+	require.NoError(t, code.GetFrom(res.Msg))
+	require.Equal(t, stun.CodeForbidden, code.Code)
+	require.True(t, res.Msg.Contains(stun.AttrMessageIntegrity), "the answer is integrity-protected")
 }
