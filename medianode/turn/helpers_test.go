@@ -59,7 +59,7 @@ type testServer struct {
 // startServer runs a server on fresh loopback UDP, TCP and TLS sockets
 // (a self-signed certificate for 127.0.0.1) and closes it when the test
 // ends.
-func startServer(t *testing.T, cfg turn.Config) testServer {
+func startServer(t testing.TB, cfg turn.Config) testServer {
 	t.Helper()
 	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -76,7 +76,7 @@ func startServer(t *testing.T, cfg turn.Config) testServer {
 }
 
 // selfSigned makes an ECDSA certificate for 127.0.0.1 and a pool trusting it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
@@ -105,7 +105,7 @@ func quietPion() logging.LoggerFactory {
 
 // newClient starts a pion TURN client over conn towards serverAddr and
 // closes both when the test ends.
-func newClient(t *testing.T, conn net.PacketConn, serverAddr, username, password string) *pionturn.Client {
+func newClient(t testing.TB, conn net.PacketConn, serverAddr, username, password string) *pionturn.Client {
 	t.Helper()
 	c, err := pionturn.NewClient(&pionturn.ClientConfig{
 		STUNServerAddr: serverAddr,
@@ -125,7 +125,7 @@ func newClient(t *testing.T, conn net.PacketConn, serverAddr, username, password
 }
 
 // udpClient is a TURN client speaking UDP to the server.
-func udpClient(t *testing.T, s testServer, username, password string) *pionturn.Client {
+func udpClient(t testing.TB, s testServer, username, password string) *pionturn.Client {
 	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -134,7 +134,7 @@ func udpClient(t *testing.T, s testServer, username, password string) *pionturn.
 
 // tcpClient is a TURN client speaking TCP (RFC 8656 §3.1 framing) to the
 // server.
-func tcpClient(t *testing.T, s testServer, username, password string) *pionturn.Client {
+func tcpClient(t testing.TB, s testServer, username, password string) *pionturn.Client {
 	t.Helper()
 	conn, err := net.Dial("tcp4", s.tcpAddr)
 	require.NoError(t, err)
@@ -143,7 +143,7 @@ func tcpClient(t *testing.T, s testServer, username, password string) *pionturn.
 
 // tlsClient is a TURN client speaking TLS (turns:, RFC 8656 §3.1) to the
 // server, verifying its certificate.
-func tlsClient(t *testing.T, s testServer, username, password string) *pionturn.Client {
+func tlsClient(t testing.TB, s testServer, username, password string) *pionturn.Client {
 	t.Helper()
 	conn, err := tls.Dial("tcp4", s.tlsAddr, &tls.Config{RootCAs: s.roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
 	require.NoError(t, err)
@@ -151,7 +151,7 @@ func tlsClient(t *testing.T, s testServer, username, password string) *pionturn.
 }
 
 // allocate makes an allocation and deletes it when the test ends.
-func allocate(t *testing.T, c *pionturn.Client) net.PacketConn {
+func allocate(t testing.TB, c *pionturn.Client) net.PacketConn {
 	t.Helper()
 	relay, err := c.Allocate()
 	require.NoError(t, err)
@@ -160,7 +160,7 @@ func allocate(t *testing.T, c *pionturn.Client) net.PacketConn {
 }
 
 // echoPeer is a UDP peer on loopback that sends every datagram back.
-func echoPeer(t *testing.T) net.PacketConn {
+func echoPeer(t testing.TB) net.PacketConn {
 	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -187,7 +187,7 @@ func echoPeer(t *testing.T) net.PacketConn {
 
 // eventually polls cond until it holds or ioTimeout passes; for state that
 // pion updates on its own goroutines after answering.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(ioTimeout)
 	for !cond() {

@@ -29,7 +29,7 @@ func TestRelayRoundTrip(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			s := startServer(t, testConfig())
 			user, pass, _ := s.Credentials("alice", time.Now())
-			c := map[string]func(*testing.T, testServer, string, string) *pionturn.Client{"udp": udpClient, "tcp": tcpClient, "tls": tlsClient}[transport]
+			c := map[string]func(testing.TB, testServer, string, string) *pionturn.Client{"udp": udpClient, "tcp": tcpClient, "tls": tlsClient}[transport]
 			relay := allocate(t, c(t, s, user, pass))
 
 			relayAddr, ok := relay.LocalAddr().(*net.UDPAddr)
