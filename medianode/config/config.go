@@ -93,6 +93,9 @@ type WebRTC struct {
 	BindIP          string   `yaml:"bind_ip"`
 	PublicIPs       []string `yaml:"public_ips"`
 	IncludeLoopback bool     `yaml:"include_loopback"`
+	// SocketBufferBytes is the receive and send buffer asked for on the
+	// media socket; 0 keeps the kernel's default.
+	SocketBufferBytes int `yaml:"socket_buffer_bytes"`
 }
 
 // TURN configures the embedded relay.
@@ -137,7 +140,7 @@ func Default() Config {
 		HTTP:     HTTP{Listen: "0.0.0.0:7880"},
 		RPC:      RPC{Listen: "0.0.0.0:7881"},
 		Metrics:  Metrics{Listen: "127.0.0.1:9100"},
-		WebRTC:   WebRTC{UDPPort: 7882, TCPPort: 7883, BindIP: "0.0.0.0"},
+		WebRTC:   WebRTC{UDPPort: 7882, TCPPort: 7883, BindIP: "0.0.0.0", SocketBufferBytes: 4 << 20},
 		TURN:     TURN{Enabled: true, UDPPort: 3478, TCPPort: 3478, Realm: "chroom", CredentialTTL: 2 * time.Hour, MaxAllocationsPerUser: 10},
 		Limits:   Limits{MaxRooms: 1000, MaxParticipantsPerRoom: 100, MaxTracksPerParticipant: 8, MaxDataMessageBytes: 64 << 10},
 		Grants:   Grants{MaxLifetime: DefaultGrantMaxLifetime},
@@ -223,6 +226,9 @@ func (c Config) Validate() error {
 		}
 		if c.TURN.PublicIP != "" && net.ParseIP(c.TURN.PublicIP) == nil {
 			bad("turn.public_ip", "must be an IP address, got %q", c.TURN.PublicIP)
+		}
+		if c.WebRTC.SocketBufferBytes < 0 || c.WebRTC.SocketBufferBytes > 1<<30 {
+			bad("webrtc.socket_buffer_bytes", "must be in 0-1073741824 (0 keeps the kernel's default)")
 		}
 		if c.TURN.TLSPort < 0 || c.TURN.TLSPort > 65535 {
 			bad("turn.tls_port", "must be in 0-65535")

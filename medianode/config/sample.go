@@ -71,6 +71,11 @@ webrtc:
   public_ips: []
   # Also gather loopback candidates (devnets and tests only).
   include_loopback: {{.Devnet}}
+  # Receive and send buffer of the media socket, in bytes (0: the kernel's
+  # default, 208 KiB on Linux, which drops packets in bursts at high
+  # rates). The kernel caps it at net.core.rmem_max / wmem_max; the node
+  # warns at start when it got less (raise them with sysctl, see README).
+  socket_buffer_bytes: 4194304
 
 turn:
   # Embedded TURN relay (RFC 8656) for clients behind restrictive NATs.

@@ -111,6 +111,19 @@ func New(cfg config.Config, log *slog.Logger) (*Node, error) {
 	if n.udp, err = net.ListenPacket("udp", udpAddr); err != nil {
 		return nil, listenErr("webrtc.udp_port", udpAddr, err)
 	}
+	if want := cfg.WebRTC.SocketBufferBytes; want > 0 {
+		r, w, err := sfu.SizeSocketBuffers(n.udp, want)
+		switch {
+		case err != nil:
+			log.Warn("could not size the media socket's buffers", "err", err)
+		case r < want || w < want:
+			log.Warn("the kernel capped the media socket's buffers; packets may be dropped in bursts at high rates",
+				"asked_bytes", want, "receive_bytes", r, "send_bytes", w,
+				"fix", fmt.Sprintf("sysctl -w net.core.rmem_max=%d net.core.wmem_max=%d", want, want))
+		default:
+			log.Debug("media socket buffers", "receive_bytes", r, "send_bytes", w)
+		}
+	}
 	if cfg.WebRTC.TCPPort > 0 {
 		a := net.JoinHostPort(cfg.WebRTC.BindIP, strconv.Itoa(cfg.WebRTC.TCPPort))
 		if n.iceTCP, err = net.Listen("tcp", a); err != nil {

@@ -153,12 +153,19 @@ func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
 			down = append(down, d)
 		}
 		t.mu.RUnlock()
+		// Metrics once per packet, not per subscriber: each update is an
+		// atomic (Prometheus) or a lock and a clock read (egress).
+		sent, bytes := 0, 0
 		for _, d := range down {
 			if n := d.writeRTP(layer, pkt); n > 0 {
-				m.forwardedPackets.Inc()
-				m.forwardedBytes.Add(float64(n))
-				m.egress.add(n)
+				sent++
+				bytes += n
 			}
+		}
+		if sent > 0 {
+			m.forwardedPackets.Add(float64(sent))
+			m.forwardedBytes.Add(float64(bytes))
+			m.egress.add(bytes)
 		}
 	}
 }
