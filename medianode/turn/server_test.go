@@ -269,7 +269,13 @@ func TestCloseFreesPorts(t *testing.T) {
 	require.NoError(t, err)
 	tcp, err := net.Listen("tcp4", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv, err := turn.New(testConfig(), udp, tcp, nil)
+	// Relay ports below the kernel's ephemeral range (32768–60999): a
+	// kernel-chosen one, once freed, may be taken at once by a socket of
+	// another package's test running alongside, and the rebind check
+	// below would fail for a port this server did free.
+	cfg := testConfig()
+	cfg.RelayMinPort, cfg.RelayMaxPort = 24000, 24049
+	srv, err := turn.New(cfg, udp, tcp, nil)
 	require.NoError(t, err)
 	s := testServer{Server: srv, udpAddr: udp.LocalAddr().String(), tcpAddr: tcp.Addr().String()}
 
