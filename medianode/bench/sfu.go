@@ -108,14 +108,14 @@ func StartSFU(o SFUOptions) (*SFU, error) {
 			_ = uc.SetWriteBuffer(o.UDPBufferBytes)
 		}
 	}
-	api, err := sfu.NewAPI(sfu.TransportConfig{UDP: udp, IncludeLoopback: true}, pionLogger(o.PionLogLevel))
+	apis, err := sfu.NewAPIs(sfu.TransportConfig{UDP: udp, IncludeLoopback: true}, pionLogger(o.PionLogLevel))
 	if err != nil {
 		udp.Close()
 		return nil, err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	s, err := sfu.New(sfu.Config{API: api, Logger: quiet, Registry: reg, Limits: sfu.Limits{MaxParticipantsPerRoom: 1000}})
+	s, err := sfu.New(sfu.Config{API: apis.Call, ViewerAPI: apis.Viewer, Logger: quiet, Registry: reg, Limits: sfu.Limits{MaxParticipantsPerRoom: 1000}})
 	if err != nil {
 		udp.Close()
 		return nil, err

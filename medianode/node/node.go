@@ -151,7 +151,7 @@ func New(cfg config.Config, log *slog.Logger) (*Node, error) {
 	}
 	n.signer = &receipts.Signer{Key: n.key, ChainID: cfg.Chain.ChainID, Store: n.store}
 
-	api, err := sfu.NewAPI(sfu.TransportConfig{UDP: n.udp, TCP: n.iceTCP, PublicIPs: cfg.WebRTC.PublicIPs, IncludeLoopback: cfg.WebRTC.IncludeLoopback}, nil)
+	apis, err := sfu.NewAPIs(sfu.TransportConfig{UDP: n.udp, TCP: n.iceTCP, PublicIPs: cfg.WebRTC.PublicIPs, IncludeLoopback: cfg.WebRTC.IncludeLoopback}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func New(cfg config.Config, log *slog.Logger) (*Node, error) {
 	n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chroom_medianode_receipt_queue_depth", Help: "Signed receipts not yet acknowledged by an orchestrator."},
 		func() float64 { l, _ := n.store.Len(); return float64(l) }))
 	n.sfu, err = sfu.New(sfu.Config{
-		API: api, Logger: log, Registry: n.reg,
+		API: apis.Call, ViewerAPI: apis.Viewer, Logger: log, Registry: n.reg,
 		Limits: sfu.Limits{
 			MaxRooms: cfg.Limits.MaxRooms, MaxParticipantsPerRoom: cfg.Limits.MaxParticipantsPerRoom,
 			MaxTracksPerParticipant: cfg.Limits.MaxTracksPerParticipant, MaxDataMessageBytes: cfg.Limits.MaxDataMessageBytes,

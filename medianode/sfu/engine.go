@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
@@ -29,18 +30,56 @@ type TransportConfig struct {
 	IncludeLoopback bool
 }
 
-// NewAPI returns the Pion API every PeerConnection of the SFU uses: Opus,
-// VP8, VP9 and H264 (no AV1 or H.265: the SFU cannot find their
-// keyframes); NACK generation and response, RTCP sender/receiver
-// reports, TWCC feedback on what it receives and transport-wide sequence
-// numbers plus a send-side bandwidth estimator (Google Congestion
-// Control, pion/interceptor's gcc) on what it sends; simulcast and
-// audio-level header extensions; one UDP mux (and an optional TCP mux)
-// for all ICE traffic; and the DTLS server role when answering.
-func NewAPI(tc TransportConfig, loggerFactory logging.LoggerFactory) (*webrtc.API, error) {
+// APIs are the Pion APIs of the SFU's PeerConnections, sharing one UDP
+// mux (and TCP mux): Call for WebSocket participants, Viewer for WHIP and
+// WHEP sessions. They differ in one thing: Call estimates the bandwidth
+// towards each subscriber (GCC over TWCC feedback, which the layer
+// allocator needs); Viewer does not, since a WHEP viewer's slot forwards
+// the best layer present whatever the estimate, and the estimator costs
+// about a fifth of the forwarding CPU (docs/benchmarks.md).
+type APIs struct {
+	Call, Viewer *webrtc.API
+}
+
+// NewAPIs returns the SFU's APIs: Opus, VP8, VP9 and H264 (no AV1 or
+// H.265: the SFU cannot find their keyframes); NACK generation and
+// response, RTCP sender/receiver reports, TWCC feedback on what it
+// receives, and (Call only) transport-wide sequence numbers plus a
+// send-side bandwidth estimator (Google Congestion Control,
+// pion/interceptor's gcc) on what it sends; simulcast and audio-level
+// header extensions; one UDP mux (and an optional TCP mux) for all ICE
+// traffic; and the DTLS server role when answering.
+func NewAPIs(tc TransportConfig, loggerFactory logging.LoggerFactory) (APIs, error) {
 	if tc.UDP == nil {
-		return nil, fmt.Errorf("a UDP socket for media is required")
+		return APIs{}, fmt.Errorf("a UDP socket for media is required")
 	}
+	if loggerFactory == nil {
+		loggerFactory = logging.NewDefaultLoggerFactory()
+	}
+	logger := loggerFactory.NewLogger("ice")
+	udpMux := webrtc.NewICEUDPMux(logger, tc.UDP)
+	var tcpMux ice.TCPMux
+	if tc.TCP != nil {
+		tcpMux = webrtc.NewICETCPMux(logger, tc.TCP, 8)
+	}
+	call, err := newAPI(tc, loggerFactory, udpMux, tcpMux, true)
+	if err != nil {
+		return APIs{}, err
+	}
+	viewer, err := newAPI(tc, loggerFactory, udpMux, tcpMux, false)
+	if err != nil {
+		return APIs{}, err
+	}
+	return APIs{Call: call, Viewer: viewer}, nil
+}
+
+// NewAPI returns NewAPIs' Call API alone (tests, tools).
+func NewAPI(tc TransportConfig, loggerFactory logging.LoggerFactory) (*webrtc.API, error) {
+	apis, err := NewAPIs(tc, loggerFactory)
+	return apis.Call, err
+}
+
+func newAPI(tc TransportConfig, loggerFactory logging.LoggerFactory, udpMux ice.UDPMux, tcpMux ice.TCPMux, bwe bool) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := registerCodecs(me); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
@@ -52,23 +91,21 @@ func NewAPI(tc TransportConfig, loggerFactory logging.LoggerFactory) (*webrtc.AP
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
-	if err := registerBWE(me, ir); err != nil {
-		return nil, fmt.Errorf("register bandwidth estimation: %w", err)
+	if bwe {
+		if err := registerBWE(me, ir); err != nil {
+			return nil, fmt.Errorf("register bandwidth estimation: %w", err)
+		}
 	}
 
 	se := webrtc.SettingEngine{LoggerFactory: loggerFactory}
-	if loggerFactory == nil {
-		se.LoggerFactory = logging.NewDefaultLoggerFactory()
-	}
 	// AES-GCM SRTP: browsers pick it when the SFU is the DTLS server.
 	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
 		return nil, err
 	}
-	logger := se.LoggerFactory.NewLogger("ice")
-	se.SetICEUDPMux(webrtc.NewICEUDPMux(logger, tc.UDP))
+	se.SetICEUDPMux(udpMux)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
-	if tc.TCP != nil {
-		se.SetICETCPMux(webrtc.NewICETCPMux(logger, tc.TCP, 8))
+	if tcpMux != nil {
+		se.SetICETCPMux(tcpMux)
 		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
 	}
 	se.SetNetworkTypes(networks)

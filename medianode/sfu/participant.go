@@ -175,7 +175,11 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	api := s.api
+	if jp.Kind != KindFull {
+		api = s.viewer
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("create peer connection: %w", err)
 	}

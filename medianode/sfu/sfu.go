@@ -71,8 +71,11 @@ type SessionEnd func(p *Participant)
 
 // Config configures an SFU.
 type Config struct {
-	API    *webrtc.API
-	Limits Limits
+	// API makes the PeerConnections of WebSocket participants; ViewerAPI,
+	// if set, those of WHIP and WHEP sessions (NewAPIs).
+	API       *webrtc.API
+	ViewerAPI *webrtc.API
+	Limits    Limits
 	// OnSessionEnd is called once per participant after it left.
 	OnSessionEnd SessionEnd
 	// NewMeter returns the measurements sink of a new session (optional).
@@ -88,6 +91,7 @@ type Config struct {
 // SFU is a set of rooms on one media node.
 type SFU struct {
 	api     *webrtc.API
+	viewer  *webrtc.API // WHIP and WHEP sessions
 	limits  Limits
 	onEnd   SessionEnd
 	newMtr  func(p *Participant) Measurements
@@ -195,7 +199,10 @@ func New(cfg Config) (*SFU, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SFU{api: cfg.API, limits: cfg.Limits.withDefaults(), onEnd: cfg.OnSessionEnd, newMtr: cfg.NewMeter, onEvent: cfg.OnSessionEvent,
+	if cfg.ViewerAPI == nil {
+		cfg.ViewerAPI = cfg.API
+	}
+	s := &SFU{api: cfg.API, viewer: cfg.ViewerAPI, limits: cfg.Limits.withDefaults(), onEnd: cfg.OnSessionEnd, newMtr: cfg.NewMeter, onEvent: cfg.OnSessionEvent,
 		log: cfg.Logger.With("component", "sfu"), metrics: m, rooms: map[string]*Room{},
 		live: map[string]*Participant{}, revoked: map[string]time.Time{}}
 	return s, nil
