@@ -52,12 +52,16 @@ type downTrack struct {
 	ready *atomic.Bool
 
 	packets atomic.Uint64
+	// shard is the fan-out worker that writes this downTrack's packets
+	// (fanout.go), fixed for its life so its packets stay in order; -1
+	// until the track assigns one.
+	shard int
 }
 
 var errCodecNotNegotiated = errors.New("the subscriber did not negotiate the track's codec")
 
 func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability, layer int, onBytes func(int)) *downTrack {
-	return &downTrack{id: id, streamID: streamID, kind: kind, codec: codec, current: -1, target: layer, want: LayerHigh, needKey: true, onBytes: onBytes, ready: new(atomic.Bool)}
+	return &downTrack{id: id, streamID: streamID, kind: kind, codec: codec, current: -1, target: layer, want: LayerHigh, needKey: true, onBytes: onBytes, ready: new(atomic.Bool), shard: -1}
 }
 
 // Bind implements webrtc.TrackLocal: it picks the negotiated payload type

@@ -3,6 +3,7 @@ package sfu
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -60,14 +61,18 @@ type publishedTrack struct {
 	codec     webrtc.RTPCodecCapability
 	publisher *Participant
 
-	mu      sync.RWMutex
-	layers  map[int]*webrtc.TrackRemote
-	rates   [3]rateMeter
-	down    map[string]*downTrack // by subscriber identity
-	closed  bool
-	lastPLI time.Time
-	audioLv audioLevel
-	dyn     dynacastState
+	mu     sync.RWMutex
+	layers map[int]*webrtc.TrackRemote
+	rates  [3]rateMeter
+	down   map[string]*downTrack // by subscriber identity
+	// downList is a copy of down's values, replaced (never modified) on
+	// every change, so the forwarding loops read it without a lock.
+	downList atomic.Pointer[[]*downTrack]
+	shardSeq uint32 // the next downTrack's fan-out shard
+	closed   bool
+	lastPLI  time.Time
+	audioLv  audioLevel
+	dyn      dynacastState
 
 	wg sync.WaitGroup
 }
@@ -123,7 +128,12 @@ func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
 	if audio {
 		levelID = t.publisher.audioLevelExtID()
 	}
-	down := make([]*downTrack, 0, 8)
+	var fan *fanout
+	defer func() {
+		if fan != nil {
+			fan.stop()
+		}
+	}()
 	var last time.Time
 	for {
 		pkt, _, err := remote.ReadRTP()
@@ -147,27 +157,36 @@ func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
 				t.audioLv.observe(ext[0] & 0x7f)
 			}
 		}
-		t.mu.RLock()
-		down = down[:0]
-		for _, d := range t.down {
-			down = append(down, d)
+		var down []*downTrack
+		if p := t.downList.Load(); p != nil {
+			down = *p
 		}
-		t.mu.RUnlock()
-		// Metrics once per packet, not per subscriber: each update is an
-		// atomic (Prometheus) or a lock and a clock read (egress).
-		sent, bytes := 0, 0
-		for _, d := range down {
-			if n := d.writeRTP(layer, pkt); n > 0 {
-				sent++
-				bytes += n
+		if len(down) >= FanoutParallelAbove && fanoutWorkers > 1 {
+			if fan == nil {
+				fan = startFanout(fanoutWorkers-1, layer, m)
 			}
+			fan.dispatch(pkt, down) // shards 1…n-1 on the workers
+			sent, bytes := writeShard(down, 0, layer, pkt)
+			countForwarded(m, sent, bytes)
+			continue
 		}
-		if sent > 0 {
-			m.forwardedPackets.Add(float64(sent))
-			m.forwardedBytes.Add(float64(bytes))
-			m.egress.add(bytes)
-		}
+		sent, bytes := writeShard(down, -1, layer, pkt)
+		countForwarded(m, sent, bytes)
 	}
+}
+
+// publishDownLocked replaces downList with a copy of down, giving new
+// downTracks a fan-out shard; t.mu is held.
+func (t *publishedTrack) publishDownLocked() {
+	list := make([]*downTrack, 0, len(t.down))
+	for _, d := range t.down {
+		if d.shard < 0 {
+			d.shard = int(t.shardSeq % uint32(max(fanoutWorkers, 1)))
+			t.shardSeq++
+		}
+		list = append(list, d)
+	}
+	t.downList.Store(&list)
 }
 
 // subscribe adds a downTrack for subscriber s at layer (or the best layer
@@ -189,6 +208,7 @@ func (t *publishedTrack) subscribe(s *Participant, layer int) *downTrack {
 	t.mu.Lock()
 	d.muted.Store(t.info.Muted) // a late subscriber gets the track muted too
 	t.down[s.identity] = d
+	t.publishDownLocked()
 	t.mu.Unlock()
 	return d
 }
@@ -203,6 +223,7 @@ func (t *publishedTrack) attach(identity string, d *downTrack) bool {
 	}
 	d.muted.Store(t.info.Muted)
 	t.down[identity] = d
+	t.publishDownLocked()
 	t.mu.Unlock()
 	t.updateDynacast()
 	return true
@@ -213,6 +234,7 @@ func (t *publishedTrack) detach(identity string, d *downTrack) {
 	t.mu.Lock()
 	if t.down[identity] == d {
 		delete(t.down, identity)
+		t.publishDownLocked()
 	}
 	t.mu.Unlock()
 	t.updateDynacast()
@@ -223,6 +245,7 @@ func (t *publishedTrack) unsubscribe(identity string) *downTrack {
 	t.mu.Lock()
 	d := t.down[identity]
 	delete(t.down, identity)
+	t.publishDownLocked()
 	t.mu.Unlock()
 	t.updateDynacast()
 	return d
@@ -288,6 +311,7 @@ func (t *publishedTrack) close() []*downTrack {
 		out = append(out, d)
 	}
 	t.down = map[string]*downTrack{}
+	t.publishDownLocked()
 	t.mu.Unlock()
 	return out
 }
