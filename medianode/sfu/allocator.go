@@ -155,10 +155,12 @@ func Allocate(budget int, demands []Demand) []int {
 // single delay spike — a large keyframe sent in one burst — drops it to
 // 0.85 × the rate just received, which is below what is being sent by
 // definition. So the current layers stay while they fit within
-// keepSlack of the estimate and a shortfall must last downgradeAfter,
-// unless the estimate is under half the cost (real congestion: go down at
-// once). A raise needs raiseHeadroom of spare budget; after a downgrade
-// forced by the estimate a track is not raised above its lowest layer for
+// keepSlack of the estimate, and a shortfall must last downgradeAfter
+// with the path congested (Decide), unless the estimate is under 40 % of
+// the cost (go down at once). A paused track tries its lowest layer again
+// after resumeAfter when the path is clear (doubling after a failed try).
+// A raise needs raiseHeadroom of spare budget; after a downgrade forced
+// by the estimate a track is not raised above its lowest layer for
 // upgradeHold, doubling after each raise that fails within stableAfter,
 // up to maxUpgradeHold: each failed raise costs the viewer a short
 // freeze, so on a link that cannot carry the next layer they come at most
@@ -167,6 +169,8 @@ func Allocate(budget int, demands []Demand) []int {
 const (
 	keepSlack      = 125 // percent of the estimate the current layers may use
 	raiseHeadroom  = 10  // percent of the estimate left spare after a raise
+	resumeAfter    = 3 * time.Second
+	maxResumeAfter = time.Minute
 	downgradeAfter = time.Second
 	upgradeHold    = 30 * time.Second
 	maxUpgradeHold = 4 * time.Minute
@@ -193,17 +197,31 @@ type trackPolicy struct {
 	limited bool
 	// shortSince is when the current layer stopped fitting keepSlack.
 	shortSince time.Time
+	// pausedAt is when the track went to LayerOff for the budget;
+	// resumedAt when it last came back; pauseFor how long the next pause
+	// lasts at least (resumeAfter, doubling after a resume that failed).
+	pausedAt, resumedAt time.Time
+	pauseFor            time.Duration
+	// before is the layer a budget-limited raise (raisedAt) left: the
+	// layer the path carried.
+	before int
 }
 
 func newLayerPolicy() *layerPolicy { return &layerPolicy{tracks: map[string]*trackPolicy{}} }
 
 // Decide returns the layer for each demand at time now, given the
-// subscriber's bandwidth estimate budget (bits per second). Tracks not in
+// subscriber's bandwidth estimate budget (bits per second) and whether
+// the path shows congestion now (congested: loss, or queueing delay
+// growing). A shortfall that is not severe moves a track down only while
+// the path is congested: after a burst (a keyframe into a thin link) GCC
+// cuts its estimate to 0.85 × the rate just received and then climbs
+// 8 %/s, so the estimate stays low for seconds after the path recovered;
+// trusting it then pauses video that the link carries. Tracks not in
 // demands are forgotten.
-func (lp *layerPolicy) Decide(now time.Time, budget int, demands []Demand) []int {
+func (lp *layerPolicy) Decide(now time.Time, budget int, congested bool, demands []Demand) []int {
 	fit := Allocate(budget, demands)
 	keep := Allocate(budget/100*keepSlack, demands)
-	severe := Allocate(budget*2, demands)
+	severe := Allocate(budget/2*5, demands)
 	roomy := Allocate(budget/100*(100-raiseHeadroom), demands)
 	out := make([]int, len(demands))
 	seen := make(map[string]bool, len(demands))
@@ -212,7 +230,7 @@ func (lp *layerPolicy) Decide(now time.Time, budget int, demands []Demand) []int
 		want := d.wanted()
 		tp, ok := lp.tracks[d.TrackID]
 		if !ok {
-			tp = &trackPolicy{layer: fit[i], hold: upgradeHold, limited: fit[i] < want}
+			tp = &trackPolicy{layer: fit[i], hold: upgradeHold, limited: fit[i] < want, pauseFor: resumeAfter}
 			lp.tracks[d.TrackID] = tp
 			out[i] = fit[i]
 			continue
@@ -227,13 +245,13 @@ func (lp *layerPolicy) Decide(now time.Time, budget int, demands []Demand) []int
 		if cur > want {
 			cur = want // the subscriber asks for less (a smaller tile): not congestion
 		}
-		if keep[i] >= cur {
+		if keep[i] >= cur || !congested {
 			tp.shortSince = time.Time{}
 		} else if tp.shortSince.IsZero() {
 			tp.shortSince = now
 		}
 		switch {
-		case severe[i] < cur || (keep[i] < cur && now.Sub(tp.shortSince) >= downgradeAfter):
+		case severe[i] < cur || (keep[i] < cur && congested && now.Sub(tp.shortSince) >= downgradeAfter):
 			// The estimate no longer pays for the current layer: down to
 			// what it pays for, but not off while keepSlack still pays
 			// for the lowest layer. Hold raises, longer after a failed one.
@@ -242,15 +260,41 @@ func (lp *layerPolicy) Decide(now time.Time, budget int, demands []Demand) []int
 				next = min(keep[i], d.lowest())
 			}
 			if !tp.raisedAt.IsZero() {
+				// A raise failed: back to the layer the path carried
+				// before it (the estimate, cut after the burst, says
+				// less), unless even that is severe.
+				if tp.before > next && severe[i] >= tp.before && d.published(tp.before) {
+					next = tp.before
+				}
 				tp.hold = min(2*tp.hold, maxUpgradeHold)
 			}
 			tp.holdUntil, tp.raisedAt, tp.shortSince = now.Add(tp.hold), time.Time{}, time.Time{}
 			cur = next
+			if cur == LayerOff {
+				if !tp.resumedAt.IsZero() && now.Sub(tp.resumedAt) < stableAfter {
+					tp.pauseFor = min(2*tp.pauseFor, maxResumeAfter) // the resume failed
+				}
+				tp.pausedAt, tp.resumedAt = now, time.Time{}
+			}
 		case min(roomy[i], fit[i]) > cur && (!now.Before(tp.holdUntil) || (cur == LayerOff && d.lowest() == min(roomy[i], fit[i]))):
 			if tp.limited {
-				tp.raisedAt = now
+				tp.raisedAt, tp.before = now, cur
 			}
 			cur = min(roomy[i], fit[i])
+		case cur == LayerOff && !tp.pausedAt.IsZero() && want != LayerOff && !congested && now.Sub(tp.pausedAt) >= tp.pauseFor:
+			// Paused for the budget: try the lowest layer again after
+			// pauseFor if the path is clear, whatever the estimate says —
+			// with only audio flowing GCC's estimate hardly moves (it
+			// grows additively near the rate of its last cut), so waiting
+			// for it kept video off for a minute on a link that carries
+			// it. A resume that fails doubles the next pause (≤ 1 min).
+			cur, tp.resumedAt = d.lowest(), now
+		}
+		if cur != LayerOff {
+			tp.pausedAt = time.Time{}
+		}
+		if !tp.resumedAt.IsZero() && now.Sub(tp.resumedAt) >= stableAfter {
+			tp.pauseFor, tp.resumedAt = resumeAfter, time.Time{}
 		}
 		tp.limited = cur < want
 		tp.layer = cur

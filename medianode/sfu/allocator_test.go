@@ -77,7 +77,7 @@ func TestLayerPolicyHysteresis(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
 	d := []Demand{{"m", PriorityAudio, 0, opus}, {"a", PriorityVideo, LayerHigh, cam}}
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	video := func(now time.Time, budget int) int { return lp.Decide(now, budget, d)[1] }
+	video := func(now time.Time, budget int) int { return lp.Decide(now, budget, true, d)[1] }
 
 	require.Equal(t, LayerHigh, video(at(0), 2_000_000), "a new track starts at what the estimate pays for")
 	require.Equal(t, LayerLow, video(at(1), 300_000), "congestion: down at once")
@@ -122,7 +122,7 @@ func TestLayerPolicyToleratesEstimateDips(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
 	d := []Demand{{"m", PriorityAudio, 0, opus}, {"a", PriorityVideo, LayerHigh, cam}}
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	video := func(now time.Time, budget int) int { return lp.Decide(now, budget, d)[1] }
+	video := func(now time.Time, budget int) int { return lp.Decide(now, budget, true, d)[1] }
 	used := 40_000 + 1_500_000
 
 	require.Equal(t, LayerHigh, video(at(0), 5_000_000))
@@ -139,4 +139,41 @@ func TestLayerPolicyToleratesEstimateDips(t *testing.T) {
 	require.Equal(t, LayerOff, video(at(6), 140_000), "nothing fits for a second: paused")
 	require.Equal(t, LayerLow, video(at(7), 220_000), "resumed at the lowest layer at once")
 	require.Equal(t, LayerLow, video(at(8), 5_000_000), "raising above it waits for the hold")
+}
+
+// TestLayerPolicyWaitsForCongestion: an estimate that stays low after a
+// burst while the path shows neither loss nor growing delay moves nothing
+// unless it is severe; the same shortfall with congestion does.
+func TestLayerPolicyWaitsForCongestion(t *testing.T) {
+	lp := newLayerPolicy()
+	t0 := time.Unix(1_000_000, 0)
+	d := []Demand{{"m", PriorityAudio, 0, opus}, {"a", PriorityVideo, LayerHigh, cam}}
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	require.Equal(t, LayerLow, lp.Decide(at(0), 220_000, true, d)[1])
+	require.Equal(t, LayerLow, lp.Decide(at(1), 120_000, false, d)[1], "a low estimate on a clear path")
+	require.Equal(t, LayerLow, lp.Decide(at(5), 120_000, false, d)[1], "still clear: the low layer stays")
+	require.Equal(t, LayerLow, lp.Decide(at(6), 120_000, true, d)[1], "congested: the clock starts")
+	require.Equal(t, LayerOff, lp.Decide(at(7), 80_000, true, d)[1], "congested for a second: paused")
+	require.Equal(t, LayerOff, lp.Decide(at(9), 100_000, false, d)[1], "paused at least 3 s")
+	require.Equal(t, LayerOff, lp.Decide(at(10), 100_000, true, d)[1], "not while the path is congested")
+	require.Equal(t, LayerLow, lp.Decide(at(10.5), 100_000, false, d)[1], "the lowest layer is tried again on a clear path, whatever the estimate")
+	require.Equal(t, LayerOff, lp.Decide(at(11), 60_000, false, d)[1], "severe (under 40 % of the cost) goes at once, congestion or not")
+	require.Equal(t, LayerOff, lp.Decide(at(16), 100_000, false, d)[1], "the failed try doubled the pause to 6 s")
+	require.Equal(t, LayerLow, lp.Decide(at(17), 100_000, false, d)[1])
+}
+
+// TestLayerPolicyRevertsAFailedRaise: a raise that meets congestion goes
+// back to the layer the path carried before it, not to what the estimate
+// (cut after the burst) pays for, and not off.
+func TestLayerPolicyRevertsAFailedRaise(t *testing.T) {
+	lp := newLayerPolicy()
+	t0 := time.Unix(1_000_000, 0)
+	d := []Demand{{"m", PriorityAudio, 0, opus}, {"a", PriorityVideo, LayerHigh, cam}}
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	require.Equal(t, LayerLow, lp.Decide(at(0), 250_000, true, d)[1])
+	require.Equal(t, LayerMedium, lp.Decide(at(31), 700_000, false, d)[1], "the hold is over: raised")
+	require.Equal(t, LayerLow, lp.Decide(at(32), 110_000, true, d)[1], "the estimate collapsed: back at once to the layer before the raise, not off")
+	require.Equal(t, LayerLow, lp.Decide(at(33), 110_000, true, d)[1], "and it stays")
+	require.Equal(t, LayerLow, lp.Decide(at(32+59), 5_000_000, false, d)[1], "the next raise waits twice as long")
+	require.Equal(t, LayerHigh, lp.Decide(at(32+60), 5_000_000, false, d)[1])
 }

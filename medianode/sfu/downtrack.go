@@ -56,12 +56,19 @@ type downTrack struct {
 	// (fanout.go), fixed for its life so its packets stay in order; -1
 	// until the track assigns one.
 	shard int
+	// asked is the highest layer the subscriber asked for (its tile;
+	// the allocator sets it), LayerHigh until it does: dynacast keeps
+	// layers up to it on at the publisher even while the bandwidth
+	// estimate holds this subscriber lower, so a raise finds them.
+	asked atomic.Int32
 }
 
 var errCodecNotNegotiated = errors.New("the subscriber did not negotiate the track's codec")
 
 func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability, layer int, onBytes func(int)) *downTrack {
-	return &downTrack{id: id, streamID: streamID, kind: kind, codec: codec, current: -1, target: layer, want: LayerHigh, needKey: true, onBytes: onBytes, ready: new(atomic.Bool), shard: -1}
+	d := &downTrack{id: id, streamID: streamID, kind: kind, codec: codec, current: -1, target: layer, want: LayerHigh, needKey: true, onBytes: onBytes, ready: new(atomic.Bool), shard: -1}
+	d.asked.Store(LayerHigh)
+	return d
 }
 
 // Bind implements webrtc.TrackLocal: it picks the negotiated payload type

@@ -14,17 +14,18 @@ type dynacastState struct {
 	timer *time.Timer
 }
 
-// neededLayer is the highest layer the downTrack receives or is switching
-// to, LayerOff if none.
+// neededLayer is the highest layer the downTrack receives, is switching
+// to, or its subscriber asked for; LayerOff if none.
 func (d *downTrack) neededLayer() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return max(d.target, d.current)
+	return max(d.target, d.current, int(d.asked.Load()))
 }
 
 // updateDynacast tells the publisher of a simulcast video track to send
-// only the layers up to the highest one any subscriber needs (LiveKit's
-// dynacast): nobody watching a large tile means no 960-pixel encoding at
+// only the layers up to the highest one any subscriber receives or asks
+// for with its tile size (LiveKit's dynacast: a layer the bandwidth
+// estimate holds a subscriber below stays on, so the raise finds it): nobody watching a large tile means no 960-pixel encoding at
 // the publisher, which saves its uplink and CPU. Lower layers stay on (a
 // subscriber whose bandwidth drops can switch down at once); with no
 // subscriber at all every layer is off. Raising a layer is sent at once,

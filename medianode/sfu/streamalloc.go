@@ -82,6 +82,20 @@ func (p *Participant) budget() int {
 	return p.bwe.GetTargetBitrate()
 }
 
+// congested reports whether the path to the subscriber shows congestion
+// now, by the estimator's own signals: loss above 2 % (its smoothed
+// average over TWCC feedback) or a growing queueing delay ("overuse").
+// Without an estimator: true (the budget is unlimited then anyway).
+func (p *Participant) congested() bool {
+	if p.bwe == nil {
+		return true
+	}
+	st := p.bwe.GetStats()
+	loss, _ := st["averageLoss"].(float64)
+	usage, _ := st["usage"].(string)
+	return loss > 0.02 || usage == "overuse"
+}
+
 // allocationLoop re-allocates the subscriber's downlink (allocate) every
 // AllocateEvery and on every kick, until the participant closes.
 func (p *Participant) allocationLoop(bwe cc.BandwidthEstimator) {
@@ -128,7 +142,7 @@ func (p *Participant) allocate(policy *layerPolicy, last map[string]int) {
 		demands[i] = s.demand(speakers, requested[i])
 	}
 	budget := p.budget()
-	layers := policy.Decide(time.Now(), budget, demands)
+	layers := policy.Decide(time.Now(), budget, p.congested(), demands)
 	for i, s := range subs {
 		if s.track.info.Kind != "video" {
 			continue
@@ -137,6 +151,7 @@ func (p *Participant) allocate(policy *layerPolicy, last map[string]int) {
 		prev, seen := last[s.track.info.ID]
 		last[s.track.info.ID] = l
 		s.down.SetWant(l)
+		s.down.asked.Store(int32(demands[i].MaxLayer))
 		if s.down.SetTargetLayer(l) {
 			s.track.requestKeyframe("layer change for " + p.identity)
 		}
