@@ -48,15 +48,14 @@ type ownAddrs struct {
 // own address on a port that is not reachable.
 func (o *ownAddrs) refuses(addr net.Addr) bool {
 	ua, ok := addr.(*net.UDPAddr)
-	if !ok {
+	if !ok || len(o.ips) == 0 {
 		return false
 	}
+	own := ua.IP.IsUnspecified() // 0.0.0.0 and :: reach this host
 	for _, ip := range o.ips {
-		if ip.Equal(ua.IP) || (ua.IP.IsUnspecified() && ip != nil) {
-			return !o.ports[ua.Port]
-		}
+		own = own || ip.Equal(ua.IP)
 	}
-	return false
+	return own && !o.ports[ua.Port]
 }
 
 // connSet is the set of a listener's or allocator's open sockets, so that
