@@ -344,6 +344,13 @@ func (p *Participant) installHandlers() {
 			_ = p.signal.SendCandidate(c.ToJSON())
 		}
 	})
+	if sctp := p.pc.SCTP(); sctp != nil && sctp.Transport() != nil && sctp.Transport().ICETransport() != nil {
+		sctp.Transport().ICETransport().OnSelectedCandidatePairChange(func(pair *webrtc.ICECandidatePair) {
+			if pair != nil && pair.Local != nil && pair.Remote != nil {
+				p.log.Debug("ice path selected", "local", pair.Local.String(), "remote", pair.Remote.String())
+			}
+		})
+	}
 	p.pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
 		p.log.Debug("ice state", "state", st.String())
 		if st == webrtc.ICEConnectionStateDisconnected && p.kind == KindFull {

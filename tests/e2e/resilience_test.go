@@ -183,6 +183,10 @@ func TestCallSurvivesAnAddressChange(t *testing.T) {
 		if t.Failed() {
 			var log string
 			_ = chromedp.Run(bob, chromedp.Evaluate(`window.chroom.debugLog()`, &log))
+			var stats string
+			_ = chromedp.Run(bob, chromedp.Evaluate(`Promise.all([window.chroom.route(), window.chroom.outboundVideo()]).then(JSON.stringify)`, &stats,
+				func(p *runtimeEvaluate) *runtimeEvaluate { return p.WithAwaitPromise(true) }))
+			t.Log("bob route and outbound video: " + stats)
 			for _, l := range strings.Split(log, "\n") {
 				if strings.Contains(l, "ice") || strings.Contains(l, "state") || strings.Contains(l, "offer") || strings.Contains(l, "candidate") {
 					t.Log("bob: " + l)

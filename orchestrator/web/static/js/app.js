@@ -951,13 +951,13 @@ window.chroom = {
     });
     return out;
   },
-  /** outboundVideo() is [{rid, active, frameWidth, framesPerSecond, bytesSent}] of the camera's simulcast encodings (getStats outbound-rtp) */
+  /** outboundVideo() is [{rid, active, frameWidth, framesPerSecond, bytesSent, limitation}] of the camera's simulcast encodings (getStats outbound-rtp; limitation is qualityLimitationReason: none, bandwidth, cpu, other) */
   async outboundVideo() {
     if (!call || !call.pc) return [];
     const out = [];
     (await call.pc.getStats()).forEach((r) => {
       if (r.type === "outbound-rtp" && r.kind === "video") {
-        out.push({ rid: r.rid || "", active: r.active !== false, frameWidth: r.frameWidth || 0, framesPerSecond: r.framesPerSecond || 0, bytesSent: r.bytesSent || 0 });
+        out.push({ rid: r.rid || "", active: r.active !== false, frameWidth: r.frameWidth || 0, framesPerSecond: r.framesPerSecond || 0, bytesSent: r.bytesSent || 0, limitation: r.qualityLimitationReason || "" });
       }
     });
     return out;

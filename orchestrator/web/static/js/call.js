@@ -466,6 +466,13 @@ export class Call extends EventTarget {
       await this.pc.setLocalDescription({ type: "rollback" });
       debugLog.add("glare: own offer rolled back");
     }
+    const ufrag = (d) => /a=ice-ufrag:(\S+)/.exec(d || "")?.[1];
+    if (this.pc.remoteDescription && ufrag(sdp) !== ufrag(this.pc.remoteDescription.sdp) && this.iceRestartTimer) {
+      // The node restarts ICE itself: give its restart the time ours
+      // would have had before starting another one on top of it.
+      clearTimeout(this.iceRestartTimer);
+      this.iceRestartTimer = setTimeout(() => this.#restartIce("the node's ICE restart did not bring the path back"), ICE_RESTART_AFTER_MS);
+    }
     await this.pc.setRemoteDescription({ type: "offer", sdp });
     await this.#flushCandidates();
     await this.pc.setLocalDescription();
@@ -527,6 +534,7 @@ export class Call extends EventTarget {
     this.connectionState = state;
     this.#emit("connection", { state });
     clearTimeout(this.iceRestartTimer);
+    this.iceRestartTimer = null;
     if (state === "disconnected" && !this.closed) {
       // The path may be gone (a network change): restart ICE if it does
       // not come back by itself soon.
@@ -553,6 +561,10 @@ export class Call extends EventTarget {
   // browser marks the next offer iceRestart and negotiationneeded sends it.
   #restartIce(why) {
     if (this.closed || !this.pc || this.pc.connectionState === "connected") return;
+    // ICE may be back a moment before connectionState says so (the node's
+    // own restart just succeeded): a second restart on top of it only
+    // sets the path up again.
+    if (this.pc.iceConnectionState === "connected" || this.pc.iceConnectionState === "completed") return;
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return; // the resume restarts ICE
     this.iceRestarted = true;
     this.iceRestarts = (this.iceRestarts || 0) + 1;
