@@ -293,6 +293,7 @@ func sfuCmd(args []string) error {
 	stdinEOF := fs.Bool("exit-on-stdin-eof", false, "exit when stdin closes (used by 'run' for its child)")
 	pionLog := fs.String("pion-log", "error", "Pion log level: disable, error, warn, info, debug")
 	udpBuf := fs.Int("udp-buffer", 0, "kernel receive/send buffer of the media socket in `bytes` (0 = system default, as the media node uses)")
+	batch := fs.Bool("batch-writes", true, "send the media socket's datagrams in batches (sendmmsg), as the media node does; false: one sendto per datagram")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -300,7 +301,7 @@ func sfuCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := bench.StartSFU(bench.SFUOptions{UDPAddr: *udp, HTTPAddr: *httpAddr, PionLogLevel: lvl, UDPBufferBytes: *udpBuf})
+	s, err := bench.StartSFU(bench.SFUOptions{UDPAddr: *udp, HTTPAddr: *httpAddr, PionLogLevel: lvl, UDPBufferBytes: *udpBuf, UnbatchedWrites: !*batch})
 	if err != nil {
 		return err
 	}
@@ -343,7 +344,7 @@ func runCmd(args []string) error {
 	fs := newFlagSet("run", "run [--targets chroom,whipwhep,direct] [flags]")
 	var s scenario
 	s.register(fs)
-	targets := fs.String("targets", "chroom", "comma-separated targets measured one after another with the same settings: chroom (Chroom SFU in a child 'chroom-loadtest sfu' process), chroom-inproc (same SFU inside this process; CPU then includes the clients), whipwhep (Pion's examples/whip-whep binary, started by this command), direct (no SFU)")
+	targets := fs.String("targets", "chroom", "comma-separated targets measured one after another with the same settings: chroom (Chroom SFU in a child 'chroom-loadtest sfu' process), chroom-sendto (the same with one sendto per datagram instead of batched sendmmsg), chroom-inproc (same SFU inside this process; CPU then includes the clients), whipwhep (Pion's examples/whip-whep binary, started by this command), direct (no SFU)")
 	sfuPprof := fs.String("sfu-pprof", "", "serve net/http/pprof from the Chroom SFU child on this `address` (e.g. 127.0.0.1:6060)")
 	wwCmd := fs.String("whipwhep-bin", "/tmp/whipwhep", "path of the whip-whep example binary (go build -o /tmp/whipwhep github.com/pion/webrtc/v4/examples/whip-whep)")
 	wwURL := fs.String("whipwhep-url", "http://127.0.0.1:8080", "base `URL` the whip-whep example listens on (it hard-codes :8080)")
@@ -369,7 +370,10 @@ func runCmd(args []string) error {
 		var r *bench.Result
 		switch t {
 		case "chroom":
-			r, err = runChroomChild(ctx, cfg, *sfuPprof, s.pionLog, *udpBuf)
+			r, err = runChroomChild(ctx, cfg, *sfuPprof, s.pionLog, *udpBuf, true)
+		case "chroom-sendto":
+			cfg.Label = "chroom (sendto)"
+			r, err = runChroomChild(ctx, cfg, *sfuPprof, s.pionLog, *udpBuf, false)
 		case "chroom-inproc":
 			r, err = runChroomInproc(ctx, cfg, *udpBuf)
 		case "whipwhep":
@@ -380,7 +384,7 @@ func runCmd(args []string) error {
 			cfg.Label = "direct (no SFU)"
 			r, err = bench.Run(ctx, cfg)
 		default:
-			return fmt.Errorf("unknown target %q: want chroom, chroom-inproc, whipwhep or direct", t)
+			return fmt.Errorf("unknown target %q: want chroom, chroom-sendto, chroom-inproc, whipwhep or direct", t)
 		}
 		if r != nil {
 			results = append(results, r)
@@ -409,12 +413,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // runChroomChild starts 'chroom-loadtest sfu' as a child process, so its
 // CPU time (from /proc/<pid>/stat) excludes the clients.
-func runChroomChild(ctx context.Context, cfg bench.Config, pprofAddr, pionLog string, udpBuf int) (*bench.Result, error) {
+func runChroomChild(ctx context.Context, cfg bench.Config, pprofAddr, pionLog string, udpBuf int, batch bool) (*bench.Result, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"sfu", "--exit-on-stdin-eof", "--pion-log", pionLog, "--udp-buffer", strconv.Itoa(udpBuf)}
+	args := []string{"sfu", "--exit-on-stdin-eof", "--pion-log", pionLog, "--udp-buffer", strconv.Itoa(udpBuf), "--batch-writes=" + strconv.FormatBool(batch)}
 	if pprofAddr != "" {
 		args = append(args, "--pprof", pprofAddr)
 	}

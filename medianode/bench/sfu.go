@@ -26,6 +26,7 @@ import (
 	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/medianode/sfu"
 	"github.com/chroom/chroom/medianode/signal"
+	"github.com/chroom/chroom/medianode/udpbatch"
 )
 
 // Room is the room every load-test session joins.
@@ -43,6 +44,9 @@ type SFUOptions struct {
 	// send buffers (SO_RCVBUF/SO_SNDBUF; capped by net.core.rmem_max and
 	// wmem_max). Zero keeps the system default, as medianode/node does.
 	UDPBufferBytes int
+	// UnbatchedWrites sends each datagram with its own sendto(2) instead
+	// of batching them (udpbatch, the media node's default).
+	UnbatchedWrites bool
 }
 
 // Endpoints say where a load test sends its sessions.
@@ -108,6 +112,11 @@ func StartSFU(o SFUOptions) (*SFU, error) {
 			_ = uc.SetWriteBuffer(o.UDPBufferBytes)
 		}
 	}
+	var batcher sfu.Batcher
+	if uc, ok := udp.(*net.UDPConn); ok && !o.UnbatchedWrites {
+		b := udpbatch.New(uc, udpbatch.Options{})
+		udp, batcher = b, b
+	}
 	apis, err := sfu.NewAPIs(sfu.TransportConfig{UDP: udp, IncludeLoopback: true}, pionLogger(o.PionLogLevel))
 	if err != nil {
 		udp.Close()
@@ -115,7 +124,7 @@ func StartSFU(o SFUOptions) (*SFU, error) {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	s, err := sfu.New(sfu.Config{API: apis.Call, ViewerAPI: apis.Viewer, Logger: quiet, Registry: reg, Limits: sfu.Limits{MaxParticipantsPerRoom: 1000}})
+	s, err := sfu.New(sfu.Config{API: apis.Call, ViewerAPI: apis.Viewer, Logger: quiet, Registry: reg, Limits: sfu.Limits{MaxParticipantsPerRoom: 1000}, Batcher: batcher})
 	if err != nil {
 		udp.Close()
 		return nil, err

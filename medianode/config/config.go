@@ -96,6 +96,10 @@ type WebRTC struct {
 	// SocketBufferBytes is the receive and send buffer asked for on the
 	// media socket; 0 keeps the kernel's default.
 	SocketBufferBytes int `yaml:"socket_buffer_bytes"`
+	// BatchWrites sends the media socket's datagrams in batches, one
+	// sendmmsg(2) per batch (medianode/udpbatch); false sends each with
+	// its own sendto(2).
+	BatchWrites bool `yaml:"batch_writes"`
 }
 
 // TURN configures the embedded relay.
@@ -140,7 +144,7 @@ func Default() Config {
 		HTTP:     HTTP{Listen: "0.0.0.0:7880"},
 		RPC:      RPC{Listen: "0.0.0.0:7881"},
 		Metrics:  Metrics{Listen: "127.0.0.1:9100"},
-		WebRTC:   WebRTC{UDPPort: 7882, TCPPort: 7883, BindIP: "0.0.0.0", SocketBufferBytes: 4 << 20},
+		WebRTC:   WebRTC{UDPPort: 7882, TCPPort: 7883, BindIP: "0.0.0.0", SocketBufferBytes: 4 << 20, BatchWrites: true},
 		TURN:     TURN{Enabled: true, UDPPort: 3478, TCPPort: 3478, Realm: "chroom", CredentialTTL: 2 * time.Hour, MaxAllocationsPerUser: 10},
 		Limits:   Limits{MaxRooms: 1000, MaxParticipantsPerRoom: 100, MaxTracksPerParticipant: 8, MaxDataMessageBytes: 64 << 10},
 		Grants:   Grants{MaxLifetime: DefaultGrantMaxLifetime},

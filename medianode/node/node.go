@@ -34,6 +34,7 @@ import (
 	"github.com/chroom/chroom/medianode/sfu"
 	"github.com/chroom/chroom/medianode/signal"
 	"github.com/chroom/chroom/medianode/turn"
+	"github.com/chroom/chroom/medianode/udpbatch"
 	"github.com/chroom/chroom/netguard"
 	"github.com/chroom/chroom/noderpc"
 	"github.com/chroom/chroom/noderpc/rpcpb"
@@ -124,6 +125,20 @@ func New(cfg config.Config, log *slog.Logger) (*Node, error) {
 			log.Debug("media socket buffers", "receive_bytes", r, "send_bytes", w)
 		}
 	}
+	var batcher sfu.Batcher
+	if uc, ok := n.udp.(*net.UDPConn); ok && cfg.WebRTC.BatchWrites {
+		batched := udpbatch.New(uc, udpbatch.Options{})
+		n.udp, batcher = batched, batched
+		sent := func(name, help string, v func(udpbatch.Stats) uint64) prometheus.Collector {
+			return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "chroom_medianode_media_socket_" + name, Help: help},
+				func() float64 { return float64(v(batched.Stats())) })
+		}
+		n.reg.MustRegister(
+			sent("datagrams_sent_total", "Datagrams the media socket sent (batched writes).", func(s udpbatch.Stats) uint64 { return s.Datagrams }),
+			sent("send_calls_total", "sendmmsg calls of the media socket; datagrams_sent_total / send_calls_total is the mean batch.", func(s udpbatch.Stats) uint64 { return s.Batches }),
+			sent("send_errors_total", "Datagrams the kernel refused to send (dropped).", func(s udpbatch.Stats) uint64 { return s.Errors }),
+		)
+	}
 	if cfg.WebRTC.TCPPort > 0 {
 		a := net.JoinHostPort(cfg.WebRTC.BindIP, strconv.Itoa(cfg.WebRTC.TCPPort))
 		if n.iceTCP, err = net.Listen("tcp", a); err != nil {
@@ -159,7 +174,7 @@ func New(cfg config.Config, log *slog.Logger) (*Node, error) {
 	n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chroom_medianode_receipt_queue_depth", Help: "Signed receipts not yet acknowledged by an orchestrator."},
 		func() float64 { l, _ := n.store.Len(); return float64(l) }))
 	n.sfu, err = sfu.New(sfu.Config{
-		API: apis.Call, ViewerAPI: apis.Viewer, Logger: log, Registry: n.reg,
+		API: apis.Call, ViewerAPI: apis.Viewer, Logger: log, Registry: n.reg, Batcher: batcher,
 		Limits: sfu.Limits{
 			MaxRooms: cfg.Limits.MaxRooms, MaxParticipantsPerRoom: cfg.Limits.MaxParticipantsPerRoom,
 			MaxTracksPerParticipant: cfg.Limits.MaxTracksPerParticipant, MaxDataMessageBytes: cfg.Limits.MaxDataMessageBytes,

@@ -56,6 +56,8 @@ type downTrack struct {
 	// (fanout.go), fixed for its life so its packets stay in order; -1
 	// until the track assigns one.
 	shard int
+	// sent is the retransmission history (nack.go), under mu.
+	sent [nackHistory]sentPacket
 	// asked is the highest layer the subscriber asked for (its tile;
 	// the allocator sets it), LayerHigh until it does: dynacast keeps
 	// layers up to it on at the publisher even while the bandwidth
@@ -245,7 +247,8 @@ type switchState struct {
 
 // rewriteLocked returns pkt's header as the subscriber sees it (SSRC,
 // payload type, continuous sequence numbers and timestamps, no
-// extensions) and records it as the last sent; d.mu is held.
+// extensions), records it as the last sent and keeps it for
+// retransmission; d.mu is held.
 func (d *downTrack) rewriteLocked(pkt *rtp.Packet) rtp.Header {
 	hdr := pkt.Header
 	// The publisher's header extension IDs mean nothing to this
@@ -256,13 +259,20 @@ func (d *downTrack) rewriteLocked(pkt *rtp.Packet) rtp.Header {
 	hdr.SequenceNumber = pkt.SequenceNumber - d.seqOffset
 	hdr.Timestamp = pkt.Timestamp - d.tsOffset
 	d.lastSeq, d.lastTS = hdr.SequenceNumber, hdr.Timestamp
+	d.remember(&hdr, pkt.Payload)
 	return hdr
 }
+
+// headerPool recycles the headers handed to Pion's writer: nothing below
+// the downTrack keeps one after WriteRTP returns (the SFU registers no
+// interceptor that does; see registerInterceptors), so a forwarded packet
+// costs no allocation for its header.
+var headerPool = sync.Pool{New: func() any { return new(rtp.Header) }}
 
 // write sends one rewritten packet and counts it; it returns the bytes
 // written, 0 if nothing went out.
 func (d *downTrack) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte) int {
-	n, err := w.WriteRTP(hdr, payload)
+	n, err := send(w, hdr, payload)
 	if err != nil || n == 0 {
 		return 0
 	}
@@ -271,4 +281,16 @@ func (d *downTrack) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []
 		d.onBytes(n)
 	}
 	return n
+}
+
+// send hands a copy of hdr (from headerPool) and payload to Pion.
+func send(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte) (int, error) {
+	h := headerPool.Get().(*rtp.Header)
+	ext := h.Extensions[:0] // keep the capacity for the extensions interceptors add
+	*h = *hdr
+	h.Extensions = ext
+	n, err := w.WriteRTP(h, payload)
+	h.CSRC, h.Extensions = nil, ext[:0]
+	headerPool.Put(h)
+	return n, err
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
@@ -88,7 +89,7 @@ func newAPI(tc TransportConfig, loggerFactory logging.LoggerFactory, udpMux ice.
 		return nil, fmt.Errorf("register header extensions: %w", err)
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+	if err := registerInterceptors(me, ir); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
 	if bwe {
@@ -114,6 +115,39 @@ func newAPI(tc TransportConfig, loggerFactory logging.LoggerFactory, udpMux ice.
 	}
 	se.SetIncludeLoopbackCandidate(tc.IncludeLoopback)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// registerInterceptors registers webrtc.RegisterDefaultInterceptors' set
+// minus what the SFU does itself or does not use:
+//   - NACK generation towards publishers (RFC 4585 §6.2.1). NACKs from
+//     subscribers are answered by the downTracks (nack.go), from a history
+//     that shares each payload among subscribers instead of Pion's
+//     responder copying every packet per subscriber.
+//   - RTCP sender and receiver reports (RFC 3550 §6.4).
+//   - The simulcast header extensions (RFC 8852 rid, repaired-rid; mid).
+//   - TWCC feedback on what the SFU receives (draft-holmer-rmcat-
+//     transport-wide-cc-extensions-01), which publishers' bandwidth
+//     estimators need.
+//
+// Left out: Pion's stats interceptor, which feeds PeerConnection.GetStats
+// (the SFU never calls it) at the cost of a lock and a clock read per
+// packet per subscriber. None of the interceptors keeps a written packet's
+// header after WriteRTP returns, which downTrack.write relies on.
+func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	generator, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return err
+	}
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	ir.Add(generator)
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return err
+	}
+	return webrtc.ConfigureTWCCSender(me, ir)
 }
 
 // headerExtensions are registered in Chromium's order, so that the IDs

@@ -32,7 +32,7 @@ type fanJob struct {
 }
 
 // startFanout starts n workers writing layer's packets.
-func startFanout(n, layer int, m *metrics) *fanout {
+func startFanout(n, layer int, m *metrics, batch Batcher) *fanout {
 	f := &fanout{jobs: make([]chan fanJob, n)}
 	for i := range f.jobs {
 		ch := make(chan fanJob, 256)
@@ -41,7 +41,7 @@ func startFanout(n, layer int, m *metrics) *fanout {
 		go func(shard int) {
 			defer f.wg.Done()
 			for j := range ch {
-				sent, bytes := writeShard(j.down, shard, layer, j.pkt)
+				sent, bytes := writeShard(batch, j.down, shard, layer, j.pkt)
 				countForwarded(m, sent, bytes)
 			}
 		}(i + 1)
@@ -67,8 +67,11 @@ func (f *fanout) stop() {
 }
 
 // writeShard writes pkt to the downTracks of shard (all of them when
-// shard is -1) and returns how many took it and the bytes written.
-func writeShard(down []*downTrack, shard, layer int, pkt *rtp.Packet) (sent, bytes int) {
+// shard is -1) and returns how many took it and the bytes written. The
+// writes are held in one batch (one sendmmsg for the whole shard).
+func writeShard(batch Batcher, down []*downTrack, shard, layer int, pkt *rtp.Packet) (sent, bytes int) {
+	batch.Hold()
+	defer batch.Release()
 	for _, d := range down {
 		if shard >= 0 && d.shard != shard {
 			continue

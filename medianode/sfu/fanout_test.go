@@ -36,7 +36,7 @@ func TestFanoutKeepsEverySubscribersOrder(t *testing.T) {
 	for range 40 {
 		add()
 	}
-	f := startFanout(fanoutWorkers-1, LayerHigh, m)
+	f := startFanout(fanoutWorkers-1, LayerHigh, m, noBatcher{})
 	for seq := range 200 {
 		if seq == 100 {
 			add() // joins mid-stream: gets packets 100…199
@@ -44,7 +44,7 @@ func TestFanoutKeepsEverySubscribersOrder(t *testing.T) {
 		down := *tr.downList.Load()
 		pkt := &rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(seq)}, Payload: []byte{1}}
 		f.dispatch(pkt, down)
-		sent, bytes := writeShard(down, 0, LayerHigh, pkt)
+		sent, bytes := writeShard(noBatcher{}, down, 0, LayerHigh, pkt)
 		countForwarded(m, sent, bytes)
 	}
 	f.stop()

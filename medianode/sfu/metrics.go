@@ -11,6 +11,7 @@ type metrics struct {
 	forwardedPackets prometheus.Counter
 	forwardedBytes   prometheus.Counter
 	nacks            prometheus.Counter
+	retransmitted    prometheus.Counter
 	plis             prometheus.Counter
 	dataMessages     prometheus.Counter
 	detached         prometheus.Counter
@@ -28,13 +29,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		forwardedPackets: prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_forwarded_packets_total", Help: "RTP packets forwarded to subscribers."}),
 		forwardedBytes:   prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_forwarded_bytes_total", Help: "RTP bytes forwarded to subscribers."}),
 		nacks:            prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_nacks_received_total", Help: "Generic NACKs received from subscribers."}),
+		retransmitted:    prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_retransmitted_packets_total", Help: "Packets sent again in answer to subscribers' NACKs."}),
 		plis:             prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_plis_sent_total", Help: "Picture loss indications sent to publishers."}),
 		dataMessages:     prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_data_messages_total", Help: "Data-channel messages relayed."}),
 		detached:         prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_signaling_lost_total", Help: "Sessions whose signaling connection dropped without a leave (kept for resume)."}),
 		resumes:          prometheus.NewCounter(prometheus.CounterOpts{Name: "chroom_medianode_sessions_resumed_total", Help: "Sessions resumed on a new signaling connection."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.forwardedPackets, m.forwardedBytes, m.nacks, m.plis, m.dataMessages, m.detached, m.resumes} {
+		for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.forwardedPackets, m.forwardedBytes, m.nacks, m.retransmitted, m.plis, m.dataMessages, m.detached, m.resumes} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

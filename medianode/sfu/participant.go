@@ -610,6 +610,7 @@ func (p *Participant) readSenderRTCP(sub *subscription) {
 				sub.track.requestKeyframe(pliReason)
 			case *rtcp.TransportLayerNack:
 				m.nacks.Inc()
+				m.retransmitted.Add(float64(sub.down.retransmit(pk)))
 			case *rtcp.ReceiverReport:
 				for _, rr := range pk.Reports {
 					p.onReceiverReport(sub, rr)

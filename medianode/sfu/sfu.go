@@ -86,7 +86,23 @@ type Config struct {
 	OnSessionEvent func(SessionEvent)
 	Logger         *slog.Logger
 	Registry       prometheus.Registerer
+	// Batcher, if set, brackets each packet's fan-out (Hold before the
+	// first subscriber's write, Release after the last) so the media
+	// socket sends it with one system call (udpbatch.Conn).
+	Batcher Batcher
 }
+
+// Batcher defers a socket's sends between Hold and the matching Release
+// (udpbatch.Conn implements it).
+type Batcher interface {
+	Hold()
+	Release()
+}
+
+type noBatcher struct{}
+
+func (noBatcher) Hold()    {}
+func (noBatcher) Release() {}
 
 // SFU is a set of rooms on one media node.
 type SFU struct {
@@ -98,6 +114,7 @@ type SFU struct {
 	onEvent func(SessionEvent)
 	log     *slog.Logger
 	metrics *metrics
+	batch   Batcher
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -202,7 +219,10 @@ func New(cfg Config) (*SFU, error) {
 	if cfg.ViewerAPI == nil {
 		cfg.ViewerAPI = cfg.API
 	}
-	s := &SFU{api: cfg.API, viewer: cfg.ViewerAPI, limits: cfg.Limits.withDefaults(), onEnd: cfg.OnSessionEnd, newMtr: cfg.NewMeter, onEvent: cfg.OnSessionEvent,
+	if cfg.Batcher == nil {
+		cfg.Batcher = noBatcher{}
+	}
+	s := &SFU{batch: cfg.Batcher, api: cfg.API, viewer: cfg.ViewerAPI, limits: cfg.Limits.withDefaults(), onEnd: cfg.OnSessionEnd, newMtr: cfg.NewMeter, onEvent: cfg.OnSessionEvent,
 		log: cfg.Logger.With("component", "sfu"), metrics: m, rooms: map[string]*Room{},
 		live: map[string]*Participant{}, revoked: map[string]time.Time{}}
 	return s, nil

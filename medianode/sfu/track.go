@@ -123,6 +123,7 @@ func (t *publishedTrack) addLayer(remote *webrtc.TrackRemote) {
 func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
 	defer t.wg.Done()
 	m := t.publisher.room.sfu.metrics
+	batch := t.publisher.room.sfu.batch
 	audio := remote.Kind() == webrtc.RTPCodecTypeAudio
 	var levelID uint8
 	if audio {
@@ -163,14 +164,14 @@ func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
 		}
 		if len(down) >= FanoutParallelAbove && fanoutWorkers > 1 {
 			if fan == nil {
-				fan = startFanout(fanoutWorkers-1, layer, m)
+				fan = startFanout(fanoutWorkers-1, layer, m, batch)
 			}
 			fan.dispatch(pkt, down) // shards 1…n-1 on the workers
-			sent, bytes := writeShard(down, 0, layer, pkt)
+			sent, bytes := writeShard(batch, down, 0, layer, pkt)
 			countForwarded(m, sent, bytes)
 			continue
 		}
-		sent, bytes := writeShard(down, -1, layer, pkt)
+		sent, bytes := writeShard(batch, down, -1, layer, pkt)
 		countForwarded(m, sent, bytes)
 	}
 }

@@ -165,13 +165,14 @@ func (p *Participant) readSlotRTCP(s *whepSlot) {
 			return
 		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch pk := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				if src := s.current(); src != nil {
 					src.requestKeyframe(reason)
 				}
 			case *rtcp.TransportLayerNack:
 				m.nacks.Inc()
+				m.retransmitted.Add(float64(s.down.retransmit(pk)))
 			}
 		}
 	}
