@@ -34,15 +34,17 @@ type countingConn struct {
 // or without the marker bit.
 func (c *countingConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
-		n, a, err := c.UDPConn.ReadFrom(b)
-		if err != nil || n < 2 {
-			return n, a, err
+		// ReadFromUDPAddrPort does not allocate: -benchmem then counts
+		// the SFU's allocations, not the receivers'.
+		n, ap, err := c.UDPConn.ReadFromUDPAddrPort(b)
+		if err != nil {
+			return n, nil, err
 		}
-		if b[0] >= 128 && b[0] < 192 && (b[1] < 192 || b[1] > 223) {
+		if n >= 2 && b[0] >= 128 && b[0] < 192 && (b[1] < 192 || b[1] > 223) {
 			c.media.Add(1)
 			continue
 		}
-		return n, a, err
+		return n, net.UDPAddrFromAddrPort(ap), nil
 	}
 }
 
