@@ -114,6 +114,13 @@ func newAPI(tc TransportConfig, loggerFactory logging.LoggerFactory, udpMux ice.
 		se.SetNAT1To1IPs(tc.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
 	se.SetIncludeLoopbackCandidate(tc.IncludeLoopback)
+	// A media node has public addresses: no mDNS (.local) candidates to
+	// resolve or offer. Pion otherwise opens a multicast socket, a reader
+	// goroutine and ~35 KiB of buffers per PeerConnection (heap profile at
+	// 200 WHEP viewers, docs/benchmarks.md). Browsers' own .local
+	// candidates are not resolvable by the node anyway; their peer-reflexive
+	// candidates are learned from the connectivity checks (RFC 8445 §7.3.1.3).
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 

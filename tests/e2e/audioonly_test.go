@@ -14,7 +14,7 @@ import (
 // participant who joins "audio only" (no camera, no video received)
 // decodes no video and downloads only the three others' audio (≈ 40
 // kbit/s each with Chromium's default Opus and RTP/SRTP overhead): under
-// 180 kbit/s, and under half of what a video participant downloads.
+// 180 kbit/s, and less than a video participant downloads.
 // Measured from each tab's
 // transport bytesReceived over 10 s, after the call settles; the figures
 // are logged (docs/benchmarks.md).
@@ -46,9 +46,12 @@ func TestAudioOnlyListenerBandwidth(t *testing.T) {
 	t.Logf("inbound over %s: video participant %.0f kbit/s, audio-only listener %.0f kbit/s (%.1f %%)",
 		window, videoKbps, listenerKbps, listenerKbps/videoKbps*100)
 	// The video participant's download depends on the layers its tiles
-	// ask for (adaptive stream) and on the machine's load (437–620 kbit/s
-	// measured), so the comparison has margin; the absolute bound below is
-	// the real check.
-	require.Less(t, listenerKbps, videoKbps/2, "the audio-only listener receives under half of a video participant's download")
+	// ask for (adaptive stream), on dynacast and on the machine's load:
+	// 437–1059 kbit/s measured, but 182 kbit/s once, as the first test
+	// after a cold devnet start (low layers only while the publishers'
+	// encoders ramp up). So the comparison only says the listener gets
+	// less (the same audio, no video); the absolute bound below is the
+	// real check.
+	require.Less(t, listenerKbps, videoKbps, "the audio-only listener receives less than a video participant")
 	require.Less(t, listenerKbps, 3*60.0, "at most the three others' audio (< 60 kbit/s each)")
 }
