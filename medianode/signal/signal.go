@@ -84,7 +84,9 @@ func (h *httpSession) setETag(tag string) {
 }
 
 // Handler returns the routes: GET /rtc (WebSocket), POST /whip, PATCH and
-// DELETE /whip/{id}, POST /whep, PATCH and DELETE /whep/{id}.
+// DELETE /whip/{id}, POST /whep, PATCH and DELETE /whep/{id}, and GET
+// /ping (204, what clients time to measure their round-trip time to the
+// node before the orchestrator places their room).
 func (s *Server) Handler() http.Handler {
 	if s.Log == nil {
 		s.Log = slog.Default()
@@ -100,6 +102,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("OPTIONS /whip", s.serveOptions)
 	mux.HandleFunc("OPTIONS /whep", s.serveOptions)
+	mux.HandleFunc("GET /ping", servePing)
 	return withCORS(mux)
 }
 
@@ -168,6 +171,16 @@ func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// servePing answers 204 with nothing to parse or cache; Timing-Allow-Origin
+// lets a page on another origin read the Resource Timing of it (W3C
+// Resource Timing §4.5), should it want more than its own clock.
+func servePing(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Timing-Allow-Origin", "*")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func withCORS(h http.Handler) http.Handler {

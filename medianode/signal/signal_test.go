@@ -544,3 +544,22 @@ func TestWHIPBadInput(t *testing.T) {
 	_ = fmt.Sprint
 	_ = json.Valid
 }
+
+// GET /ping answers 204 from any origin without a grant, uncacheable: a
+// browser on the orchestrator's page can time it.
+func TestPingForPlacement(t *testing.T) {
+	n := newNode(t)
+	req, err := http.NewRequest("GET", n.srv.URL+"/ping", nil)
+	require.NoError(t, err)
+	req.Header.Set("Origin", "https://app.example")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	require.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"))
+	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	resp, err = http.Post(n.srv.URL+"/ping", "text/plain", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+}

@@ -483,3 +483,43 @@ func TestWebhooks(t *testing.T) {
 
 // testChainID is the chain the test orchestrators' grants are bound to.
 const testChainID = "chroom-test-1"
+
+// TestPlacementByMeasuredRTT: a client asks which nodes to measure, sends
+// its round-trip times with the join, and a new room goes to the nearest
+// node, even one outside its region; once the room lives there, the
+// placement names that node alone. Bad measurements are refused.
+func TestPlacementByMeasuredRTT(t *testing.T) {
+	e := newEnv(t, true)
+	far := mustKey(t)
+	e.dir.nodes[far.ID] = api.NodeInfo{ID: far.ID, Type: "media", Status: "active", Operator: "chroom1op2", Region: "JP",
+		Endpoints: []string{"https://far.example", "https://far.example/rpc"}, MaxSessions: 100, MaxEgressKbps: 1_000_000, Quality: 1}
+
+	r := e.do("GET", "/v1/rooms/near/placement?region=DE", "", "")
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	require.Equal(t, false, r.body["placed"])
+	nodes := r.body["nodes"].([]any)
+	require.Len(t, nodes, 2)
+	first := nodes[0].(map[string]any)
+	require.Equal(t, e.media.ID, first["id"], "the client's region first")
+	require.Equal(t, "http://media.example:7880/ping", first["ping_url"])
+	require.Equal(t, "https://far.example/ping", nodes[1].(map[string]any)["ping_url"])
+
+	r = e.do("POST", "/v1/rooms/near/join", "", fmt.Sprintf(`{"name":"A","region":"DE","rtt_ms":{%q: 80, %q: 9.5}}`, e.media.ID, far.ID))
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	require.Equal(t, far.ID, r.body["media_node"].(map[string]any)["id"], "the nearest node, though not in the region")
+
+	r = e.do("GET", "/v1/rooms/near/placement", "", "")
+	require.Equal(t, true, r.body["placed"])
+	require.Len(t, r.body["nodes"].([]any), 1)
+	require.Equal(t, far.ID, r.body["nodes"].([]any)[0].(map[string]any)["id"])
+	r = e.do("POST", "/v1/rooms/near/join", "", fmt.Sprintf(`{"name":"B","rtt_ms":{%q: 1}}`, e.media.ID))
+	require.Equal(t, far.ID, r.body["media_node"].(map[string]any)["id"], "a live room stays where it is")
+
+	for _, bad := range []string{`{"rtt_ms":{"x": 0}}`, `{"rtt_ms":{"x": -3}}`, `{"rtt_ms":{"x": 60001}}`, `{"rtt_ms":{"": 5}}`,
+		`{"rtt_ms":{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}}`} {
+		r := e.do("POST", "/v1/rooms/other/join", "", bad)
+		require.Equal(t, http.StatusBadRequest, r.status, bad)
+		require.Equal(t, "invalid_rtt", r.body["error"].(map[string]any)["code"], bad)
+	}
+	require.Equal(t, http.StatusBadRequest, e.do("GET", "/v1/rooms/bad%20room/placement", "", "").status)
+}

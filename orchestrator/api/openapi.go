@@ -17,12 +17,16 @@ var openAPI = []byte(`{
         "identity": {"type": "string", "minLength": 1, "maxLength": 128, "description": "required with an API key (the grant's identity is <app>:<identity>); refused without one (anonymous joins get guest-<hex>)"},
         "name": {"type": "string", "maxLength": 128, "description": "display name, free text"},
         "role": {"type": "string", "enum": ["host", "presenter", "participant", "viewer"], "description": "host and presenter only with an API key; default: an app's first participant is host, others participant; anonymous joins never host"},
-        "region": {"type": "string", "description": "ISO 3166-1 alpha-2 region preferred for a new room"}}},
+        "region": {"type": "string", "description": "ISO 3166-1 alpha-2 region preferred for a new room"},
+        "rtt_ms": {"type": "object", "maxProperties": 8, "additionalProperties": {"type": "number", "exclusiveMinimum": 0, "maximum": 60000},
+          "description": "measured round-trip times in ms to the nodes GET /v1/rooms/{room}/placement named, by node ID; a new room goes to the nearest"}}},
       "JoinResponse": {"type": "object", "properties": {
         "token": {"type": "string", "description": "join grant: JWT signed EdDSA (RFC 8037) by this orchestrator's node key"},
         "room": {"type": "string"}, "role": {"type": "string"}, "identity": {"type": "string"},
         "expires_at_unix": {"type": "integer"},
-        "media_node": {"type": "object", "properties": {"id": {"type": "string"}, "ws_url": {"type": "string"}, "whip_url": {"type": "string"}, "whep_url": {"type": "string"}, "region": {"type": "string"}}}}},
+        "media_node": {"$ref": "#/components/schemas/MediaNode"}}},
+      "MediaNode": {"type": "object", "properties": {"id": {"type": "string"}, "ws_url": {"type": "string"}, "whip_url": {"type": "string"}, "whep_url": {"type": "string"},
+        "ping_url": {"type": "string", "description": "answers GET with 204 from any origin: time it to measure the round-trip time to the node"}, "region": {"type": "string"}}},
       "Participant": {"type": "object", "properties": {"identity": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"}, "joined_at_unix_ms": {"type": "integer"},
         "tracks": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"type": "string"}, "source": {"type": "string"}, "muted": {"type": "boolean"}}}}}}
     },
@@ -35,6 +39,12 @@ var openAPI = []byte(`{
     }
   },
   "paths": {
+    "/v1/rooms/{room}/placement": {"get": {"summary": "The media nodes to measure (GET their ping_url) before joining; send the times as the join's rtt_ms",
+      "parameters": [{"$ref": "#/components/parameters/room"}, {"name": "region", "in": "query", "required": false, "schema": {"type": "string", "maxLength": 32}}],
+      "responses": {"200": {"description": "nodes", "content": {"application/json": {"schema": {"type": "object", "properties": {
+          "room": {"type": "string"}, "placed": {"type": "boolean", "description": "the room is live on the one node named"},
+          "nodes": {"type": "array", "items": {"$ref": "#/components/schemas/MediaNode"}}}}}}},
+        "307": {"description": "another orchestrator owns the room"}, "400": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
     "/v1/rooms/{room}/join": {"post": {"summary": "Get a join grant and the media node to connect to",
       "security": [{"apiKey": []}, {}], "parameters": [{"$ref": "#/components/parameters/room"}],
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JoinRequest"}}}},

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -120,6 +121,7 @@ func New(cfg Config) *Server {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/rooms/{room}/join", s.join)
+	mux.HandleFunc("GET /v1/rooms/{room}/placement", s.placement)
 	mux.HandleFunc("POST /v1/rooms/{room}/stats", s.stats)
 	mux.HandleFunc("GET /v1/rooms/{room}/participants", s.listParticipants)
 	mux.HandleFunc("POST /v1/rooms/{room}/participants/{identity}/role", s.setRole)
@@ -280,6 +282,10 @@ type joinRequest struct {
 	// (no padding): the grant binds it (cnf) and the client signs its
 	// usage statements with it.
 	ClientKey string `json:"client_key"`
+	// RTTMs are the client's measured round-trip times to the nodes
+	// GET …/placement named, in milliseconds by node ID; a new room goes to
+	// the nearest (selector.Select). At most 8, each in (0, 60000].
+	RTTMs map[string]float64 `json:"rtt_ms"`
 }
 
 // MediaNodeRef tells the client where to connect.
@@ -288,6 +294,9 @@ type MediaNodeRef struct {
 	WSURL   string `json:"ws_url"`
 	WHIPURL string `json:"whip_url"`
 	WHEPURL string `json:"whep_url"`
+	// PingURL answers GET with 204 and no body, from any origin: what a
+	// client times to measure its round-trip time to the node.
+	PingURL string `json:"ping_url"`
 	Region  string `json:"region"`
 }
 
@@ -405,7 +414,11 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	if region == "" {
 		region = s.cfg.Region
 	}
-	nodeID, started, err := s.book.Place(room, region)
+	if err := validateRTTs(req.RTTMs); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_rtt", err.Error())
+		return
+	}
+	nodeID, started, err := s.book.Place(room, region, selector.RTTs(req.RTTMs))
 	if err != nil {
 		s.joins.WithLabelValues("no_node").Inc()
 		writeError(w, http.StatusServiceUnavailable, "no_media_node", err.Error())
@@ -458,11 +471,77 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// validateRTTs checks a join's rtt_ms: at most 8 entries, node IDs of at
+// most 128 bytes, times in (0, 60000] ms.
+func validateRTTs(m map[string]float64) error {
+	if len(m) > 8 {
+		return fmt.Errorf("rtt_ms has %d entries; at most 8 (the nodes GET /v1/rooms/{room}/placement names)", len(m))
+	}
+	for id, v := range m {
+		if id == "" || len(id) > 128 {
+			return fmt.Errorf("rtt_ms keys are node IDs of 1-128 bytes, got %q", id)
+		}
+		if math.IsNaN(v) || v <= 0 || v > 60000 {
+			return fmt.Errorf("rtt_ms[%q] must be a time in milliseconds in (0, 60000], got %v", id, v)
+		}
+	}
+	return nil
+}
+
+// placementResponse names the nodes a client should measure before it
+// joins a room (GET /v1/rooms/{room}/placement).
+type placementResponse struct {
+	Room string `json:"room"`
+	// Placed is true when the room is already live on the one node named:
+	// nothing to measure.
+	Placed bool           `json:"placed"`
+	Nodes  []MediaNodeRef `json:"nodes"`
+}
+
+// placement answers GET /v1/rooms/{room}/placement?region=: the media
+// nodes a client should ping (MediaNodeRef.PingURL) before it joins, so
+// that it can send its round-trip times with the join (rtt_ms). Open to
+// anyone who may join; it reveals only registered, public node endpoints.
+func (s *Server) placement(w http.ResponseWriter, r *http.Request) {
+	room := r.PathValue("room")
+	if err := ValidateRoomName(room); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_room", err.Error())
+		return
+	}
+	region := r.URL.Query().Get("region")
+	if len(region) > 32 {
+		writeError(w, http.StatusBadRequest, "invalid_region", "region is at most 32 bytes (\"DE\", \"US-CA\")")
+		return
+	}
+	if region == "" {
+		region = s.cfg.Region
+	}
+	if !s.dir.Ready() {
+		writeError(w, http.StatusServiceUnavailable, "not_ready", "the orchestrator has not loaded the registry yet")
+		return
+	}
+	if !s.owner(w, r, room) {
+		return
+	}
+	cands, placed, err := s.book.Shortlist(room, region)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "no_media_node", err.Error())
+		return
+	}
+	out := placementResponse{Room: room, Placed: placed, Nodes: []MediaNodeRef{}}
+	for _, c := range cands {
+		if n, ok := s.dir.Node(c.ID); ok {
+			out.Nodes = append(out.Nodes, mediaRef(n))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 // mediaRef derives a media node's client URLs from its base endpoint.
 func mediaRef(n NodeInfo) MediaNodeRef {
 	base := strings.TrimSuffix(httpBase(n.Endpoints), "/")
 	ws := "ws" + strings.TrimPrefix(base, "http")
-	return MediaNodeRef{ID: n.ID, WSURL: ws + "/rtc", WHIPURL: base + "/whip", WHEPURL: base + "/whep", Region: n.Region}
+	return MediaNodeRef{ID: n.ID, WSURL: ws + "/rtc", WHIPURL: base + "/whip", WHEPURL: base + "/whep", PingURL: base + "/ping", Region: n.Region}
 }
 
 // bearerSession authenticates a request by its join grant (issued by this

@@ -32,7 +32,7 @@ func TestLoneMediaNodeCannotInventSessions(t *testing.T) {
 	now := t0
 	clock := func() time.Time { return now }
 	book := session.New(session.Params{Nodes: oneNode{clock}, Clock: clock})
-	_, _, err := book.Place("demo", "DE")
+	_, _, err := book.Place("demo", "DE", nil)
 	require.NoError(t, err)
 	rec, err := book.Admit(session.Admission{Room: "demo", NodeID: mediaKey.ID, Identity: "guest-1", IP: "192.0.2.1", Role: "viewer"})
 	require.NoError(t, err)

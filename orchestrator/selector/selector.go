@@ -1,9 +1,11 @@
 // Package selector places rooms on media nodes (DESIGN.md §3): ACTIVE
-// nodes that report load recently, in the caller's region first, scored
-// by headroom and on-chain quality, then the better of two random choices
-// among the best ("power of two choices", Mitzenmacher 2001), which
-// spreads rooms without herding onto one node. It also decides which
-// orchestrator owns a room by rendezvous hashing.
+// nodes that report load recently; the one the first participant measured
+// the lowest round-trip time to (Shortlist says which to measure), or
+// without measurements the caller's region first, scored by headroom and
+// on-chain quality, then the better of two random choices among the best
+// ("power of two choices", Mitzenmacher 2001), which spreads rooms without
+// herding onto one node. It also decides which orchestrator owns a room by
+// rendezvous hashing.
 package selector
 
 import (
@@ -71,32 +73,41 @@ func Headroom(c Candidate) float64 {
 	return h
 }
 
+// RTTs are a client's measured round-trip times to media nodes, in
+// milliseconds, by node ID (from pinging the nodes Shortlist names).
+type RTTs map[string]float64
+
+// MaxShortlist is the most nodes Shortlist names for a client to measure.
+const MaxShortlist = 4
+
+// rttTie is how close (relative, and absolute in ms) two round-trip times
+// must be for the better-scored node to win over the nearer one.
+const (
+	rttTieRatio = 1.10
+	rttTieMs    = 3.0
+)
+
 // Select picks a node for a new room whose first participant is in
-// region ("DE", "US-CA" or empty). Errors: ErrNoNode.
-func (s *Selector) Select(cands []Candidate, region string) (Candidate, error) {
-	now, stale, k, rnd := time.Now, 15*time.Second, 4, rand.IntN
-	if s.Now != nil {
-		now = s.Now
-	}
-	if s.StaleAfter > 0 {
-		stale = s.StaleAfter
-	}
+// region ("DE", "US-CA" or empty) and measured rtts (nil or empty: none).
+// With measurements, it is the usable node with the lowest round-trip
+// time; nodes within 10 % or 3 ms of it count as equally near and the
+// best-scored of them wins. Without (or none to a usable node), the
+// region and score rule of the package comment applies. Errors:
+// ErrNoNode.
+func (s *Selector) Select(cands []Candidate, region string, rtts RTTs) (Candidate, error) {
+	k, rnd := 4, rand.IntN
 	if s.TopK > 0 {
 		k = s.TopK
 	}
 	if s.Rand != nil {
 		rnd = s.Rand
 	}
-	t := now()
-	var usable []Candidate
-	for _, c := range cands {
-		if c.Load == nil || t.Sub(c.Load.ReportedAt) > stale || c.Load.Draining || Headroom(c) <= 0.05 {
-			continue
-		}
-		usable = append(usable, c)
-	}
+	usable := s.usable(cands)
 	if len(usable) == 0 {
 		return Candidate{}, ErrNoNode
+	}
+	if c, ok := nearest(usable, rtts); ok {
+		return c, nil
 	}
 	if country := countryOf(region); country != "" {
 		var local []Candidate
@@ -109,14 +120,7 @@ func (s *Selector) Select(cands []Candidate, region string) (Candidate, error) {
 			usable = local
 		}
 	}
-	score := func(c Candidate) float64 { return Headroom(c) * (0.5 + 0.5*clamp01(c.Quality)) }
-	sort.SliceStable(usable, func(i, j int) bool {
-		si, sj := score(usable[i]), score(usable[j])
-		if si != sj {
-			return si > sj
-		}
-		return usable[i].ID < usable[j].ID
-	})
+	sortByScore(usable)
 	if len(usable) > k {
 		usable = usable[:k]
 	}
@@ -131,6 +135,86 @@ func (s *Selector) Select(cands []Candidate, region string) (Candidate, error) {
 		return usable[b], nil
 	}
 	return usable[a], nil
+}
+
+// Shortlist names the nodes a client about to start a room should measure
+// its round-trip time to: up to MaxShortlist usable nodes, those in its
+// region first, each group by score. Errors: ErrNoNode.
+func (s *Selector) Shortlist(cands []Candidate, region string) ([]Candidate, error) {
+	usable := s.usable(cands)
+	if len(usable) == 0 {
+		return nil, ErrNoNode
+	}
+	sortByScore(usable)
+	country := countryOf(region)
+	sort.SliceStable(usable, func(i, j int) bool {
+		return country != "" && countryOf(usable[i].Region) == country && countryOf(usable[j].Region) != country
+	})
+	if len(usable) > MaxShortlist {
+		usable = usable[:MaxShortlist]
+	}
+	return usable, nil
+}
+
+// usable keeps the candidates that reported load within StaleAfter, are
+// not draining and have more than 5 % headroom.
+func (s *Selector) usable(cands []Candidate) []Candidate {
+	now, stale := time.Now, 15*time.Second
+	if s.Now != nil {
+		now = s.Now
+	}
+	if s.StaleAfter > 0 {
+		stale = s.StaleAfter
+	}
+	t := now()
+	var usable []Candidate
+	for _, c := range cands {
+		if c.Load == nil || t.Sub(c.Load.ReportedAt) > stale || c.Load.Draining || Headroom(c) <= 0.05 {
+			continue
+		}
+		usable = append(usable, c)
+	}
+	return usable
+}
+
+// nearest is the usable candidate with the lowest measured RTT (ties, see
+// rttTie, to the best score, then the lower ID); false when none of them
+// was measured.
+func nearest(usable []Candidate, rtts RTTs) (Candidate, bool) {
+	var measured []Candidate
+	best := 0.0
+	for _, c := range usable {
+		if r, ok := rtts[c.ID]; ok {
+			if len(measured) == 0 || r < best {
+				best = r
+			}
+			measured = append(measured, c)
+		}
+	}
+	if len(measured) == 0 {
+		return Candidate{}, false
+	}
+	var near []Candidate
+	for _, c := range measured {
+		if r := rtts[c.ID]; r <= best*rttTieRatio || r <= best+rttTieMs {
+			near = append(near, c)
+		}
+	}
+	sortByScore(near)
+	return near[0], true
+}
+
+func score(c Candidate) float64 { return Headroom(c) * (0.5 + 0.5*clamp01(c.Quality)) }
+
+// sortByScore orders cs by score, best first, then by ID.
+func sortByScore(cs []Candidate) {
+	sort.SliceStable(cs, func(i, j int) bool {
+		si, sj := score(cs[i]), score(cs[j])
+		if si != sj {
+			return si > sj
+		}
+		return cs[i].ID < cs[j].ID
+	})
 }
 
 func countryOf(region string) string {

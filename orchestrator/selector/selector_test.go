@@ -55,7 +55,7 @@ func TestSelect(t *testing.T) {
 				i++
 				return r
 			}}
-			got, err := s.Select(tc.nodes, tc.region)
+			got, err := s.Select(tc.nodes, tc.region, nil)
 			if tc.err != nil {
 				require.ErrorIs(t, err, tc.err)
 				return
@@ -76,7 +76,7 @@ func TestSelectSpreadsLoad(t *testing.T) {
 	s := &selector.Selector{Now: func() time.Time { return now }}
 	counts := map[string]int{}
 	for i := 0; i < 400; i++ {
-		c, err := s.Select(nodes, "DE")
+		c, err := s.Select(nodes, "DE", nil)
 		require.NoError(t, err)
 		counts[c.ID]++
 	}
@@ -106,4 +106,58 @@ func TestOwner(t *testing.T) {
 	require.Len(t, owners, 3)
 	require.Equal(t, owners["orch-b"], moved)
 	require.Equal(t, "", selector.Owner("room", nil))
+}
+
+// TestSelectByMeasuredRTT: a client's measurements beat the region rule;
+// only usable nodes count; near-equal times go to the better-scored node.
+func TestSelectByMeasuredRTT(t *testing.T) {
+	full := node("full", "DE", 99, 1, 0)
+	tests := []struct {
+		name   string
+		nodes  []selector.Candidate
+		region string
+		rtts   selector.RTTs
+		want   string
+	}{
+		{name: "the nearest node, whatever the region", nodes: []selector.Candidate{node("de", "DE", 0, 1, 0), node("fr", "FR", 0, 1, 0)},
+			region: "DE", rtts: selector.RTTs{"de": 48, "fr": 11}, want: "fr"},
+		{name: "a full node is not chosen however near", nodes: []selector.Candidate{full, node("far", "DE", 0, 1, 0)},
+			rtts: selector.RTTs{"full": 1, "far": 90}, want: "far"},
+		{name: "unmeasured nodes lose to measured ones", nodes: []selector.Candidate{node("idle", "DE", 0, 1, 0), node("busy", "DE", 50, 1, 0)},
+			rtts: selector.RTTs{"busy": 30}, want: "busy"},
+		{name: "within 10 %: the better score wins", nodes: []selector.Candidate{node("busy", "DE", 60, 1, 0), node("idle", "DE", 5, 1, 0)},
+			rtts: selector.RTTs{"busy": 100, "idle": 108}, want: "idle"},
+		{name: "within 3 ms: the better score wins", nodes: []selector.Candidate{node("busy", "DE", 60, 1, 0), node("idle", "DE", 5, 1, 0)},
+			rtts: selector.RTTs{"busy": 1, "idle": 3.5}, want: "idle"},
+		{name: "beyond both: the nearer wins", nodes: []selector.Candidate{node("busy", "DE", 60, 1, 0), node("idle", "DE", 5, 1, 0)},
+			rtts: selector.RTTs{"busy": 20, "idle": 40}, want: "busy"},
+		{name: "measurements of unknown nodes only: the region rule", nodes: []selector.Candidate{node("fr", "FR", 0, 1, 0), node("de", "DE", 50, 0.5, 0)},
+			region: "DE", rtts: selector.RTTs{"elsewhere": 1}, want: "de"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &selector.Selector{Now: func() time.Time { return now }, Rand: func(int) int { return 0 }}
+			got, err := s.Select(tc.nodes, tc.region, tc.rtts)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got.ID)
+		})
+	}
+}
+
+// TestShortlist: the nodes a client is asked to measure are usable ones,
+// its region's first, at most MaxShortlist.
+func TestShortlist(t *testing.T) {
+	old := node("old", "DE", 0, 1, time.Minute)
+	nodes := []selector.Candidate{old, node("fr1", "FR", 0, 1, 0), node("de-busy", "DE", 50, 1, 0), node("de", "DE-BY", 1, 1, 0),
+		node("us", "US", 0, 1, 0), node("jp", "JP", 2, 1, 0), node("fr2", "FR", 3, 1, 0)}
+	s := &selector.Selector{Now: func() time.Time { return now }}
+	got, err := s.Shortlist(nodes, "DE")
+	require.NoError(t, err)
+	var ids []string
+	for _, c := range got {
+		ids = append(ids, c.ID)
+	}
+	require.Equal(t, []string{"de", "de-busy", "fr1", "us"}, ids, "region first (by score), then the best others; the stale node never")
+	_, err = s.Shortlist([]selector.Candidate{old}, "DE")
+	require.ErrorIs(t, err, selector.ErrNoNode)
 }

@@ -228,29 +228,20 @@ func (b *Book) setBan(ban Ban) {
 
 // Place returns the media node of room, choosing one when the room is new
 // or its node is no longer a candidate, is draining or has not reported
-// load within LoadFreshness. started is true when the room is new.
-// Errors: selector.ErrNoNode.
-func (b *Book) Place(roomName, region string) (nodeID string, started bool, err error) {
-	var cands []selector.Candidate
-	if b.p.Nodes != nil {
-		cands = b.p.Nodes.Candidates()
+// load within LoadFreshness; a new room goes to the node its first
+// participant measured nearest (rtts, see selector.Select), else by
+// region. started is true when the room is new. Errors:
+// selector.ErrNoNode.
+func (b *Book) Place(roomName, region string, rtts selector.RTTs) (nodeID string, started bool, err error) {
+	cands := b.candidates()
+	if id, ok := b.liveNode(roomName, cands); ok {
+		return id, false, nil
 	}
-	now := b.p.Clock()
-	b.mu.Lock()
-	r, ok := b.rooms[roomName]
-	if ok {
-		for _, c := range cands {
-			if c.ID == r.nodeID && c.Load != nil && !c.Load.Draining && now.Sub(c.Load.ReportedAt) <= b.p.LoadFreshness {
-				b.mu.Unlock()
-				return r.nodeID, false, nil
-			}
-		}
-	}
-	b.mu.Unlock()
-	c, err := b.sel.Select(cands, region)
+	c, err := b.sel.Select(cands, region, rtts)
 	if err != nil {
 		return "", false, err
 	}
+	now := b.p.Clock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if r, ok := b.rooms[roomName]; ok {
@@ -259,6 +250,48 @@ func (b *Book) Place(roomName, region string) (nodeID string, started bool, err 
 	}
 	b.rooms[roomName] = &room{hash: format.RoomHash(roomName), nodeID: c.ID, createdAt: now}
 	return c.ID, true, nil
+}
+
+// Shortlist returns the media nodes a client joining room should measure
+// its round-trip time to before it joins: the room's node alone when the
+// room is live on one (placed is then true: nothing to choose), else
+// selector.Shortlist's. Errors: selector.ErrNoNode.
+func (b *Book) Shortlist(roomName, region string) (nodes []selector.Candidate, placed bool, err error) {
+	cands := b.candidates()
+	if id, ok := b.liveNode(roomName, cands); ok {
+		for _, c := range cands {
+			if c.ID == id {
+				return []selector.Candidate{c}, true, nil
+			}
+		}
+	}
+	nodes, err = b.sel.Shortlist(cands, region)
+	return nodes, false, err
+}
+
+func (b *Book) candidates() []selector.Candidate {
+	if b.p.Nodes == nil {
+		return nil
+	}
+	return b.p.Nodes.Candidates()
+}
+
+// liveNode is the node room is placed on, if that node is a candidate,
+// not draining and has reported load within LoadFreshness.
+func (b *Book) liveNode(roomName string, cands []selector.Candidate) (string, bool) {
+	now := b.p.Clock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[roomName]
+	if !ok {
+		return "", false
+	}
+	for _, c := range cands {
+		if c.ID == r.nodeID && c.Load != nil && !c.Load.Draining && now.Sub(c.Load.ReportedAt) <= b.p.LoadFreshness {
+			return r.nodeID, true
+		}
+	}
+	return "", false
 }
 
 // Node returns the media node of a room this Book knows.

@@ -93,7 +93,7 @@ func newFixture(t *testing.T) *fixture {
 // admit places room and admits a.
 func (f *fixture) admit(t *testing.T, a session.Admission) (session.Record, error) {
 	t.Helper()
-	id, _, err := f.book.Place(a.Room, "DE")
+	id, _, err := f.book.Place(a.Room, "DE", nil)
 	require.NoError(t, err)
 	a.NodeID = id
 	return f.book.Admit(a)
@@ -247,7 +247,7 @@ func TestBanLastsUntilTheLastGrantExpires(t *testing.T) {
 func TestPlace(t *testing.T) {
 	f := newFixture(t)
 	f.nodes.live = false
-	id, started, err := f.book.Place("r", "DE")
+	id, started, err := f.book.Place("r", "DE", nil)
 	require.NoError(t, err)
 	require.Equal(t, nodeA, id)
 	require.True(t, started)
@@ -255,7 +255,7 @@ func TestPlace(t *testing.T) {
 	// B joins the candidates: the room stays on A while A reports.
 	f.nodes.cands = append(f.nodes.cands, node(nodeB, t0, false))
 	f.clk.advance(10 * time.Second)
-	id, started, err = f.book.Place("r", "DE")
+	id, started, err = f.book.Place("r", "DE", nil)
 	require.NoError(t, err)
 	require.Equal(t, nodeA, id)
 	require.False(t, started)
@@ -273,21 +273,21 @@ func TestPlace(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newFixture(t)
 			g.nodes.live = false
-			_, _, err := g.book.Place("r", "DE")
+			_, _, err := g.book.Place("r", "DE", nil)
 			require.NoError(t, err)
 			g.clk.advance(time.Minute)
 			g.nodes.cands = []selector.Candidate{node(nodeB, g.clk.now, false)}
 			if tc.a != nil {
 				g.nodes.cands = append(g.nodes.cands, tc.a(g.clk.now))
 			}
-			id, started, err := g.book.Place("r", "DE")
+			id, started, err := g.book.Place("r", "DE", nil)
 			require.NoError(t, err)
 			require.Equal(t, nodeB, id, "moved")
 			require.False(t, started)
 		})
 	}
 	f.nodes.cands = nil
-	_, _, err = f.book.Place("new", "DE")
+	_, _, err = f.book.Place("new", "DE", nil)
 	require.ErrorIs(t, err, selector.ErrNoNode)
 	_, ok := f.book.Node("new")
 	require.False(t, ok, "a room no node took is not kept")

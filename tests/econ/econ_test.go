@@ -231,7 +231,7 @@ func TestEconSim(t *testing.T) {
 				return []selector.Candidate{{ID: liar.ID, MaxSessions: 100, MaxEgressKbps: 200_000, Load: &selector.Load{ReportedAt: now}}}
 			})})
 		// One real viewer joined and left after a minute.
-		_, _, err := book.Place("room-1", "")
+		_, _, err := book.Place("room-1", "", nil)
 		require.NoError(t, err)
 		rec, err := book.Admit(session.Admission{Room: "room-1", NodeID: liar.ID, Identity: "guest-1", IP: "192.0.2.1"})
 		require.NoError(t, err)

@@ -63,16 +63,32 @@ export class Orchestrator {
   }
 
   /**
+   * placement asks which media nodes to measure before joining room:
+   * {room, placed, nodes: [{id, ping_url, region, …}]}; placed is true when
+   * the room already lives on the one node named.
+   */
+  async placement(room) {
+    const { data } = await this.#request("Finding media nodes", "GET", `/v1/rooms/${enc(room)}/placement`);
+    if (!Array.isArray(data.nodes)) {
+      throw new ApiError("Finding media nodes", "Finding media nodes failed: the orchestrator's answer has no node list");
+    }
+    return data;
+  }
+
+  /**
    * join asks for a join grant: {token, room, role, identity,
-   * expires_at_unix, media_node: {id, ws_url, whip_url, whep_url, region}}.
+   * expires_at_unix, media_node: {id, ws_url, whip_url, whep_url, ping_url, region}}.
+   * rttMs ({nodeID: ms}, from placement and pingNode) places a new room on
+   * the nearest node.
    * After a redirect, this client keeps talking to the orchestrator that
    * answered, the room's owner.
    */
-  async join(room, { identity, name, role, clientKey }) {
+  async join(room, { identity, name, role, clientKey, rttMs }) {
     const body = { name };
     if (identity) body.identity = identity; // apps with an API key only
     if (role) body.role = role;
     if (clientKey) body.client_key = clientKey; // attestation: the grant binds it (cnf)
+    if (rttMs && Object.keys(rttMs).length) body.rtt_ms = rttMs; // a new room goes to the nearest node
     const { data, url } = await this.#request("Joining the room", "POST", `/v1/rooms/${enc(room)}/join`, { body });
     if (typeof data.token !== "string" || !data.token) {
       throw new ApiError("Joining the room", "Joining the room failed: the orchestrator's answer has no token");

@@ -146,6 +146,58 @@ async function openMedia(audioOnly) {
  * media, and connects to the media node. It resolves when joined and
  * rejects with the failed step's message.
  */
+// PLACEMENT_BUDGET_MS bounds the time spent measuring media nodes before
+// a join (all nodes in parallel); a node not measured in it is left out.
+const PLACEMENT_BUDGET_MS = 800;
+
+// measureNodes asks the orchestrator which media nodes could host room and
+// times a few GET /ping to each: {nodeID: ms}, the best of the pings
+// after the first (which also sets up the connection), or null when there
+// is nothing to choose (the room is live, one node) or nothing measured.
+// A new room goes to the nearest node (the orchestrator's selector).
+async function measureNodes(orchestrator, room) {
+  hook.placement = null;
+  let p;
+  try {
+    p = await orchestrator.placement(room);
+  } catch (e) {
+    debugLog.add("placement skipped", { error: describeError(e) });
+    return null;
+  }
+  if (p.placed || p.nodes.length < 2) return null;
+  const started = performance.now();
+  const times = await Promise.all(p.nodes.map((n) => pingNode(n.ping_url, PLACEMENT_BUDGET_MS).then((ms) => [n.id, ms])));
+  const rtts = {};
+  for (const [id, ms] of times) if (ms !== null) rtts[id] = Math.max(0.1, Math.round(ms * 10) / 10);
+  hook.placement = { nodes: p.nodes.map((n) => n.id), rtts, tookMs: Math.round(performance.now() - started) };
+  debugLog.add("media nodes measured", hook.placement);
+  return Object.keys(rtts).length ? rtts : null;
+}
+
+// pingNode is the lowest round-trip time to url in ms over up to four
+// GETs within budgetMs, not counting the first; null if none came back.
+async function pingNode(url, budgetMs) {
+  if (typeof url !== "string" || !url) return null;
+  const until = performance.now() + budgetMs;
+  let best = null;
+  for (let i = 0; i < 4 && performance.now() < until; i++) {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), Math.max(1, until - performance.now()));
+    const t0 = performance.now();
+    try {
+      await fetch(url, { cache: "no-store", mode: "cors", credentials: "omit", signal: ctl.signal });
+    } catch {
+      clearTimeout(timer);
+      break; // unreachable, blocked (mixed content) or out of time
+    } finally {
+      clearTimeout(timer);
+    }
+    const ms = performance.now() - t0;
+    if (i > 0 && (best === null || ms < best)) best = ms;
+  }
+  return best;
+}
+
 async function joinRoom({ room, name, role, audioOnly } = {}) {
   if (hook.state === "joining" || hook.state === "joined" || hook.state === "reconnecting") throw new Error("already in a call; leave first");
   room = String(room ?? "").trim();
@@ -174,10 +226,10 @@ async function joinRoom({ room, name, role, audioOnly } = {}) {
 
   setStatus("Asking the orchestrator for a place in the room…");
   api = new Orchestrator();
-  const clientKey = await newClientKey();
+  const [clientKey, rttMs] = await Promise.all([newClientKey(), measureNodes(api, room)]);
   let grant;
   try {
-    grant = await api.join(room, { name, role: role || undefined, clientKey: clientKey?.publicKey });
+    grant = await api.join(room, { name, role: role || undefined, clientKey: clientKey?.publicKey, rttMs });
   } catch (e) {
     throw failJoin(e);
   }
@@ -918,6 +970,8 @@ window.chroom = {
     const t = hook.timing;
     return t && { startedAt: t.startedAt, joined: t.joined, firstFrame: t.firstFrame, firstAudio: t.firstAudio };
   },
+  /** placement is the last join's media-node measurement {nodes, rtts: {nodeID: ms}, tookMs}, null when there was nothing to choose */
+  get placement() { return hook.placement || null; },
   /** route() is the selected ICE route {candidateType, protocol, relayProtocol} (as the stats panel shows it), null before there is one */
   async route() {
     const s = call ? await call.stats().catch(() => null) : null;
