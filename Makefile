@@ -11,7 +11,7 @@ LDFLAGS      := -X $(SDK_VERSION).Name=chroom -X $(SDK_VERSION).AppName=chroomd 
                 -X $(SDK_VERSION).Version=$(VERSION) -X $(SDK_VERSION).Commit=$(COMMIT)
 BINARIES     := chroomd medianode orchestrator chroom-loadtest
 
-.PHONY: help build install test test-unit test-sims econ-sim e2e e2e-soak devnet-check bench fuzz proto-check lint fmt proto-gen \
+.PHONY: help build install test test-unit test-sims econ-sim e2e e2e-soak test-faults devnet-check bench fuzz proto-check lint fmt proto-gen \
         localnet localnet-stop demo demo-stop demo-reset clean
 
 help: ## list the targets
@@ -35,6 +35,9 @@ e2e: build ## the whole network in headless Chromium: call, chat, file, WHIP/WHE
 
 e2e-soak: build ## N two-person calls in fresh rooms (default 50): failures and join → first frame, both sides
 	CHROOM_E2E=1 CHROOM_E2E_SOAK=$(or $(N),50) $(GO) test -count=1 -timeout 120m -run 'TestSoak' -v ./tests/e2e/ 2>&1 | grep --line-buffered -vE '^(ice|pc|dtls|sctp) ' ; exit $${PIPESTATUS[0]}
+
+test-faults: build ## fault suite: a 4-validator chain with a validator killed and restarted under load (FAULT_BLOCKS=200)
+	CHROOM_FAULTS=1 $(GO) test -count=1 -timeout 20m -v ./tests/faults/
 
 devnet-check: ## start a throw-away devnet on spare ports, register nodes by tx, check them, stop it
 	bash scripts/devnet-check.sh
@@ -76,14 +79,14 @@ proto-check: proto-gen ## fail if the committed generated code differs from prot
 	@test -z "$$(git status --porcelain -- '*.pb.go' '*.pb.gw.go')" || \
 	  (echo "make proto-gen created files that are not committed"; git status --porcelain -- '*.pb.go'; exit 1)
 
-localnet: build ## run a single-validator chain on 127.0.0.1 in .localnet/ (Ctrl-C stops it)
-	DEVNET_DIR=$(CURDIR)/.localnet FOREGROUND=1 bash scripts/devnet.sh up
+localnet: build ## run a chain on 127.0.0.1 in .localnet/: one validator, or VALIDATORS=4 (Ctrl-C stops it)
+	DEVNET_DIR=$(CURDIR)/.localnet FOREGROUND=1 VALIDATORS=$(or $(VALIDATORS),1) bash scripts/devnet.sh up
 
 localnet-stop: ## stop a localnet started elsewhere
 	DEVNET_DIR=$(CURDIR)/.localnet bash scripts/devnet.sh down
 
-demo: build ## the whole network: chain, orchestrator with the web client, two media nodes (Ctrl-C stops it)
-	DEVNET_DIR=$(CURDIR)/.demo NETWORK=1 FOREGROUND=1 bash scripts/devnet.sh up
+demo: build ## the whole network: chain (VALIDATORS=1 by default), orchestrator with the web client, two media nodes (Ctrl-C stops it)
+	DEVNET_DIR=$(CURDIR)/.demo NETWORK=1 FOREGROUND=1 VALIDATORS=$(or $(VALIDATORS),1) bash scripts/devnet.sh up
 
 demo-stop: ## stop the demo from another terminal
 	DEVNET_DIR=$(CURDIR)/.demo bash scripts/devnet.sh down

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# devnet.sh — a single-validator Chroom chain on 127.0.0.1, for `make demo`
-# and `make localnet`.
+# devnet.sh — a Chroom chain on 127.0.0.1 (one validator, or VALIDATORS=N),
+# for `make demo` and `make localnet`.
 #
 #   scripts/devnet.sh up      create (first time) and start the devnet; with
 #                             REGISTER=1 also register one media node and one
@@ -16,7 +16,11 @@
 # Settings (environment): DEVNET_DIR (default .demo), CHROOMD (default
 # build/chroomd), CHAIN_ID (chroom-devnet-1), and the ports RPC_PORT
 # (26657), P2P_PORT (26656), GRPC_PORT (9090), API_PORT (1317), and
-# EPOCH_DURATION (30s) of the "chroom" reward epoch. OWNER_PID: stop the
+# EPOCH_DURATION (30s) of the "chroom" reward epoch. VALIDATORS (1): how
+# many validators, each with an equal stake, its own home
+# (DEVNET_DIR/chroomd for the first, DEVNET_DIR/validator-<i> for the
+# others) and ports (each base port + i × PORT_STRIDE, default 100), all
+# persistent peers of each other; clients talk to the first. OWNER_PID: stop the
 # devnet when that process exits (tests set it, so a crashed test run leaves
 # no processes behind). MEDIA_LOG_LEVEL (info) is the media nodes'
 # --log-level: debug records each session's negotiation, track bindings,
@@ -41,6 +45,8 @@ API_PORT=${API_PORT:-1317}
 REGISTER=${REGISTER:-0}
 NETWORK=${NETWORK:-0}
 EPOCH_DURATION=${EPOCH_DURATION:-30s}
+VALIDATORS=${VALIDATORS:-1}
+PORT_STRIDE=${PORT_STRIDE:-100}
 FOREGROUND=${FOREGROUND:-0}
 OWNER_PID=${OWNER_PID:-}
 MEDIA_LOG_LEVEL=${MEDIA_LOG_LEVEL:-info}
@@ -72,16 +78,47 @@ running_pid() {
   return 1
 }
 
+# Validator i (0 is the first, the one clients use): home, pid file, and a
+# base port shifted by i × PORT_STRIDE.
+val_home() { if [ "$1" = 0 ]; then echo "$HOME_DIR"; else echo "$DEVNET_DIR/validator-$1"; fi; }
+val_pid_file() { if [ "$1" = 0 ]; then echo "$PID_FILE"; else echo "$DEVNET_DIR/validator-$1.pid"; fi; }
+val_log() { if [ "$1" = 0 ]; then echo "$LOG_DIR/chroomd.log"; else echo "$LOG_DIR/validator-$1.log"; fi; }
+val_port() { echo $(($1 + $2 * PORT_STRIDE)); }
+validators() { seq 0 $((VALIDATORS - 1)); }
+
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 check_ports() {
-  local name port
-  for name in RPC_PORT P2P_PORT GRPC_PORT API_PORT; do
-    port=${!name}
-    if port_in_use "$port"; then
-      fail "port $port is already taken on 127.0.0.1; free it or choose another with $name=<port>"
-    fi
+  local name port i
+  [[ "$VALIDATORS" =~ ^[1-9][0-9]*$ ]] && [ "$VALIDATORS" -le 20 ] || fail "VALIDATORS must be a number from 1 to 20, got '$VALIDATORS'"
+  for i in $(validators); do
+    for name in RPC_PORT P2P_PORT GRPC_PORT API_PORT; do
+      port=$(val_port "${!name}" "$i")
+      if port_in_use "$port"; then
+        fail "port $port (validator $i's $name) is already taken on 127.0.0.1; free it or choose other ports ($name=<port>, PORT_STRIDE=<n>)"
+      fi
+    done
   done
+}
+
+# configure_validator I — one-second blocks, validator I's ports, all on
+# loopback; with several validators, peers on one IP allowed.
+configure_validator() {
+  local i=$1 home cfg app
+  home=$(val_home "$i")
+  cfg=$home/config/config.toml app=$home/config/app.toml
+  sed -i -e 's/^timeout_commit = .*/timeout_commit = "1s"/' \
+    -e 's/^timeout_propose = .*/timeout_propose = "1s"/' \
+    -e "s#^laddr = \"tcp://127.0.0.1:26657\"#laddr = \"tcp://127.0.0.1:$(val_port "$RPC_PORT" "$i")\"#" \
+    -e "s#^laddr = \"tcp://0.0.0.0:26656\"#laddr = \"tcp://127.0.0.1:$(val_port "$P2P_PORT" "$i")\"#" \
+    -e 's#^pprof_laddr = .*#pprof_laddr = ""#' \
+    -e 's/^allow_duplicate_ip = .*/allow_duplicate_ip = true/' \
+    -e 's/^addr_book_strict = .*/addr_book_strict = false/' "$cfg"
+  sed -i -e "s#^address = \"localhost:9090\"#address = \"127.0.0.1:$(val_port "$GRPC_PORT" "$i")\"#" \
+    -e "s#^address = \"tcp://localhost:1317\"#address = \"tcp://127.0.0.1:$(val_port "$API_PORT" "$i")\"#" "$app"
+  if [ "$i" = 0 ]; then
+    sed -i -e '/^\[api\]/,/^\[/ s/^enable = false/enable = true/' "$app"
+  fi
 }
 
 init_chain() {
@@ -99,32 +136,62 @@ init_chain() {
     "$CHROOMD" genesis add-genesis-account orchestrator-operator 100000000000uchr "${KR[@]}"
     # Owns the on-chain app whose escrow pays the demo's usage fees.
     "$CHROOMD" genesis add-genesis-account app-owner 100000000000uchr "${KR[@]}"
-    "$CHROOMD" genesis gentx validator 10000000000uchr --chain-id "$CHAIN_ID" "${KR[@]}"
-    "$CHROOMD" genesis collect-gentxs --home "$HOME_DIR"
+    # The other validators' accounts, each in its own home and keyring.
+    local i home addr
+    for i in $(seq 1 $((VALIDATORS - 1))); do
+      home=$(val_home "$i")
+      "$CHROOMD" init "devnet-validator-$i" --chain-id "$CHAIN_ID" --home "$home"
+      "$CHROOMD" keys add validator --keyring-backend test --home "$home"
+      addr=$("$CHROOMD" keys show validator -a --keyring-backend test --home "$home")
+      "$CHROOMD" genesis add-genesis-account "$addr" 1000000000000uchr "${KR[@]}"
+    done
     # Short epochs so receipts turn into rewards within a minute.
     "$CHROOMD" genesis set-epoch-duration chroom "$EPOCH_DURATION" --home "$HOME_DIR"
+    "$CHROOMD" genesis gentx validator 10000000000uchr --chain-id "$CHAIN_ID" "${KR[@]}"
+    # Every validator signs its gentx over the same accounts; the first
+    # collects them into the genesis all of them start from.
+    for i in $(seq 1 $((VALIDATORS - 1))); do
+      home=$(val_home "$i")
+      cp "$HOME_DIR/config/genesis.json" "$home/config/genesis.json"
+      "$CHROOMD" genesis gentx validator 10000000000uchr --chain-id "$CHAIN_ID" --keyring-backend test --home "$home"
+      cp "$home"/config/gentx/*.json "$HOME_DIR/config/gentx/"
+    done
+    "$CHROOMD" genesis collect-gentxs --home "$HOME_DIR"
     "$CHROOMD" genesis validate --home "$HOME_DIR"
+    for i in $(seq 1 $((VALIDATORS - 1))); do
+      cp "$HOME_DIR/config/genesis.json" "$(val_home "$i")/config/genesis.json"
+    done
   } >>"$log" 2>&1 || fail "creating the genesis failed" "$log"
 
-  local cfg=$HOME_DIR/config/config.toml app=$HOME_DIR/config/app.toml
-  # About one-second blocks, everything on loopback.
-  sed -i -e 's/^timeout_commit = .*/timeout_commit = "1s"/' \
-    -e 's/^timeout_propose = .*/timeout_propose = "1s"/' \
-    -e "s#^laddr = \"tcp://127.0.0.1:26657\"#laddr = \"tcp://127.0.0.1:$RPC_PORT\"#" \
-    -e "s#^laddr = \"tcp://0.0.0.0:26656\"#laddr = \"tcp://127.0.0.1:$P2P_PORT\"#" \
-    -e 's#^pprof_laddr = .*#pprof_laddr = ""#' \
-    -e 's/^addr_book_strict = .*/addr_book_strict = false/' "$cfg"
-  sed -i -e '/^\[api\]/,/^\[/ s/^enable = false/enable = true/' \
-    -e "s#^address = \"tcp://localhost:1317\"#address = \"tcp://127.0.0.1:$API_PORT\"#" \
-    -e "s#^address = \"localhost:9090\"#address = \"127.0.0.1:$GRPC_PORT\"#" "$app"
+  local peers=() id
+  for i in $(validators); do
+    configure_validator "$i"
+    id=$("$CHROOMD" comet show-node-id --home "$(val_home "$i")")
+    peers+=("$id@127.0.0.1:$(val_port "$P2P_PORT" "$i")")
+  done
+  if [ "$VALIDATORS" -gt 1 ]; then
+    local list
+    for i in $(validators); do
+      # Everyone but itself.
+      list=$(printf '%s\n' "${peers[@]}" | grep -v "^${peers[$i]}$" | paste -sd, -)
+      sed -i "s#^persistent_peers = .*#persistent_peers = \"$list\"#" "$(val_home "$i")/config/config.toml"
+    done
+  fi
   mkdir -p "$DEVNET_DIR/nodes"
 }
 
 start_chain() {
-  step "starting chroomd (log: $LOG_DIR/chroomd.log)"
-  "$CHROOMD" start --home "$HOME_DIR" >>"$LOG_DIR/chroomd.log" 2>&1 &
-  echo $! >"$PID_FILE"
-  local i height
+  local i
+  for i in $(validators); do
+    if [ "$VALIDATORS" = 1 ]; then
+      step "starting chroomd (log: $(val_log 0))"
+    else
+      step "starting validator $i of $VALIDATORS (home $(val_home "$i"), RPC 127.0.0.1:$(val_port "$RPC_PORT" "$i"), log $(val_log "$i"))"
+    fi
+    "$CHROOMD" start --home "$(val_home "$i")" >>"$(val_log "$i")" 2>&1 &
+    echo $! >"$(val_pid_file "$i")"
+  done
+  local height
   for i in $(seq 1 60); do
     if ! running_pid >/dev/null; then
       fail "chroomd exited while starting" "$LOG_DIR/chroomd.log"
@@ -395,17 +462,22 @@ stop_services() {
 }
 
 stop_chain() {
-  local pid
-  if pid=$(running_pid); then
-    step "stopping chroomd (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PID_FILE"
+  local pid f i
+  # Every validator this devnet ever had (VALIDATORS may differ now).
+  for f in "$PID_FILE" "$DEVNET_DIR"/validator-*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+      step "stopping chroomd (pid $pid)"
+      kill "$pid" 2>/dev/null || true
+      for i in $(seq 1 20); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+      done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
 }
 
 cmd_up() {

@@ -1,0 +1,314 @@
+// Package faults is Chroom's fault suite (make test-faults): a real
+// multi-validator chain on loopback, perturbed while it works — a process
+// killed and restarted — with the assertions an operator would check.
+// Gated by CHROOM_FAULTS=1; it needs build/chroomd (make build).
+package faults
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Ports lie below the ephemeral range and apart from the e2e suite's;
+// validator i adds i × portStride.
+const (
+	rpcPort    = 22657
+	p2pPort    = 22656
+	grpcPort   = 22090
+	apiPort    = 22317
+	portStride = 100
+	chainID    = "chroom-faults-1"
+	validators = 4
+)
+
+var root string
+
+func TestMain(m *testing.M) {
+	if os.Getenv("CHROOM_FAULTS") != "1" {
+		fmt.Println("skipping the fault suite: run it with make test-faults (CHROOM_FAULTS=1)")
+		os.Exit(0)
+	}
+	wd, _ := os.Getwd()
+	root = filepath.Join(wd, "..", "..")
+	os.Exit(m.Run())
+}
+
+// localnet is a devnet.sh chain of n validators in a temporary folder.
+type localnet struct {
+	t   *testing.T
+	dir string
+	n   int
+}
+
+func (l *localnet) env() []string {
+	return append(os.Environ(), "DEVNET_DIR="+l.dir, "CHAIN_ID="+chainID, fmt.Sprintf("VALIDATORS=%d", l.n),
+		fmt.Sprintf("RPC_PORT=%d", rpcPort), fmt.Sprintf("P2P_PORT=%d", p2pPort), fmt.Sprintf("GRPC_PORT=%d", grpcPort),
+		fmt.Sprintf("API_PORT=%d", apiPort), fmt.Sprintf("PORT_STRIDE=%d", portStride), fmt.Sprintf("OWNER_PID=%d", os.Getpid()))
+}
+
+func startLocalnet(t *testing.T, n int) *localnet {
+	dir, err := os.MkdirTemp("", "chroom-faults-")
+	require.NoError(t, err)
+	l := &localnet{t: t, dir: dir, n: n}
+	up := exec.Command("bash", "scripts/devnet.sh", "up")
+	up.Dir, up.Env = root, l.env()
+	out, err := up.CombinedOutput()
+	require.NoError(t, err, "devnet up: %s", out)
+	t.Cleanup(func() {
+		down := exec.Command("bash", "scripts/devnet.sh", "down")
+		down.Dir, down.Env = root, l.env()
+		_ = down.Run()
+		if t.Failed() {
+			t.Logf("localnet kept in %s (logs in %s/logs)", dir, dir)
+		} else {
+			os.RemoveAll(dir)
+		}
+	})
+	return l
+}
+
+func (l *localnet) home(i int) string {
+	if i == 0 {
+		return filepath.Join(l.dir, "chroomd")
+	}
+	return filepath.Join(l.dir, fmt.Sprintf("validator-%d", i))
+}
+
+func (l *localnet) pidFile(i int) string {
+	if i == 0 {
+		return filepath.Join(l.dir, "chroomd.pid")
+	}
+	return filepath.Join(l.dir, fmt.Sprintf("validator-%d.pid", i))
+}
+
+// rpc GETs path from validator i's CometBFT RPC and decodes "result".
+func rpc(i int, path string, out any) error {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", rpcPort+i*portStride, path))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	var env struct {
+		Result json.RawMessage `json:"result"`
+		Error  json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if len(env.Error) > 0 && string(env.Error) != "null" {
+		return fmt.Errorf("%s: %s", path, env.Error)
+	}
+	return json.Unmarshal(env.Result, out)
+}
+
+// height is validator i's latest committed height (0 if it does not answer).
+func height(i int) int64 {
+	var st struct {
+		SyncInfo struct {
+			LatestBlockHeight string `json:"latest_block_height"`
+		} `json:"sync_info"`
+	}
+	if rpc(i, "/status", &st) != nil {
+		return 0
+	}
+	h, _ := strconv.ParseInt(st.SyncInfo.LatestBlockHeight, 10, 64)
+	return h
+}
+
+// appHash is the app hash in validator i's block header at h.
+func appHash(i int, h int64) (string, error) {
+	var b struct {
+		Block struct {
+			Header struct {
+				AppHash string `json:"app_hash"`
+			} `json:"header"`
+		} `json:"block"`
+	}
+	err := rpc(i, fmt.Sprintf("/block?height=%d", h), &b)
+	return b.Block.Header.AppHash, err
+}
+
+// jsonOf is the JSON object in a CLI's output (after any warnings).
+func jsonOf(out string) []byte {
+	if i := strings.Index(out, "{"); i >= 0 {
+		return []byte(out[i:])
+	}
+	return []byte(out)
+}
+
+func (l *localnet) chroomd(args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(root, "build", "chroomd"), args...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// txStream sends bank transfers from validator 0's account, one at a time
+// (each waits for its block), until stop is closed; it returns the hashes
+// the chain accepted into its mempool.
+func (l *localnet) txStream(t *testing.T, to string, stop <-chan struct{}) (hashes func() []string, wait func()) {
+	var mu sync.Mutex
+	var sent []string
+	done := make(chan struct{})
+	kr := []string{"--keyring-backend", "test", "--home", l.home(0), "--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort), "--chain-id", chainID}
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			out, err := l.chroomd(append([]string{"tx", "bank", "send", "validator", to, "1000uchr", "--yes", "--output", "json",
+				"--gas", "200000", "--gas-prices", "0.01uchr"}, kr...)...)
+			var res struct {
+				TxHash string `json:"txhash"`
+				Code   int    `json:"code"`
+			}
+			if err != nil || json.Unmarshal(jsonOf(out), &res) != nil || res.Code != 0 {
+				time.Sleep(500 * time.Millisecond) // the mempool refused it (say, a sequence not yet committed): try again
+				continue
+			}
+			mu.Lock()
+			sent = append(sent, res.TxHash)
+			mu.Unlock()
+			// Wait for it to be in a block before the next (sequence numbers).
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+				var tx struct{}
+				if rpc(0, "/tx?hash=0x"+res.TxHash, &tx) == nil {
+					break
+				}
+			}
+		}
+	}()
+	return func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), sent...) }, func() { <-done }
+}
+
+// TestValidatorKilledAndRestarted: on a 4-validator chain carrying a
+// steady stream of transactions, one validator is killed (SIGKILL). The
+// other three hold more than 2/3 of the stake and keep committing; the
+// killed one, restarted, catches up; every validator has the same app
+// hash at every height checked; every transaction the chain accepted is
+// in a block exactly once (the receiver's balance counts each transfer
+// once). FAULT_BLOCKS (default 200) is how many blocks the run spans.
+func TestValidatorKilledAndRestarted(t *testing.T) {
+	blocks := int64(200)
+	if v, err := strconv.Atoi(os.Getenv("FAULT_BLOCKS")); err == nil && v >= 30 {
+		blocks = int64(v)
+	}
+	l := startLocalnet(t, validators)
+	start := height(0)
+	require.Positive(t, start)
+	for i := 1; i < validators; i++ {
+		require.Eventually(t, func() bool { return height(i) >= start }, 30*time.Second, 500*time.Millisecond, "validator %d follows", i)
+	}
+	out, err := l.chroomd("keys", "add", "sink", "--keyring-backend", "test", "--home", l.home(0), "--output", "json")
+	require.NoError(t, err, out)
+	var sink struct {
+		Address string `json:"address"`
+	}
+	require.NoError(t, json.Unmarshal(jsonOf(out), &sink))
+
+	stop := make(chan struct{})
+	hashes, wait := l.txStream(t, sink.Address, stop)
+	waitHeight := func(h int64, within time.Duration) {
+		t.Helper()
+		require.Eventually(t, func() bool { return height(0) >= h }, within, 500*time.Millisecond, "height %d", h)
+	}
+
+	// Kill validator 3 a quarter of the way in.
+	victim := validators - 1
+	waitHeight(start+blocks/4, time.Duration(blocks)*3*time.Second)
+	pidB, err := os.ReadFile(l.pidFile(victim))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pidB)))
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	killedAt, killedTime := height(0), time.Now()
+	t.Logf("validator %d killed at height %d", victim, killedAt)
+
+	// The other three keep committing.
+	waitHeight(killedAt+blocks/4, time.Duration(blocks)*3*time.Second)
+	downFor := height(0) - killedAt
+	t.Logf("%d blocks committed by 3 of 4 validators in %s", downFor, time.Since(killedTime).Round(time.Second))
+
+	// Restart it; it catches up.
+	cmd := exec.Command(filepath.Join(root, "build", "chroomd"), "start", "--home", l.home(victim))
+	logf, err := os.OpenFile(filepath.Join(l.dir, "logs", fmt.Sprintf("validator-%d.log", victim)), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	require.NoError(t, err)
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	require.NoError(t, cmd.Start())
+	require.NoError(t, os.WriteFile(l.pidFile(victim), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644))
+	restartedAt, restartedTime := height(0), time.Now()
+	require.Eventually(t, func() bool { return height(victim) >= height(0)-1 }, 3*time.Minute, 500*time.Millisecond, "the restarted validator catches up")
+	t.Logf("restarted at height %d; caught up %d blocks in %s", restartedAt, height(victim)-killedAt, time.Since(restartedTime).Round(100*time.Millisecond))
+
+	waitHeight(start+blocks, time.Duration(blocks)*3*time.Second)
+	close(stop)
+	wait()
+	end := height(0)
+
+	// Same app hash everywhere, at every 5th height and the last common one.
+	common := end
+	for i := 0; i < validators; i++ {
+		if h := height(i); h < common {
+			common = h
+		}
+	}
+	checked := 0
+	for h := start; h <= common; h += 5 {
+		want, err := appHash(0, h)
+		require.NoError(t, err)
+		for i := 1; i < validators; i++ {
+			got, err := appHash(i, h)
+			require.NoError(t, err, "validator %d, height %d", i, h)
+			require.Equal(t, want, got, "app hash of validator %d at height %d", i, h)
+		}
+		checked++
+	}
+
+	// Every accepted transaction is in a block, once.
+	sent := hashes()
+	require.NotEmpty(t, sent)
+	seen := map[string]bool{}
+	for _, h := range sent {
+		require.False(t, seen[h], "tx %s sent twice", h)
+		seen[h] = true
+		var tx struct {
+			Height   string `json:"height"`
+			TxResult struct {
+				Code int `json:"code"`
+			} `json:"tx_result"`
+		}
+		require.NoError(t, rpc(0, "/tx?hash=0x"+h, &tx), "tx %s is on chain", h)
+		require.Zero(t, tx.TxResult.Code, "tx %s succeeded", h)
+	}
+	out, err = l.chroomd("query", "bank", "balance", sink.Address, "uchr", "--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort), "--output", "json")
+	require.NoError(t, err, out)
+	var bal struct {
+		Balance struct {
+			Amount string `json:"amount"`
+		} `json:"balance"`
+	}
+	require.NoError(t, json.Unmarshal(jsonOf(out), &bal))
+	require.Equal(t, strconv.Itoa(1000*len(sent)), bal.Balance.Amount, "each of the %d transfers counted once", len(sent))
+	t.Logf("heights %d–%d: %d transfers on chain exactly once; app hashes equal on all %d validators at %d heights", start, end, len(sent), validators, checked)
+}
