@@ -201,14 +201,40 @@ func (l *localnet) txStream(t *testing.T, to string, stop <-chan struct{}) (hash
 	return func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), sent...) }, func() { <-done }
 }
 
-// TestValidatorKilledAndRestarted: on a 4-validator chain carrying a
-// steady stream of transactions, one validator is killed (SIGKILL). The
-// other three hold more than 2/3 of the stake and keep committing; the
-// killed one, restarted, catches up; every validator has the same app
-// hash at every height checked; every transaction the chain accepted is
-// in a block exactly once (the receiver's balance counts each transfer
-// once). FAULT_BLOCKS (default 200) is how many blocks the run spans.
-func TestValidatorKilledAndRestarted(t *testing.T) {
+// pid is validator i's process ID (from its pid file).
+func (l *localnet) pid(t *testing.T, i int) int {
+	b, err := os.ReadFile(l.pidFile(i))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	require.NoError(t, err)
+	return pid
+}
+
+// restart starts validator i again (after a kill), logging where it did.
+func (l *localnet) restart(t *testing.T, i int) {
+	cmd := exec.Command(filepath.Join(root, "build", "chroomd"), "start", "--home", l.home(i))
+	logf, err := os.OpenFile(filepath.Join(l.dir, "logs", fmt.Sprintf("validator-%d.log", i)), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	require.NoError(t, err)
+	t.Cleanup(func() { logf.Close() })
+	cmd.Stdout, cmd.Stderr = logf, logf
+	require.NoError(t, cmd.Start())
+	require.NoError(t, os.WriteFile(l.pidFile(i), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644))
+	go func() { _ = cmd.Wait() }()
+}
+
+// TestValidatorFaults: a 4-validator chain carries a steady stream of
+// transactions while one validator at a time fails —
+//   - killed (SIGKILL), then started again;
+//   - paused (SIGSTOP) for 20 s, then continued (SIGCONT): a machine that
+//     hangs, or a VM that stalls —
+//
+// and after each: the other three (more than 2/3 of the stake) kept
+// committing, the failed one catches up. At the end every validator has
+// the same app hash at every 5th height, and every transaction the chain
+// accepted is in a block exactly once (the receiver's balance counts each
+// transfer once). FAULT_BLOCKS (default 200) is how many blocks the run
+// spans at least.
+func TestValidatorFaults(t *testing.T) {
 	blocks := int64(200)
 	if v, err := strconv.Atoi(os.Getenv("FAULT_BLOCKS")); err == nil && v >= 30 {
 		blocks = int64(v)
@@ -232,34 +258,30 @@ func TestValidatorKilledAndRestarted(t *testing.T) {
 		t.Helper()
 		require.Eventually(t, func() bool { return height(0) >= h }, within, 500*time.Millisecond, "height %d", h)
 	}
-
-	// Kill validator 3 a quarter of the way in.
-	victim := validators - 1
-	waitHeight(start+blocks/4, time.Duration(blocks)*3*time.Second)
-	pidB, err := os.ReadFile(l.pidFile(victim))
-	require.NoError(t, err)
-	pid, err := strconv.Atoi(strings.TrimSpace(string(pidB)))
-	require.NoError(t, err)
-	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
-	killedAt, killedTime := height(0), time.Now()
-	t.Logf("validator %d killed at height %d", victim, killedAt)
-
-	// The other three keep committing.
-	waitHeight(killedAt+blocks/4, time.Duration(blocks)*3*time.Second)
-	downFor := height(0) - killedAt
-	t.Logf("%d blocks committed by 3 of 4 validators in %s", downFor, time.Since(killedTime).Round(time.Second))
-
-	// Restart it; it catches up.
-	cmd := exec.Command(filepath.Join(root, "build", "chroomd"), "start", "--home", l.home(victim))
-	logf, err := os.OpenFile(filepath.Join(l.dir, "logs", fmt.Sprintf("validator-%d.log", victim)), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
-	require.NoError(t, err)
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	require.NoError(t, cmd.Start())
-	require.NoError(t, os.WriteFile(l.pidFile(victim), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644))
-	restartedAt, restartedTime := height(0), time.Now()
-	require.Eventually(t, func() bool { return height(victim) >= height(0)-1 }, 3*time.Minute, 500*time.Millisecond, "the restarted validator catches up")
-	t.Logf("restarted at height %d; caught up %d blocks in %s", restartedAt, height(victim)-killedAt, time.Since(restartedTime).Round(100*time.Millisecond))
+	phase := blocks / 6 // blocks of steady running before, during and after each fault
+	// fault: fail validator victim, let the chain run, recover it; the
+	// chain must commit while it is down and it must catch up.
+	fault := func(name string, victim int, fail func(pid int), down time.Duration, recover func(pid int)) {
+		waitHeight(height(0)+phase, time.Duration(phase)*5*time.Second)
+		pid := l.pid(t, victim)
+		fail(pid)
+		at, t0 := height(0), time.Now()
+		time.Sleep(down)
+		waitHeight(at+phase, time.Duration(phase)*5*time.Second)
+		committed, took := height(0)-at, time.Since(t0)
+		recover(pid)
+		r0 := time.Now()
+		require.Eventually(t, func() bool { return height(victim) >= height(0)-1 }, 3*time.Minute, 200*time.Millisecond,
+			"validator %d catches up after being %s", victim, name)
+		t.Logf("%s: validator %d out at height %d; the other 3 committed %d blocks in %s; back at height %d, caught up in %s",
+			name, victim, at, committed, took.Round(time.Second), height(victim), time.Since(r0).Round(100*time.Millisecond))
+	}
+	fault("killed and restarted", validators-1,
+		func(pid int) { require.NoError(t, syscall.Kill(pid, syscall.SIGKILL)) }, 0,
+		func(int) { l.restart(t, validators-1) })
+	fault("paused 20 s", validators-2,
+		func(pid int) { require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP)) }, 20*time.Second,
+		func(pid int) { require.NoError(t, syscall.Kill(pid, syscall.SIGCONT)) })
 
 	waitHeight(start+blocks, time.Duration(blocks)*3*time.Second)
 	close(stop)
