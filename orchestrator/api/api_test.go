@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,8 +58,10 @@ func (d *directory) Ready() bool { return true }
 // loads reports every media node as fresh and idle.
 type loads struct{}
 
+// Load reports a second ago: fresh, and older than a node marked down
+// during the test (a real node's next report comes seconds later).
 func (loads) Load(string) (*selector.Load, bool) {
-	return &selector.Load{Participants: 1, ReportedAt: time.Now()}, true
+	return &selector.Load{Participants: 1, ReportedAt: time.Now().Add(-time.Second)}, true
 }
 
 // admin records the actions carried out on media nodes.
@@ -111,6 +115,9 @@ type env struct {
 	peers *peers
 	srv   *httptest.Server
 	api   *api.Server
+	// nodeDown makes the test probe of a media node fail; probed counts probes.
+	nodeDown atomic.Bool
+	probed   atomic.Int32
 }
 
 func newEnv(t *testing.T, anonymous bool) *env {
@@ -118,7 +125,14 @@ func newEnv(t *testing.T, anonymous bool) *env {
 	e.dir = &directory{nodes: map[string]api.NodeInfo{}}
 	e.dir.nodes[e.media.ID] = api.NodeInfo{ID: e.media.ID, Type: "media", Status: "active", Operator: "chroom1op", Region: "DE",
 		Endpoints: []string{"http://media.example:7880", "http://media.example:7881/rpc"}, MaxSessions: 100, MaxEgressKbps: 1_000_000, Quality: 1}
-	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: anonymous, Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
+	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, APIKeys: map[string]string{"secret-key": "app"}, AllowAnonymousJoin: anonymous, Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers,
+		Probe: func(_ context.Context, n api.NodeInfo) error {
+			e.probed.Add(1)
+			if e.nodeDown.Load() {
+				return errors.New("connection refused")
+			}
+			return nil
+		}})
 	e.srv = httptest.NewServer(e.api.Handler())
 	e.dir.nodes[e.key.ID] = api.NodeInfo{ID: e.key.ID, Type: "orchestrator", Status: "active", Endpoints: []string{e.srv.URL}}
 	t.Cleanup(e.srv.Close)
@@ -522,4 +536,34 @@ func TestPlacementByMeasuredRTT(t *testing.T) {
 		require.Equal(t, "invalid_rtt", r.body["error"].(map[string]any)["code"], bad)
 	}
 	require.Equal(t, http.StatusBadRequest, e.do("GET", "/v1/rooms/bad%20room/placement", "", "").status)
+}
+
+// TestJoinAgainAfterTheNodeDied: a client whose media node stopped
+// answering joins again naming it unreachable_node. The orchestrator
+// probes the node: down, the room moves to another node; answering, it
+// stays. A node that is not the room's is not even probed.
+func TestJoinAgainAfterTheNodeDied(t *testing.T) {
+	e := newEnv(t, true)
+	r := e.do("POST", "/v1/rooms/moving/join", "", `{"name":"A"}`)
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	first := r.body["media_node"].(map[string]any)["id"].(string)
+	require.Equal(t, e.media.ID, first)
+	other := mustKey(t)
+	e.dir.nodes[other.ID] = api.NodeInfo{ID: other.ID, Type: "media", Status: "active", Operator: "chroom1op2", Region: "DE",
+		Endpoints: []string{"http://other.example:7880"}, MaxSessions: 100, MaxEgressKbps: 1_000_000, Quality: 1}
+
+	r = e.do("POST", "/v1/rooms/moving/join", "", fmt.Sprintf(`{"name":"B","unreachable_node":%q}`, other.ID))
+	require.Equal(t, first, r.body["media_node"].(map[string]any)["id"])
+	require.Zero(t, e.probed.Load(), "not the room's node: not probed")
+
+	r = e.do("POST", "/v1/rooms/moving/join", "", fmt.Sprintf(`{"name":"A","unreachable_node":%q}`, first))
+	require.Equal(t, first, r.body["media_node"].(map[string]any)["id"], "the node answers the orchestrator: the room stays")
+	require.EqualValues(t, 1, e.probed.Load())
+
+	e.nodeDown.Store(true)
+	r = e.do("POST", "/v1/rooms/moving/join", "", fmt.Sprintf(`{"name":"A","unreachable_node":%q}`, first))
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	require.Equal(t, other.ID, r.body["media_node"].(map[string]any)["id"], "down for the orchestrator too: the room moves")
+	r = e.do("POST", "/v1/rooms/moving/join", "", `{"name":"B"}`)
+	require.Equal(t, other.ID, r.body["media_node"].(map[string]any)["id"], "and later joins follow it")
 }

@@ -74,6 +74,10 @@ type Config struct {
 	Peers     Peers
 	Logger    *slog.Logger
 	Registry  prometheus.Registerer
+	// Probe checks that a media node answers, when a client reports its
+	// room's node unreachable (the join's unreachable_node). Nil: GET the
+	// node's /ping with a 1.5 s timeout.
+	Probe func(ctx context.Context, node NodeInfo) error
 }
 
 // Server is the orchestrator HTTP API.
@@ -282,6 +286,11 @@ type joinRequest struct {
 	// (no padding): the grant binds it (cnf) and the client signs its
 	// usage statements with it.
 	ClientKey string `json:"client_key"`
+	// UnreachableNode is the ID of the room's media node when the client
+	// is joining again because that node stopped answering (its
+	// connection and resume failed). The orchestrator probes the node;
+	// if it does not answer either, the room moves to another node.
+	UnreachableNode string `json:"unreachable_node"`
 	// RTTMs are the client's measured round-trip times to the nodes
 	// GET …/placement named, in milliseconds by node ID; a new room goes to
 	// the nearest (selector.Select). At most 8, each in (0, 60000].
@@ -418,6 +427,9 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_rtt", err.Error())
 		return
 	}
+	if req.UnreachableNode != "" {
+		s.checkReportedNode(r.Context(), room, req.UnreachableNode)
+	}
 	nodeID, started, err := s.book.Place(room, region, selector.RTTs(req.RTTMs))
 	if err != nil {
 		s.joins.WithLabelValues("no_node").Inc()
@@ -469,6 +481,52 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		Token: token, Room: room, Role: string(sess.Role), Identity: identity, ExpiresAtUnix: sess.ExpiresAt.Unix(), ChainID: s.cfg.ChainID,
 		MediaNode: mediaRef(node),
 	})
+}
+
+// checkReportedNode probes the media node a client reports unreachable,
+// if it is the room's node, and marks it down when the probe fails too: a
+// client can make the orchestrator look, not move a room by itself. A
+// probe that succeeds leaves the room where it is (the client's own path
+// is the problem, or the node is back).
+func (s *Server) checkReportedNode(ctx context.Context, room, nodeID string) {
+	current, ok := s.book.Node(room)
+	if !ok || current != nodeID {
+		return
+	}
+	node, ok := s.dir.Node(nodeID)
+	if !ok {
+		return
+	}
+	probe := s.cfg.Probe
+	if probe == nil {
+		probe = pingNode
+	}
+	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	defer cancel()
+	if err := probe(ctx, node); err != nil {
+		s.book.MarkDown(nodeID)
+		s.log.Warn("media node unreachable: its rooms move to other nodes until it reports load again", "node", nodeID, "room", room, "err", err)
+		return
+	}
+	s.log.Info("a client reported a media node unreachable, but it answers", "node", nodeID, "room", room)
+}
+
+// pingNode GETs node's /ping (MediaNodeRef.PingURL): any answer below 500
+// counts as alive.
+func pingNode(ctx context.Context, node NodeInfo) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mediaRef(node).PingURL, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		return fmt.Errorf("GET /ping: %s", resp.Status)
+	}
+	return nil
 }
 
 // validateRTTs checks a join's rtt_ms: at most 8 entries, node IDs of at

@@ -148,6 +148,9 @@ type Book struct {
 	rooms    map[string]*room
 	sessions map[string]*Record              // by grant ID
 	bans     map[string]map[string]time.Time // room → key → until
+	// down are nodes this orchestrator found unreachable (MarkDown), by
+	// ID, with when: not candidates until they report load after that.
+	down map[string]time.Time
 }
 
 type room struct {
@@ -269,11 +272,44 @@ func (b *Book) Shortlist(roomName, region string) (nodes []selector.Candidate, p
 	return nodes, false, err
 }
 
+// candidates are the placement candidates minus the nodes marked down
+// that have not reported load since.
 func (b *Book) candidates() []selector.Candidate {
 	if b.p.Nodes == nil {
 		return nil
 	}
-	return b.p.Nodes.Candidates()
+	all := b.p.Nodes.Candidates()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.down) == 0 {
+		return all
+	}
+	out := all[:0:0]
+	for _, c := range all {
+		if at, ok := b.down[c.ID]; ok {
+			if c.Load == nil || !c.Load.ReportedAt.After(at) {
+				continue
+			}
+			delete(b.down, c.ID) // it reported since: back
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// MarkDown records that node did not answer this orchestrator's probe:
+// until it reports load again, no room is placed on it and the rooms on it
+// move to another node at their next join (Place). A client that found
+// its node unreachable asks for this (the join's unreachable_node); the
+// orchestrator's own probe decides.
+func (b *Book) MarkDown(nodeID string) {
+	now := b.p.Clock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.down == nil {
+		b.down = map[string]time.Time{}
+	}
+	b.down[nodeID] = now
 }
 
 // liveNode is the node room is placed on, if that node is a candidate,

@@ -564,3 +564,31 @@ func TestAttestedSession(t *testing.T) {
 	plain := f.mustAdmit(t, session.Admission{Room: "r", Identity: "app:bob", App: "app"})
 	require.ErrorIs(t, f.book.Statement(&format.UsageStatement{GrantId: plain.JTI, Seq: 1}, make([]byte, 64)), session.ErrNotAttested)
 }
+
+// TestMarkDownMovesTheRoomUntilTheNodeReportsAgain: a node the
+// orchestrator found unreachable loses its rooms at their next join and
+// gets no new ones, until it reports load after the mark.
+func TestMarkDownMovesTheRoomUntilTheNodeReportsAgain(t *testing.T) {
+	f := newFixture(t)
+	f.nodes.live = false
+	id, _, err := f.book.Place("r", "DE", nil)
+	require.NoError(t, err)
+	require.Equal(t, nodeA, id)
+	f.nodes.cands = []selector.Candidate{node(nodeA, f.clk.now, false), node(nodeB, f.clk.now, false)}
+
+	f.clk.advance(time.Second)
+	f.book.MarkDown(nodeA)
+	id, started, err := f.book.Place("r", "DE", nil)
+	require.NoError(t, err)
+	require.Equal(t, nodeB, id, "the room moves off the unreachable node at once, though its last report is fresh")
+	require.False(t, started)
+	id, _, err = f.book.Place("new", "DE", selector.RTTs{nodeA: 1, nodeB: 90})
+	require.NoError(t, err)
+	require.Equal(t, nodeB, id, "no new room on it, however near")
+
+	f.clk.advance(time.Second)
+	f.nodes.cands = []selector.Candidate{node(nodeA, f.clk.now, false), node(nodeB, f.clk.now, false)}
+	id, _, err = f.book.Place("other", "DE", selector.RTTs{nodeA: 1, nodeB: 90})
+	require.NoError(t, err)
+	require.Equal(t, nodeA, id, "back once it reported load after the mark")
+}

@@ -2,10 +2,15 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -214,4 +219,90 @@ func TestCallSurvivesAnAddressChange(t *testing.T) {
 	require.Equal(t, bobID, eval[string](t, bob, `window.chroom.identity`), "the same session")
 	require.Zero(t, eval[float64](t, bob, `window.chroom.rejoins`), "no new join")
 	require.NotContains(t, eval[string](t, alice, `window.chroom.debugLog()`), "participant_left", "alice never saw bob leave")
+}
+
+// TestCallMovesWhenItsNodeDies: the media node of a two-person call is
+// killed (SIGKILL, as a crashed machine). Each client's resume attempts
+// are refused at once; once the orchestrator still answers, the client
+// joins again naming the node unreachable_node, the orchestrator probes
+// it, finds it down and places the room on the other node: both decode
+// each other again there. The node is then started again, and reports
+// load, for the tests after this one.
+func TestCallMovesWhenItsNodeDies(t *testing.T) {
+	b := browser(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
+	room := fmt.Sprintf("dies-%d", time.Now().UnixNano())
+	alice, bob := tab(t, b), tab(t, b)
+	require.NoError(t, chromedp.Run(alice, chromedp.Navigate(base+"/?room="+room+"&name=Alice&autojoin=1")))
+	require.NoError(t, chromedp.Run(bob, chromedp.Navigate(base+"/?room="+room+"&name=Bob&autojoin=1")))
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
+		waitFor(t, p, name+" joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
+		waitFor(t, p, name+" decodes video", `window.chroom.framesDecoded().then(n => n > 10)`, 30*time.Second)
+	}
+	dead := eval[string](t, alice, `window.chroom.nodeId`)
+	require.Equal(t, dead, eval[string](t, bob, `window.chroom.nodeId`))
+
+	// Which devnet service is it? Its signaling port says.
+	service := ""
+	for _, n := range placementOf(t, fmt.Sprintf("probe-%d", time.Now().UnixNano())) {
+		if n.ID == dead {
+			switch {
+			case strings.Contains(n.PingURL, fmt.Sprintf(":%d/", media1Base)):
+				service = "media-1"
+			case strings.Contains(n.PingURL, fmt.Sprintf(":%d/", media2Base)):
+				service = "media-2"
+			}
+		}
+	}
+	require.NotEmpty(t, service, "the call's node %s is one of the devnet's", dead)
+	pidFile := filepath.Join(devnet, service+".pid")
+	pidB, err := os.ReadFile(pidFile)
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pidB)))
+	require.NoError(t, err)
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	require.NoError(t, err)
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	t.Cleanup(func() { restartService(t, service, args) })
+
+	fa, fb := frames(t, alice), frames(t, bob)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	killed := time.Now()
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
+		waitFor(t, p, name+" joins again", `window.chroom.state === "joined" && window.chroom.rejoins >= 1`, 30*time.Second)
+	}
+	waitFor(t, alice, "alice decodes bob again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 10)`, fa), 30*time.Second)
+	waitFor(t, bob, "bob decodes alice again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 10)`, fb), 30*time.Second)
+	took := time.Since(killed)
+	moved := eval[string](t, alice, `window.chroom.nodeId`)
+	require.NotEqual(t, dead, moved, "the room moved to the other node")
+	require.Equal(t, moved, eval[string](t, bob, `window.chroom.nodeId`), "both on the same new node")
+	t.Logf("node %s killed: both on %s and decoding each other again %s later (rejoins: alice %v, bob %v)",
+		dead[:8], moved[:8], took.Round(100*time.Millisecond), eval[float64](t, alice, `window.chroom.rejoins`), eval[float64](t, bob, `window.chroom.rejoins`))
+}
+
+// restartService starts a killed devnet service again with its command
+// line, appends to its log, records its pid for devnet.sh down, and waits
+// until the orchestrator proposes it again (it reported load).
+func restartService(t *testing.T, service string, args []string) {
+	logf, err := os.OpenFile(filepath.Join(devnet, "logs", service+".log"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	require.NoError(t, err)
+	defer logf.Close()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = logf, logf
+	require.NoError(t, cmd.Start())
+	go func() { _ = cmd.Wait() }()
+	require.NoError(t, os.WriteFile(filepath.Join(devnet, service+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644))
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/v1/rooms/back-%d/placement", orchHTTP, time.Now().UnixNano()))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var p struct {
+			Nodes []placementNode `json:"nodes"`
+		}
+		return json.NewDecoder(resp.Body).Decode(&p) == nil && len(p.Nodes) == 2
+	}, 60*time.Second, time.Second, "%s is back and reports load", service)
 }

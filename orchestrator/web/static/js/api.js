@@ -83,12 +83,13 @@ export class Orchestrator {
    * After a redirect, this client keeps talking to the orchestrator that
    * answered, the room's owner.
    */
-  async join(room, { identity, name, role, clientKey, rttMs }) {
+  async join(room, { identity, name, role, clientKey, rttMs, unreachableNode }) {
     const body = { name };
     if (identity) body.identity = identity; // apps with an API key only
     if (role) body.role = role;
     if (clientKey) body.client_key = clientKey; // attestation: the grant binds it (cnf)
     if (rttMs && Object.keys(rttMs).length) body.rtt_ms = rttMs; // a new room goes to the nearest node
+    if (unreachableNode) body.unreachable_node = unreachableNode; // joining again after the room's node stopped answering
     const { data, url } = await this.#request("Joining the room", "POST", `/v1/rooms/${enc(room)}/join`, { body });
     if (typeof data.token !== "string" || !data.token) {
       throw new ApiError("Joining the room", "Joining the room failed: the orchestrator's answer has no token");

@@ -198,7 +198,7 @@ async function pingNode(url, budgetMs) {
   return best;
 }
 
-async function joinRoom({ room, name, role, audioOnly } = {}) {
+async function joinRoom({ room, name, role, audioOnly, unreachableNode } = {}) {
   if (hook.state === "joining" || hook.state === "joined" || hook.state === "reconnecting") throw new Error("already in a call; leave first");
   room = String(room ?? "").trim();
   name = String(name ?? "").trim();
@@ -229,7 +229,7 @@ async function joinRoom({ room, name, role, audioOnly } = {}) {
   const [clientKey, rttMs] = await Promise.all([newClientKey(), measureNodes(api, room)]);
   let grant;
   try {
-    grant = await api.join(room, { name, role: role || undefined, clientKey: clientKey?.publicKey, rttMs });
+    grant = await api.join(room, { name, role: role || undefined, clientKey: clientKey?.publicKey, rttMs, unreachableNode });
   } catch (e) {
     throw failJoin(e);
   }
@@ -332,9 +332,9 @@ function wireCall(c) {
 const REJOIN_TRIES = 6;
 let lastJoin = null;
 
-function onEnded({ reason, error, rejoin }) {
+function onEnded({ reason, error, rejoin, unreachableNode }) {
   if (rejoin && lastJoin) {
-    rejoinAfterLoss(reason);
+    rejoinAfterLoss(reason, unreachableNode);
     return;
   }
   setState(error ? "error" : "left");
@@ -344,24 +344,26 @@ function onEnded({ reason, error, rejoin }) {
   leaveCallUI();
 }
 
-async function rejoinAfterLoss(reason) {
+async function rejoinAfterLoss(reason, unreachableNode) {
   hook.rejoins = (hook.rejoins || 0) + 1;
-  debugLog.add("rejoining through the orchestrator", { reason });
+  debugLog.add("rejoining through the orchestrator", { reason, unreachableNode });
   setState("reconnecting");
   setStatus(`${reason} Joining again…`);
-  let wait = 1000;
+  // A node known to be gone: ask at once (the orchestrator checks it and
+  // moves the room); otherwise give the node a moment first.
+  let wait = unreachableNode ? 0 : 1000;
   for (let i = 0; i < REJOIN_TRIES; i++) {
     await new Promise((r) => setTimeout(r, wait));
     if (hook.state !== "reconnecting" && hook.state !== "error") return; // left, or joined by hand
     try {
       setState("left");
-      await joinRoom({ ...lastJoin });
+      await joinRoom({ ...lastJoin, unreachableNode });
       debugLog.add("rejoined", { attempt: i + 1, node: hook.nodeId });
       return;
     } catch (e) {
       debugLog.add("rejoin failed", { attempt: i + 1, error: describeError(e) });
       setState("reconnecting");
-      wait = Math.min(wait * 2, 8000);
+      wait = Math.min(Math.max(wait, 500) * 2, 8000);
     }
   }
   onEnded({ reason: `${reason} Joining again failed ${REJOIN_TRIES} times.`, error: true });

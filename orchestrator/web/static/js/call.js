@@ -72,6 +72,14 @@ const SEND_ENCODINGS = {
 const RESUME_GIVE_UP_MS = 18_000;
 const RESUME_FIRST_MS = 250;
 const RESUME_ATTEMPT_MS = 4_000;
+// A resume attempt refused within NODE_REFUSED_MS (the node's port
+// answers with a reset: its process is gone) counts towards
+// NODE_REFUSED_TRIES; after that many in a row, if the orchestrator still
+// answers (so this client's own network works), the call ends at once and
+// joins again naming the node unreachable, instead of waiting out
+// RESUME_GIVE_UP_MS: the orchestrator probes it and moves the room.
+const NODE_REFUSED_MS = 1_500;
+const NODE_REFUSED_TRIES = 3;
 // A media connection "disconnected" this long gets an ICE restart.
 const ICE_RESTART_AFTER_MS = 2_000;
 const CONNECT_WARN_MS = 20_000;
@@ -586,12 +594,20 @@ export class Call extends EventTarget {
     this.#emit("reconnecting", { why });
     const deadline = Date.now() + RESUME_GIVE_UP_MS;
     let wait = RESUME_FIRST_MS;
+    let refused = 0;
     while (!this.closed && Date.now() < deadline) {
       let resumed;
+      const started = Date.now();
       try {
         resumed = await this.#resumeSocket();
       } catch (e) {
         debugLog.add("resume attempt failed", { error: describeError(e) });
+        refused = e.refused && Date.now() - started < NODE_REFUSED_MS ? refused + 1 : 0;
+        if (refused >= NODE_REFUSED_TRIES && (await this.#orchestratorAnswers())) {
+          this.resuming = false;
+          this.#end({ reason: `The media node stopped answering (${why}).`, error: true, rejoin: true, unreachableNode: this.node.id });
+          return;
+        }
         await new Promise((r) => setTimeout(r, wait));
         wait = Math.min(wait * 2, 2_000);
         continue;
@@ -632,7 +648,9 @@ export class Call extends EventTarget {
       }, RESUME_ATTEMPT_MS);
       ws.onclose = (ev) => {
         clearTimeout(timer);
-        reject(new Error(`the node closed the connection (code ${ev.code}${ev.reason ? `, ${ev.reason}` : ""})`));
+        const err = new Error(`the node closed the connection (code ${ev.code}${ev.reason ? `, ${ev.reason}` : ""})`);
+        err.refused = ev.code === 1006; // closed abnormally: no WebSocket handshake (connection refused or reset)
+        reject(err);
       };
       ws.onmessage = (ev) => {
         let msg;
@@ -665,6 +683,19 @@ export class Call extends EventTarget {
         resolve(true);
       };
     });
+  }
+
+  // orchestratorAnswers tells whether this client can still reach the
+  // orchestrator (GET …/placement within 3 s): if so, a node that refuses
+  // connections is down, not this client's network.
+  async #orchestratorAnswers() {
+    try {
+      await Promise.race([this.api.placement(this.room), new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 3_000))]);
+      return true;
+    } catch (e) {
+      debugLog.add("orchestrator unreachable too", { error: describeError(e) });
+      return false;
+    }
   }
 
   /** debugDropSignal closes the signaling WebSocket as a network change would (tests). */
@@ -1229,7 +1260,7 @@ export class Call extends EventTarget {
   // rejoin marks an end the app should repair by joining again through the
   // orchestrator (the node lost the session or cannot be reached): "ended"
   // carries it.
-  #end({ reason, error, quiet = false, rejoin = false }) {
+  #end({ reason, error, quiet = false, rejoin = false, unreachableNode = "" }) {
     if (this.closed) return;
     this.closed = true;
     this.endReason = reason;
@@ -1266,7 +1297,7 @@ export class Call extends EventTarget {
         // already closed
       }
     }
-    if (!quiet) this.#emit("ended", { reason, error, rejoin });
+    if (!quiet) this.#emit("ended", { reason, error, rejoin, unreachableNode });
   }
 }
 
