@@ -18,6 +18,7 @@ var openAPI = []byte(`{
         "name": {"type": "string", "maxLength": 128, "description": "display name, free text"},
         "role": {"type": "string", "enum": ["host", "presenter", "participant", "viewer"], "description": "host and presenter only with an API key; default: an app's first participant is host, others participant; anonymous joins never host"},
         "region": {"type": "string", "description": "ISO 3166-1 alpha-2 region preferred for a new room"},
+        "unreachable_node": {"type": "string", "description": "the room's media node, when joining again because it stopped answering: the orchestrator probes it and moves the room if it is down"},
         "rtt_ms": {"type": "object", "maxProperties": 8, "additionalProperties": {"type": "number", "exclusiveMinimum": 0, "maximum": 60000},
           "description": "measured round-trip times in ms to the nodes GET /v1/rooms/{room}/placement named, by node ID; a new room goes to the nearest"}}},
       "JoinResponse": {"type": "object", "properties": {
