@@ -59,7 +59,10 @@ func chroomd(t *testing.T, args ...string) string {
 }
 
 func devnetEnv() []string {
-	return append(os.Environ(), "DEVNET_DIR="+devnet, "NETWORK=1", "EPOCH_DURATION=10s",
+	// 60 s reward epochs: short enough for rewards within a test, long
+	// enough that receipts queued through a 30 s chain outage are still for
+	// the current or previous epoch when they land (TestChainUnreachableFor30s).
+	return append(os.Environ(), "DEVNET_DIR="+devnet, "NETWORK=1", "EPOCH_DURATION=60s",
 		fmt.Sprintf("RPC_PORT=%d", rpcPort), "P2P_PORT=21656", "GRPC_PORT=21090", fmt.Sprintf("API_PORT=%d", apiPort),
 		fmt.Sprintf("ORCH_HTTP=%d", orchHTTP), "ORCH_RPC=21801", fmt.Sprintf("MEDIA1_BASE=%d", media1Base), fmt.Sprintf("MEDIA2_BASE=%d", media2Base),
 		"TURN_BASE=21477", "TURN_TLS_BASE=21487", "METRICS_BASE=21099", fmt.Sprintf("OWNER_PID=%d", os.Getpid()), "MEDIA_LOG_LEVEL=debug")
@@ -225,7 +228,7 @@ func TestCallEarnsReward(t *testing.T) {
 	eval[any](t, alice, `window.chroom.leave()`)
 	eval[any](t, bob, `window.chroom.leave()`)
 	t.Logf("call on media node %s; waiting for its operator %s to earn rewards", nodeID, operator)
-	claimable := waitForRewards(t, operator, 90*time.Second)
+	claimable := waitForRewards(t, operator, 150*time.Second)
 	escrowAfter, spentAfter := appEscrow(t, "demo")
 	paid := escrowBefore - escrowAfter
 	t.Logf("app demo's escrow paid %d uchr of usage fees for the call; the media operator can claim %d uchr", paid, claimable)

@@ -306,3 +306,79 @@ func restartService(t *testing.T, service string, args []string) {
 		return json.NewDecoder(resp.Body).Decode(&p) == nil && len(p.Nodes) == 2
 	}, 60*time.Second, time.Second, "%s is back and reports load", service)
 }
+
+// TestChainUnreachableFor30s: the chain's RPC, gRPC and REST ports stop
+// answering for 30 s (nft drops them) while a call runs. The call goes
+// on; a third person joins it meanwhile (the orchestrator and the media
+// node work from their cached registry views); everyone leaves before the
+// chain is back, so the sessions' receipts can only queue. Once the chain
+// answers again the queued receipts land: the app's escrow pays at least
+// 80 % of what the three sessions' seconds cost (ceil(1000 uchr × s / 60)
+// each; the test's own clock of a session is longer than the node's).
+// That none lands twice is the chain's to enforce (x/verification's replay
+// markers, receipts_test.go); the escrow cannot show it here, since other
+// tests' receipts may land in the same minutes.
+func TestChainUnreachableFor30s(t *testing.T) {
+	b := browser(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
+	room := fmt.Sprintf("no-chain-%d", time.Now().UnixNano())
+	// Let earlier tests' receipts land first: the escrow still for 10 s.
+	escrowBefore, _ := appEscrow(t, "demo")
+	for still, deadline := time.Now(), time.Now().Add(60*time.Second); time.Since(still) < 10*time.Second && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Second)
+		if e, _ := appEscrow(t, "demo"); e != escrowBefore {
+			escrowBefore, still = e, time.Now()
+		}
+	}
+	alice, bob := tab(t, b), tab(t, b)
+	joined := map[string]time.Time{}
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
+		require.NoError(t, chromedp.Run(p, chromedp.Navigate(base+"/?room="+room+"&name="+name+"&autojoin=1")))
+	}
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
+		waitFor(t, p, name+" joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
+		joined[name] = time.Now()
+		waitFor(t, p, name+" decodes video", `window.chroom.framesDecoded().then(n => n > 10)`, 30*time.Second)
+	}
+
+	restore := nftTable(t, "chroom_e2e_nochain", fmt.Sprintf(`  chain input {
+    type filter hook input priority -10;
+    tcp dport { %[1]d, %[2]d, %[3]d } drop
+    tcp sport { %[1]d, %[2]d, %[3]d } drop
+  }
+`, rpcPort, 21090, apiPort))
+	cut := time.Now()
+	fa, fb := frames(t, alice), frames(t, bob)
+	carol := tab(t, b)
+	require.NoError(t, chromedp.Run(carol, chromedp.Navigate(base+"/?room="+room+"&name=carol&autojoin=1")))
+	waitFor(t, carol, "carol joins while the chain is unreachable", `window.chroom && window.chroom.state === "joined"`, 20*time.Second)
+	joined["carol"] = time.Now()
+	waitFor(t, carol, "carol decodes video", `window.chroom.framesDecoded().then(n => n > 10)`, 20*time.Second)
+	waitFor(t, alice, "alice's call goes on", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 100)`, fa), 20*time.Second)
+	waitFor(t, bob, "bob's call goes on", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 100)`, fb), 20*time.Second)
+	time.Sleep(time.Until(cut.Add(25 * time.Second)))
+	seconds := 0.0
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob, "carol": carol} {
+		eval[any](t, p, `window.chroom.leave()`)
+		seconds += time.Since(joined[name]).Seconds()
+	}
+	time.Sleep(time.Until(cut.Add(30 * time.Second)))
+	restore()
+	t.Logf("chain unreachable for %s; carol joined and decoded meanwhile; everyone left before it came back", time.Since(cut).Round(time.Second))
+
+	// The receipts land: the escrow pays for the three sessions, once.
+	want := seconds * 1000 / 60
+	var paid int64
+	deadline := time.Now().Add(120 * time.Second)
+	for time.Now().Before(deadline) {
+		after, _ := appEscrow(t, "demo")
+		paid = escrowBefore - after
+		if float64(paid) >= 0.8*want {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	back := time.Since(cut.Add(30 * time.Second)).Round(time.Second)
+	t.Logf("escrow paid %d uchr within %s of the chain coming back, for ≈ %.0f session-seconds by the test's clock (≈ %.0f uchr)", paid, back, seconds, want)
+	require.GreaterOrEqual(t, float64(paid), 0.8*want, "the receipts queued during the outage landed")
+}
