@@ -372,7 +372,6 @@ func runCmd(args []string) error {
 		case "chroom":
 			r, err = runChroomChild(ctx, cfg, *sfuPprof, s.pionLog, *udpBuf, true)
 		case "chroom-sendto":
-			cfg.Label = "chroom (sendto)"
 			r, err = runChroomChild(ctx, cfg, *sfuPprof, s.pionLog, *udpBuf, false)
 		case "chroom-inproc":
 			r, err = runChroomInproc(ctx, cfg, *udpBuf)
@@ -454,7 +453,11 @@ func runChroomChild(ctx context.Context, cfg bench.Config, pprofAddr, pionLog st
 	if err := json.Unmarshal([]byte(line), &ep); err != nil {
 		return nil, fmt.Errorf("the SFU child's endpoints: %w", err)
 	}
-	cfg.Label = "chroom"
+	if !batch {
+		cfg.Label = "chroom (sendto)"
+	} else {
+		cfg.Label = "chroom"
+	}
 	cfg.WHIP, cfg.WHEP, cfg.WHIPToken, cfg.WHEPTokens = ep.WHIP, ep.WHEP, ep.PublisherToken, ep.ViewerTokens
 	pid := cmd.Process.Pid
 	cfg.SFUCPU = func() (time.Duration, error) { return bench.ProcCPU(pid) }
