@@ -327,9 +327,13 @@ function wireCall(c) {
 
 // A call whose media node lost the session or cannot be reached is joined
 // again through the orchestrator (which places the room on another node
-// if its node stopped reporting): up to REJOIN_TRIES attempts, backing off
-// from 1 s to 8 s (≈ 30 s in all). The others see a leave and a join.
-const REJOIN_TRIES = 6;
+// if its node stopped reporting or does not answer its probe): attempts
+// backing off from 1 s (at once for a node found unreachable) to 8 s, for
+// up to REJOIN_GIVE_UP_MS. The others see a leave and a join. The budget
+// is time, not tries: a client that gave up resuming early (a node that
+// refuses connections) keeps trying as long as one that waited out the
+// 18 s resume window would have.
+const REJOIN_GIVE_UP_MS = 45_000;
 let lastJoin = null;
 
 function onEnded({ reason, error, rejoin, unreachableNode }) {
@@ -352,7 +356,9 @@ async function rejoinAfterLoss(reason, unreachableNode) {
   // A node known to be gone: ask at once (the orchestrator checks it and
   // moves the room); otherwise give the node a moment first.
   let wait = unreachableNode ? 0 : 1000;
-  for (let i = 0; i < REJOIN_TRIES; i++) {
+  const giveUp = Date.now() + REJOIN_GIVE_UP_MS;
+  let i = 0;
+  for (; Date.now() < giveUp; i++) {
     await new Promise((r) => setTimeout(r, wait));
     if (hook.state !== "reconnecting" && hook.state !== "error") return; // left, or joined by hand
     try {
@@ -366,7 +372,7 @@ async function rejoinAfterLoss(reason, unreachableNode) {
       wait = Math.min(Math.max(wait, 500) * 2, 8000);
     }
   }
-  onEnded({ reason: `${reason} Joining again failed ${REJOIN_TRIES} times.`, error: true });
+  onEnded({ reason: `${reason} Joining again failed ${i} times in ${REJOIN_GIVE_UP_MS / 1000} s.`, error: true });
 }
 
 async function leave() {
