@@ -290,7 +290,7 @@ func send(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte) (int, erro
 	*h = *hdr
 	h.Extensions = ext
 	n, err := w.WriteRTP(h, payload)
-	h.CSRC, h.Extensions = nil, ext[:0]
+	h.CSRC, h.Extensions = nil, h.Extensions[:0] // keep what an interceptor grew it to
 	headerPool.Put(h)
 	return n, err
 }
