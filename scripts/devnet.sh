@@ -443,40 +443,36 @@ ready() {
   [[ $line == *" 200 "* ]]
 }
 
+# stop_pid_file FILE WHAT TRIES — stop the process FILE names (TERM, then
+# KILL after TRIES half-seconds) and remove FILE.
+stop_pid_file() {
+  local f=$1 what=$2 tries=$3 pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    step "stopping $what (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 "$tries"); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
 stop_services() {
-  local name pid
+  local name
   for name in "${SERVICES[@]}"; do
-    [ -f "$DEVNET_DIR/$name.pid" ] || continue
-    pid=$(cat "$DEVNET_DIR/$name.pid")
-    if kill -0 "$pid" 2>/dev/null; then
-      step "stopping $name (pid $pid)"
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 30); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.5
-      done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$DEVNET_DIR/$name.pid"
+    stop_pid_file "$DEVNET_DIR/$name.pid" "$name" 30
   done
 }
 
 stop_chain() {
-  local pid f i
+  local f
   # Every validator this devnet ever had (VALIDATORS may differ now).
   for f in "$PID_FILE" "$DEVNET_DIR"/validator-*.pid; do
-    [ -f "$f" ] || continue
-    pid=$(cat "$f")
-    if kill -0 "$pid" 2>/dev/null; then
-      step "stopping chroomd (pid $pid)"
-      kill "$pid" 2>/dev/null || true
-      for i in $(seq 1 20); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.5
-      done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$f"
+    stop_pid_file "$f" chroomd 20
   done
 }
 
