@@ -190,8 +190,9 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	sh.queue = append(sh.queue, s)
 	n := len(sh.queue)
 	sh.mu.Unlock()
-	// Checked after the append: a Release that brings holds to 0 after
-	// this load sends this datagram itself.
+	// Checked after the append: a Hold open at this load is released
+	// after it, and that Release sends this datagram; with none open, the
+	// flusher must.
 	if (n == 1 && c.holds.Load() == 0) || n == c.maxBatch {
 		select {
 		case c.wake <- struct{}{}:
