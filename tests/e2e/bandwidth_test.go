@@ -113,8 +113,15 @@ func TestCappedSubscriber(t *testing.T) {
 	// paused or flapping, not the goal.
 	require.LessOrEqual(t, freezes, 12.0, "freezes per minute")
 	require.LessOrEqual(t, concealed, 0.02, "≤ 2 % audio concealed")
+	// The low layer, apart from the policy's raise trials (one per hold
+	// period, 30 s doubling: at most two samples in a minute; a failed
+	// trial goes back down).
+	above := 0
 	for _, w := range widths {
-		require.LessOrEqual(t, w, 320.0, "the capped subscriber gets the low layer")
+		if w > 320 {
+			above++
+		}
 	}
+	require.LessOrEqual(t, above, 2, "the capped subscriber gets the low layer (widths %v)", widths)
 	require.GreaterOrEqual(t, benWidth, 640.0, "the uncapped subscriber keeps ≥ 640 px")
 }

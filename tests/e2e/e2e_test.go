@@ -455,6 +455,16 @@ func TestIdentitiesAndRemovalOnTheDevnet(t *testing.T) {
 	require.NoError(t, err)
 	r.Body.Close()
 	defer hostWS.Close()
+	// The host is in the room once the node says "joined" (the upgrade
+	// comes first; a second dial before the join completes races it).
+	hostWS.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var m map[string]any
+		require.NoError(t, hostWS.ReadJSON(&m), "the host's session joins")
+		if m["type"] == "joined" {
+			break
+		}
+	}
 
 	// An anonymous impostor cannot name the host's identity ...
 	status, ans := apiCall(t, "POST", "/v1/rooms/guard/join", "", "", `{"identity":"`+host.Identity+`"}`)
