@@ -12,6 +12,6 @@
 //
 // The node takes the DTLS server role so browsers negotiate AES-GCM SRTP
 // (STACK.md), asks publishers for a keyframe (PLI, RFC 4585 §6.3.1) when a
-// subscriber joins, relays subscribers' PLI/FIR, answers NACKs from a send
-// buffer (pion/interceptor nack responder) and sends TWCC feedback.
+// subscriber joins, relays subscribers' PLI/FIR, answers NACKs from each
+// downTrack's history of shared payloads (nack.go) and sends TWCC feedback.
 package sfu

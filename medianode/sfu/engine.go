@@ -43,8 +43,8 @@ type APIs struct {
 }
 
 // NewAPIs returns the SFU's APIs: Opus, VP8, VP9 and H264 (no AV1 or
-// H.265: the SFU cannot find their keyframes); NACK generation and
-// response, RTCP sender/receiver reports, TWCC feedback on what it
+// H.265: the SFU cannot find their keyframes); NACK generation (the
+// downTracks answer NACKs themselves, nack.go), RTCP sender/receiver reports, TWCC feedback on what it
 // receives, and (Call only) transport-wide sequence numbers plus a
 // send-side bandwidth estimator (Google Congestion Control,
 // pion/interceptor's gcc) on what it sends; simulcast and audio-level

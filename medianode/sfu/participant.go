@@ -591,8 +591,8 @@ func (p *Participant) SetLayer(trackID string, layer int) error {
 }
 
 // readSenderRTCP drains RTCP from one subscribed track: it relays picture
-// loss (PLI, FIR) to the publisher, counts NACKs (answered by the NACK
-// responder interceptor), and turns receiver reports (RFC 3550 §6.4.2)
+// loss (PLI, FIR) to the publisher, answers NACKs from the downTrack's
+// history (nack.go), and turns receiver reports (RFC 3550 §6.4.2)
 // into loss, jitter and round-trip figures. Layers follow the bandwidth
 // estimate (streamalloc.go), which accounts for loss too.
 func (p *Participant) readSenderRTCP(sub *subscription) {

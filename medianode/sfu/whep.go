@@ -154,7 +154,7 @@ func (p *Participant) starveSlot(trackID string) {
 }
 
 // readSlotRTCP relays a viewer's picture-loss requests to the slot's
-// current source and counts its NACKs (answered by the NACK responder).
+// current source and answers its NACKs from the slot's downTrack (nack.go).
 func (p *Participant) readSlotRTCP(s *whepSlot) {
 	defer p.wg.Done()
 	m := p.room.sfu.metrics
