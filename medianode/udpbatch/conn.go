@@ -70,7 +70,7 @@ const (
 // Options tunes a Conn; zero values take the defaults.
 type Options struct {
 	MaxBatch int // datagrams per sendmmsg call (1–1024)
-	MaxQueue int // datagrams waiting before WriteTo blocks
+	MaxQueue int // datagrams waiting, over all shards (each holds MaxQueue/shards), before WriteTo blocks
 }
 
 // Stats counts what a Conn sent since it was made.
