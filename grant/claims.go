@@ -142,7 +142,7 @@ func (c *Claims) validate() error {
 		if c.Role == "" {
 			return fmt.Errorf("%w: role is missing", ErrInvalidClaims)
 		}
-		return fmt.Errorf("%w: unknown role %q: want host, presenter, participant or viewer", ErrInvalidClaims, c.Role)
+		return fmt.Errorf("%w: unknown role %q: want host, presenter, participant, viewer or relay", ErrInvalidClaims, c.Role)
 	}
 	if err := checkText("name", c.Name, 0, MaxNameBytes); err != nil {
 		return err

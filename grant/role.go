@@ -17,22 +17,29 @@ const (
 	// RoleHost may do everything, including room administration (promote and
 	// demote, mute, remove, end the room).
 	RoleHost Role = "host"
+	// RoleRelay is a cascade relay leg (DESIGN.md §4 Cascading): another
+	// media node that receives the room's local tracks, data and events to
+	// serve its own participants. Only an orchestrator's relay grants carry
+	// it (Media Node RPC LinkRoom); ParseRole refuses it, so no join asks
+	// for it.
+	RoleRelay Role = "relay"
 )
 
 // ParseRole returns the Role named by s, one of "host", "presenter",
 // "participant" or "viewer" (exact, lower case).
 func ParseRole(s string) (Role, error) {
 	r := Role(s)
-	if !r.Valid() {
+	if !r.Valid() || r == RoleRelay {
 		return "", fmt.Errorf("unknown role %q: want host, presenter, participant or viewer", s)
 	}
 	return r, nil
 }
 
-// Valid reports whether r is one of the four defined roles.
+// Valid reports whether r is one of the five defined roles (the four a
+// join may ask for, and RoleRelay).
 func (r Role) Valid() bool {
 	switch r {
-	case RoleHost, RolePresenter, RoleParticipant, RoleViewer:
+	case RoleHost, RolePresenter, RoleParticipant, RoleViewer, RoleRelay:
 		return true
 	}
 	return false
@@ -62,11 +69,12 @@ type Permissions struct {
 //	participant  publish (camera, microphone), subscribe, data
 //	presenter    participant + screen share
 //	host         everything, including admin
+//	relay        subscribe (the relay receives data messages too)
 //
 // An invalid role gets no permissions.
 func DefaultPermissions(r Role) Permissions {
 	switch r {
-	case RoleViewer:
+	case RoleViewer, RoleRelay:
 		return Permissions{CanSubscribe: true}
 	case RoleParticipant:
 		return Permissions{CanPublish: true, CanSubscribe: true, CanPublishData: true}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/medianode/cascade"
 	"github.com/chroom/chroom/medianode/config"
 	"github.com/chroom/chroom/medianode/registryview"
 	"github.com/chroom/chroom/medianode/rpc"
@@ -174,7 +176,7 @@ func New(cfg config.Config, log *slog.Logger) (*Node, error) {
 	n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chroom_medianode_receipt_queue_depth", Help: "Signed receipts not yet acknowledged by an orchestrator."},
 		func() float64 { l, _ := n.store.Len(); return float64(l) }))
 	n.sfu, err = sfu.New(sfu.Config{
-		API: apis.Call, ViewerAPI: apis.Viewer, Logger: log, Registry: n.reg, Batcher: batcher,
+		API: apis.Call, ViewerAPI: apis.Viewer, LinkAPI: apis.Link, Logger: log, Registry: n.reg, Batcher: batcher,
 		Limits: sfu.Limits{
 			MaxRooms: cfg.Limits.MaxRooms, MaxParticipantsPerRoom: cfg.Limits.MaxParticipantsPerRoom,
 			MaxTracksPerParticipant: cfg.Limits.MaxTracksPerParticipant, MaxDataMessageBytes: cfg.Limits.MaxDataMessageBytes,
@@ -354,7 +356,12 @@ func (n *Node) Run(ctx context.Context) error {
 		goRun(func() { _ = metSrv.Serve(n.metLn) })
 	}
 	grpcSrv := grpc.NewServer(noderpc.ServerCodec(), grpc.UnaryInterceptor(noderpc.VerifyCalls(n.orchestratorKey, n.cfg.Chain.ChainID, nil)))
-	rpcpb.RegisterMediaNodeServer(grpcSrv, &rpc.MediaNodeServer{SFU: n.sfu})
+	links, err := cascade.New(n.sfu, cascade.Options{Logger: n.log, Registry: n.reg})
+	if err != nil {
+		return err
+	}
+	defer links.Close()
+	rpcpb.RegisterMediaNodeServer(grpcSrv, &rpc.MediaNodeServer{SFU: n.sfu, Links: &peerLinker{n: n, m: links}})
 	goRun(func() { _ = grpcSrv.Serve(n.rpcLn) })
 	pusher := &rpc.Pusher{Key: n.key, ChainID: n.cfg.Chain.ChainID, Store: n.store, Orchs: n, Load: n.loadReport, Log: n.log,
 		Guard: netguard.Policy{AllowPrivate: n.cfg.Outbound.AllowPrivateEndpoints}}
@@ -717,4 +724,44 @@ func (n *Node) queueSessionEvent(e sfu.SessionEvent) {
 	if err != nil {
 		n.log.Warn("session event not queued", "type", e.Type, "room", e.Room, "identity", e.Identity, "err", err)
 	}
+}
+
+// peerLinker starts relay legs to ACTIVE media nodes only, at the
+// signaling URL the registry gives for them: an orchestrator names the
+// peer, never where this node dials.
+type peerLinker struct {
+	n *Node
+	m *cascade.Manager
+}
+
+func (l *peerLinker) Link(room, peerID, signalURL, relayGrant string) (bool, error) {
+	if peerID == l.n.key.ID {
+		return false, fmt.Errorf("%w: a node does not link to itself", cascade.ErrBadPeer)
+	}
+	peer, ok := l.n.view.Node(peerID)
+	if !ok || peer.Type != registryview.TypeMedia || peer.Status != registryview.StatusActive {
+		return false, fmt.Errorf("%w: %s is not an ACTIVE media node in the registry", cascade.ErrBadPeer, peerID)
+	}
+	ws := SignalURL(peer.Endpoints)
+	if ws == "" {
+		return false, fmt.Errorf("%w: media node %s registered no http(s) endpoint", cascade.ErrBadPeer, peerID)
+	}
+	if signalURL != "" && signalURL != ws {
+		l.n.log.Warn("relay leg: the orchestrator's URL for the peer differs from the registry's; using the registry's", "peer", peerID, "given", signalURL, "registry", ws)
+	}
+	return l.m.Link(room, peerID, ws, relayGrant)
+}
+
+// SignalURL returns the signaling WebSocket (ws(s)://…/rtc) of a media
+// node with these registered endpoints: its first http(s) endpoint that is
+// not the RPC one, as orchestrators tell clients; "" if none.
+func SignalURL(endpoints []string) string {
+	for _, e := range endpoints {
+		u, err := url.Parse(e)
+		if err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.TrimSuffix(u.Path, "/") != "/rpc" {
+			base := strings.TrimSuffix(e, "/")
+			return "ws" + strings.TrimPrefix(base, "http") + "/rtc"
+		}
+	}
+	return ""
 }

@@ -16,6 +16,13 @@ import (
 // SFU (DESIGN.md §3 room admin). Callers are authenticated by VerifyCalls.
 type MediaNodeServer struct {
 	SFU *sfu.SFU
+	// Links carries out LinkRoom (cascade.Manager); nil refuses it.
+	Links Linker
+}
+
+// Linker starts relay legs (cascade.Manager).
+type Linker interface {
+	Link(room, peerID, signalURL, relayGrant string) (already bool, err error)
 }
 
 var _ rpcpb.MediaNodeServer = (*MediaNodeServer)(nil)
@@ -57,6 +64,9 @@ func (s *MediaNodeServer) ListParticipants(ctx context.Context, req *rpcpb.ListP
 	}
 	out := &rpcpb.ListParticipantsResponse{}
 	for _, p := range r.Participants() {
+		if p.Relay() || p.Remote() {
+			continue // this node's own participants: each node lists its own
+		}
 		info := p.Info()
 		pi := &rpcpb.ParticipantInfo{Identity: info.Identity, Name: info.Name, Role: info.Role, JoinedAtUnixMs: info.JoinedAtUnixMs}
 		for _, t := range info.Tracks {
@@ -128,4 +138,24 @@ func (s *MediaNodeServer) EndRoom(ctx context.Context, req *rpcpb.EndRoomRequest
 	}
 	r.End("ended by the host")
 	return &rpcpb.EndRoomResponse{}, nil
+}
+
+// LinkRoom implements rpcpb.MediaNodeServer: the calling orchestrator,
+// which must have issued a grant in the room on this node, asks this node
+// to pull the room from a peer media node (cascading).
+func (s *MediaNodeServer) LinkRoom(ctx context.Context, req *rpcpb.LinkRoomRequest) (*rpcpb.LinkRoomResponse, error) {
+	if s.Links == nil {
+		return nil, status.Error(codes.Unimplemented, "this node does not cascade rooms")
+	}
+	if req.PeerNodeId == "" || req.PeerSignalUrl == "" || req.RelayGrant == "" {
+		return nil, status.Error(codes.InvalidArgument, "room, peer_node_id, peer_signal_url and relay_grant are required")
+	}
+	if _, err := s.room(ctx, req.Room); err != nil {
+		return nil, err
+	}
+	already, err := s.Links.Link(req.Room, req.PeerNodeId, req.PeerSignalUrl, req.RelayGrant)
+	if err != nil {
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	}
+	return &rpcpb.LinkRoomResponse{Already: already}, nil
 }

@@ -38,8 +38,16 @@ type TransportConfig struct {
 // allocator needs); Viewer does not, since a WHEP viewer's slot forwards
 // the best layer present whatever the estimate, and the estimator costs
 // about a fifth of the forwarding CPU (docs/benchmarks.md).
+//
+// Link makes the pulling end of cascade relay legs (medianode/cascade):
+// Viewer's codecs and interceptors, but each PeerConnection on its own
+// ephemeral UDP port instead of the shared mux. Two nodes that pull from
+// each other hold two legs between them; over the two muxes both legs
+// would have the same address pair, and a UDP mux tells connections apart
+// by the remote address alone, so one leg's packets would reach the
+// other's connection.
 type APIs struct {
-	Call, Viewer *webrtc.API
+	Call, Viewer, Link *webrtc.API
 }
 
 // NewAPIs returns the SFU's APIs: Opus, VP8, VP9 and H264 (no AV1 or
@@ -71,7 +79,11 @@ func NewAPIs(tc TransportConfig, loggerFactory logging.LoggerFactory) (APIs, err
 	if err != nil {
 		return APIs{}, err
 	}
-	return APIs{Call: call, Viewer: viewer}, nil
+	link, err := newAPI(tc, loggerFactory, nil, nil, false)
+	if err != nil {
+		return APIs{}, err
+	}
+	return APIs{Call: call, Viewer: viewer, Link: link}, nil
 }
 
 // NewAPI returns NewAPIs' Call API alone (tests, tools).
@@ -103,7 +115,9 @@ func newAPI(tc TransportConfig, loggerFactory logging.LoggerFactory, udpMux ice.
 	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
 		return nil, err
 	}
-	se.SetICEUDPMux(udpMux)
+	if udpMux != nil {
+		se.SetICEUDPMux(udpMux)
+	}
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if tcpMux != nil {
 		se.SetICETCPMux(tcpMux)

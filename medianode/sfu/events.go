@@ -45,6 +45,9 @@ type Event struct {
 	// Layers qualifies publisher_layers: whether layer 0 (rid q), 1 (h)
 	// and 2 (f) should be sent.
 	Layers []bool `json:"layers,omitempty"`
+	// remote marks an event about a participant of another media node
+	// (a cascade proxy, KindRemote): relay legs do not carry it back.
+	remote bool
 }
 
 // SessionEvent is something that happened to a session, for the node
@@ -65,6 +68,9 @@ type SessionEvent struct {
 
 // sessionEvent reports ev about p to the node layer, if it listens.
 func (p *Participant) sessionEvent(typ string, track *TrackInfo, reason string) {
+	if p.kind == KindRemote {
+		return // not a session of this node: its own node reports it
+	}
 	if fn := p.room.sfu.onEvent; fn != nil {
 		fn(SessionEvent{Type: typ, Room: p.room.name, Identity: p.identity, GrantID: p.grantID, Issuer: p.issuer,
 			At: time.Now(), Track: track, Reason: reason})

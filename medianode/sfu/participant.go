@@ -30,6 +30,11 @@ const (
 	// KindWHEP is a WHEP playback session: subscribes to the tracks
 	// published when it starts.
 	KindWHEP
+	// KindRemote is a participant of another media node in a cascaded
+	// room (cascade.go): it has no connection of its own; its tracks
+	// arrive over a relay leg's PeerConnection. It is not a session of
+	// this node (no grant, no receipt, no session events).
+	KindRemote
 )
 
 // Permissions are what a participant's grant allows.
@@ -86,6 +91,10 @@ type JoinParams struct {
 	// AudioOnly: the session receives no video (an audio-only listener);
 	// SetVideoReceive changes it later.
 	AudioOnly bool
+	// Relay makes a KindFull session a cascade relay leg (cascade.go):
+	// another media node receiving this room's local tracks, data and
+	// events. The room must be open here (ErrRoomNotFound otherwise).
+	Relay bool
 }
 
 // Participant is one session in a room, with one PeerConnection.
@@ -95,8 +104,10 @@ type Participant struct {
 	name     string
 	kind     Kind
 	joinedAt time.Time
-	pc       *webrtc.PeerConnection
-	signal   Signal
+	// relay is set for a cascade relay leg (JoinParams.Relay).
+	relay  bool
+	pc     *webrtc.PeerConnection
+	signal Signal
 	// sw is signal for a full participant: the swappable connection
 	// (resume.go); detach its state while the connection is lost.
 	sw     *switchSignal
@@ -168,10 +179,15 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 	if jp.Kind == KindFull && jp.Signal == nil {
 		return nil, errors.New("sfu: a full participant needs a signal channel")
 	}
+	if jp.Relay && jp.Kind != KindFull {
+		return nil, errors.New("sfu: a relay leg is a full (WebSocket) session")
+	}
 	if err := s.checkGrant(jp.GrantID, jp.Room, jp.Identity, jp.Kind); err != nil {
 		return nil, err
 	}
-	room, err := s.room(jp.Room, true)
+	// A relay leg serves this node's participants of an open room; it
+	// never opens one (a room ends when its last local participant goes).
+	room, err := s.room(jp.Room, !jp.Relay)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +200,7 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 		return nil, fmt.Errorf("create peer connection: %w", err)
 	}
 	p := &Participant{
-		room: room, identity: jp.Identity, name: jp.Name, kind: jp.Kind, joinedAt: time.Now(), pc: pc,
+		room: room, identity: jp.Identity, name: jp.Name, kind: jp.Kind, relay: jp.Relay, joinedAt: time.Now(), pc: pc,
 		signal: jp.Signal, data: jp.Data, role: jp.Role, perms: jp.Permissions,
 		log:     s.log.With("room", jp.Room, "participant", jp.Identity),
 		grantID: jp.GrantID, grantExpiry: jp.GrantExpiry, issuer: jp.Issuer,
@@ -201,7 +217,9 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 	if s.newMtr != nil {
 		p.meter = s.newMtr(p)
 	}
-	if jp.Kind == KindFull {
+	if jp.Kind == KindFull && !jp.Relay {
+		// A relay leg takes every track at its best layer: the other
+		// node's subscribers choose from what it forwards.
 		p.wg.Add(1)
 		go p.allocationLoop(p.bwe)
 	}
@@ -220,12 +238,12 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 	}
 	if jp.Kind == KindFull && p.perms.CanSubscribe {
 		for _, info := range room.Tracks() {
-			if t, ok := room.track(info.ID); ok && t.publisher != p {
+			if t, ok := room.track(info.ID); ok && t.publisher != p && p.mayReceiveFrom(t.publisher) {
 				p.subscribeTo(t)
 			}
 		}
 	}
-	if jp.Kind == KindFull {
+	if jp.Kind == KindFull && !jp.Relay { // relay legs are not shown to participants
 		room.broadcast(Event{Type: EventParticipantJoined, Participant: p.infoPtr()}, p.identity)
 	}
 	return p, nil
@@ -290,7 +308,7 @@ func (p *Participant) SetPermissions(role string, perms Permissions) {
 	for _, t := range drop {
 		p.room.unpublish(t)
 	}
-	p.room.broadcast(Event{Type: EventParticipantUpdated, Participant: p.infoPtr()}, "")
+	p.room.broadcast(Event{Type: EventParticipantUpdated, Participant: p.infoPtr(), remote: p.kind == KindRemote}, "")
 }
 
 func (p *Participant) meterIn(n int) {
@@ -308,6 +326,11 @@ func (p *Participant) meterOut(n int) {
 }
 
 func (p *Participant) sendEvent(ev Event) {
+	if p.relay && (ev.remote || ev.Type == EventSpeakers) {
+		// A relay leg carries only this node's own participants (the
+		// other node hears the speakers itself): nothing loops back.
+		return
+	}
 	if p.signal != nil {
 		_ = p.signal.SendEvent(ev)
 	}
@@ -476,7 +499,7 @@ func (p *Participant) subscribeTo(t *publishedTrack) {
 		return
 	}
 	p.mu.Lock()
-	if p.closed || !p.perms.CanSubscribe || p.kind == KindWHIP {
+	if p.closed || !p.perms.CanSubscribe || p.kind == KindWHIP || p.kind == KindRemote {
 		p.mu.Unlock()
 		return
 	}
@@ -967,7 +990,7 @@ func (p *Participant) setTrackMuted(t *publishedTrack, muted bool) {
 	if !muted {
 		t.requestKeyframe("unmuted")
 	}
-	p.room.broadcast(Event{Type: EventTrackMuted, Track: &info}, "")
+	p.room.broadcast(Event{Type: EventTrackMuted, Track: &info, remote: p.kind == KindRemote}, "")
 }
 
 // Close ends the session: it closes the connection (which ends every
@@ -1005,10 +1028,12 @@ func (p *Participant) Close(reason string) {
 	for _, t := range pubs {
 		p.room.unpublish(t)
 	}
-	_ = p.pc.Close()
-	for _, t := range pubs {
-		t.wg.Wait()
-	}
+	if p.kind != KindRemote {
+		_ = p.pc.Close()
+		for _, t := range pubs {
+			t.wg.Wait()
+		}
+	} // a proxy's connection is its relay leg's: its readers end with it
 	p.wg.Wait()
 	p.room.remove(p)
 	p.room.sfu.untrackGrant(p)
@@ -1017,14 +1042,15 @@ func (p *Participant) Close(reason string) {
 		typ = noderpc.SessionConnectionAborted
 	}
 	p.sessionEvent(typ, nil, reason)
-	if p.kind == KindFull {
-		p.room.broadcast(Event{Type: EventParticipantLeft, Participant: &ParticipantInfo{Identity: p.identity, Name: p.name, Role: p.role}, Reason: reason}, p.identity)
+	if (p.kind == KindFull && !p.relay) || p.kind == KindRemote {
+		p.room.broadcast(Event{Type: EventParticipantLeft, Participant: &ParticipantInfo{Identity: p.identity, Name: p.name, Role: p.role}, Reason: reason,
+			remote: p.kind == KindRemote}, p.identity)
 	}
 	if p.signal != nil {
 		p.signal.Close(reason)
 	}
 	close(p.done)
-	if p.room.sfu.onEnd != nil {
+	if p.room.sfu.onEnd != nil && p.kind != KindRemote { // a proxy is no session here: no receipt
 		p.room.sfu.onEnd(p)
 	}
 }

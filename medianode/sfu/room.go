@@ -99,7 +99,13 @@ func (r *Room) add(p *Participant) error {
 		r.mu.Unlock()
 		return ErrIdentityInUse
 	}
-	if old == nil && len(r.participants) >= r.sfu.limits.MaxParticipantsPerRoom {
+	if old != nil && (old.kind == KindRemote) != (p.kind == KindRemote) {
+		// A participant of another node and one of this node never
+		// replace each other.
+		r.mu.Unlock()
+		return ErrIdentityInUse
+	}
+	if old == nil && p.local() && r.localCountLocked() >= r.sfu.limits.MaxParticipantsPerRoom {
 		r.mu.Unlock()
 		return ErrRoomFull
 	}
@@ -107,31 +113,60 @@ func (r *Room) add(p *Participant) error {
 	r.mu.Unlock()
 	if old != nil {
 		old.Close("replaced by a new session") // its slot is reused: no gauge change
-	} else {
+	} else if p.kind != KindRemote {
 		r.sfu.metrics.participants.Inc()
 	}
 	return nil
 }
 
-// remove drops p and closes the room when it is empty.
+// localCountLocked counts the sessions of this node's own participants
+// (not relay legs, not other nodes' participants); r.mu is held. The
+// per-room cap bounds them: a cascaded room's capacity is the sum of its
+// nodes'.
+func (r *Room) localCountLocked() int {
+	n := 0
+	for _, p := range r.participants {
+		if p.local() {
+			n++
+		}
+	}
+	return n
+}
+
+// remove drops p and closes the room when it has no participant of this
+// node left: the relay legs and other nodes' participants still in it
+// are closed then (a cascade serves this node's people; without them the
+// other nodes unlink).
 func (r *Room) remove(p *Participant) {
 	r.mu.Lock()
 	if r.participants[p.identity] == p {
 		delete(r.participants, p.identity)
-		r.sfu.metrics.participants.Dec()
+		if p.kind != KindRemote {
+			r.sfu.metrics.participants.Dec()
+		}
 	}
 	// Only the call that ends the room closes it: p may be removed twice
 	// (a close racing a drain), and the room may have ended already.
-	empty := len(r.participants) == 0 && !r.ended
+	empty := r.localCountLocked() == 0 && !r.ended
+	var rest []*Participant
 	if empty {
 		r.ended = true
+		for _, o := range r.participants {
+			rest = append(rest, o)
+		}
 	}
 	r.mu.Unlock()
 	if empty {
 		close(r.stop)
 		r.sfu.removeRoom(r)
+		for _, o := range rest {
+			go o.Close("no participant of this node is left in the room")
+		}
 	}
 }
+
+// Done is closed when the room has ended.
+func (r *Room) Done() <-chan struct{} { return r.stop }
 
 // broadcast sends ev to every participant except the one named in except.
 func (r *Room) broadcast(ev Event, except string) {
@@ -156,8 +191,9 @@ func (r *Room) relayData(from string, payload []byte) {
 	if err != nil {
 		return
 	}
+	sender, _ := r.Participant(from)
 	for _, p := range r.Participants() {
-		if p.identity != from && p.perms.CanSubscribe {
+		if p.identity != from && p.perms.CanSubscribe && (sender == nil || p.mayReceiveFrom(sender)) {
 			p.sendData(out)
 		}
 	}
@@ -178,14 +214,14 @@ func (r *Room) publish(t *publishedTrack) {
 	r.mu.Unlock()
 	r.sfu.metrics.tracks.Inc()
 	for _, p := range r.Participants() {
-		if p != t.publisher {
+		if p != t.publisher && p.mayReceiveFrom(t.publisher) {
 			p.subscribeTo(t)
 		}
 	}
 	t.mu.RLock()
 	info := t.info // a copy: the event is encoded later, while mutes may change t.info
 	t.mu.RUnlock()
-	r.broadcast(Event{Type: EventTrackPublished, Track: &info}, "")
+	r.broadcast(Event{Type: EventTrackPublished, Track: &info, remote: t.publisher.kind == KindRemote}, "")
 	t.publisher.sessionEvent(noderpc.SessionTrackPublished, &info, "")
 }
 
@@ -211,7 +247,7 @@ func (r *Room) unpublish(t *publishedTrack) {
 	t.mu.RLock()
 	info := t.info
 	t.mu.RUnlock()
-	r.broadcast(Event{Type: EventTrackUnpublished, Track: &info}, "")
+	r.broadcast(Event{Type: EventTrackUnpublished, Track: &info, remote: t.publisher.kind == KindRemote}, "")
 	t.publisher.sessionEvent(noderpc.SessionTrackUnpublished, &info, "")
 }
 

@@ -75,7 +75,11 @@ type Config struct {
 	// if set, those of WHIP and WHEP sessions (NewAPIs).
 	API       *webrtc.API
 	ViewerAPI *webrtc.API
-	Limits    Limits
+	// LinkAPI, if set, makes the pulling ends of cascade relay legs
+	// (APIs.Link; default ViewerAPI, which is right only for a node that
+	// never serves a leg to the node it pulls from).
+	LinkAPI *webrtc.API
+	Limits  Limits
 	// OnSessionEnd is called once per participant after it left.
 	OnSessionEnd SessionEnd
 	// NewMeter returns the measurements sink of a new session (optional).
@@ -108,6 +112,7 @@ func (noBatcher) Release() {}
 type SFU struct {
 	api     *webrtc.API
 	viewer  *webrtc.API // WHIP and WHEP sessions
+	link    *webrtc.API // pulling ends of relay legs
 	limits  Limits
 	onEnd   SessionEnd
 	newMtr  func(p *Participant) Measurements
@@ -219,10 +224,13 @@ func New(cfg Config) (*SFU, error) {
 	if cfg.ViewerAPI == nil {
 		cfg.ViewerAPI = cfg.API
 	}
+	if cfg.LinkAPI == nil {
+		cfg.LinkAPI = cfg.ViewerAPI
+	}
 	if cfg.Batcher == nil {
 		cfg.Batcher = noBatcher{}
 	}
-	s := &SFU{batch: cfg.Batcher, api: cfg.API, viewer: cfg.ViewerAPI, limits: cfg.Limits.withDefaults(), onEnd: cfg.OnSessionEnd, newMtr: cfg.NewMeter, onEvent: cfg.OnSessionEvent,
+	s := &SFU{batch: cfg.Batcher, api: cfg.API, viewer: cfg.ViewerAPI, link: cfg.LinkAPI, limits: cfg.Limits.withDefaults(), onEnd: cfg.OnSessionEnd, newMtr: cfg.NewMeter, onEvent: cfg.OnSessionEvent,
 		log: cfg.Logger.With("component", "sfu"), metrics: m, rooms: map[string]*Room{},
 		live: map[string]*Participant{}, revoked: map[string]time.Time{}}
 	return s, nil
@@ -299,7 +307,11 @@ func (s *SFU) Load() Load {
 	s.mu.Unlock()
 	l := Load{Rooms: len(rooms)}
 	for _, r := range rooms {
-		l.Participants += len(r.Participants())
+		for _, p := range r.Participants() {
+			if p.kind != KindRemote { // other nodes' participants are their load
+				l.Participants++
+			}
+		}
 	}
 	l.EgressKbps = uint64(s.metrics.egress.bitsPerSecond() / 1000)
 	return l

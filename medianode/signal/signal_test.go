@@ -62,10 +62,11 @@ func newNodeWith(t *testing.T, limits sfu.Limits) *node {
 	t.Helper()
 	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	require.NoError(t, err)
-	api, err := sfu.NewAPI(sfu.TransportConfig{UDP: udp, IncludeLoopback: true}, nil)
+	apis, err := sfu.NewAPIs(sfu.TransportConfig{UDP: udp, IncludeLoopback: true}, nil)
 	require.NoError(t, err)
+	api := apis.Call
 	n := &node{t: t, orch: mustKey(t), nodeID: mustKey(t).ID, ended: make(chan string, 16)}
-	n.sfu, err = sfu.New(sfu.Config{API: api, Logger: testLogger(), Limits: limits, OnSessionEnd: func(p *sfu.Participant) { n.ended <- p.Identity() }})
+	n.sfu, err = sfu.New(sfu.Config{API: api, LinkAPI: apis.Link, Logger: testLogger(), Limits: limits, OnSessionEnd: func(p *sfu.Participant) { n.ended <- p.Identity() }})
 	require.NoError(t, err)
 	s := &signal.Server{SFU: n.sfu, Auth: &grant.Verifier{Audience: n.nodeID, ChainID: testChainID, Issuers: issuers{n.orch.ID: n.orch.PublicKey}}}
 	n.srv = httptest.NewServer(s.Handler())

@@ -209,6 +209,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		GrantID: claims.ID, GrantExpiry: grantExpiry(claims), Issuer: claims.Issuer,
 		// ?audio_only=1: join as an audio-only listener (no video sent to it).
 		AudioOnly: r.URL.Query().Get("audio_only") == "1",
+		// A relay grant: another media node pulls this room's local
+		// tracks for its own participants (cascading, medianode/cascade).
+		Relay: claims.Role == grant.RoleRelay,
 	}
 	if s.Hooks != nil {
 		jp.Data = s.Hooks.SessionData(claims, sfu.KindFull)
@@ -231,12 +234,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	joined := ServerMessage{Type: "joined", Room: claims.Room, Participant: ptr(p.Info()), Tracks: p.Room().Tracks(), Resumed: resumed}
-	for _, o := range p.Room().Participants() {
-		if o != p {
-			joined.Participants = append(joined.Participants, o.Info())
-		}
-	}
+	joined := ServerMessage{Type: "joined", Room: claims.Room, Participant: ptr(p.Info()), Resumed: resumed}
+	joined.Participants, joined.Tracks = p.Room().Roster(p)
 	if s.ICE != nil {
 		joined.ICEServers = s.ICE.ICEServers(claims.Subject)
 	}

@@ -1,0 +1,227 @@
+package signal_test
+
+import (
+	"net"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chroom/chroom/format"
+	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/medianode/cascade"
+	"github.com/chroom/chroom/medianode/sfu"
+	"github.com/chroom/chroom/medianode/signal"
+)
+
+// newNodeTrusting is a media node on loopback whose grants come from orch
+// (two nodes of one network trust the same orchestrator).
+func newNodeTrusting(t *testing.T, orch *format.NodeKey) *node {
+	t.Helper()
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	apis, err := sfu.NewAPIs(sfu.TransportConfig{UDP: udp, IncludeLoopback: true}, nil)
+	require.NoError(t, err)
+	n := &node{t: t, orch: orch, nodeID: mustKey(t).ID, ended: make(chan string, 64)}
+	n.sfu, err = sfu.New(sfu.Config{API: apis.Call, ViewerAPI: apis.Viewer, LinkAPI: apis.Link, Logger: testLogger(), OnSessionEnd: func(p *sfu.Participant) { n.ended <- p.Identity() }})
+	require.NoError(t, err)
+	s := &signal.Server{SFU: n.sfu, Auth: &grant.Verifier{Audience: n.nodeID, ChainID: testChainID, Issuers: issuers{orch.ID: orch.PublicKey}}}
+	n.srv = httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		n.sfu.Close(5 * time.Second)
+		n.srv.Close()
+		udp.Close()
+	})
+	return n
+}
+
+func (n *node) wsURL() string { return "ws" + strings.TrimPrefix(n.srv.URL, "http") + "/rtc" }
+
+// nextEvent returns the next message of type typ about identity, skipping
+// others; it fails the test after 10 s.
+func (c *client) nextEvent(typ, identity string) signal.ServerMessage {
+	c.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case m, ok := <-c.msgs:
+			if !ok {
+				c.t.Fatalf("%s: signaling closed while waiting for %s of %s", c.identity, typ, identity)
+			}
+			if m.Type == typ && m.Participant != nil && m.Participant.Identity == identity {
+				return m
+			}
+			if m.Type == typ && m.Track != nil && m.Track.Publisher == identity {
+				return m
+			}
+		case <-deadline:
+			c.t.Fatalf("%s: no %s about %s within 10 s", c.identity, typ, identity)
+		}
+	}
+}
+
+// A room on two media nodes: each pulls the other's local tracks over one
+// relay leg (cascade.Manager dialling the peer's /rtc with a relay grant).
+// Media, data and room events cross; each track crosses a leg once,
+// whatever the number of subscribers behind it; relay legs are invisible
+// to participants; nothing loops back; the legs end with the room.
+func TestCascadeAcrossTwoNodes(t *testing.T) {
+	a := newNode(t)
+	b := newNodeTrusting(t, a.orch)
+	const room = "cascade-1"
+
+	alice := a.connect("alice", a.grantFor("alice", room, grant.RoleHost))
+	pump(t, alice.publishVP8("alice-cam"))
+	alice.offer()
+	bob := b.connect("bob", b.grantFor("bob", room, grant.RoleParticipant))
+	pump(t, bob.publishVP8("bob-cam"))
+	bob.offer()
+	carol := b.connect("carol", b.grantFor("carol", room, grant.RoleViewer))
+	carol.offer()
+
+	la, err := cascade.New(a.sfu, cascade.Options{Logger: testLogger()})
+	require.NoError(t, err)
+	lb, err := cascade.New(b.sfu, cascade.Options{Logger: testLogger()})
+	require.NoError(t, err)
+	t.Cleanup(la.Close)
+	t.Cleanup(lb.Close)
+	// Each node pulls from the other with a grant for the serving node.
+	already, err := lb.Link(room, a.nodeID, a.wsURL(), a.grantFor("relay:"+b.nodeID, room, grant.RoleRelay))
+	require.NoError(t, err)
+	require.False(t, already)
+	_, err = la.Link(room, b.nodeID, b.wsURL(), b.grantFor("relay:"+a.nodeID, room, grant.RoleRelay))
+	require.NoError(t, err)
+	already, err = lb.Link(room, a.nodeID, a.wsURL(), a.grantFor("relay:"+b.nodeID, room, grant.RoleRelay))
+	require.NoError(t, err)
+	require.True(t, already, "a second LinkRoom for a live leg changes nothing")
+
+	// Participants of the other node appear as participants.
+	require.Equal(t, "alice", bob.nextEvent(sfu.EventParticipantJoined, "alice").Participant.Identity)
+	require.Equal(t, "bob", alice.nextEvent(sfu.EventParticipantJoined, "bob").Participant.Identity)
+
+	// Media crosses in both directions.
+	eventually(t, func() bool { return bob.receivedOn("alice-cam") > 50 }, "bob (node B) receives alice's video (node A)")
+	eventually(t, func() bool { return carol.receivedOn("alice-cam") > 50 }, "carol (node B) receives alice's video (node A)")
+	eventually(t, func() bool { return carol.receivedOn("bob-cam") > 50 }, "carol receives bob's video (same node)")
+	eventually(t, func() bool { return alice.receivedOn("bob-cam") > 50 }, "alice (node A) receives bob's video (node B)")
+
+	// One copy per leg: node A sends alice's track to node B once, though
+	// two participants there receive it.
+	ra, _ := a.sfu.Room(room)
+	var relayOnA *sfu.Participant
+	for _, p := range ra.Participants() {
+		if p.Relay() {
+			require.Nil(t, relayOnA, "one relay leg per peer node")
+			relayOnA = p
+		}
+	}
+	require.NotNil(t, relayOnA)
+	aliceOnA, _ := ra.Participant("alice")
+	rb, _ := b.sfu.Room(room)
+	bobOnB, _ := rb.Participant("bob")
+	time.Sleep(time.Second)
+	// Bob receives alice's track alone, as the leg carries it (same
+	// packets, same header extensions): the leg carries one copy although
+	// carol receives it too.
+	leg, toBob := relayOnA.BytesOut(), bobOnB.BytesOut()
+	require.InDelta(t, 1.0, float64(leg)/float64(toBob), 0.25, "node A sends alice's track to node B once (leg %d bytes, node B to bob %d bytes)", leg, toBob)
+	require.NotNil(t, aliceOnA)
+
+	// Relay legs are not participants: nobody is told about them, nor
+	// listed; and what B relays back to A is not A's own (no loop): alice
+	// is on A once, bob is on B once.
+	for _, c := range []*client{alice, bob, carol} {
+		for _, p := range c.joined.Participants {
+			require.False(t, strings.HasPrefix(p.Identity, "relay:"), "%s's joined lists a relay leg", c.identity)
+		}
+	}
+	ps, _ := ra.Roster(aliceOnA)
+	require.Len(t, ps, 2, "alice sees bob and carol, once each: %+v", ps)
+	require.Equal(t, []string{"bob", "carol"}, []string{ps[0].Identity, ps[1].Identity})
+	require.True(t, func() bool { p, _ := ra.Participant("bob"); return p.Remote() }())
+	require.False(t, func() bool { p, _ := rb.Participant("alice"); return p == nil || !p.Remote() }())
+
+	// Data crosses, tagged with the sender, both ways.
+	for _, c := range []*client{alice, bob, carol} {
+		eventually(t, func() bool { return c.dc.ReadyState() == webrtc.DataChannelStateOpen }, c.identity+"'s data channel opens")
+	}
+	require.NoError(t, alice.dc.SendText(`{"type":"chat","text":"from A"}`))
+	for _, c := range []*client{bob, carol} {
+		select {
+		case got := <-c.data:
+			require.JSONEq(t, `{"from":"alice","payload":{"type":"chat","text":"from A"}}`, got)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s got no chat from alice", c.identity)
+		}
+	}
+	require.NoError(t, bob.dc.SendText(`{"type":"chat","text":"from B"}`))
+	select {
+	case got := <-alice.data:
+		require.JSONEq(t, `{"from":"bob","payload":{"type":"chat","text":"from B"}}`, got)
+	case <-time.After(5 * time.Second):
+		t.Fatal("alice got no chat from bob")
+	}
+	select {
+	case got := <-bob.data:
+		t.Fatalf("bob got his own message back through the cascade: %s", got)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	// A mute on node A reaches node B's participants.
+	alice.write(signal.ClientMessage{Type: "mute", TrackID: "alice-cam", Muted: true})
+	m := bob.nextEvent(sfu.EventTrackMuted, "alice")
+	require.True(t, m.Track.Muted)
+
+	// When the room has no participant of node B left, it ends there: the
+	// legs end both ways and alice is told bob left.
+	bob.write(signal.ClientMessage{Type: "leave"})
+	carol.write(signal.ClientMessage{Type: "leave"})
+	alice.nextEvent(sfu.EventParticipantLeft, "bob")
+	eventually(t, func() bool { return len(la.Legs()) == 0 && len(lb.Legs()) == 0 }, "both legs end")
+	eventually(t, func() bool {
+		for _, p := range ra.Participants() {
+			if p.Relay() || p.Remote() {
+				return false
+			}
+		}
+		return true
+	}, "node A keeps alice alone")
+	_, open := b.sfu.Room(room)
+	require.False(t, open, "the room is closed on node B")
+}
+
+// A node that fails takes its participants out of the others' rooms; the
+// rest of the room goes on.
+func TestCascadeNodeFailure(t *testing.T) {
+	a := newNode(t)
+	b := newNodeTrusting(t, a.orch)
+	const room = "cascade-2"
+	alice := a.connect("alice", a.grantFor("alice", room, grant.RoleHost))
+	pump(t, alice.publishVP8("alice-cam"))
+	alice.offer()
+	bob := b.connect("bob", b.grantFor("bob", room, grant.RoleParticipant))
+	bob.offer()
+	lb, err := cascade.New(b.sfu, cascade.Options{Logger: testLogger()})
+	require.NoError(t, err)
+	t.Cleanup(lb.Close)
+	_, err = lb.Link(room, a.nodeID, a.wsURL(), a.grantFor("relay:"+b.nodeID, room, grant.RoleRelay))
+	require.NoError(t, err)
+	eventually(t, func() bool { return bob.receivedOn("alice-cam") > 20 }, "bob receives alice's video over the leg")
+
+	a.srv.CloseClientConnections() // node A's signaling dies with its sessions
+	a.sfu.Close(time.Second)
+	bob.nextEvent(sfu.EventParticipantLeft, "alice")
+	eventually(t, func() bool { return len(lb.Legs()) == 0 }, "the leg to the failed node ends")
+	_, open := b.sfu.Room(room)
+	require.True(t, open, "bob's room goes on on node B")
+
+	// A relay grant never opens a room, and a participant grant is not a
+	// relay: the serving node refuses a leg for a room it does not have.
+	_, err = lb.Link("no-such-room", a.nodeID, a.wsURL(), "x")
+	require.ErrorIs(t, err, cascade.ErrRoomNotOpen)
+	_, err = lb.Link(room, a.nodeID, "http://example.invalid/rtc", "x")
+	require.ErrorIs(t, err, cascade.ErrBadPeer)
+}
