@@ -94,6 +94,12 @@ func (a *admin) EndRoom(_ context.Context, node, room string) error {
 	return nil
 }
 
+// LinkRoom records the pulling node, the serving node and the relay grant.
+func (a *admin) LinkRoom(_ context.Context, node, room, peer, url, token string) error {
+	a.record("link " + room + " " + node + " from " + peer + " " + url + " " + token)
+	return nil
+}
+
 type rewards struct{}
 
 func (rewards) Claimable(context.Context, string) (string, string, error) { return "1234", "uchr", nil }
@@ -501,7 +507,9 @@ const testChainID = "chroom-test-1"
 // TestPlacementByMeasuredRTT: a client asks which nodes to measure, sends
 // its round-trip times with the join, and a new room goes to the nearest
 // node, even one outside its region; once the room lives there, the
-// placement names that node alone. Bad measurements are refused.
+// placement names that node first, and a later participant joins it
+// unless it measured another node much nearer (the room then spans both:
+// cascading). Bad measurements are refused.
 func TestPlacementByMeasuredRTT(t *testing.T) {
 	e := newEnv(t, true)
 	far := mustKey(t)
@@ -524,10 +532,20 @@ func TestPlacementByMeasuredRTT(t *testing.T) {
 
 	r = e.do("GET", "/v1/rooms/near/placement", "", "")
 	require.Equal(t, true, r.body["placed"])
-	require.Len(t, r.body["nodes"].([]any), 1)
-	require.Equal(t, far.ID, r.body["nodes"].([]any)[0].(map[string]any)["id"])
-	r = e.do("POST", "/v1/rooms/near/join", "", fmt.Sprintf(`{"name":"B","rtt_ms":{%q: 1}}`, e.media.ID))
-	require.Equal(t, far.ID, r.body["media_node"].(map[string]any)["id"], "a live room stays where it is")
+	require.Len(t, r.body["nodes"].([]any), 2)
+	require.Equal(t, far.ID, r.body["nodes"].([]any)[0].(map[string]any)["id"], "the room's node first")
+	r = e.do("POST", "/v1/rooms/near/join", "", fmt.Sprintf(`{"name":"B","rtt_ms":{%q: 45, %q: 50}}`, e.media.ID, far.ID))
+	require.Equal(t, far.ID, r.body["media_node"].(map[string]any)["id"], "a live room keeps a participant for whom another node is only a little nearer")
+	r = e.do("POST", "/v1/rooms/near/join", "", fmt.Sprintf(`{"name":"C","rtt_ms":{%q: 1, %q: 80}}`, e.media.ID, far.ID))
+	require.Equal(t, e.media.ID, r.body["media_node"].(map[string]any)["id"], "a participant 79 ms nearer to another node is placed there")
+	r = e.do("GET", "/v1/rooms/near/placement", "", "")
+	ids := []string{}
+	for _, n := range r.body["nodes"].([]any) {
+		ids = append(ids, n.(map[string]any)["id"].(string))
+	}
+	require.Equal(t, []string{far.ID, e.media.ID}, ids, "the room's two nodes, first first")
+	r = e.do("POST", "/v1/rooms/near/join", "", fmt.Sprintf(`{"name":"D","rtt_ms":{%q: 9}}`, far.ID))
+	require.Equal(t, far.ID, r.body["media_node"].(map[string]any)["id"], "the nearest of the room's nodes")
 
 	for _, bad := range []string{`{"rtt_ms":{"x": 0}}`, `{"rtt_ms":{"x": -3}}`, `{"rtt_ms":{"x": 60001}}`, `{"rtt_ms":{"": 5}}`,
 		`{"rtt_ms":{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}}`} {
@@ -566,4 +584,77 @@ func TestJoinAgainAfterTheNodeDied(t *testing.T) {
 	require.Equal(t, other.ID, r.body["media_node"].(map[string]any)["id"], "down for the orchestrator too: the room moves")
 	r = e.do("POST", "/v1/rooms/moving/join", "", `{"name":"B"}`)
 	require.Equal(t, other.ID, r.body["media_node"].(map[string]any)["id"], "and later joins follow it")
+}
+
+// TestCascadeLinksTheRoomsNodes: when a room has live participants on two
+// media nodes, the orchestrator asks each to pull from the other
+// (LinkRoom) with a relay grant for the serving node; a leg asked for is
+// not asked again while pending; relay sessions send no webhooks.
+func TestCascadeLinksTheRoomsNodes(t *testing.T) {
+	e := newEnv(t, true)
+	other := mustKey(t)
+	e.dir.nodes[other.ID] = api.NodeInfo{ID: other.ID, Type: "media", Status: "active", Operator: "chroom1op2", Region: "JP",
+		Endpoints: []string{"https://jp.example"}, MaxSessions: 100, MaxEgressKbps: 1_000_000, Quality: 1}
+	join := func(body string) (string, *grant.Claims) {
+		r := e.do("POST", "/v1/rooms/big/join", "", body)
+		require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+		c, err := grant.PeekClaims(r.body["token"].(string))
+		require.NoError(t, err)
+		return r.body["media_node"].(map[string]any)["id"].(string), c
+	}
+	n1, alice := join(`{"name":"Alice","region":"DE"}`)
+	require.Equal(t, e.media.ID, n1)
+	n2, bob := join(`{"name":"Bob","region":"JP"}`)
+	require.Equal(t, other.ID, n2, "a participant who names a region the room is not in is placed on a node there")
+	links := func() []string {
+		e.admin.mu.Lock()
+		defer e.admin.mu.Unlock()
+		var out []string
+		for _, a := range e.admin.actions {
+			if strings.HasPrefix(a, "link ") {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	require.True(t, e.api.SessionEvent(n1, api.SessionEvent{Type: noderpc.SessionJoined, Room: "big", Identity: alice.Subject, GrantID: alice.ID, At: time.Now()}))
+	time.Sleep(50 * time.Millisecond)
+	require.Empty(t, links(), "one node: nothing to link")
+	require.True(t, e.api.SessionEvent(n2, api.SessionEvent{Type: noderpc.SessionJoined, Room: "big", Identity: bob.Subject, GrantID: bob.ID, At: time.Now()}))
+	require.Eventually(t, func() bool { return len(links()) == 2 }, 5*time.Second, 10*time.Millisecond)
+	var relayGrants []*grant.Claims
+	for _, l := range links() {
+		f := strings.Fields(l)
+		require.Len(t, f, 7, l)
+		puller, server, url, token := f[2], f[4], f[5], f[6]
+		c, err := grant.PeekClaims(token)
+		require.NoError(t, err)
+		require.Equal(t, grant.RoleRelay, c.Role)
+		require.Equal(t, "relay:"+puller, c.Subject)
+		require.Equal(t, []string{server}, []string(c.Audience), "the relay grant is for the serving node")
+		require.True(t, c.Permissions.CanSubscribe)
+		require.False(t, c.Permissions.CanPublish)
+		if server == other.ID {
+			require.Equal(t, "wss://jp.example/rtc", url)
+		}
+		relayGrants = append(relayGrants, c)
+	}
+	require.NotEqual(t, relayGrants[0].Subject, relayGrants[1].Subject, "each node pulls from the other")
+
+	// Another join on node 2 does not ask again for pending legs.
+	_, carol := join(`{"name":"Carol","region":"JP"}`)
+	require.Equal(t, other.ID, carol.Audience[0])
+	require.True(t, e.api.SessionEvent(other.ID, api.SessionEvent{Type: noderpc.SessionJoined, Room: "big", Identity: carol.Subject, GrantID: carol.ID, At: time.Now()}))
+	time.Sleep(50 * time.Millisecond)
+	require.Len(t, links(), 2)
+
+	// A relay leg's session events are recorded (its receipts are checked
+	// like any session's) but are nobody's webhook, and link nothing.
+	rg := relayGrants[0]
+	require.True(t, e.api.SessionEvent(rg.Audience[0], api.SessionEvent{Type: noderpc.SessionJoined, Room: "big", Identity: rg.Subject, GrantID: rg.ID, At: time.Now()}))
+	require.Len(t, links(), 2)
+
+	// The join API never grants the relay role.
+	r := e.do("POST", "/v1/rooms/big/join", "", `{"name":"Eve","role":"relay"}`)
+	require.Equal(t, http.StatusBadRequest, r.status)
 }

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"context"
 	"errors"
+	"time"
 
+	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/noderpc"
 	"github.com/chroom/chroom/orchestrator/session"
 )
@@ -27,6 +30,12 @@ func (s *Server) SessionEvent(from string, e SessionEvent) bool {
 		s.log.Warn("session event not stored", "err", err)
 		return false
 	}
+	if rec.Role == grant.RoleRelay {
+		return true // a cascade relay leg: no participant of the app's
+	}
+	if e.Type == noderpc.SessionJoined {
+		s.linkRoom(e.Room, from, rec.BillApp)
+	}
 	ev := WebhookEvent{Room: e.Room, NodeID: from, Participant: &Participant{Identity: e.Identity, Role: string(rec.Role)}}
 	switch e.Type {
 	case noderpc.SessionJoined:
@@ -47,4 +56,53 @@ func (s *Server) SessionEvent(from string, e SessionEvent) bool {
 	}
 	s.cfg.Webhooks.Send(ev)
 	return true
+}
+
+// linkRoom cascades room when it has live participants on several media
+// nodes: node (where one just joined) and each other such node pull from
+// each other, each over a relay leg with a relay grant of this
+// orchestrator's (session.Book.AdmitRelay) that Media Node RPC LinkRoom
+// hands to the pulling node. A leg that is connected or was asked for
+// less than RelayPendingFor ago is not asked for again. It runs in the
+// background; failures are logged (the next join retries).
+func (s *Server) linkRoom(room, node, billApp string) {
+	l, ok := s.admin.(Linker)
+	if !ok {
+		return
+	}
+	nodes := s.book.LiveNodes(room)
+	for _, peer := range nodes {
+		if peer == node {
+			continue
+		}
+		for _, leg := range [][2]string{{node, peer}, {peer, node}} {
+			puller, server := leg[0], leg[1]
+			if s.book.RelayLive(room, server, puller) {
+				continue
+			}
+			info, ok := s.dir.Node(server)
+			if !ok {
+				continue
+			}
+			rec, err := s.book.AdmitRelay(room, server, puller, billApp)
+			if err != nil {
+				s.log.Warn("relay leg not granted", "room", room, "server", server, "puller", puller, "err", err)
+				continue
+			}
+			token, err := grant.Issue(s.cfg.Key, s.claimsFor(rec, ""))
+			if err != nil {
+				s.log.Warn("relay grant not issued", "room", room, "err", err)
+				continue
+			}
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := l.LinkRoom(ctx, puller, room, server, mediaRef(info).WSURL, token); err != nil {
+					s.log.Warn("cascade link refused", "room", room, "puller", puller, "server", server, "err", err)
+					return
+				}
+				s.log.Info("cascade link asked", "room", room, "puller", puller, "server", server)
+			}()
+		}
+	}
 }

@@ -430,7 +430,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	if req.UnreachableNode != "" {
 		s.checkReportedNode(r.Context(), room, req.UnreachableNode)
 	}
-	nodeID, started, err := s.book.Place(room, region, selector.RTTs(req.RTTMs))
+	nodeID, started, err := s.book.PlaceFor(room, session.Want{Region: region, RegionAsked: req.Region != "", RTTs: selector.RTTs(req.RTTMs)})
 	if err != nil {
 		s.joins.WithLabelValues("no_node").Inc()
 		writeError(w, http.StatusServiceUnavailable, "no_media_node", err.Error())
@@ -464,10 +464,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())
 		return
 	}
-	c := grant.Claims{ChainID: s.cfg.ChainID, Type: grant.TypeJoin, Room: room, Role: sess.Role, Name: req.Name, App: sess.BillApp, Permissions: grant.DefaultPermissions(sess.Role)}
-	c.Subject, c.Audience, c.ID = identity, []string{nodeID}, sess.JTI
-	c.NotBefore, c.ExpiresAt = jwtTime(sess.IssuedAt.Add(-session.GrantNotBeforeSkew)), jwtTime(sess.ExpiresAt)
-	c.IssuedAt = jwtTime(sess.IssuedAt) // exp − iat = GrantTTL, what media nodes bound (grants.max_lifetime)
+	c := s.claimsFor(sess, req.Name)
 	if clientKey != nil {
 		c.Cnf = &grant.Confirmation{JWK: grant.Ed25519JWK(clientKey)}
 	}
@@ -755,13 +752,22 @@ func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.adminCtx(r)
 	defer cancel()
-	ps, err := s.admin.ListParticipants(ctx, node, room)
-	if err != nil {
-		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
-		return
+	// A cascaded room: each node lists its own participants.
+	ps := []Participant{}
+	var failed error
+	answered := 0
+	for _, n := range s.roomNodes(room, node) {
+		got, err := s.admin.ListParticipants(ctx, n, room)
+		if err != nil {
+			failed = err
+			continue
+		}
+		answered++
+		ps = append(ps, got...)
 	}
-	if ps == nil {
-		ps = []Participant{}
+	if answered == 0 && failed != nil {
+		writeError(w, http.StatusBadGateway, "media_node_error", failed.Error())
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"participants": ps})
 }
@@ -791,7 +797,7 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.adminCtx(r)
 	defer cancel()
-	if err := s.admin.SetRole(ctx, node, room, identity, role, grant.DefaultPermissions(role)); err != nil {
+	if err := s.admin.SetRole(ctx, s.book.NodeOf(room, identity, node), room, identity, role, grant.DefaultPermissions(role)); err != nil {
 		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
 		return
 	}
@@ -822,7 +828,8 @@ func (s *Server) mute(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.adminCtx(r)
 	defer cancel()
-	if err := s.admin.MuteTrack(ctx, node, room, r.PathValue("identity"), req.TrackID, req.Muted); err != nil {
+	identity := r.PathValue("identity")
+	if err := s.admin.MuteTrack(ctx, s.book.NodeOf(room, identity, node), room, identity, req.TrackID, req.Muted); err != nil {
 		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
 		return
 	}
@@ -850,7 +857,7 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 	identity := r.PathValue("identity")
 	ctx, cancel := s.adminCtx(r)
 	defer cancel()
-	if err := s.admin.RemoveParticipant(ctx, node, room, identity); err != nil {
+	if err := s.admin.RemoveParticipant(ctx, s.book.NodeOf(room, identity, node), room, identity); err != nil {
 		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
 		return
 	}
@@ -872,9 +879,11 @@ func (s *Server) endRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.adminCtx(r)
 	defer cancel()
-	if err := s.admin.EndRoom(ctx, node, room); err != nil {
-		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
-		return
+	for _, n := range s.roomNodes(room, node) { // every node of a cascaded room
+		if err := s.admin.EndRoom(ctx, n, room); err != nil {
+			writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
+			return
+		}
 	}
 	// The room's session records stay until their grants expire: the
 	// receipts cut when the room ended are checked against them.
@@ -903,4 +912,24 @@ func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// claimsFor returns the join grant claims of a session record: its room,
+// role (default permissions), subject, audience (its media node), jti and
+// lifetime, and name.
+func (s *Server) claimsFor(sess session.Record, name string) grant.Claims {
+	c := grant.Claims{ChainID: s.cfg.ChainID, Type: grant.TypeJoin, Room: sess.Room, Role: sess.Role, Name: name, App: sess.BillApp, Permissions: grant.DefaultPermissions(sess.Role)}
+	c.Subject, c.Audience, c.ID = sess.Identity, []string{sess.NodeID}, sess.JTI
+	c.NotBefore, c.ExpiresAt = jwtTime(sess.IssuedAt.Add(-session.GrantNotBeforeSkew)), jwtTime(sess.ExpiresAt)
+	c.IssuedAt = jwtTime(sess.IssuedAt) // exp − iat = GrantTTL, what media nodes bound (grants.max_lifetime)
+	return c
+}
+
+// roomNodes are the media nodes room is placed on (first the room's
+// first node); primary alone if the Book names none.
+func (s *Server) roomNodes(room, primary string) []string {
+	if ns := s.book.Nodes(room); len(ns) > 0 {
+		return ns
+	}
+	return []string{primary}
 }

@@ -60,6 +60,14 @@ type Admin interface {
 	EndRoom(ctx context.Context, nodeID, room string) error
 }
 
+// Linker asks media nodes to cascade a room (Media Node RPC LinkRoom); an
+// Admin that implements it links the nodes of rooms that span several.
+type Linker interface {
+	// LinkRoom asks media node nodeID to pull room from media node peerID
+	// (signaling WebSocket peerSignalURL) with relayGrant.
+	LinkRoom(ctx context.Context, nodeID, room, peerID, peerSignalURL, relayGrant string) error
+}
+
 // Rewards reads an operator's claimable rewards from the chain.
 type Rewards interface {
 	Claimable(ctx context.Context, operator string) (amount string, denom string, err error)

@@ -139,3 +139,13 @@ func (a *Admin) EndRoom(ctx context.Context, nodeID, room string) error {
 	_, err = c.EndRoom(ctx, &rpcpb.EndRoomRequest{Room: room})
 	return err
 }
+
+// LinkRoom implements api.Linker.
+func (a *Admin) LinkRoom(ctx context.Context, nodeID, room, peerID, peerSignalURL, relayGrant string) error {
+	c, err := a.client(nodeID)
+	if err != nil {
+		return err
+	}
+	_, err = c.LinkRoom(ctx, &rpcpb.LinkRoomRequest{Room: room, PeerNodeId: peerID, PeerSignalUrl: peerSignalURL, RelayGrant: relayGrant})
+	return err
+}

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -154,10 +155,32 @@ type Book struct {
 }
 
 type room struct {
-	hash      []byte // format.RoomHash of the name, as receipts carry it
+	hash []byte // format.RoomHash of the name, as receipts carry it
+	// nodeID is the room's first node; nodes every node it is placed on
+	// (cascading), nodeID first, in the order they were added.
 	nodeID    string
+	nodes     []string
 	createdAt time.Time
 	members   []*Record // in issue order
+}
+
+// addNode places the room on id too (a no-op if it is there).
+func (r *room) addNode(id string) {
+	for _, n := range r.nodes {
+		if n == id {
+			return
+		}
+	}
+	r.nodes = append(r.nodes, id)
+}
+
+func (r *room) hasNode(id string) bool {
+	for _, n := range r.nodes {
+		if n == id {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns an empty Book.
@@ -207,7 +230,10 @@ func (b *Book) Restore(records []Record, bans []Ban) {
 			r = &room{hash: format.RoomHash(rec.Room), nodeID: rec.NodeID, createdAt: rec.IssuedAt}
 			b.rooms[rec.Room] = r
 		}
-		r.nodeID = rec.NodeID // records are in issue order: the latest wins
+		if rec.Role != grant.RoleRelay {
+			r.nodeID = rec.NodeID // records are in issue order: the latest wins
+		}
+		r.addNode(rec.NodeID)
 		r.members = append(r.members, &rec)
 		b.sessions[rec.JTI] = &rec
 	}
@@ -236,40 +262,169 @@ func (b *Book) setBan(ban Ban) {
 // region. started is true when the room is new. Errors:
 // selector.ErrNoNode.
 func (b *Book) Place(roomName, region string, rtts selector.RTTs) (nodeID string, started bool, err error) {
-	cands := b.candidates()
-	if id, ok := b.liveNode(roomName, cands); ok {
-		return id, false, nil
-	}
-	c, err := b.sel.Select(cands, region, rtts)
-	if err != nil {
-		return "", false, err
-	}
-	now := b.p.Clock()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if r, ok := b.rooms[roomName]; ok {
-		r.nodeID = c.ID
-		return c.ID, false, nil
-	}
-	b.rooms[roomName] = &room{hash: format.RoomHash(roomName), nodeID: c.ID, createdAt: now}
-	return c.ID, true, nil
+	return b.PlaceFor(roomName, Want{Region: region, RTTs: rtts})
 }
 
-// Shortlist returns the media nodes a client joining room should measure
-// its round-trip time to before it joins: the room's node alone when the
-// room is live on one (placed is then true: nothing to choose), else
-// selector.Shortlist's. Errors: selector.ErrNoNode.
-func (b *Book) Shortlist(roomName, region string) (nodes []selector.Candidate, placed bool, err error) {
+// Want is what a joining client says about where it is.
+type Want struct {
+	// Region is its region (ISO 3166-1 alpha-2, optional sub-region);
+	// RegionAsked says the client named it (not the orchestrator's
+	// default), which may spread a live room to a node there.
+	Region      string
+	RegionAsked bool
+	// RTTs are its measured round-trip times by node ID (ms).
+	RTTs selector.RTTs
+}
+
+// Cascading thresholds (DESIGN.md §3 placement, §4 cascading).
+const (
+	// SpreadGainMs: a participant joining a live room is placed on
+	// another node when it measured that node at least this much nearer
+	// than every node the room is on (the nodes then relay the room).
+	SpreadGainMs = 30.0
+	// SpillHeadroom: a room node with no more headroom than this (the
+	// selector's Headroom) takes no more of the room; the room spills
+	// onto another node.
+	SpillHeadroom = 0.10
+)
+
+// PlaceFor returns the media node for a participant joining room. A new
+// room (or one whose nodes are all gone: not candidates, draining, or
+// silent for LoadFreshness) goes to the node the client measured nearest
+// (selector.Select), else by region; started is then true for a new room.
+// A live room keeps its participants on its nodes — the one the client
+// measured nearest among them — unless:
+//   - the client measured another node SpreadGainMs nearer than all of
+//     the room's, or answered none of the room's nodes' pings but another
+//     node's, or named a region none of the room's nodes is in and a node
+//     there can take it (spread); or
+//   - the room's nodes are full (SpillHeadroom): it spills onto the best
+//     other node.
+//
+// A room on several nodes is cascaded: the orchestrator links its nodes
+// (api: LinkRoom) as sessions join. Errors: selector.ErrNoNode.
+func (b *Book) PlaceFor(roomName string, w Want) (nodeID string, started bool, err error) {
 	cands := b.candidates()
-	if id, ok := b.liveNode(roomName, cands); ok {
-		for _, c := range cands {
-			if c.ID == id {
-				return []selector.Candidate{c}, true, nil
+	live := b.liveNodes(roomName, cands)
+	if len(live) == 0 {
+		c, err := b.sel.Select(cands, w.Region, w.RTTs)
+		if err != nil {
+			return "", false, err
+		}
+		now := b.p.Clock()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if r, ok := b.rooms[roomName]; ok {
+			r.nodeID = c.ID
+			r.nodes = []string{c.ID} // the old nodes are gone
+			return c.ID, false, nil
+		}
+		b.rooms[roomName] = &room{hash: format.RoomHash(roomName), nodeID: c.ID, nodes: []string{c.ID}, createdAt: now}
+		return c.ID, true, nil
+	}
+	best, bestRTT, measured := live[0], 0.0, false
+	for _, c := range live {
+		if ms, ok := w.RTTs[c.ID]; ok && ms > 0 && (!measured || ms < bestRTT) {
+			best, bestRTT, measured = c, ms, true
+		}
+	}
+	if !measured && countryOf(w.Region) != "" {
+		for _, c := range live { // unmeasured: the room's node in the client's country
+			if countryOf(c.Region) == countryOf(w.Region) {
+				best = c
+				break
 			}
 		}
 	}
-	nodes, err = b.sel.Shortlist(cands, region)
-	return nodes, false, err
+	spread := func(c selector.Candidate) (string, bool, error) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		r, ok := b.rooms[roomName]
+		if !ok {
+			return "", false, fmt.Errorf("room %s was pruned while placing", roomName)
+		}
+		r.addNode(c.ID)
+		return c.ID, false, nil
+	}
+	var others []selector.Candidate
+	for _, c := range cands {
+		if !containsCandidate(live, c.ID) {
+			others = append(others, c)
+		}
+	}
+	if len(others) > 0 {
+		if pick, err := b.sel.Select(others, w.Region, w.RTTs); err == nil {
+			ms, pickMeasured := w.RTTs[pick.ID]
+			switch {
+			case pickMeasured && measured && bestRTT-ms >= SpreadGainMs:
+				return spread(pick)
+			case pickMeasured && !measured:
+				// The room's nodes are first in the client's shortlist
+				// (Shortlist): it pinged them and none answered.
+				return spread(pick)
+			case !pickMeasured && len(w.RTTs) == 0 && w.RegionAsked && countryOf(w.Region) != "" &&
+				countryOf(pick.Region) == countryOf(w.Region) && !anyInCountry(live, countryOf(w.Region)):
+				return spread(pick)
+			}
+		}
+	}
+	if selector.Headroom(best) > SpillHeadroom {
+		return best.ID, false, nil
+	}
+	for _, c := range live {
+		if selector.Headroom(c) > SpillHeadroom {
+			return c.ID, false, nil
+		}
+	}
+	if pick, err := b.sel.Select(others, w.Region, w.RTTs); err == nil && selector.Headroom(pick) > SpillHeadroom {
+		return spread(pick)
+	}
+	return best.ID, false, nil // all full: the room's own node decides (it refuses when full)
+}
+
+func containsCandidate(cs []selector.Candidate, id string) bool {
+	for _, c := range cs {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func anyInCountry(cs []selector.Candidate, country string) bool {
+	for _, c := range cs {
+		if countryOf(c.Region) == country {
+			return true
+		}
+	}
+	return false
+}
+
+// countryOf is the ISO 3166-1 part of a region ("US" of "US-CA").
+func countryOf(region string) string {
+	c, _, _ := strings.Cut(region, "-")
+	return strings.ToUpper(c)
+}
+
+// Shortlist returns the media nodes a client joining room should measure
+// its round-trip time to before it joins: selector.Shortlist's, and for a
+// live room (placed is then true) the room's nodes first — the client is
+// placed on the nearest of them unless another is much nearer, or the
+// only one that answered (PlaceFor). Errors: selector.ErrNoNode.
+func (b *Book) Shortlist(roomName, region string) (nodes []selector.Candidate, placed bool, err error) {
+	cands := b.candidates()
+	live := b.liveNodes(roomName, cands)
+	more, err := b.sel.Shortlist(cands, region)
+	if len(live) == 0 {
+		return more, false, err
+	}
+	nodes = append(nodes, live...)
+	for _, c := range more {
+		if !containsCandidate(nodes, c.ID) && len(nodes) < selector.MaxShortlist+len(live) {
+			nodes = append(nodes, c)
+		}
+	}
+	return nodes, true, nil
 }
 
 // candidates are the placement candidates minus the nodes marked down
@@ -312,22 +467,57 @@ func (b *Book) MarkDown(nodeID string) {
 	b.down[nodeID] = now
 }
 
-// liveNode is the node room is placed on, if that node is a candidate,
-// not draining and has reported load within LoadFreshness.
-func (b *Book) liveNode(roomName string, cands []selector.Candidate) (string, bool) {
+// liveNodes are the nodes room is placed on that are candidates, not
+// draining and have reported load within LoadFreshness, in the room's
+// order (its first node first).
+func (b *Book) liveNodes(roomName string, cands []selector.Candidate) []selector.Candidate {
 	now := b.p.Clock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r, ok := b.rooms[roomName]
 	if !ok {
-		return "", false
+		return nil
 	}
-	for _, c := range cands {
-		if c.ID == r.nodeID && c.Load != nil && !c.Load.Draining && now.Sub(c.Load.ReportedAt) <= b.p.LoadFreshness {
-			return r.nodeID, true
+	var out []selector.Candidate
+	for _, id := range r.nodes {
+		for _, c := range cands {
+			if c.ID == id && c.Load != nil && !c.Load.Draining && now.Sub(c.Load.ReportedAt) <= b.p.LoadFreshness {
+				out = append(out, c)
+			}
 		}
 	}
-	return "", false
+	return out
+}
+
+// Nodes returns the media nodes room is placed on, its first node first.
+func (b *Book) Nodes(roomName string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[roomName]
+	if !ok {
+		return nil
+	}
+	return append([]string(nil), r.nodes...)
+}
+
+// LiveNodes returns the media nodes where room has a connected session of
+// a participant (relay legs aside), as the nodes' session events report,
+// sorted: the nodes a cascade must link.
+func (b *Book) LiveNodes(roomName string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[roomName]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, m := range r.members {
+		if m.Role != grant.RoleRelay && !m.LiveSince.IsZero() && !slices.Contains(out, m.NodeID) {
+			out = append(out, m.NodeID)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Node returns the media node of a room this Book knows.
@@ -417,7 +607,7 @@ func (b *Book) Admit(a Admission) (Record, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r, ok := b.rooms[a.Room]
-	if !ok || r.nodeID != a.NodeID {
+	if !ok || !r.hasNode(a.NodeID) {
 		return Record{}, fmt.Errorf("room %s is not placed on media node %s", a.Room, a.NodeID)
 	}
 	keys := []string{"id:" + a.Identity}
@@ -433,6 +623,9 @@ func (b *Book) Admit(a Admission) (Record, error) {
 		}
 	}
 	role := a.Role
+	if role == grant.RoleRelay {
+		return Record{}, fmt.Errorf("%w: relay grants are issued by AdmitRelay only", ErrRoleNotAllowed)
+	}
 	if role == "" {
 		role = grant.RoleParticipant
 		if !anonymous && len(r.members) == 0 {
@@ -738,4 +931,83 @@ func NewID() (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b[:]), nil
+}
+
+// RelayIdentityPrefix starts the identity of a relay grant: "relay:" and
+// the pulling media node's ID.
+const RelayIdentityPrefix = "relay:"
+
+// AdmitRelay records a relay grant for a cascade relay leg (DESIGN.md §4):
+// media node puller pulls room from media node server, both of them nodes
+// the room is placed on. The leg is a session of server's, billed to
+// billApp like the participants it serves; receipts for it are checked as
+// any session's. Errors: the room is not placed on both nodes, or the
+// store's.
+func (b *Book) AdmitRelay(roomName, server, puller, billApp string) (Record, error) {
+	if server == puller {
+		return Record{}, fmt.Errorf("a media node does not relay to itself")
+	}
+	now := b.p.Clock()
+	jti, err := NewID()
+	if err != nil {
+		return Record{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[roomName]
+	if !ok || !r.hasNode(server) || !r.hasNode(puller) {
+		return Record{}, fmt.Errorf("room %s is not placed on both media nodes %s and %s", roomName, server, puller)
+	}
+	rec := &Record{JTI: jti, Room: roomName, Identity: RelayIdentityPrefix + puller, NodeID: server, Role: grant.RoleRelay, BillApp: billApp,
+		IssuedAt: now, ExpiresAt: now.Add(b.p.GrantTTL)}
+	if err := b.save(*rec); err != nil {
+		return Record{}, err
+	}
+	r.members = append(r.members, rec)
+	b.sessions[jti] = rec
+	return *rec, nil
+}
+
+// RelayPendingFor is how long a relay grant that has not connected yet
+// counts as a leg on its way (RelayLive).
+const RelayPendingFor = 30 * time.Second
+
+// RelayLive reports whether a relay leg from server to puller in room is
+// connected, or was granted less than RelayPendingFor ago and has not
+// connected yet.
+func (b *Book) RelayLive(roomName, server, puller string) bool {
+	now := b.p.Clock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[roomName]
+	if !ok {
+		return false
+	}
+	for _, m := range r.members {
+		if m.Role != grant.RoleRelay || m.NodeID != server || m.Identity != RelayIdentityPrefix+puller {
+			continue
+		}
+		if !m.LiveSince.IsZero() || (m.ConnectedAt.IsZero() && now.Sub(m.IssuedAt) < RelayPendingFor) {
+			return true
+		}
+	}
+	return false
+}
+
+// NodeOf returns the media node of identity's latest grant in room (a
+// cascaded room's participants are on different nodes), or fallback if
+// the Book has none.
+func (b *Book) NodeOf(roomName, identity, fallback string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[roomName]
+	if !ok {
+		return fallback
+	}
+	for i := len(r.members) - 1; i >= 0; i-- {
+		if m := r.members[i]; m.Identity == identity && m.Role != grant.RoleRelay {
+			return m.NodeID
+		}
+	}
+	return fallback
 }

@@ -592,3 +592,53 @@ func TestMarkDownMovesTheRoomUntilTheNodeReportsAgain(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, nodeA, id, "back once it reported load after the mark")
 }
+
+// TestPlaceSpillsAndSpreads: a live room keeps its participants on its
+// node until the node is full (it spills onto another node) or a client
+// measured another node much nearer (it spreads); either way the room is
+// then on both nodes and Admit accepts grants for both.
+func TestPlaceSpillsAndSpreads(t *testing.T) {
+	f := newFixture(t)
+	f.nodes.live = false
+	id, _, err := f.book.Place("r", "DE", nil)
+	require.NoError(t, err)
+	require.Equal(t, nodeA, id)
+	b := node(nodeB, t0, false)
+	f.nodes.cands = append(f.nodes.cands, b)
+
+	id, _, err = f.book.PlaceFor("r", session.Want{Region: "DE", RTTs: selector.RTTs{nodeA: 40, nodeB: 20}})
+	require.NoError(t, err)
+	require.Equal(t, nodeA, id, "20 ms nearer is not worth a relay hop")
+	require.Equal(t, []string{nodeA}, f.book.Nodes("r"))
+
+	// A nearly full: the room spills onto B.
+	f.nodes.cands[0].Load = &selector.Load{ReportedAt: t0, Participants: 95}
+	id, _, err = f.book.PlaceFor("r", session.Want{Region: "DE"})
+	require.NoError(t, err)
+	require.Equal(t, nodeB, id, "spilled")
+	require.Equal(t, []string{nodeA, nodeB}, f.book.Nodes("r"))
+	_, err = f.book.Admit(session.Admission{Room: "r", NodeID: nodeB, Identity: "app:x", App: "app"})
+	require.NoError(t, err, "a grant for the room's second node")
+
+	// Both nodes full: the room stays where it is; the node refuses when full.
+	f.nodes.cands[1].Load = &selector.Load{ReportedAt: t0, Participants: 99}
+	id, _, err = f.book.PlaceFor("r", session.Want{Region: "DE"})
+	require.NoError(t, err)
+	require.Equal(t, nodeA, id)
+
+	// A relay grant is only for nodes of the room, between two of them.
+	_, err = f.book.AdmitRelay("r", nodeA, nodeA, "")
+	require.Error(t, err)
+	_, err = f.book.AdmitRelay("r", nodeA, "cccccccccccccccccccccccccccccccccccccccc", "")
+	require.Error(t, err)
+	rec, err := f.book.AdmitRelay("r", nodeA, nodeB, "app")
+	require.NoError(t, err)
+	require.Equal(t, "relay:"+nodeB, rec.Identity)
+	require.Equal(t, grant.RoleRelay, rec.Role)
+	require.True(t, f.book.RelayLive("r", nodeA, nodeB), "pending")
+	require.False(t, f.book.RelayLive("r", nodeB, nodeA), "the other direction is its own leg")
+	f.clk.advance(session.RelayPendingFor)
+	require.False(t, f.book.RelayLive("r", nodeA, nodeB), "never connected: asked again")
+	_, err = f.book.Admit(session.Admission{Room: "r", NodeID: nodeA, Identity: "app:y", App: "app", Role: grant.RoleRelay})
+	require.ErrorIs(t, err, session.ErrRoleNotAllowed, "joins never get the relay role")
+}

@@ -164,7 +164,7 @@ async function measureNodes(orchestrator, room) {
     debugLog.add("placement skipped", { error: describeError(e) });
     return null;
   }
-  if (p.placed || p.nodes.length < 2) return null;
+  if (p.nodes.length < 2) return null; // a live room: its nodes first, and others it may spread to
   const started = performance.now();
   const times = await Promise.all(p.nodes.map((n) => pingNode(n.ping_url, PLACEMENT_BUDGET_MS).then((ms) => [n.id, ms])));
   const rtts = {};
