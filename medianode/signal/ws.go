@@ -258,6 +258,9 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 		return true
 	}
 	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true // not a browser (another media node's relay leg, an SDK): no page to protect
+	}
 	for _, o := range s.AllowedOrigins {
 		if o == origin {
 			return true
