@@ -19,7 +19,7 @@ import (
 
 // newNodeTrusting is a media node on loopback whose grants come from orch
 // (two nodes of one network trust the same orchestrator).
-func newNodeTrusting(t *testing.T, orch *format.NodeKey) *node {
+func newNodeTrusting(t testing.TB, orch *format.NodeKey) *node {
 	t.Helper()
 	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -44,7 +44,7 @@ func (i issuers) OrchestratorKey(id string) (ed25519.PublicKey, error) {
 
 // node is a media node's SFU and signaling on loopback.
 type node struct {
-	t      *testing.T
+	t      testing.TB
 	orch   *format.NodeKey
 	nodeID string
 	srv    *httptest.Server
@@ -52,13 +52,13 @@ type node struct {
 	ended  chan string
 }
 
-func newNode(t *testing.T) *node {
+func newNode(t testing.TB) *node {
 	t.Helper()
 	return newNodeWith(t, sfu.Limits{})
 }
 
 // newNodeWith is newNode with SFU limits.
-func newNodeWith(t *testing.T, limits sfu.Limits) *node {
+func newNodeWith(t testing.TB, limits sfu.Limits) *node {
 	t.Helper()
 	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -88,7 +88,7 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-func mustKey(t *testing.T) *format.NodeKey {
+func mustKey(t testing.TB) *format.NodeKey {
 	k, err := format.GenerateNodeKey(nil)
 	require.NoError(t, err)
 	return k
@@ -110,7 +110,7 @@ func (n *node) grantFor(identity, room string, role grant.Role) string {
 
 // client is a Pion peer speaking the WebSocket protocol, like the web client.
 type client struct {
-	t        *testing.T
+	t        testing.TB
 	identity string
 	ws       *websocket.Conn
 	pc       *webrtc.PeerConnection
@@ -127,6 +127,9 @@ type client struct {
 	joined     signal.ServerMessage
 	// writePending writes one packet of the track publishVP8Pending added.
 	writePending func()
+	// onRTP, if set (in connectWith's onDial, before media flows), sees
+	// every RTP packet received, with its track ID.
+	onRTP func(trackID string, pkt *rtp.Packet)
 }
 
 func (n *node) connect(identity, token string) *client {
@@ -162,8 +165,12 @@ func (n *node) connectWith(identity, token string, onDial func(*client)) *client
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		n, _ := c.byTrack.LoadOrStore(tr.ID(), &atomic.Int64{})
 		for {
-			if _, _, err := tr.ReadRTP(); err != nil {
+			pkt, _, err := tr.ReadRTP()
+			if err != nil {
 				return
+			}
+			if c.onRTP != nil {
+				c.onRTP(tr.ID(), pkt)
 			}
 			c.received.Add(1)
 			n.(*atomic.Int64).Add(1)
@@ -295,13 +302,13 @@ func (c *client) publishVP8Pending(id string) {
 	}
 }
 
-func eventually(t *testing.T, cond func() bool, msg string) {
+func eventually(t testing.TB, cond func() bool, msg string) {
 	t.Helper()
 	require.Eventually(t, cond, 10*time.Second, 20*time.Millisecond, msg)
 }
 
 // pump calls write every 10 ms until the test ends.
-func pump(t *testing.T, write func()) {
+func pump(t testing.TB, write func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go func() {

@@ -36,9 +36,15 @@ func (s *Server) keepRoom(ctx context.Context, name string) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	ps, err := s.admin.ListParticipants(cctx, node, name)
-	if err != nil {
-		return
+	// A cascaded room: every node lists its own participants, and only a
+	// complete list may say the room has no host.
+	var ps []Participant
+	for _, n := range s.roomNodes(name, node) {
+		got, err := s.admin.ListParticipants(cctx, n, name)
+		if err != nil {
+			return
+		}
+		ps = append(ps, got...)
 	}
 	present := make([]session.Present, len(ps))
 	for i, p := range ps {
@@ -48,7 +54,7 @@ func (s *Server) keepRoom(ctx context.Context, name string) {
 	if !ok {
 		return
 	}
-	if err := s.admin.SetRole(cctx, node, name, next, grant.RoleHost, grant.DefaultPermissions(grant.RoleHost)); err != nil {
+	if err := s.admin.SetRole(cctx, s.book.NodeOf(name, next, node), name, next, grant.RoleHost, grant.DefaultPermissions(grant.RoleHost)); err != nil {
 		return
 	}
 	if err := s.book.SetRole(name, next, grant.RoleHost); err != nil {

@@ -925,10 +925,10 @@ func (s *Server) claimsFor(sess session.Record, name string) grant.Claims {
 	return c
 }
 
-// roomNodes are the media nodes room is placed on (first the room's
-// first node); primary alone if the Book names none.
+// roomNodes are the media nodes serving room now (first the room's first
+// node; session.Book.ServingNodes); primary alone if none is.
 func (s *Server) roomNodes(room, primary string) []string {
-	if ns := s.book.Nodes(room); len(ns) > 0 {
+	if ns := s.book.ServingNodes(room); len(ns) > 0 {
 		return ns
 	}
 	return []string{primary}

@@ -500,6 +500,16 @@ func (b *Book) Nodes(roomName string) []string {
 	return append([]string(nil), r.nodes...)
 }
 
+// ServingNodes returns the nodes of Nodes that are candidates now (not
+// marked down, reporting, not draining): the ones to ask about the room.
+func (b *Book) ServingNodes(roomName string) []string {
+	var out []string
+	for _, c := range b.liveNodes(roomName, b.candidates()) {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
 // LiveNodes returns the media nodes where room has a connected session of
 // a participant (relay legs aside), as the nodes' session events report,
 // sorted: the nodes a cascade must link.
