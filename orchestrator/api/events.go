@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/chroom/chroom/grant"
@@ -70,10 +71,10 @@ func (s *Server) linkRoom(room, node, billApp string) {
 	if !ok {
 		return
 	}
-	nodes := s.book.LiveNodes(room)
-	for _, peer := range nodes {
-		if peer == node {
-			continue
+	serving := s.book.ServingNodes(room)
+	for _, peer := range s.book.LiveNodes(room) {
+		if peer == node || !slices.Contains(serving, peer) || !slices.Contains(serving, node) {
+			continue // a node that stopped reporting (or is marked down) is not linked
 		}
 		for _, leg := range [][2]string{{node, peer}, {peer, node}} {
 			puller, server := leg[0], leg[1]

@@ -46,6 +46,13 @@ func (s *Server) keepRoom(ctx context.Context, name string) {
 		}
 		ps = append(ps, got...)
 	}
+	// Legs that ended (a node restarted, a dial failed) are asked for
+	// again: the room heals without waiting for another join.
+	if live := s.book.LiveNodes(name); len(live) > 1 {
+		for _, n := range live { // every pair, once each (RelayLive)
+			s.linkRoom(name, n, s.book.BillApp(name))
+		}
+	}
 	present := make([]session.Present, len(ps))
 	for i, p := range ps {
 		present[i] = session.Present{Identity: p.Identity, Role: grant.Role(p.Role), JoinedAt: time.UnixMilli(p.JoinedAtUnixMs)}

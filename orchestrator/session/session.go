@@ -1021,3 +1021,18 @@ func (b *Book) NodeOf(roomName, identity, fallback string) string {
 	}
 	return fallback
 }
+
+// BillApp is the on-chain app billed for room's first grant (what its
+// relay legs are billed to when no join names one), "" if none.
+func (b *Book) BillApp(roomName string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r, ok := b.rooms[roomName]; ok {
+		for _, m := range r.members {
+			if m.Role != grant.RoleRelay {
+				return m.BillApp
+			}
+		}
+	}
+	return ""
+}
