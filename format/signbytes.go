@@ -21,7 +21,27 @@ const (
 	// ObjectUsageStatement is a client's signed usage statement (see
 	// UsageStatement).
 	ObjectUsageStatement = "usage-statement"
+	// ObjectRelayDial proves that the media node named in a relay grant is
+	// the one dialling a relay leg with it (RelayDialPayload).
+	ObjectRelayDial = "relay-dial"
 )
+
+// RelayDialPayload is what a pulling media node signs (ObjectRelayDial)
+// when it dials a relay leg: the relay grant's jti, the serving node's ID
+// and the dial time in Unix milliseconds, as
+//
+//	jti || 0x00 || serverNodeID || 0x00 || unixMs (8 bytes, big-endian)
+func RelayDialPayload(jti, serverNodeID string, unixMs int64) []byte {
+	out := make([]byte, 0, len(jti)+len(serverNodeID)+10)
+	out = append(out, jti...)
+	out = append(out, 0)
+	out = append(out, serverNodeID...)
+	out = append(out, 0)
+	for i := 7; i >= 0; i-- {
+		out = append(out, byte(uint64(unixMs)>>(8*i)))
+	}
+	return out
+}
 
 // MaxChainIDLength bounds the chain ID accepted in signing bytes; it is the
 // same bound CometBFT puts on chain IDs.

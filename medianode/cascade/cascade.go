@@ -35,15 +35,17 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/medianode/sfu"
 	"github.com/chroom/chroom/medianode/signal"
 )
 
 // Manager keeps this node's relay legs, one per (room, peer node).
 type Manager struct {
-	sfu  *sfu.SFU
-	log  *slog.Logger
-	dial *websocket.Dialer
+	sfu   *sfu.SFU
+	log   *slog.Logger
+	dial  *websocket.Dialer
+	prove func(jti, serverNodeID string) (string, error)
 
 	legs    prometheus.Gauge
 	started prometheus.Counter
@@ -63,6 +65,10 @@ type Options struct {
 	Registry prometheus.Registerer
 	// HandshakeTimeout bounds the WebSocket dial (default 10 s).
 	HandshakeTimeout time.Duration
+	// Prove returns the signal.RelayProofHeader value proving this node
+	// dials with the relay grant whose jti is given, to serverNodeID
+	// (signal.RelayProof with this node's key). Required.
+	Prove func(jti, serverNodeID string) (string, error)
 }
 
 // New returns a Manager pulling into s.
@@ -73,7 +79,10 @@ func New(s *sfu.SFU, o Options) (*Manager, error) {
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = 10 * time.Second
 	}
-	m := &Manager{sfu: s, log: o.Logger.With("component", "cascade"), links: map[linkKey]*link{},
+	if o.Prove == nil {
+		return nil, errors.New("cascade: Options.Prove is required (relay legs are authenticated with the node's key)")
+	}
+	m := &Manager{sfu: s, log: o.Logger.With("component", "cascade"), links: map[linkKey]*link{}, prove: o.Prove,
 		dial: &websocket.Dialer{HandshakeTimeout: o.HandshakeTimeout},
 		legs: prometheus.NewGauge(prometheus.GaugeOpts{Name: "chroom_medianode_relay_legs",
 			Help: "Relay legs this node pulls over (cascading): one per room and peer media node."}),
@@ -249,7 +258,15 @@ func (l *link) serve(ctx context.Context) string {
 	}
 	dc.OnMessage(func(msg webrtc.DataChannelMessage) { l.onData(msg.Data) })
 
-	h := http.Header{"Authorization": []string{"Bearer " + l.token}}
+	claims, err := grant.PeekClaims(l.token)
+	if err != nil {
+		return "relay grant: " + err.Error()
+	}
+	proof, err := l.m.prove(claims.ID, l.key.peer)
+	if err != nil {
+		return "relay proof: " + err.Error()
+	}
+	h := http.Header{"Authorization": []string{"Bearer " + l.token}, signal.RelayProofHeader: []string{proof}}
 	dctx, cancelDial := context.WithTimeout(ctx, l.m.dial.HandshakeTimeout)
 	ws, resp, err := l.m.dial.DialContext(dctx, l.url, h)
 	cancelDial()

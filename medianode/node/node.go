@@ -325,7 +325,8 @@ func (n *Node) Run(ctx context.Context) error {
 
 	sig := &signal.Server{
 		SFU: n.sfu, ICE: n, Hooks: n, Log: n.log,
-		Auth: &grant.Verifier{Audience: n.key.ID, ChainID: n.cfg.Chain.ChainID, Issuers: n.view, MaxLifetime: n.cfg.Grants.MaxLifetime},
+		Auth:  &grant.Verifier{Audience: n.key.ID, ChainID: n.cfg.Chain.ChainID, Issuers: n.view, MaxLifetime: n.cfg.Grants.MaxLifetime},
+		Relay: &signal.RelayAuth{NodeID: n.key.ID, ChainID: n.cfg.Chain.ChainID, MediaNodeKey: n.mediaNodeKey},
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", sig.Handler())
@@ -356,7 +357,10 @@ func (n *Node) Run(ctx context.Context) error {
 		goRun(func() { _ = metSrv.Serve(n.metLn) })
 	}
 	grpcSrv := grpc.NewServer(noderpc.ServerCodec(), grpc.UnaryInterceptor(noderpc.VerifyCalls(n.orchestratorKey, n.cfg.Chain.ChainID, nil)))
-	links, err := cascade.New(n.sfu, cascade.Options{Logger: n.log, Registry: n.reg})
+	links, err := cascade.New(n.sfu, cascade.Options{Logger: n.log, Registry: n.reg,
+		Prove: func(jti, server string) (string, error) {
+			return signal.RelayProof(n.key, n.cfg.Chain.ChainID, jti, server, time.Now())
+		}})
 	if err != nil {
 		return err
 	}
@@ -764,4 +768,14 @@ func SignalURL(endpoints []string) string {
 		}
 	}
 	return ""
+}
+
+// mediaNodeKey returns the registered key of an ACTIVE media node (the
+// nodes that may dial relay legs here).
+func (n *Node) mediaNodeKey(id string) (ed25519.PublicKey, error) {
+	peer, ok := n.view.Node(id)
+	if !ok || peer.Type != registryview.TypeMedia || peer.Status != registryview.StatusActive {
+		return nil, fmt.Errorf("%s is not an ACTIVE media node in the registry", id)
+	}
+	return peer.Pubkey, nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chroom/chroom/grant"
-	"github.com/chroom/chroom/medianode/cascade"
 )
 
 // BenchmarkRelayHop measures what one cascade relay hop adds on loopback:
@@ -74,10 +73,7 @@ func benchmarkRelayHop(b *testing.B, cascaded bool) {
 	relayed := other.connectWith("relayed", other.grantFor("relayed", room, grant.RoleViewer), record("relayed"))
 	relayed.offer()
 	if cascaded {
-		links, err := cascade.New(n2.sfu, cascade.Options{Logger: testLogger()})
-		require.NoError(b, err)
-		b.Cleanup(links.Close)
-		_, err = links.Link(room, a.nodeID, a.wsURL(), a.grantFor("relay:"+n2.nodeID, room, grant.RoleRelay))
+		_, err = n2.links(b).Link(room, a.nodeID, a.wsURL(), a.grantFor("relay:"+n2.nodeID, room, grant.RoleRelay))
 		require.NoError(b, err)
 	}
 

@@ -1,12 +1,18 @@
 package signal_test
 
 import (
+	"crypto/ed25519"
+	"errors"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/require"
 
@@ -25,10 +31,13 @@ func newNodeTrusting(t testing.TB, orch *format.NodeKey) *node {
 	require.NoError(t, err)
 	apis, err := sfu.NewAPIs(sfu.TransportConfig{UDP: udp, IncludeLoopback: true}, nil)
 	require.NoError(t, err)
-	n := &node{t: t, orch: orch, nodeID: mustKey(t).ID, ended: make(chan string, 64)}
+	n := &node{t: t, orch: orch, key: mustKey(t), ended: make(chan string, 64)}
+	n.nodeID = n.key.ID
+	testNodeKeys.Store(n.nodeID, n.key.PublicKey)
 	n.sfu, err = sfu.New(sfu.Config{API: apis.Call, ViewerAPI: apis.Viewer, LinkAPI: apis.Link, Logger: testLogger(), OnSessionEnd: func(p *sfu.Participant) { n.ended <- p.Identity() }})
 	require.NoError(t, err)
-	s := &signal.Server{SFU: n.sfu, Auth: &grant.Verifier{Audience: n.nodeID, ChainID: testChainID, Issuers: issuers{orch.ID: orch.PublicKey}}}
+	s := &signal.Server{SFU: n.sfu, Auth: &grant.Verifier{Audience: n.nodeID, ChainID: testChainID, Issuers: issuers{orch.ID: orch.PublicKey}},
+		Relay: n.relayAuth()}
 	n.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(func() {
 		n.sfu.Close(5 * time.Second)
@@ -39,6 +48,29 @@ func newNodeTrusting(t testing.TB, orch *format.NodeKey) *node {
 }
 
 func (n *node) wsURL() string { return "ws" + strings.TrimPrefix(n.srv.URL, "http") + "/rtc" }
+
+// testNodeKeys is the test registry of media node keys, by node ID.
+var testNodeKeys sync.Map
+
+// relayAuth takes relay legs from the media nodes in testNodeKeys.
+func (n *node) relayAuth() *signal.RelayAuth {
+	return &signal.RelayAuth{NodeID: n.nodeID, ChainID: testChainID, MediaNodeKey: func(id string) (ed25519.PublicKey, error) {
+		if k, ok := testNodeKeys.Load(id); ok {
+			return k.(ed25519.PublicKey), nil
+		}
+		return nil, errors.New("not a registered media node")
+	}}
+}
+
+// links is a cascade manager pulling into n, proving with n's key.
+func (n *node) links(t testing.TB) *cascade.Manager {
+	m, err := cascade.New(n.sfu, cascade.Options{Logger: testLogger(), Prove: func(jti, server string) (string, error) {
+		return signal.RelayProof(n.key, testChainID, jti, server, time.Now())
+	}})
+	require.NoError(t, err)
+	t.Cleanup(m.Close)
+	return m
+}
 
 // nextEvent returns the next message of type typ about identity, skipping
 // others; it fails the test after 10 s.
@@ -82,12 +114,7 @@ func TestCascadeAcrossTwoNodes(t *testing.T) {
 	carol := b.connect("carol", b.grantFor("carol", room, grant.RoleViewer))
 	carol.offer()
 
-	la, err := cascade.New(a.sfu, cascade.Options{Logger: testLogger()})
-	require.NoError(t, err)
-	lb, err := cascade.New(b.sfu, cascade.Options{Logger: testLogger()})
-	require.NoError(t, err)
-	t.Cleanup(la.Close)
-	t.Cleanup(lb.Close)
+	la, lb := a.links(t), b.links(t)
 	// Each node pulls from the other with a grant for the serving node.
 	already, err := lb.Link(room, a.nodeID, a.wsURL(), a.grantFor("relay:"+b.nodeID, room, grant.RoleRelay))
 	require.NoError(t, err)
@@ -204,10 +231,8 @@ func TestCascadeNodeFailure(t *testing.T) {
 	alice.offer()
 	bob := b.connect("bob", b.grantFor("bob", room, grant.RoleParticipant))
 	bob.offer()
-	lb, err := cascade.New(b.sfu, cascade.Options{Logger: testLogger()})
-	require.NoError(t, err)
-	t.Cleanup(lb.Close)
-	_, err = lb.Link(room, a.nodeID, a.wsURL(), a.grantFor("relay:"+b.nodeID, room, grant.RoleRelay))
+	lb := b.links(t)
+	_, err := lb.Link(room, a.nodeID, a.wsURL(), a.grantFor("relay:"+b.nodeID, room, grant.RoleRelay))
 	require.NoError(t, err)
 	eventually(t, func() bool { return bob.receivedOn("alice-cam") > 20 }, "bob receives alice's video over the leg")
 
@@ -224,4 +249,58 @@ func TestCascadeNodeFailure(t *testing.T) {
 	require.ErrorIs(t, err, cascade.ErrRoomNotOpen)
 	_, err = lb.Link(room, a.nodeID, "http://example.invalid/rtc", "x")
 	require.ErrorIs(t, err, cascade.ErrBadPeer)
+}
+
+// A relay grant is taken only from the media node it names, proven with
+// that node's registered key (signal.RelayProofHeader): a leaked relay
+// grant alone pulls nothing.
+func TestRelayLegNeedsTheNodesKey(t *testing.T) {
+	a := newNode(t)
+	b := newNodeTrusting(t, a.orch)
+	const room = "cascade-3"
+	alice := a.connect("alice", a.grantFor("alice", room, grant.RoleHost))
+	alice.offer()
+	token := a.grantFor("relay:"+b.nodeID, room, grant.RoleRelay)
+	claims, err := grant.PeekClaims(token)
+	require.NoError(t, err)
+	dial := func(proof string) (int, string) {
+		h := http.Header{"Authorization": []string{"Bearer " + token}}
+		if proof != "" {
+			h.Set(signal.RelayProofHeader, proof)
+		}
+		ws, resp, err := websocket.DefaultDialer.Dial(a.wsURL(), h)
+		if err == nil {
+			ws.Close()
+			return http.StatusSwitchingProtocols, ""
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	status, body := dial("")
+	require.Equal(t, http.StatusForbidden, status)
+	require.Contains(t, body, signal.RelayProofHeader)
+
+	other := mustKey(t) // not the node the grant names
+	p, err := signal.RelayProof(other, testChainID, claims.ID, a.nodeID, time.Now())
+	require.NoError(t, err)
+	status, body = dial(p)
+	require.Equal(t, http.StatusForbidden, status, body)
+	require.Contains(t, body, "does not verify")
+
+	p, err = signal.RelayProof(b.key, testChainID, claims.ID, a.nodeID, time.Now().Add(-2*time.Minute))
+	require.NoError(t, err)
+	status, body = dial(p)
+	require.Equal(t, http.StatusForbidden, status, body)
+	require.Contains(t, body, "clock")
+
+	p, err = signal.RelayProof(b.key, testChainID, claims.ID, b.nodeID, time.Now()) // for another serving node
+	require.NoError(t, err)
+	status, _ = dial(p)
+	require.Equal(t, http.StatusForbidden, status)
+
+	p, err = signal.RelayProof(b.key, testChainID, claims.ID, a.nodeID, time.Now())
+	require.NoError(t, err)
+	status, body = dial(p)
+	require.Equal(t, http.StatusSwitchingProtocols, status, body)
 }

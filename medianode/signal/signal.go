@@ -6,17 +6,22 @@
 package signal
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/medianode/sfu"
 )
@@ -58,6 +63,10 @@ type Server struct {
 	// AllowedOrigins for WebSocket upgrades; empty allows any origin
 	// (grants, not cookies, authenticate).
 	AllowedOrigins []string
+	// Relay authenticates relay legs (cascading): a relay grant is taken
+	// only from the media node it names, proven by RelayProofHeader. Nil
+	// refuses every relay grant.
+	Relay *RelayAuth
 
 	mu       sync.Mutex
 	sessions map[string]*httpSession // WHIP/WHEP resources by ID
@@ -191,4 +200,72 @@ func withCORS(h http.Handler) http.Handler {
 		w.Header().Set("Access-Control-Expose-Headers", "Location, Link, ETag")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// RelayProofHeader carries a pulling media node's proof that it is the
+// node its relay grant names: "<unix ms>.<base64url signature>", the
+// signature over format.RelayDialPayload(jti, this node's ID, unix ms) as
+// format.ObjectRelayDial.
+const RelayProofHeader = "X-Chroom-Relay-Proof"
+
+// RelayProofSkew is how far a relay proof's time may be from this node's
+// clock.
+const RelayProofSkew = 60 * time.Second
+
+// RelayAuth checks relay proofs.
+type RelayAuth struct {
+	// NodeID is this (serving) node's ID; ChainID the chain signed for.
+	NodeID, ChainID string
+	// MediaNodeKey returns the registered key of an ACTIVE media node.
+	MediaNodeKey func(id string) (ed25519.PublicKey, error)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// check verifies r's relay proof for a relay grant with subject
+// "relay:<node ID>" and the given jti.
+func (a *RelayAuth) check(r *http.Request, subject, jti string) error {
+	if a == nil {
+		return errors.New("this node serves no relay legs")
+	}
+	id, ok := strings.CutPrefix(subject, "relay:")
+	if !ok || id == "" {
+		return fmt.Errorf("a relay grant's subject is relay:<node ID>, not %q", subject)
+	}
+	key, err := a.MediaNodeKey(id)
+	if err != nil {
+		return fmt.Errorf("relay grant for node %s: %v", id, err)
+	}
+	proof := r.Header.Get(RelayProofHeader)
+	msStr, sigStr, ok := strings.Cut(proof, ".")
+	if !ok {
+		return fmt.Errorf("missing or malformed %s: want <unix ms>.<base64url signature>", RelayProofHeader)
+	}
+	ms, err := strconv.ParseInt(msStr, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s: the time is not a number", RelayProofHeader)
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	if d := now().Sub(time.UnixMilli(ms)); d > RelayProofSkew || d < -RelayProofSkew {
+		return fmt.Errorf("%s is %v from this node's clock (at most %v)", RelayProofHeader, d.Round(time.Second), RelayProofSkew)
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(sigStr)
+	if err != nil || !format.Verify(key, format.ObjectRelayDial, a.ChainID, format.RelayDialPayload(jti, a.NodeID, ms), sig) {
+		return fmt.Errorf("%s does not verify with node %s's registered key", RelayProofHeader, id)
+	}
+	return nil
+}
+
+// RelayProof returns the RelayProofHeader value with which node key
+// proves it is dialling a relay leg with grant jti to serverNodeID.
+func RelayProof(key *format.NodeKey, chainID, jti, serverNodeID string, now time.Time) (string, error) {
+	ms := now.UnixMilli()
+	sig, err := key.Sign(format.ObjectRelayDial, chainID, format.RelayDialPayload(jti, serverNodeID, ms))
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(ms, 10) + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }

@@ -46,6 +46,7 @@ func (i issuers) OrchestratorKey(id string) (ed25519.PublicKey, error) {
 type node struct {
 	t      testing.TB
 	orch   *format.NodeKey
+	key    *format.NodeKey // the node's own (relay proofs)
 	nodeID string
 	srv    *httptest.Server
 	sfu    *sfu.SFU
@@ -65,10 +66,13 @@ func newNodeWith(t testing.TB, limits sfu.Limits) *node {
 	apis, err := sfu.NewAPIs(sfu.TransportConfig{UDP: udp, IncludeLoopback: true}, nil)
 	require.NoError(t, err)
 	api := apis.Call
-	n := &node{t: t, orch: mustKey(t), nodeID: mustKey(t).ID, ended: make(chan string, 16)}
+	n := &node{t: t, orch: mustKey(t), key: mustKey(t), ended: make(chan string, 16)}
+	n.nodeID = n.key.ID
+	testNodeKeys.Store(n.nodeID, n.key.PublicKey)
 	n.sfu, err = sfu.New(sfu.Config{API: api, LinkAPI: apis.Link, Logger: testLogger(), Limits: limits, OnSessionEnd: func(p *sfu.Participant) { n.ended <- p.Identity() }})
 	require.NoError(t, err)
-	s := &signal.Server{SFU: n.sfu, Auth: &grant.Verifier{Audience: n.nodeID, ChainID: testChainID, Issuers: issuers{n.orch.ID: n.orch.PublicKey}}}
+	s := &signal.Server{SFU: n.sfu, Auth: &grant.Verifier{Audience: n.nodeID, ChainID: testChainID, Issuers: issuers{n.orch.ID: n.orch.PublicKey}},
+		Relay: n.relayAuth()}
 	n.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(func() {
 		n.sfu.Close(5 * time.Second)

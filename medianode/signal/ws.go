@@ -190,6 +190,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		httpError(w, status, err.Error())
 		return
 	}
+	if claims.Role == grant.RoleRelay {
+		if err := s.Relay.check(r, claims.Subject, claims.ID); err != nil {
+			httpError(w, http.StatusForbidden, "relay leg refused: "+err.Error())
+			return
+		}
+	}
 	if err := s.SFU.CheckJoin(claims.ID, claims.Room, claims.Subject, sfu.KindFull); err != nil {
 		httpError(w, joinErrorStatus(err), err.Error())
 		return
