@@ -51,6 +51,12 @@ type downTrack struct {
 	// then would be lost while the downTrack believed it delivered.
 	ready *atomic.Bool
 
+	// levelFrom, if set, is the publisher's RFC 6464 audio-level
+	// extension ID, which this downTrack (a relay leg's) carries on as
+	// levelTo, the ID negotiated with its subscriber (at Bind): the other
+	// node hears who speaks. Zero: no extension is sent (the default).
+	levelFrom, levelTo uint8
+
 	packets atomic.Uint64
 	// shard is the fan-out worker that writes this downTrack's packets
 	// (fanout.go), fixed for its life so its packets stay in order; -1
@@ -80,6 +86,13 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		if strings.EqualFold(c.MimeType, d.codec.MimeType) {
 			d.mu.Lock()
 			d.bound, d.ssrc, d.pt, d.writer = true, uint32(ctx.SSRC()), uint8(c.PayloadType), ctx.WriteStream()
+			if d.levelFrom != 0 {
+				for _, e := range ctx.HeaderExtensions() {
+					if e.URI == AudioLevelURI {
+						d.levelTo = uint8(e.ID)
+					}
+				}
+			}
 			d.mu.Unlock()
 			d.debug("downtrack bound", "ssrc", uint32(ctx.SSRC()), "payload_type", c.PayloadType, "mime", c.MimeType)
 			return c, nil
@@ -254,6 +267,11 @@ func (d *downTrack) rewriteLocked(pkt *rtp.Packet) rtp.Header {
 	// The publisher's header extension IDs mean nothing to this
 	// subscriber; interceptors add the extensions it negotiated.
 	hdr.Extension, hdr.Extensions, hdr.ExtensionProfile = false, nil, 0
+	if d.levelTo != 0 {
+		if v := pkt.GetExtension(d.levelFrom); len(v) > 0 {
+			_ = hdr.SetExtension(d.levelTo, v) // one-byte form (RFC 8285 §4.2)
+		}
+	}
 	hdr.SSRC = d.ssrc
 	hdr.PayloadType = d.pt
 	hdr.SequenceNumber = pkt.SequenceNumber - d.seqOffset
@@ -288,7 +306,7 @@ func send(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte) (int, erro
 	h := headerPool.Get().(*rtp.Header)
 	ext := h.Extensions[:0] // keep the capacity for the extensions interceptors add
 	*h = *hdr
-	h.Extensions = ext
+	h.Extensions = append(ext, hdr.Extensions...) // none but a relay leg's audio level
 	n, err := w.WriteRTP(h, payload)
 	h.CSRC, h.Extensions = nil, h.Extensions[:0] // keep what an interceptor grew it to
 	headerPool.Put(h)

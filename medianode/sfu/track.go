@@ -203,6 +203,9 @@ func (t *publishedTrack) subscribe(s *Participant, layer int) *downTrack {
 	}
 	d := newDownTrack(t.info.ID, t.info.Publisher, kind, t.codec, t.bestLayer(layer), s.meterOut)
 	d.log = s.log.With("track", t.info.ID)
+	if s.relay && kind == webrtc.RTPCodecTypeAudio {
+		d.levelFrom = t.publisher.audioLevelExtID() // the other node computes its speakers too
+	}
 	d.ready = &s.connected // before the downTrack is visible to the forwarders
 	reason := "subscriber " + s.identity + " waits for a keyframe"
 	d.wantKeyframe = func() { t.requestKeyframe(reason) }

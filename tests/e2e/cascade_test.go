@@ -82,6 +82,11 @@ func TestCascadedCallAcrossNodes(t *testing.T) {
 		require.Equal(t, want, ids, "%s sees everyone else once", name)
 	}
 
+	// Speakers: node A hears Bob's audio level over the leg (the relay
+	// carries the RFC 6464 extension) and names him speaking.
+	waitFor(t, alice, "alice sees bob speaking", `window.chroom.participants().some(p => p.name === "Bob" && p.speaking)`, 20*time.Second)
+	waitFor(t, bob, "bob sees alice speaking", `window.chroom.participants().some(p => p.name === "Alice" && p.speaking)`, 20*time.Second)
+
 	// Chat crosses the nodes.
 	require.NoError(t, chromedp.Run(alice, chromedp.Evaluate(`window.chroom.sendChat("hello from node A")`, nil, awaitPromise)))
 	waitFor(t, bob, "bob gets alice's chat", `window.chroom.lastChat.some(m => m.text === "hello from node A")`, 10*time.Second)
