@@ -642,3 +642,47 @@ func TestPlaceSpillsAndSpreads(t *testing.T) {
 	_, err = f.book.Admit(session.Admission{Room: "r", NodeID: nodeA, Identity: "app:y", App: "app", Role: grant.RoleRelay})
 	require.ErrorIs(t, err, session.ErrRoleNotAllowed, "joins never get the relay role")
 }
+
+// TestRelayLegReceiptIsChecked: a relay leg's receipt (the serving node's)
+// is checked and credited like any session's, against the leg's own
+// session events, and only for the serving node.
+func TestRelayLegReceiptIsChecked(t *testing.T) {
+	f := newFixture(t)
+	f.nodes.live = false
+	first, _, err := f.book.Place("r", "DE", nil)
+	require.NoError(t, err)
+	require.Equal(t, nodeA, first)
+	f.nodes.cands = append(f.nodes.cands, node(nodeB, t0, false))
+	f.nodes.cands[0].Load = &selector.Load{ReportedAt: t0, Participants: 99}
+	id, _, err := f.book.PlaceFor("r", session.Want{Region: "DE"})
+	require.NoError(t, err)
+	require.Equal(t, nodeB, id, "spilled: the room is on both nodes")
+	rec, err := f.book.AdmitRelay("r", nodeA, nodeB, "app")
+	require.NoError(t, err)
+	sec := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	check := session.Checker{Book: f.book, Tolerance: session.Tolerance{Clock: 5 * time.Second}}
+	receipt := func(node string) *format.UsageReceipt {
+		return &format.UsageReceipt{SessionId: format.GrantSessionID(orchID, rec.JTI, 0), RoomHash: format.RoomHash("r"),
+			MediaNodeId: node, OrchestratorId: orchID, AppId: "app", StartUnixMs: sec(10).UnixMilli(), EndUnixMs: sec(70).UnixMilli()}
+	}
+	f.clk.now = sec(100)
+	_, err = check.Check(receipt(nodeA))
+	require.ErrorIs(t, err, session.ErrNotObserved, "no connection reported yet")
+	_, err = f.book.Apply(nodeB, session.Event{Type: noderpc.SessionJoined, Room: "r", Identity: rec.Identity, GrantID: rec.JTI, At: sec(10)})
+	require.ErrorIs(t, err, session.ErrForeignEvent, "the pulling node cannot report the serving node's leg")
+	for _, e := range []session.Event{
+		{Type: noderpc.SessionJoined, Room: "r", Identity: rec.Identity, GrantID: rec.JTI, At: sec(10)},
+		{Type: noderpc.SessionLeft, Room: "r", Identity: rec.Identity, GrantID: rec.JTI, At: sec(70)},
+	} {
+		_, err = f.book.Apply(nodeA, e)
+		require.NoError(t, err)
+	}
+	_, err = check.Check(receipt(nodeB))
+	require.ErrorIs(t, err, session.ErrUnknownSession, "the leg is the serving node's session, not the puller's")
+	_, err = check.Check(receipt(nodeA))
+	require.NoError(t, err)
+	after, _ := f.book.Session(rec.JTI)
+	require.Equal(t, int64(60_000), after.CreditedMs)
+	require.Equal(t, []string{nodeA, nodeB}, f.book.Nodes("r"))
+	require.Empty(t, f.book.LiveNodes("r"), "a relay leg makes no node live for linking")
+}
