@@ -6,7 +6,7 @@
 #                             REGISTER=1 also register one media node and one
 #                             orchestrator key by real txs; with NETWORK=1 run
 #                             the whole network: an orchestrator (with the web
-#                             client) and two media nodes, registered and
+#                             client) and MEDIA_NODES (2) media nodes, registered and
 #                             staked by real txs; with FOREGROUND=1 stay
 #                             attached until Ctrl-C, then stop cleanly
 #   scripts/devnet.sh down    stop the devnet's processes
@@ -308,7 +308,7 @@ print_help() {
   if [ "$NETWORK" = 1 ]; then
     cat <<MSG
 
-Chroom is running: chain $CHAIN_ID, one orchestrator, two media nodes.
+Chroom is running: chain $CHAIN_ID, one orchestrator, $MEDIA_NODES media node(s).
 
   Web client:      http://127.0.0.1:$ORCH_HTTP/?room=demo
   Second person:   open the same URL in another browser window (or tab) and join the same room
@@ -353,16 +353,30 @@ ORCH_HTTP=${ORCH_HTTP:-7800}
 ORCH_RPC=${ORCH_RPC:-7801}
 MEDIA1_BASE=${MEDIA1_BASE:-7880}
 MEDIA2_BASE=${MEDIA2_BASE:-7890}
+# MEDIA_NODES media nodes (default 2); node i >= 3 uses MEDIA2_BASE + 10*(i-2).
+MEDIA_NODES=${MEDIA_NODES:-2}
+case $MEDIA_NODES in '' | *[!0-9]*) echo "MEDIA_NODES must be a number from 1 to 9, not '$MEDIA_NODES'" >&2; exit 2 ;; esac
+{ [ "$MEDIA_NODES" -ge 1 ] && [ "$MEDIA_NODES" -le 9 ]; } || { echo "MEDIA_NODES must be from 1 to 9" >&2; exit 2; }
 TURN_BASE=${TURN_BASE:-3477}      # media node i relays on TURN_BASE+i
 TURN_TLS_BASE=${TURN_TLS_BASE:-5348} # and serves TURN over TLS on TURN_TLS_BASE+i
 METRICS_BASE=${METRICS_BASE:-9099} # media node i serves metrics on METRICS_BASE+i
-SERVICES=(orchestrator media-1 media-2)
+SERVICES=(orchestrator)
+for ((i = 1; i <= MEDIA_NODES; i++)); do SERVICES+=("media-$i"); done
+
+# media_base I prints media node I's first port (it uses base..base+3).
+media_base() {
+  case $1 in
+    1) echo "$MEDIA1_BASE" ;;
+    *) echo $((MEDIA2_BASE + 10 * ($1 - 2))) ;;
+  esac
+}
 
 service_ports() {
   echo "ORCH_HTTP=$ORCH_HTTP ORCH_RPC=$ORCH_RPC"
-  for base in MEDIA1_BASE MEDIA2_BASE; do
-    local b=${!base}
-    echo "$base=$b($((b)),$((b + 1)),$((b + 2)),$((b + 3)))"
+  local i b
+  for ((i = 1; i <= MEDIA_NODES; i++)); do
+    b=$(media_base "$i")
+    echo "media-$i=$b($((b)),$((b + 1)),$((b + 2)),$((b + 3)))"
   done
 }
 
@@ -371,10 +385,15 @@ check_service_ports() {
   for p in "$ORCH_HTTP" "$ORCH_RPC"; do
     port_in_use "$p" && fail "port $p is already taken on 127.0.0.1; choose others with ORCH_HTTP=<port> ORCH_RPC=<port>"
   done
-  for p in $MEDIA1_BASE $((MEDIA1_BASE + 1)) $((MEDIA1_BASE + 3)) $MEDIA2_BASE $((MEDIA2_BASE + 1)) $((MEDIA2_BASE + 3)); do
-    port_in_use "$p" && fail "port $p is already taken on 127.0.0.1; move the media nodes with MEDIA1_BASE=<port> MEDIA2_BASE=<port> (each uses base..base+3)"
+  local i b
+  for ((i = 1; i <= MEDIA_NODES; i++)); do
+    b=$(media_base "$i")
+    for p in "$b" $((b + 1)) $((b + 3)); do
+      port_in_use "$p" && fail "port $p is already taken on 127.0.0.1; move the media nodes with MEDIA1_BASE=<port> MEDIA2_BASE=<port> (each uses base..base+3; node i >= 3 MEDIA2_BASE+10*(i-2))"
+    done
   done
-  for p in $((TURN_TLS_BASE + 1)) $((TURN_TLS_BASE + 2)); do
+  for ((i = 1; i <= MEDIA_NODES; i++)); do
+    p=$((TURN_TLS_BASE + i))
     port_in_use "$p" && fail "port $p is already taken on 127.0.0.1; move TURN over TLS with TURN_TLS_BASE=<port> (media node i uses TURN_TLS_BASE+i)"
   done
   return 0
@@ -390,9 +409,8 @@ init_services() {
       fail "orchestrator init failed" "$log"
   fi
   local i base
-  for i in 1 2; do
-    base=$MEDIA1_BASE
-    [ "$i" = 2 ] && base=$MEDIA2_BASE
+  for ((i = 1; i <= MEDIA_NODES; i++)); do
+    base=$(media_base "$i")
     if [ ! -f "$DEVNET_DIR/media-$i/config.yaml" ]; then
       step "creating media node $i in $DEVNET_DIR/media-$i"
       "$BIN_DIR/medianode" init --home "$DEVNET_DIR/media-$i" --chain-id "$CHAIN_ID" --rest-url "http://127.0.0.1:$API_PORT" \
@@ -407,9 +425,8 @@ register_services() {
   register orchestrator-1 orchestrator orchestrator-operator 5000000uchr \
     "http://127.0.0.1:$ORCH_HTTP,http://127.0.0.1:$ORCH_RPC/rpc" "$DEVNET_DIR/orchestrator/node_key.json"
   local i base
-  for i in 1 2; do
-    base=$MEDIA1_BASE
-    [ "$i" = 2 ] && base=$MEDIA2_BASE
+  for ((i = 1; i <= MEDIA_NODES; i++)); do
+    base=$(media_base "$i")
     register "media-$i" media media-operator 5000000uchr \
       "http://127.0.0.1:$base,http://127.0.0.1:$((base + 1))/rpc,turn:127.0.0.1:$((TURN_BASE + i))" "$DEVNET_DIR/media-$i/node_key.json"
   done
@@ -462,9 +479,11 @@ stop_pid_file() {
 }
 
 stop_services() {
-  local name
-  for name in "${SERVICES[@]}"; do
-    stop_pid_file "$DEVNET_DIR/$name.pid" "$name" 30
+  local f name
+  # Every service this devnet ever ran (MEDIA_NODES may differ now).
+  for f in "$DEVNET_DIR/orchestrator.pid" "$DEVNET_DIR"/media-*.pid; do
+    name=$(basename "$f" .pid)
+    stop_pid_file "$f" "$name" 30
   done
 }
 
@@ -504,8 +523,10 @@ cmd_up() {
     configure_orchestrator
     register_services
     setup_app "$DEVNET_DIR/orchestrator/node_key.json"
-    start_service media-1 "$BIN_DIR/medianode" "$DEVNET_DIR/media-1" "http://127.0.0.1:$MEDIA1_BASE" --log-level "$MEDIA_LOG_LEVEL"
-    start_service media-2 "$BIN_DIR/medianode" "$DEVNET_DIR/media-2" "http://127.0.0.1:$MEDIA2_BASE" --log-level "$MEDIA_LOG_LEVEL"
+    local m
+    for ((m = 1; m <= MEDIA_NODES; m++)); do
+      start_service "media-$m" "$BIN_DIR/medianode" "$DEVNET_DIR/media-$m" "http://127.0.0.1:$(media_base "$m")" --log-level "$MEDIA_LOG_LEVEL"
+    done
     start_service orchestrator "$BIN_DIR/orchestrator" "$DEVNET_DIR/orchestrator" "http://127.0.0.1:$ORCH_HTTP"
   fi
   print_help

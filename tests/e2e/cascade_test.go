@@ -17,75 +17,77 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestCascadedCallAcrossNodes: a room on both devnet media nodes.
+// TestCascadedCallAcrossNodes: a room on the devnet's three media nodes.
 // Alice starts it on one node; Bob cannot reach that node's ping (nft
 // drops its HTTP answers while he measures), so the orchestrator places
-// him on the other node and links the two (LinkRoom: each node pulls the
-// other's tracks over a relay leg). Each decodes the other's video and
-// audio; chat crosses; a host action on Bob (a mute through the
-// orchestrator's API) reaches Alice's node; a viewer sees both. Then
-// Bob's node is killed: Bob is placed again, on Alice's node, and the
-// call goes on.
+// him on another node; Carol (a viewer) reaches neither of theirs and is
+// placed on the third. The orchestrator links the nodes (LinkRoom: each
+// pulls the others' local tracks over a relay leg, a full mesh). Everyone
+// decodes everyone's video and audio and sees the speakers; chat crosses;
+// a host action on Bob (a mute through the orchestrator's API) reaches
+// the other nodes. Then Bob's node is killed: Bob is placed again on one
+// of the room's live nodes, and the call goes on.
 func TestCascadedCallAcrossNodes(t *testing.T) {
 	b := browser(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
 	room := fmt.Sprintf("cascade-%d", time.Now().UnixNano())
 	nodes := placementOf(t, room)
-	require.Len(t, nodes, 2)
-
-	alice := tab(t, b)
-	require.NoError(t, chromedp.Run(alice, chromedp.Navigate(base+"/?room="+room+"&name=Alice&autojoin=1")))
-	waitFor(t, alice, "alice joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
-	nodeA := eval[string](t, alice, `window.chroom.nodeId`)
-	var pingA string
-	nodeB := ""
+	require.Len(t, nodes, len(mediaBases))
+	pingPort := map[string]int{}
 	for _, n := range nodes {
-		if n.ID == nodeA {
-			pingA = n.PingURL
-		} else {
-			nodeB = n.ID
-		}
+		u, err := url.Parse(n.PingURL)
+		require.NoError(t, err)
+		port, err := strconv.Atoi(u.Port())
+		require.NoError(t, err)
+		pingPort[n.ID] = port
 	}
-	require.NotEmpty(t, pingA)
-	u, err := url.Parse(pingA)
-	require.NoError(t, err)
-	port, err := strconv.Atoi(u.Port())
-	require.NoError(t, err)
-
-	// Bob's pings to Alice's node go unanswered while he measures.
-	remove := nftTable(t, "chroom_e2e_cascade", fmt.Sprintf(`  chain output {
+	// join opens a tab that joins with the pings to the given nodes
+	// unanswered (nft drops their HTTP answers while it measures).
+	join := func(name, query string, unreachable ...string) (context.Context, string) {
+		var ports []string
+		for _, id := range unreachable {
+			ports = append(ports, strconv.Itoa(pingPort[id]))
+		}
+		remove := func() {}
+		if len(ports) > 0 {
+			remove = nftTable(t, "chroom_e2e_cascade", fmt.Sprintf(`  chain output {
     type filter hook output priority -10;
-    tcp sport %d drop
+    tcp sport { %s } drop
   }
-`, port))
-	bob := tab(t, b)
-	require.NoError(t, chromedp.Run(bob, chromedp.Navigate(base+"/?room="+room+"&name=Bob&autojoin=1")))
-	waitFor(t, bob, "bob joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
-	remove()
-	require.Equal(t, nodeB, eval[string](t, bob, `window.chroom.nodeId`), "bob is placed on the node he could reach: %v", eval[map[string]any](t, bob, `window.chroom.placement`))
+`, strings.Join(ports, ", ")))
+		}
+		p := tab(t, b)
+		require.NoError(t, chromedp.Run(p, chromedp.Navigate(base+"/?room="+room+"&name="+name+query+"&autojoin=1")))
+		waitFor(t, p, name+" joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
+		remove()
+		return p, eval[string](t, p, `window.chroom.nodeId`)
+	}
+	alice, nodeA := join("Alice", "")
+	bob, nodeB := join("Bob", "", nodeA)
+	require.NotEqual(t, nodeA, nodeB, "bob is placed on a node he could reach: %v", eval[map[string]any](t, bob, `window.chroom.placement`))
+	carol, nodeC := join("Carol", "&role=viewer", nodeA, nodeB)
+	require.NotContains(t, []string{nodeA, nodeB}, nodeC, "carol is placed on the third node: %v", eval[map[string]any](t, carol, `window.chroom.placement`))
+	t.Logf("alice on %s, bob on %s, carol (viewer) on %s", nodeA[:8], nodeB[:8], nodeC[:8])
 
-	carol := tab(t, b)
-	require.NoError(t, chromedp.Run(carol, chromedp.Navigate(base+"/?room="+room+"&name=Carol&role=viewer&autojoin=1")))
-	waitFor(t, carol, "carol joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
-	t.Logf("alice on %s, bob on %s, carol (viewer) on %s", nodeA[:8], nodeB[:8], eval[string](t, carol, `window.chroom.nodeId`)[:8])
-
-	// Media crosses the nodes both ways.
+	// Media crosses the nodes every way.
 	for name, p := range map[string]context.Context{"alice": alice, "bob": bob, "carol": carol} {
 		waitFor(t, p, name+" decodes video", `window.chroom.framesDecoded().then(n => n > 30)`, 30*time.Second)
 		waitFor(t, p, name+" decodes audio", `window.chroom.audioSamplesReceived().then(n => n > 48000)`, 30*time.Second)
 	}
-	firstFrame := eval[map[string]any](t, bob, `window.chroom.timing()`)["firstFrame"]
-	t.Logf("bob (placed on the node other than alice's): join → first frame %v ms", firstFrame)
-	for name, p := range map[string]context.Context{"alice": alice, "bob": bob, "carol": carol} {
-		ids := eval[[]any](t, p, `window.chroom.participants().filter(p => !p.self).map(p => p.name).sort()`)
-		want := map[string][]any{"alice": {"Bob", "Carol"}, "bob": {"Alice", "Carol"}, "carol": {"Alice", "Bob"}}[name]
-		require.Equal(t, want, ids, "%s sees everyone else once", name)
+	for name, p := range map[string]context.Context{"bob": bob, "carol": carol} {
+		t.Logf("%s (on a node other than alice's): join → first frame %v ms", name, eval[map[string]any](t, p, `window.chroom.timing()`)["firstFrame"])
 	}
+	for name, p := range map[string]context.Context{"alice": alice, "bob": bob, "carol": carol} {
+		names := eval[[]any](t, p, `window.chroom.participants().filter(p => !p.self).map(p => p.name).sort()`)
+		want := map[string][]any{"alice": {"Bob", "Carol"}, "bob": {"Alice", "Carol"}, "carol": {"Alice", "Bob"}}[name]
+		require.Equal(t, want, names, "%s sees everyone else once", name)
+	}
+	waitFor(t, carol, "carol decodes both publishers' video", `window.chroom.inboundVideo().then(v => v.filter(s => s.framesDecoded > 10).length >= 2)`, 30*time.Second)
 
-	// Speakers: node A hears Bob's audio level over the leg (the relay
-	// carries the RFC 6464 extension) and names him speaking.
+	// Speakers: each node hears the others' audio levels over the legs.
 	waitFor(t, alice, "alice sees bob speaking", `window.chroom.participants().some(p => p.name === "Bob" && p.speaking)`, 20*time.Second)
 	waitFor(t, bob, "bob sees alice speaking", `window.chroom.participants().some(p => p.name === "Alice" && p.speaking)`, 20*time.Second)
+	waitFor(t, carol, "carol sees alice speaking", `window.chroom.participants().some(p => p.name === "Alice" && p.speaking)`, 20*time.Second)
 
 	// Chat crosses the nodes.
 	require.NoError(t, chromedp.Run(alice, chromedp.Evaluate(`window.chroom.sendChat("hello from node A")`, nil, awaitPromise)))
@@ -93,25 +95,32 @@ func TestCascadedCallAcrossNodes(t *testing.T) {
 	waitFor(t, carol, "carol gets alice's chat", `window.chroom.lastChat.some(m => m.text === "hello from node A")`, 10*time.Second)
 	require.NoError(t, chromedp.Run(bob, chromedp.Evaluate(`window.chroom.sendChat("hello from node B")`, nil, awaitPromise)))
 	waitFor(t, alice, "alice gets bob's chat", `window.chroom.lastChat.some(m => m.text === "hello from node B")`, 10*time.Second)
+	waitFor(t, carol, "carol gets bob's chat", `window.chroom.lastChat.some(m => m.text === "hello from node B")`, 10*time.Second)
 
 	// A host action on Bob, through the orchestrator, acts on Bob's node
-	// and Alice's node shows it.
+	// and the other nodes show it.
 	key := devnetAPIKey(t)
 	bobID := eval[string](t, bob, `window.chroom.identity`)
 	mic := eval[string](t, alice, `window.chroom.participants().find(p => p.name === "Bob").tracks.find(t => t.kind === "audio").id`)
 	status, _ := apiCall(t, "POST", "/v1/rooms/"+room+"/participants/"+bobID+"/mute", key, "", fmt.Sprintf(`{"track_id":%q,"muted":true}`, mic))
 	require.Equal(t, http.StatusNoContent, status)
-	waitFor(t, alice, "alice sees bob's microphone muted", `window.chroom.participants().find(p => p.name === "Bob").tracks.find(t => t.kind === "audio").muted === true`, 10*time.Second)
+	for name, p := range map[string]context.Context{"alice": alice, "carol": carol} {
+		waitFor(t, p, name+" sees bob's microphone muted", `window.chroom.participants().find(p => p.name === "Bob").tracks.find(t => t.kind === "audio").muted === true`, 10*time.Second)
+	}
 
-	// Bob's node dies: Bob joins again, on Alice's node, and the call goes on.
+	// Bob's node dies: Bob joins again on one of the room's live nodes, and
+	// the call goes on.
 	restart := killService(t, nodeB)
 	defer restart()
 	fa := frames(t, alice)
 	waitFor(t, bob, "bob joins again", `window.chroom.state === "joined" && window.chroom.rejoins >= 1`, 45*time.Second)
-	require.Equal(t, nodeA, eval[string](t, bob, `window.chroom.nodeId`), "bob moved to the room's live node")
+	moved := eval[string](t, bob, `window.chroom.nodeId`)
+	require.Contains(t, []string{nodeA, nodeC}, moved, "bob moved to one of the room's live nodes")
 	waitFor(t, alice, "alice decodes bob again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 30)`, fa), 30*time.Second)
 	fb := frames(t, bob)
 	waitFor(t, bob, "bob decodes alice again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 30)`, fb), 30*time.Second)
+	names := eval[[]any](t, carol, `window.chroom.participants().filter(p => !p.self).map(p => p.name).sort()`)
+	require.Equal(t, []any{"Alice", "Bob"}, names, "carol still sees alice, and bob once")
 }
 
 // killService SIGKILLs the devnet media node with ID nodeID and returns
@@ -121,12 +130,7 @@ func killService(t *testing.T, nodeID string) (restart func()) {
 	service := ""
 	for _, n := range placementOf(t, fmt.Sprintf("probe-%d", time.Now().UnixNano())) {
 		if n.ID == nodeID {
-			switch {
-			case strings.Contains(n.PingURL, fmt.Sprintf(":%d/", media1Base)):
-				service = "media-1"
-			case strings.Contains(n.PingURL, fmt.Sprintf(":%d/", media2Base)):
-				service = "media-2"
-			}
+			service = serviceOf(n.PingURL)
 		}
 	}
 	require.NotEmpty(t, service, "node %s is one of the devnet's", nodeID)

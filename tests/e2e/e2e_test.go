@@ -39,6 +39,7 @@ const (
 	orchHTTP   = 21800
 	media1Base = 21880
 	media2Base = 21890
+	media3Base = 21900
 	apiPort    = 21317
 	rpcPort    = 21657
 )
@@ -64,7 +65,7 @@ func devnetEnv() []string {
 	// the current or previous epoch when they land (TestChainUnreachableFor30s).
 	return append(os.Environ(), "DEVNET_DIR="+devnet, "NETWORK=1", "EPOCH_DURATION=60s",
 		fmt.Sprintf("RPC_PORT=%d", rpcPort), "P2P_PORT=21656", "GRPC_PORT=21090", fmt.Sprintf("API_PORT=%d", apiPort),
-		fmt.Sprintf("ORCH_HTTP=%d", orchHTTP), "ORCH_RPC=21801", fmt.Sprintf("MEDIA1_BASE=%d", media1Base), fmt.Sprintf("MEDIA2_BASE=%d", media2Base),
+		fmt.Sprintf("ORCH_HTTP=%d", orchHTTP), "ORCH_RPC=21801", fmt.Sprintf("MEDIA1_BASE=%d", media1Base), fmt.Sprintf("MEDIA2_BASE=%d", media2Base), "MEDIA_NODES=3",
 		"TURN_BASE=21477", "TURN_TLS_BASE=21487", "METRICS_BASE=21099", fmt.Sprintf("OWNER_PID=%d", os.Getpid()), "MEDIA_LOG_LEVEL=debug")
 }
 
@@ -521,4 +522,36 @@ func TestIdentitiesAndRemovalOnTheDevnet(t *testing.T) {
 	status, ans = apiCall(t, "POST", "/v1/rooms/guard/join", "", "", `{"name":"Guest again"}`)
 	require.Equal(t, http.StatusForbidden, status)
 	require.Equal(t, "banned", ans.Error.Code)
+}
+
+// mediaBases are the devnet's three media nodes' first ports (each uses
+// base..base+3: HTTP, RPC, UDP media, ICE-TCP); turnPorts their TURN
+// relays' (TURN_BASE + i).
+var (
+	mediaBases = []int{media1Base, media2Base, media3Base}
+	turnPorts  = []int{21478, 21479, 21480}
+)
+
+// mediaPorts lists base+offset of every media node, then extra, for an
+// nft set ("21882, 21892, 21902").
+func mediaPorts(offset int, extra ...int) string {
+	var ps []string
+	for _, b := range mediaBases {
+		ps = append(ps, strconv.Itoa(b+offset))
+	}
+	for _, e := range extra {
+		ps = append(ps, strconv.Itoa(e))
+	}
+	return strings.Join(ps, ", ")
+}
+
+// serviceOf is the devnet service (media-1 …) whose signaling listens on
+// the port of pingURL, "" if none.
+func serviceOf(pingURL string) string {
+	for i, b := range mediaBases {
+		if strings.Contains(pingURL, fmt.Sprintf(":%d/", b)) {
+			return fmt.Sprintf("media-%d", i+1)
+		}
+	}
+	return ""
 }

@@ -15,7 +15,7 @@ import (
 // removes the rule.
 func nftLoss(t *testing.T, percent int) (restore func()) {
 	t.Helper()
-	ports := fmt.Sprintf("%d, %d", media1Base+2, media2Base+2)
+	ports := mediaPorts(2)
 	return nftTable(t, "chroom_e2e_loss", fmt.Sprintf(`  chain input {
     type filter hook input priority -10;
     udp dport { %[1]s } numgen random mod 100 < %[2]d drop

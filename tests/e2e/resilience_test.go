@@ -47,8 +47,8 @@ func nftTable(t *testing.T, name, body string) (remove func()) {
 // participant — until the returned func restores the network.
 func nftOutage(t *testing.T) (restore func()) {
 	t.Helper()
-	udp := fmt.Sprintf("%d, %d, 21478, 21479", media1Base+2, media2Base+2)
-	tcp := fmt.Sprintf("%d, %d", media1Base+3, media2Base+3)
+	udp := mediaPorts(2, turnPorts...)
+	tcp := mediaPorts(3)
 	return nftTable(t, "chroom_e2e", fmt.Sprintf(`  chain input {
     type filter hook input priority -10;
     udp dport { %[1]s } drop
@@ -148,9 +148,9 @@ func TestRejoinWhenTheSessionIsLost(t *testing.T) {
 	}
 	restore := nftTable(t, "chroom_e2e_rejoin", fmt.Sprintf(`  chain input {
     type filter hook input priority -10;
-    tcp dport { %d, %d } reject with tcp reset
+    tcp dport { %s } reject with tcp reset
   }
-`, media1Base, media2Base))
+`, mediaPorts(0)))
 	waitFor(t, bob, "bob notices", `window.chroom.state === "reconnecting"`, 30*time.Second)
 	time.Sleep(24 * time.Second) // past the node's 20 s resume grace
 	restore()
@@ -246,12 +246,7 @@ func TestCallMovesWhenItsNodeDies(t *testing.T) {
 	service := ""
 	for _, n := range placementOf(t, fmt.Sprintf("probe-%d", time.Now().UnixNano())) {
 		if n.ID == dead {
-			switch {
-			case strings.Contains(n.PingURL, fmt.Sprintf(":%d/", media1Base)):
-				service = "media-1"
-			case strings.Contains(n.PingURL, fmt.Sprintf(":%d/", media2Base)):
-				service = "media-2"
-			}
+			service = serviceOf(n.PingURL)
 		}
 	}
 	require.NotEmpty(t, service, "the call's node %s is one of the devnet's", dead)
@@ -303,7 +298,7 @@ func restartService(t *testing.T, service string, args []string) {
 		var p struct {
 			Nodes []placementNode `json:"nodes"`
 		}
-		return json.NewDecoder(resp.Body).Decode(&p) == nil && len(p.Nodes) == 2
+		return json.NewDecoder(resp.Body).Decode(&p) == nil && len(p.Nodes) == len(mediaBases)
 	}, 60*time.Second, time.Second, "%s is back and reports load", service)
 }
 

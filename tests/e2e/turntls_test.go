@@ -56,9 +56,9 @@ func TestCallOverTURNTLS(t *testing.T) {
     type filter hook input priority -10;
     meta nfproto ipv4 meta l4proto udp ip saddr != 127.0.0.0/8 drop
     meta nfproto ipv6 meta l4proto udp ip6 saddr != ::1 drop
-    tcp dport { %d, %d, 21478, 21479 } reject with tcp reset
+    tcp dport { %s } reject with tcp reset
   }
-`, media1Base+3, media2Base+3))
+`, mediaPorts(3, turnPorts...)))
 	b := browser(t, chromedp.Flag("ignore-certificate-errors", true))
 	alice, bob := tab(t, b), tab(t, b)
 	require.NoError(t, chromedp.Run(alice, chromedp.Navigate(base+"/?room=tls-only&name=Alice&autojoin=1")))
