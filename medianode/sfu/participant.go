@@ -134,6 +134,7 @@ type Participant struct {
 	perms         Permissions
 	published     map[string]*publishedTrack
 	subscriptions map[string]*subscription
+	subscribing   map[string]bool        // track IDs whose subscription is being set up (subscribeTo)
 	sources       map[string]TrackSource // announced sources by track ID
 	slots         []*whepSlot            // a WHEP viewer's server-side tracks (whep.go)
 	noVideo       bool                   // receives no video (JoinParams.AudioOnly, SetVideoReceive)
@@ -503,11 +504,24 @@ func (p *Participant) subscribeTo(t *publishedTrack) {
 		p.mu.Unlock()
 		return
 	}
-	if _, ok := p.subscriptions[t.info.ID]; ok || (p.noVideo && t.info.Kind == "video") {
+	if _, ok := p.subscriptions[t.info.ID]; ok || p.subscribing[t.info.ID] || (p.noVideo && t.info.Kind == "video") {
 		p.mu.Unlock()
 		return
 	}
+	// Reserve the track: a join's subscription to the room's tracks and
+	// the room's publish of a new one may both get here for the same
+	// track; a second transceiver for it would repeat its a=msid, which
+	// browsers refuse ("Duplicate a=msid lines detected").
+	if p.subscribing == nil {
+		p.subscribing = map[string]bool{}
+	}
+	p.subscribing[t.info.ID] = true
 	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.subscribing, t.info.ID)
+		p.mu.Unlock()
+	}()
 	down := t.subscribe(p, LayerHigh)
 	p.sdpMu.Lock()
 	sender, err := p.pc.AddTrack(down)

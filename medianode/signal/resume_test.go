@@ -34,7 +34,7 @@ func (c *client) resume(n *node, token string) signal.ServerMessage {
 	require.NoError(c.t, ws.ReadJSON(&joined))
 	require.Equal(c.t, "joined", joined.Type)
 	c.msgs = make(chan signal.ServerMessage, 64)
-	go c.readLoop()
+	go c.readLoop(ws, c.msgs)
 	return joined
 }
 

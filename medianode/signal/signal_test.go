@@ -180,7 +180,7 @@ func (n *node) connectWith(identity, token string, onDial func(*client)) *client
 			n.(*atomic.Int64).Add(1)
 		}
 	})
-	go c.readLoop()
+	go c.readLoop(c.ws, c.msgs)
 	select {
 	case c.joined = <-c.msgs:
 		require.Equal(n.t, "joined", c.joined.Type, "first message: %+v", c.joined)
@@ -196,11 +196,13 @@ func (c *client) write(m signal.ClientMessage) {
 	_ = c.ws.WriteJSON(m)
 }
 
-func (c *client) readLoop() {
+// readLoop reads ws until it fails, then closes msgs (a resume starts
+// another loop with the new socket and channel).
+func (c *client) readLoop(ws *websocket.Conn, msgs chan signal.ServerMessage) {
 	for {
 		var m signal.ServerMessage
-		if err := c.ws.ReadJSON(&m); err != nil {
-			close(c.msgs)
+		if err := ws.ReadJSON(&m); err != nil {
+			close(msgs)
 			return
 		}
 		switch m.Type {
@@ -217,7 +219,7 @@ func (c *client) readLoop() {
 				_ = c.pc.AddICECandidate(*m.Candidate)
 			}
 		default:
-			c.msgs <- m
+			msgs <- m
 		}
 	}
 }

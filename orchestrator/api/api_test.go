@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -653,6 +654,24 @@ func TestCascadeLinksTheRoomsNodes(t *testing.T) {
 	rg := relayGrants[0]
 	require.True(t, e.api.SessionEvent(rg.Audience[0], api.SessionEvent{Type: noderpc.SessionJoined, Room: "big", Identity: rg.Subject, GrantID: rg.ID, At: time.Now()}))
 	require.Len(t, links(), 2)
+
+	// Admins see the legs: which node relays to which, with their receipts' session IDs.
+	rr := e.do("GET", "/v1/rooms/big/relays", app, "")
+	require.Equal(t, http.StatusOK, rr.status, "%v", rr.body)
+	legs := rr.body["relays"].([]any)
+	require.Len(t, legs, 2)
+	for _, l := range legs {
+		leg := l.(map[string]any)
+		if leg["grant_id"] != rg.ID {
+			require.Equal(t, false, leg["live"], "no connection reported for the other leg")
+			require.Empty(t, leg["session_ids"])
+			continue
+		}
+		require.Equal(t, true, leg["live"])
+		require.Equal(t, rg.Audience[0], leg["server"])
+		require.Equal(t, strings.TrimPrefix(rg.Subject, "relay:"), leg["puller"])
+		require.Equal(t, []any{hex.EncodeToString(format.GrantSessionID(e.key.ID, rg.ID, 0))}, leg["session_ids"])
+	}
 
 	// The join API never grants the relay role.
 	r := e.do("POST", "/v1/rooms/big/join", "", `{"name":"Eve","role":"relay"}`)

@@ -61,6 +61,12 @@ var openAPI = []byte(`{
       "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}],
       "responses": {"200": {"description": "participants", "content": {"application/json": {"schema": {"type": "object", "properties": {"participants": {"type": "array", "items": {"$ref": "#/components/schemas/Participant"}}}}}}},
         "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+    "/v1/rooms/{room}/relays": {"get": {"summary": "List the room's cascade relay legs between media nodes, with their connected and credited time (host grant or API key)",
+      "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}],
+      "responses": {"200": {"description": "relay legs", "content": {"application/json": {"schema": {"type": "object", "properties": {"relays": {"type": "array", "items": {"type": "object", "properties": {
+        "server": {"type": "string"}, "puller": {"type": "string"}, "grant_id": {"type": "string"}, "session_ids": {"type": "array", "items": {"type": "string"}},
+        "live": {"type": "boolean"}, "connected_ms": {"type": "integer"}, "credited_ms": {"type": "integer"}}}}}}}}},
+        "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
     "/v1/rooms/{room}/participants/{identity}/role": {"post": {"summary": "Promote or demote a participant (host grant or API key)",
       "security": [{"apiKey": []}, {"grant": []}], "parameters": [{"$ref": "#/components/parameters/room"}, {"$ref": "#/components/parameters/identity"}],
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"role": {"type": "string", "enum": ["host", "presenter", "participant", "viewer"]}}}}}},

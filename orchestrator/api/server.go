@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -128,6 +129,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/rooms/{room}/placement", s.placement)
 	mux.HandleFunc("POST /v1/rooms/{room}/stats", s.stats)
 	mux.HandleFunc("GET /v1/rooms/{room}/participants", s.listParticipants)
+	mux.HandleFunc("GET /v1/rooms/{room}/relays", s.listRelays)
 	mux.HandleFunc("POST /v1/rooms/{room}/participants/{identity}/role", s.setRole)
 	mux.HandleFunc("POST /v1/rooms/{room}/participants/{identity}/mute", s.mute)
 	mux.HandleFunc("DELETE /v1/rooms/{room}/participants/{identity}", s.remove)
@@ -932,4 +934,42 @@ func (s *Server) roomNodes(room, primary string) []string {
 		return ns
 	}
 	return []string{primary}
+}
+
+// RelayLeg describes one cascade relay leg of a room (GET
+// /v1/rooms/{room}/relays): a session of the serving node, billed to the
+// room's app like a participant's.
+type RelayLeg struct {
+	// Server is the serving media node, Puller the node that pulls.
+	Server string `json:"server"`
+	Puller string `json:"puller"`
+	// GrantID is the relay grant's jti; SessionIDs are the usage receipts'
+	// session IDs of its connections so far (hex, format.GrantSessionID).
+	GrantID    string   `json:"grant_id"`
+	SessionIDs []string `json:"session_ids"`
+	// Live says the leg is connected now; ConnectedMs is the time of its
+	// closed connections and CreditedMs the time of its receipts this
+	// orchestrator countersigned, in milliseconds.
+	Live        bool  `json:"live"`
+	ConnectedMs int64 `json:"connected_ms"`
+	CreditedMs  int64 `json:"credited_ms"`
+}
+
+// listRelays lists a room's relay legs (cascading) for its admins: which
+// nodes relay to which, and what the legs were credited.
+func (s *Server) listRelays(w http.ResponseWriter, r *http.Request) {
+	room, _, ok := s.authorizeAdmin(w, r)
+	if !ok {
+		return
+	}
+	out := []RelayLeg{}
+	for _, rec := range s.book.RelayRecords(room) {
+		leg := RelayLeg{Server: rec.NodeID, Puller: strings.TrimPrefix(rec.Identity, session.RelayIdentityPrefix), GrantID: rec.JTI,
+			SessionIDs: []string{}, Live: !rec.LiveSince.IsZero(), ConnectedMs: rec.ConnectedMs, CreditedMs: rec.CreditedMs}
+		for c := uint32(0); c < rec.Joins; c++ {
+			leg.SessionIDs = append(leg.SessionIDs, hex.EncodeToString(format.GrantSessionID(s.cfg.Key.ID, rec.JTI, c)))
+		}
+		out = append(out, leg)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"relays": out})
 }

@@ -1036,3 +1036,21 @@ func (b *Book) BillApp(roomName string) string {
 	}
 	return ""
 }
+
+// RelayRecords returns the relay grants of room (AdmitRelay), in issue
+// order.
+func (b *Book) RelayRecords(roomName string) []Record {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[roomName]
+	if !ok {
+		return nil
+	}
+	var out []Record
+	for _, m := range r.members {
+		if m.Role == grant.RoleRelay {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
