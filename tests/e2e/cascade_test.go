@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -121,6 +123,79 @@ func TestCascadedCallAcrossNodes(t *testing.T) {
 	waitFor(t, bob, "bob decodes alice again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 30)`, fb), 30*time.Second)
 	names := eval[[]any](t, carol, `window.chroom.participants().filter(p => !p.self).map(p => p.name).sort()`)
 	require.Equal(t, []any{"Alice", "Bob"}, names, "carol still sees alice, and bob once")
+
+	// Everyone leaves. The relay legs are sessions of their serving nodes:
+	// each leg that carried media from a live node is receipted, its
+	// receipt checked and countersigned by the orchestrator (credited),
+	// and accepted on chain. Those are the legs out of alice's node (she
+	// published throughout) and, if bob moved to carol's node, the leg
+	// from there to alice's. (A leg that carried nothing — out of carol's
+	// node while only carol, a viewer, was there — earns no receipt; the
+	// killed node's legs died with it.)
+	for _, p := range []context.Context{alice, bob, carol} {
+		_ = chromedp.Run(p, chromedp.Evaluate(`window.chroom.leave()`, nil, awaitPromise))
+	}
+	mustCarry := func(l relayLeg) bool {
+		return len(l.SessionIDs) > 0 && (l.Server == nodeA || (moved == nodeC && l.Server == nodeC && l.Puller == nodeA))
+	}
+	var receipted, all []relayLeg
+	settled := func() bool {
+		receipted = receipted[:0]
+		all = relaysOf(t, room, key)
+		for _, l := range all {
+			if l.Server != nodeB && l.Live {
+				return false
+			}
+			if mustCarry(l) {
+				if l.CreditedMs == 0 {
+					return false
+				}
+				receipted = append(receipted, l)
+			}
+		}
+		return len(receipted) >= 2
+	}
+	for deadline := time.Now().Add(90 * time.Second); !settled(); time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the relay legs that carried media are not all receipted and credited after 90 s: %+v", all)
+		}
+	}
+	for _, l := range receipted {
+		for _, id := range l.SessionIDs {
+			require.Eventually(t, func() bool {
+				out, err := exec.Command(filepath.Join(root, "build", "chroomd"), "query", "txs", "--query",
+					fmt.Sprintf(`chroom.verification.v1.EventReceiptAccepted.session_id='"%s"'`, id),
+					"--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort), "-o", "json").Output()
+				return err == nil && strings.Contains(string(out), `"total_count":"1"`)
+			}, 90*time.Second, 2*time.Second, "the receipt of relay leg %s→%s (session %s) is accepted on chain", l.Server[:8], l.Puller[:8], id[:12])
+		}
+		t.Logf("relay leg %s→%s: %d ms credited, on chain", l.Server[:8], l.Puller[:8], l.CreditedMs)
+	}
+}
+
+// relayLeg is one entry of GET /v1/rooms/{room}/relays.
+type relayLeg struct {
+	Server     string   `json:"server"`
+	Puller     string   `json:"puller"`
+	SessionIDs []string `json:"session_ids"`
+	Live       bool     `json:"live"`
+	CreditedMs int64    `json:"credited_ms"`
+}
+
+func relaysOf(t *testing.T, room, key string) []relayLeg {
+	t.Helper()
+	req, err := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/v1/rooms/%s/relays", orchHTTP, room), nil)
+	require.NoError(t, err)
+	req.Header.Set("X-API-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var out struct {
+		Relays []relayLeg `json:"relays"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return out.Relays
 }
 
 // killService SIGKILLs the devnet media node with ID nodeID and returns

@@ -84,6 +84,13 @@ func TestMain(m *testing.M) {
 		down()
 		os.Exit(1)
 	}
+	// Every media node reports load before the first test (placement
+	// counts on all of them).
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if n, err := proposedNodes(); err == nil && n == len(mediaBases) {
+			break
+		}
+	}
 	code := m.Run()
 	down()
 	if code == 0 {
@@ -554,4 +561,21 @@ func serviceOf(pingURL string) string {
 		}
 	}
 	return ""
+}
+
+// proposedNodes is how many media nodes the orchestrator proposes for a
+// new room (the ones reporting load).
+func proposedNodes() (int, error) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/v1/rooms/probe-%d/placement", orchHTTP, time.Now().UnixNano()))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var p struct {
+		Nodes []json.RawMessage `json:"nodes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+		return 0, err
+	}
+	return len(p.Nodes), nil
 }
