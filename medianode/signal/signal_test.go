@@ -451,7 +451,7 @@ func (n *node) httpOffer(path, token, contentType, body string) *http.Response {
 }
 
 // gatheredOffer creates a non-trickle offer.
-func gatheredOffer(t *testing.T, pc *webrtc.PeerConnection) string {
+func gatheredOffer(t testing.TB, pc *webrtc.PeerConnection) string {
 	o, err := pc.CreateOffer(nil)
 	require.NoError(t, err)
 	done := webrtc.GatheringCompletePromise(pc)
