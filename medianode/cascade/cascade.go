@@ -459,6 +459,10 @@ func (l *link) addProxy(pc *webrtc.PeerConnection, info sfu.ParticipantInfo) {
 		l.log.Warn("remote participant not shown", "identity", info.Identity, "err", err)
 		return
 	}
+	// Layers of its tracks nobody here needs stop crossing the leg.
+	p.OnPublisherLayers(func(trackID string, layers []bool) {
+		l.write(signal.ClientMessage{Type: "relay_layers", TrackID: trackID, Layers: layers})
+	})
 	l.mu.Lock()
 	l.proxies[info.Identity] = p
 	l.mu.Unlock()
@@ -468,17 +472,24 @@ func (l *link) addProxy(pc *webrtc.PeerConnection, info sfu.ParticipantInfo) {
 // downTrack's stream ID is its publisher) on the participant's proxy.
 func (l *link) onTrack(ctx context.Context, remote *webrtc.TrackRemote) {
 	publisher := remote.StreamID()
+	trackID, layer, layered := sfu.ParseRelayLayerTrackID(remote.ID())
 	deadline := time.Now().Add(proxyWait)
 	for {
 		l.mu.Lock()
 		p := l.proxies[publisher]
-		info, known := l.tracks[remote.ID()]
+		info, known := l.tracks[trackID]
 		l.mu.Unlock()
 		if p != nil {
 			if !known {
-				info = sfu.TrackInfo{ID: remote.ID()}
+				info = sfu.TrackInfo{ID: trackID}
 			}
-			if err := p.PublishRemote(remote, info); err != nil {
+			var err error
+			if layered {
+				err = p.PublishRemoteLayer(remote, trackID, layer, info)
+			} else {
+				err = p.PublishRemote(remote, info)
+			}
+			if err != nil {
 				l.log.Warn("relayed track not published", "track", remote.ID(), "err", err)
 				break
 			}

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -191,4 +192,148 @@ func (r *Room) Roster(viewer *Participant) ([]ParticipantInfo, []TrackInfo) {
 		}
 	}
 	return ps, ts
+}
+
+// A relay leg carries each simulcast video track as one track per layer,
+// "<track ID>~q", "~h" and "~f" (the layers' RIDs), each on its own
+// transceiver, so the pulling node has every layer its subscribers may
+// choose from. The pulling node's dynacast (which layers any of its
+// subscribers needs) comes back as SetRelayLayers: a layer nobody there
+// needs does not cross the leg, and once nobody anywhere needs it, the
+// publisher stops sending it. Audio and non-simulcast video need no
+// suffix; a non-simulcast video's "~q" and "~h" carry nothing.
+var relayLayerSuffix = [3]string{"~q", "~h", "~f"}
+
+// RelayLayerTrackID is the ID of the relay leg's track that carries one
+// layer of trackID.
+func RelayLayerTrackID(trackID string, layer int) string {
+	return trackID + relayLayerSuffix[min(max(layer, LayerLow), LayerHigh)]
+}
+
+// ParseRelayLayerTrackID splits a relay leg's track ID into the
+// published track's ID and the layer; ok is false for an ID without a
+// layer suffix.
+func ParseRelayLayerTrackID(id string) (trackID string, layer int, ok bool) {
+	for l, suffix := range relayLayerSuffix {
+		if base, found := strings.CutSuffix(id, suffix); found && base != "" {
+			return base, l, true
+		}
+	}
+	return id, LayerHigh, false
+}
+
+// subscribeRelayLayers subscribes relay leg p to video track t, one
+// fixed-layer downTrack per simulcast layer, and renegotiates.
+func (p *Participant) subscribeRelayLayers(t *publishedTrack) {
+	added := false
+	for layer := LayerLow; layer <= LayerHigh; layer++ {
+		id := RelayLayerTrackID(t.info.ID, layer)
+		key := p.identity + relayLayerSuffix[layer]
+		d := newDownTrack(id, t.info.Publisher, webrtc.RTPCodecTypeVideo, t.codec, layer, p.meterOut)
+		d.fixed = true
+		d.log = p.log.With("track", id)
+		d.ready = &p.connected
+		reason := "relay leg " + p.identity + " waits for a keyframe"
+		d.wantKeyframe = func() { t.requestKeyframe(reason) }
+		if !t.attach(key, d) {
+			return // unpublished meanwhile
+		}
+		p.sdpMu.Lock()
+		sender, err := p.pc.AddTrack(d)
+		mid := ""
+		if err == nil {
+			mid, err = p.claimMid(sender)
+		}
+		p.sdpMu.Unlock()
+		if err != nil {
+			t.detach(key, d)
+			p.log.Warn("relay layer not subscribed", "track", id, "err", err)
+			continue
+		}
+		p.log.Debug("subscribed", "track", id, "publisher", t.info.Publisher, "layer", layer, "mid", mid)
+		sub := &subscription{track: t, down: d, sender: sender, requested: layer, key: key}
+		p.mu.Lock()
+		p.subscriptions[id] = sub
+		p.mu.Unlock()
+		p.wg.Add(1)
+		go p.readSenderRTCP(sub)
+		added = true
+	}
+	if added {
+		p.negotiate()
+	}
+}
+
+// SetRelayLayers says which simulcast layers of trackID the relay leg p
+// forwards (the pulling node's need: [q, h, f]); the others pause, and
+// the publisher stops sending a layer nobody needs. Errors: p is not a
+// relay leg, or it has no such layered track.
+func (p *Participant) SetRelayLayers(trackID string, on []bool) error {
+	if !p.relay {
+		return errors.New("only a relay leg forwards layers on demand")
+	}
+	if len(on) != 3 {
+		return errors.New("layers must be three booleans: q, h, f")
+	}
+	var t *publishedTrack
+	for layer := LayerLow; layer <= LayerHigh; layer++ {
+		p.mu.Lock()
+		sub, ok := p.subscriptions[RelayLayerTrackID(trackID, layer)]
+		p.mu.Unlock()
+		if !ok {
+			return ErrTrackNotFound
+		}
+		target := LayerOff
+		if on[layer] {
+			target = layer
+		}
+		sub.down.mu.Lock()
+		sub.down.setTargetLocked(target)
+		sub.down.mu.Unlock()
+		t = sub.track
+	}
+	p.log.Debug("relay layers", "track", trackID, "layers", on)
+	t.updateDynacast()
+	return nil
+}
+
+// OnPublisherLayers sets where a remote participant's dynacast goes
+// (which layers of its tracks this node needs): its relay leg, which
+// tells the serving node (SetRelayLayers there).
+func (p *Participant) OnPublisherLayers(fn func(trackID string, layers []bool)) {
+	p.mu.Lock()
+	p.onLayers = fn
+	p.mu.Unlock()
+}
+
+// PublishRemoteLayer is PublishRemote for one layer of a simulcast track
+// the relay leg carries per layer (ParseRelayLayerTrackID): the first
+// layer to arrive publishes the track, the others add to it.
+func (p *Participant) PublishRemoteLayer(remote *webrtc.TrackRemote, trackID string, layer int, info TrackInfo) error {
+	if p.kind != KindRemote {
+		return errors.New("sfu: PublishRemoteLayer is for remote participants")
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	if t, ok := p.published[trackID]; ok {
+		p.mu.Unlock()
+		t.addLayerAt(layer, remote)
+		return nil
+	}
+	source := info.Source
+	switch source {
+	case SourceCamera, SourceScreen:
+	default:
+		source = SourceCamera
+	}
+	ti := TrackInfo{ID: trackID, Publisher: p.identity, Kind: "video", Source: source, MimeType: remote.Codec().MimeType, Muted: info.Muted}
+	t := newPublishedTrack(p, ti, remote.Codec().RTPCodecCapability)
+	p.published[trackID] = t
+	p.mu.Unlock()
+	t.addLayerAt(layer, remote)
+	p.room.publish(t)
+	return nil
 }

@@ -51,6 +51,10 @@ type downTrack struct {
 	// then would be lost while the downTrack believed it delivered.
 	ready *atomic.Bool
 
+	// fixed is set for a relay leg's per-layer downTrack (cascade.go): it
+	// forwards one simulcast layer (its target) or nothing (LayerOff), as
+	// setRelayPaused says; the allocator and layer retargets leave it.
+	fixed bool
 	// levelFrom, if set, is the publisher's RFC 6464 audio-level
 	// extension ID, which this downTrack (a relay leg's) carries on as
 	// levelTo, the ID negotiated with its subscriber (at Bind): the other
@@ -143,6 +147,13 @@ func (d *downTrack) Kind() webrtc.RTPCodecType { return d.kind }
 func (d *downTrack) SetTargetLayer(layer int) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fixed {
+		return false // a relay leg's layer: setRelayPaused only
+	}
+	return d.setTargetLocked(layer)
+}
+
+func (d *downTrack) setTargetLocked(layer int) bool {
 	if layer == d.target {
 		return false
 	}

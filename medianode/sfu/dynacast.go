@@ -19,6 +19,9 @@ type dynacastState struct {
 func (d *downTrack) neededLayer() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fixed {
+		return d.target // a relay leg's layer, LayerOff while the other node needs none
+	}
 	return max(d.target, d.current, int(d.asked.Load()))
 }
 

@@ -134,14 +134,17 @@ type Participant struct {
 	perms         Permissions
 	published     map[string]*publishedTrack
 	subscriptions map[string]*subscription
-	subscribing   map[string]bool        // track IDs whose subscription is being set up (subscribeTo)
-	sources       map[string]TrackSource // announced sources by track ID
-	slots         []*whepSlot            // a WHEP viewer's server-side tracks (whep.go)
-	noVideo       bool                   // receives no video (JoinParams.AudioOnly, SetVideoReceive)
-	hostMuted     map[TrackSource]bool   // sources the host muted (HostMuteTrack)
-	dc            *webrtc.DataChannel
-	negotiating   bool // an SFU offer awaits the answer
-	pendingOffer  bool // renegotiate once the current exchange finishes
+	subscribing   map[string]bool // track IDs whose subscription is being set up (subscribeTo)
+	// onLayers, for a remote participant, carries its tracks' dynacast
+	// (which simulcast layers this node needs) to its relay leg.
+	onLayers     func(trackID string, layers []bool)
+	sources      map[string]TrackSource // announced sources by track ID
+	slots        []*whepSlot            // a WHEP viewer's server-side tracks (whep.go)
+	noVideo      bool                   // receives no video (JoinParams.AudioOnly, SetVideoReceive)
+	hostMuted    map[TrackSource]bool   // sources the host muted (HostMuteTrack)
+	dc           *webrtc.DataChannel
+	negotiating  bool // an SFU offer awaits the answer
+	pendingOffer bool // renegotiate once the current exchange finishes
 	// clientOffered is set once a client offer has been answered. Until
 	// then the SFU does not offer (see negotiate).
 	clientOffered bool
@@ -164,6 +167,9 @@ type subscription struct {
 	track  *publishedTrack
 	down   *downTrack
 	sender *webrtc.RTPSender
+	// key is the downTrack's key in track.down: the subscriber's identity,
+	// or for a relay leg's layer "<identity>~<rid>" (cascade.go).
+	key string
 	// requested is the layer the client asked for (SetLayer: its tile
 	// size), LayerOff for none; the allocator gives at most that.
 	requested int
@@ -327,6 +333,15 @@ func (p *Participant) meterOut(n int) {
 }
 
 func (p *Participant) sendEvent(ev Event) {
+	if p.kind == KindRemote {
+		p.mu.Lock()
+		fn := p.onLayers
+		p.mu.Unlock()
+		if fn != nil && ev.Type == EventPublisherLayers {
+			fn(ev.TrackID, ev.Layers) // the serving node pauses the layers nobody here needs
+		}
+		return
+	}
 	if p.relay && (ev.remote || ev.Type == EventSpeakers) {
 		// A relay leg carries only this node's own participants (the
 		// other node hears the speakers itself): nothing loops back.
@@ -504,7 +519,12 @@ func (p *Participant) subscribeTo(t *publishedTrack) {
 		p.mu.Unlock()
 		return
 	}
-	if _, ok := p.subscriptions[t.info.ID]; ok || p.subscribing[t.info.ID] || (p.noVideo && t.info.Kind == "video") {
+	subKey := t.info.ID
+	layered := p.relay && t.info.Kind == "video"
+	if layered {
+		subKey = RelayLayerTrackID(t.info.ID, LayerHigh)
+	}
+	if _, ok := p.subscriptions[subKey]; ok || p.subscribing[t.info.ID] || (p.noVideo && t.info.Kind == "video") {
 		p.mu.Unlock()
 		return
 	}
@@ -522,6 +542,10 @@ func (p *Participant) subscribeTo(t *publishedTrack) {
 		delete(p.subscribing, t.info.ID)
 		p.mu.Unlock()
 	}()
+	if layered {
+		p.subscribeRelayLayers(t)
+		return
+	}
 	down := t.subscribe(p, LayerHigh)
 	p.sdpMu.Lock()
 	sender, err := p.pc.AddTrack(down)
@@ -536,7 +560,7 @@ func (p *Participant) subscribeTo(t *publishedTrack) {
 		return
 	}
 	p.log.Debug("subscribed", "track", t.info.ID, "publisher", t.info.Publisher, "kind", t.info.Kind, "mid", mid)
-	sub := &subscription{track: t, down: down, sender: sender, requested: LayerHigh}
+	sub := &subscription{track: t, down: down, sender: sender, requested: LayerHigh, key: p.identity}
 	p.mu.Lock()
 	p.subscriptions[t.info.ID] = sub
 	p.mu.Unlock()
@@ -555,18 +579,27 @@ func (p *Participant) unsubscribeFrom(trackID string) {
 		return
 	}
 	p.mu.Lock()
-	sub, ok := p.subscriptions[trackID]
-	delete(p.subscriptions, trackID)
+	var subs []*subscription // one, or a relay leg's one per layer
+	for key, s := range p.subscriptions {
+		if s.track.info.ID == trackID {
+			subs = append(subs, s)
+			delete(p.subscriptions, key)
+		}
+	}
 	closed := p.closed
 	p.mu.Unlock()
-	if !ok {
+	if len(subs) == 0 {
 		return
 	}
-	sub.track.unsubscribe(p.identity)
+	for _, sub := range subs {
+		sub.track.unsubscribe(sub.key)
+	}
 	p.log.Debug("unsubscribed", "track", trackID)
 	if !closed {
 		p.sdpMu.Lock()
-		_ = p.pc.RemoveTrack(sub.sender)
+		for _, sub := range subs {
+			_ = p.pc.RemoveTrack(sub.sender)
+		}
 		p.sdpMu.Unlock()
 		if p.kind == KindFull {
 			p.negotiate()
@@ -1036,7 +1069,7 @@ func (p *Participant) Close(reason string) {
 	p.mu.Unlock()
 
 	for _, s := range subs {
-		s.track.unsubscribe(p.identity)
+		s.track.unsubscribe(s.key)
 	}
 	p.releaseSlots()
 	for _, t := range pubs {

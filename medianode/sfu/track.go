@@ -89,7 +89,12 @@ const StallKeyframeAfter = 500 * time.Millisecond
 // addLayer starts forwarding one upstream layer; the goroutine stops when
 // the remote track ends (the publisher leaves or unpublishes).
 func (t *publishedTrack) addLayer(remote *webrtc.TrackRemote) {
-	layer := LayerFromRID(remote.RID())
+	t.addLayerAt(LayerFromRID(remote.RID()), remote)
+}
+
+// addLayerAt is addLayer with the layer given (a relay leg's per-layer
+// track has no RID).
+func (t *publishedTrack) addLayerAt(layer int, remote *webrtc.TrackRemote) {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()

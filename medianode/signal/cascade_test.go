@@ -304,3 +304,51 @@ func TestRelayLegNeedsTheNodesKey(t *testing.T) {
 	status, body = dial(p)
 	require.Equal(t, http.StatusSwitchingProtocols, status, body)
 }
+
+// A relay leg carries video per layer ("<track>~q|h|f"); the layers the
+// pulling node does not need (relay_layers) stop crossing it, and come
+// back at a keyframe when needed again.
+func TestRelayLayersOnDemand(t *testing.T) {
+	a := newNode(t)
+	b := newNodeTrusting(t, a.orch)
+	const room = "cascade-4"
+	alice := a.connect("alice", a.grantFor("alice", room, grant.RoleHost))
+	pump(t, alice.publishVP8("alice-cam"))
+	alice.offer()
+	bob := b.connect("bob", b.grantFor("bob", room, grant.RoleViewer))
+	bob.offer()
+	_, err := b.links(t).Link(room, a.nodeID, a.wsURL(), a.grantFor("relay:"+b.nodeID, room, grant.RoleRelay))
+	require.NoError(t, err)
+	eventually(t, func() bool { return bob.receivedOn("alice-cam") > 20 }, "bob receives alice's video over the leg")
+	rb, _ := b.sfu.Room(room)
+	proxy, _ := rb.Participant("alice")
+	require.Len(t, proxy.Info().Tracks, 1, "the per-layer tracks are one track on the pulling node")
+	require.Equal(t, "alice-cam", proxy.Info().Tracks[0].ID)
+
+	ra, _ := a.sfu.Room(room)
+	var leg *sfu.Participant
+	for _, p := range ra.Participants() {
+		if p.Relay() {
+			leg = p
+		}
+	}
+	require.NotNil(t, leg)
+	require.ErrorIs(t, leg.SetRelayLayers("no-such-track", []bool{true, true, true}), sfu.ErrTrackNotFound)
+	require.Error(t, leg.SetRelayLayers("alice-cam", []bool{true}))
+	aliceOnA, _ := ra.Participant("alice")
+	require.Error(t, aliceOnA.SetRelayLayers("alice-cam", []bool{true, true, true}), "only relay legs")
+
+	require.NoError(t, leg.SetRelayLayers("alice-cam", []bool{false, false, false}))
+	time.Sleep(200 * time.Millisecond)
+	before := bob.receivedOn("alice-cam")
+	time.Sleep(time.Second)
+	require.LessOrEqual(t, bob.receivedOn("alice-cam")-before, int64(2), "no video crosses the leg while the pulling node needs none")
+	require.NoError(t, leg.SetRelayLayers("alice-cam", []bool{false, false, true}))
+	eventually(t, func() bool { return bob.receivedOn("alice-cam") > before+20 }, "the layer crosses again once needed")
+
+	// The message form, as the pulling node sends it: bad input is refused.
+	for _, bad := range []string{`{"type":"relay_layers","track_id":"alice-cam","layers":[true]}`, `{"type":"relay_layers","layers":[true,true,true]}`} {
+		_, err := signal.DecodeClientMessage([]byte(bad))
+		require.Error(t, err, bad)
+	}
+}

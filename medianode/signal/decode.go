@@ -36,6 +36,13 @@ func DecodeClientMessage(data []byte) (ClientMessage, error) {
 		if m.Type == "layer" && (m.Layer == nil || *m.Layer < -1 || *m.Layer > 2) {
 			return m, errors.New("layer: layer must be -1 (off), 0, 1 or 2")
 		}
+	case "relay_layers":
+		if m.TrackID == "" || len(m.TrackID) > 128 {
+			return m, errors.New("relay_layers: track_id must be 1 to 128 bytes")
+		}
+		if len(m.Layers) != 3 {
+			return m, errors.New("relay_layers: layers must be three booleans (q, h, f)")
+		}
 	case "subscription":
 		if m.Video == nil {
 			return m, errors.New("subscription: video (true or false) is missing")

@@ -31,6 +31,9 @@ type ClientMessage struct {
 	// Video is the "subscription" message's switch: false stops receiving
 	// video (audio-only), true receives it again.
 	Video *bool `json:"video,omitempty"`
+	// Layers, in "relay_layers" (relay legs only), says which simulcast
+	// layers of TrackID the pulling node needs: [q, h, f].
+	Layers []bool `json:"layers,omitempty"`
 }
 
 // ServerMessage is what the node sends: joined (Participant, Participants,
@@ -352,6 +355,8 @@ func (s *Server) handle(c *wsConn, p *sfu.Participant, m ClientMessage) error {
 			return fmt.Errorf("layer is missing")
 		}
 		return p.SetLayer(m.TrackID, *m.Layer)
+	case "relay_layers":
+		return p.SetRelayLayers(m.TrackID, m.Layers)
 	case "client_stats":
 		if s.Hooks != nil {
 			s.Hooks.ClientReport(p, m.BytesReceived, m.FramesDecoded)

@@ -219,3 +219,53 @@ func killService(t *testing.T, nodeID string) (restart func()) {
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	return func() { restartService(t, service, args) }
 }
+
+// TestSimulcastAcrossNodes: Ann publishes her camera in three layers on
+// one node; Ben watches from another node (he could not reach Ann's). The
+// relay leg carries the layers Ben's node needs, each as its own track,
+// so Ben can be given the low layer (240 px) or the high one (≥ 640 px);
+// and on demand: when Ben needs only the low layer, Ann's client stops
+// encoding the two above it, and when nobody on Ben's node watches, Ann
+// sends no video at all — Ben's node's dynacast crosses the leg.
+func TestSimulcastAcrossNodes(t *testing.T) {
+	b := browser(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", orchHTTP)
+	room := fmt.Sprintf("simulcast-cascade-%d", time.Now().UnixNano())
+	ann := tab(t, b)
+	require.NoError(t, chromedp.Run(ann, chromedp.Navigate(base+"/?room="+room+"&name=Ann&autojoin=1")))
+	waitFor(t, ann, "ann joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
+	nodeA := eval[string](t, ann, `window.chroom.nodeId`)
+	var port int
+	for _, n := range placementOf(t, fmt.Sprintf("probe-%d", time.Now().UnixNano())) {
+		if n.ID == nodeA {
+			u, err := url.Parse(n.PingURL)
+			require.NoError(t, err)
+			port, err = strconv.Atoi(u.Port())
+			require.NoError(t, err)
+		}
+	}
+	remove := nftTable(t, "chroom_e2e_cascade", fmt.Sprintf(`  chain output {
+    type filter hook output priority -10;
+    tcp sport %d drop
+  }
+`, port))
+	ben := tab(t, b)
+	require.NoError(t, chromedp.Run(ben, chromedp.Navigate(base+"/?room="+room+"&name=Ben&role=viewer&autojoin=1")))
+	waitFor(t, ben, "ben joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
+	remove()
+	require.NotEqual(t, nodeA, eval[string](t, ben, `window.chroom.nodeId`), "ben watches from another node")
+	waitFor(t, ben, "ben decodes ann", `window.chroom.framesDecoded().then(n => n > 10)`, 30*time.Second)
+
+	eval[any](t, ben, `window.chroom.pinLayer(0)`)
+	waitFor(t, ben, "ben gets the low layer", `window.chroom.inboundVideo().then(v => v.some(x => x.frameWidth > 0 && x.frameWidth <= 320))`, 20*time.Second)
+	waitRIDs(t, ann, "q", "only the low layer is needed, on the other node")
+	eval[any](t, ben, `window.chroom.pinLayer(2)`)
+	waitRIDs(t, ann, "qhf", "the high layer is needed again")
+	waitFor(t, ben, "ben gets the high layer", `window.chroom.inboundVideo().then(v => v.some(x => x.frameWidth >= 640))`, 20*time.Second)
+
+	eval[any](t, ben, `window.chroom.pinLayer(-1)`)
+	waitRIDs(t, ann, "", "nobody watches, on any node")
+	f := frames(t, ben)
+	eval[any](t, ben, `window.chroom.pinLayer(null)`)
+	waitFor(t, ben, "ben sees ann again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 10)`, f), 15*time.Second)
+}
