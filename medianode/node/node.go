@@ -52,6 +52,7 @@ type Node struct {
 	store  *receipts.Store
 	signer *receipts.Signer
 	sfu    *sfu.SFU
+	pusher atomic.Pointer[rpc.Pusher] // set by Run
 	turn   *turn.Server
 	reg    *prometheus.Registry
 
@@ -369,6 +370,7 @@ func (n *Node) Run(ctx context.Context) error {
 	goRun(func() { _ = grpcSrv.Serve(n.rpcLn) })
 	pusher := &rpc.Pusher{Key: n.key, ChainID: n.cfg.Chain.ChainID, Store: n.store, Orchs: n, Load: n.loadReport, Log: n.log,
 		Guard: netguard.Policy{AllowPrivate: n.cfg.Outbound.AllowPrivateEndpoints}}
+	n.pusher.Store(pusher)
 	pushCtx, stopPush := context.WithCancel(context.Background())
 	defer stopPush()
 	var pushWG sync.WaitGroup
@@ -727,6 +729,10 @@ func (n *Node) queueSessionEvent(e sfu.SessionEvent) {
 	}
 	if err != nil {
 		n.log.Warn("session event not queued", "type", e.Type, "room", e.Room, "identity", e.Identity, "err", err)
+		return
+	}
+	if p := n.pusher.Load(); p != nil && e.Type == noderpc.SessionJoined {
+		p.Wake() // a cascaded room is linked when the orchestrator hears of the join
 	}
 }
 

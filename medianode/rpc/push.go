@@ -42,6 +42,24 @@ type Pusher struct {
 
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
+
+	wakeOnce sync.Once
+	wake     chan struct{}
+}
+
+func (p *Pusher) wakeCh() chan struct{} {
+	p.wakeOnce.Do(func() { p.wake = make(chan struct{}, 1) })
+	return p.wake
+}
+
+// Wake makes Run push the queued session events now rather than at its
+// next tick (a join: the orchestrator links a cascaded room and sends
+// webhooks when it hears of it). It never blocks.
+func (p *Pusher) Wake() {
+	select {
+	case p.wakeCh() <- struct{}{}:
+	default:
+	}
 }
 
 // Run pushes a load report every loadEvery and receipts every
@@ -56,12 +74,17 @@ func (p *Pusher) Run(ctx context.Context, loadEvery, receiptEvery time.Duration)
 	defer rcpt.Stop()
 	defer p.closeAll()
 	p.PushLoad(ctx) // orchestrators can place rooms here right away
+	wake := p.wakeCh()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-load.C:
 			p.PushLoad(ctx)
+		case <-wake:
+			if _, err := p.PushEvents(ctx); err != nil {
+				p.Log.Debug("session event push incomplete", "err", err)
+			}
 		case <-rcpt.C:
 			if _, err := p.PushEvents(ctx); err != nil {
 				p.Log.Debug("session event push incomplete", "err", err)

@@ -52,12 +52,25 @@ func (s *subscription) demand(speakers []string, requested int) Demand {
 	measured := t.layerBitrates()
 	t.mu.RLock()
 	simulcast := len(t.layers) > 1
+	flowing := false
+	for l := range t.layers {
+		if l >= LayerLow && l <= LayerHigh && measured[l] > 0 {
+			flowing = true
+		}
+	}
 	for l := range t.layers {
 		if l < LayerLow || l > LayerHigh {
 			continue
 		}
 		d.Bitrates[l] = int(measured[l])
-		if d.Bitrates[l] <= 0 {
+		if d.Bitrates[l] <= 0 && !flowing {
+			// Nothing measured yet (the track just started): nominal
+			// rates. Once some layer flows, a silent one is not offered:
+			// the publisher stopped it (its own bandwidth or CPU limit, or
+			// dynacast, or a relay leg's on-demand pause) and a subscriber
+			// switched to it would wait for packets that do not come. The
+			// subscriber's tile still asks for it (asked, dynacast), so a
+			// layer paused for want of viewers resumes and is then offered.
 			d.Bitrates[l] = nominalBitrate(t.info.Kind, t.info.Source, l, simulcast)
 		}
 	}
