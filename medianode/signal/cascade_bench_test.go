@@ -83,17 +83,7 @@ func benchmarkRelayHop(b *testing.B, cascaded bool) {
 		require.NoError(b, err)
 	}
 
-	payload := make([]byte, 1000)
-	copy(payload, []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00}) // a VP8 keyframe's first bytes
-	var seq uint16
-	send := func(stamp bool) {
-		seq++
-		binary.BigEndian.PutUint64(payload[len(payload)-8:], 0)
-		if stamp {
-			binary.BigEndian.PutUint64(payload[len(payload)-8:], uint64(time.Now().UnixNano()))
-		}
-		_ = track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: uint32(seq) * 450, Marker: true}, Payload: payload})
-	}
+	send := stampedSender(track)
 	// Warm up until both subscribers receive.
 	require.Eventually(b, func() bool {
 		send(false)
@@ -117,14 +107,7 @@ func benchmarkRelayHop(b *testing.B, cascaded bool) {
 	b.StopTimer()
 	mu.Lock()
 	defer mu.Unlock()
-	pct := func(ds []time.Duration, p float64) float64 {
-		if len(ds) == 0 {
-			return 0
-		}
-		s := slices.Clone(ds)
-		slices.Sort(s)
-		return float64(s[int(p*float64(len(s)-1))].Microseconds())
-	}
+	pct := percentileMicros
 	d, r := delays["direct"], delays["relayed"]
 	b.ReportMetric(pct(d, 0.5), "direct-p50-µs")
 	b.ReportMetric(pct(d, 0.99), "direct-p99-µs")
@@ -209,17 +192,7 @@ func BenchmarkCascadeWHEPFanout(b *testing.B) {
 		require.NoError(b, err)
 	}
 
-	payload := make([]byte, 1000)
-	copy(payload, []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00})
-	var seq uint16
-	send := func(stamp bool) {
-		seq++
-		binary.BigEndian.PutUint64(payload[len(payload)-8:], 0)
-		if stamp {
-			binary.BigEndian.PutUint64(payload[len(payload)-8:], uint64(time.Now().UnixNano()))
-		}
-		_ = track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: uint32(seq) * 450, Marker: true}, Payload: payload})
-	}
+	send := stampedSender(track)
 	// Warm up until every viewer receives.
 	require.Eventually(b, func() bool {
 		send(false)
@@ -276,14 +249,7 @@ func BenchmarkCascadeWHEPFanout(b *testing.B) {
 	cpu := cpuTime() - cpu0
 	b.StopTimer()
 
-	pct := func(ds []time.Duration, p float64) float64 {
-		if len(ds) == 0 {
-			return 0
-		}
-		s := slices.Clone(ds)
-		slices.Sort(s)
-		return float64(s[int(p*float64(len(s)-1))].Microseconds())
-	}
+	pct := percentileMicros
 	worst := 1.0
 	for _, v := range viewers {
 		v.mu.Lock()
@@ -307,4 +273,31 @@ func BenchmarkCascadeWHEPFanout(b *testing.B) {
 	b.ReportMetric(float64(len(viewers)), "viewers")
 	b.ReportMetric(worst, "worst-delivered/sent")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/packet")
+}
+
+// stampedSender returns what writes one 1000-byte VP8 packet (a
+// keyframe's first bytes) to track per call, carrying its send time in
+// its last 8 bytes when stamp is set (0 otherwise: warm-up packets).
+func stampedSender(track *webrtc.TrackLocalStaticRTP) func(stamp bool) {
+	payload := make([]byte, 1000)
+	copy(payload, []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00})
+	var seq uint16
+	return func(stamp bool) {
+		seq++
+		binary.BigEndian.PutUint64(payload[len(payload)-8:], 0)
+		if stamp {
+			binary.BigEndian.PutUint64(payload[len(payload)-8:], uint64(time.Now().UnixNano()))
+		}
+		_ = track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: uint32(seq) * 450, Marker: true}, Payload: payload})
+	}
+}
+
+// percentileMicros is the p-th percentile (0…1) of ds in µs, 0 if empty.
+func percentileMicros(ds []time.Duration, p float64) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return float64(s[int(p*float64(len(s)-1))].Microseconds())
 }
