@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -752,7 +751,7 @@ func (l *peerLinker) Link(room, peerID, signalURL, relayGrant string) (bool, err
 	if !ok || peer.Type != registryview.TypeMedia || peer.Status != registryview.StatusActive {
 		return false, fmt.Errorf("%w: %s is not an ACTIVE media node in the registry", cascade.ErrBadPeer, peerID)
 	}
-	ws := SignalURL(peer.Endpoints)
+	ws := noderpc.SignalURL(peer.Endpoints)
 	if ws == "" {
 		return false, fmt.Errorf("%w: media node %s registered no http(s) endpoint", cascade.ErrBadPeer, peerID)
 	}
@@ -760,20 +759,6 @@ func (l *peerLinker) Link(room, peerID, signalURL, relayGrant string) (bool, err
 		l.n.log.Warn("relay leg: the orchestrator's URL for the peer differs from the registry's; using the registry's", "peer", peerID, "given", signalURL, "registry", ws)
 	}
 	return l.m.Link(room, peerID, ws, relayGrant)
-}
-
-// SignalURL returns the signaling WebSocket (ws(s)://…/rtc) of a media
-// node with these registered endpoints: its first http(s) endpoint that is
-// not the RPC one, as orchestrators tell clients; "" if none.
-func SignalURL(endpoints []string) string {
-	for _, e := range endpoints {
-		u, err := url.Parse(e)
-		if err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.TrimSuffix(u.Path, "/") != "/rpc" {
-			base := strings.TrimSuffix(e, "/")
-			return "ws" + strings.TrimPrefix(base, "http") + "/rtc"
-		}
-	}
-	return ""
 }
 
 // mediaNodeKey returns the registered key of an ACTIVE media node (the

@@ -72,9 +72,12 @@ func (s *Server) linkRoom(room, node, billApp string) {
 		return
 	}
 	serving := s.book.ServingNodes(room)
+	if !slices.Contains(serving, node) {
+		return // a node that stopped reporting (or is marked down) is not linked
+	}
 	for _, peer := range s.book.LiveNodes(room) {
-		if peer == node || !slices.Contains(serving, peer) || !slices.Contains(serving, node) {
-			continue // a node that stopped reporting (or is marked down) is not linked
+		if peer == node || !slices.Contains(serving, peer) {
+			continue
 		}
 		for _, leg := range [][2]string{{node, peer}, {peer, node}} {
 			puller, server := leg[0], leg[1]

@@ -49,8 +49,9 @@ func (s *Server) keepRoom(ctx context.Context, name string) {
 	// Legs that ended (a node restarted, a dial failed) are asked for
 	// again: the room heals without waiting for another join.
 	if live := s.book.LiveNodes(name); len(live) > 1 {
+		app := s.book.BillApp(name)
 		for _, n := range live { // every pair, once each (RelayLive)
-			s.linkRoom(name, n, s.book.BillApp(name))
+			s.linkRoom(name, n, app)
 		}
 	}
 	present := make([]session.Present, len(ps))

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/chroom/chroom/format"
 	"github.com/chroom/chroom/grant"
+	"github.com/chroom/chroom/noderpc"
 	"github.com/chroom/chroom/orchestrator/selector"
 	"github.com/chroom/chroom/orchestrator/session"
 )
@@ -254,7 +254,7 @@ func (s *Server) owner(w http.ResponseWriter, r *http.Request, room string) bool
 		return true
 	}
 	o, ok := s.dir.Node(owner)
-	base := httpBase(o.Endpoints)
+	base := noderpc.HTTPBase(o.Endpoints)
 	if !ok || base == "" {
 		return true // cannot reach it: serve here rather than fail
 	}
@@ -262,17 +262,6 @@ func (s *Server) owner(w http.ResponseWriter, r *http.Request, room string) bool
 	w.Header().Set("Location", strings.TrimSuffix(base, "/")+r.URL.RequestURI())
 	writeError(w, http.StatusTemporaryRedirect, "redirect", "room "+room+" is served by orchestrator "+owner)
 	return false
-}
-
-// httpBase is a node's first http(s) endpoint that is not its /rpc one.
-func httpBase(endpoints []string) string {
-	for _, e := range endpoints {
-		u, err := url.Parse(e)
-		if err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.TrimSuffix(u.Path, "/") != "/rpc" {
-			return e
-		}
-	}
-	return ""
 }
 
 // AnonymousPrefix starts every identity the orchestrator assigns to an
@@ -596,9 +585,8 @@ func (s *Server) placement(w http.ResponseWriter, r *http.Request) {
 
 // mediaRef derives a media node's client URLs from its base endpoint.
 func mediaRef(n NodeInfo) MediaNodeRef {
-	base := strings.TrimSuffix(httpBase(n.Endpoints), "/")
-	ws := "ws" + strings.TrimPrefix(base, "http")
-	return MediaNodeRef{ID: n.ID, WSURL: ws + "/rtc", WHIPURL: base + "/whip", WHEPURL: base + "/whep", PingURL: base + "/ping", Region: n.Region}
+	base := strings.TrimSuffix(noderpc.HTTPBase(n.Endpoints), "/")
+	return MediaNodeRef{ID: n.ID, WSURL: noderpc.SignalURL(n.Endpoints), WHIPURL: base + "/whip", WHEPURL: base + "/whep", PingURL: base + "/ping", Region: n.Region}
 }
 
 // bearerSession authenticates a request by its join grant (issued by this
