@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,28 +34,12 @@ func TestCascadedCallAcrossNodes(t *testing.T) {
 	room := fmt.Sprintf("cascade-%d", time.Now().UnixNano())
 	nodes := placementOf(t, room)
 	require.Len(t, nodes, len(mediaBases))
-	pingPort := map[string]int{}
-	for _, n := range nodes {
-		u, err := url.Parse(n.PingURL)
-		require.NoError(t, err)
-		port, err := strconv.Atoi(u.Port())
-		require.NoError(t, err)
-		pingPort[n.ID] = port
-	}
 	// join opens a tab that joins with the pings to the given nodes
 	// unanswered (nft drops their HTTP answers while it measures).
 	join := func(name, query string, unreachable ...string) (context.Context, string) {
-		var ports []string
-		for _, id := range unreachable {
-			ports = append(ports, strconv.Itoa(pingPort[id]))
-		}
 		remove := func() {}
-		if len(ports) > 0 {
-			remove = nftTable(t, "chroom_e2e_cascade", fmt.Sprintf(`  chain output {
-    type filter hook output priority -10;
-    tcp sport { %s } drop
-  }
-`, strings.Join(ports, ", ")))
+		if len(unreachable) > 0 {
+			remove = pingsUnanswered(t, unreachable...)
 		}
 		p := tab(t, b)
 		require.NoError(t, chromedp.Run(p, chromedp.Navigate(base+"/?room="+room+"&name="+name+query+"&autojoin=1")))
@@ -235,20 +218,7 @@ func TestSimulcastAcrossNodes(t *testing.T) {
 	require.NoError(t, chromedp.Run(ann, chromedp.Navigate(base+"/?room="+room+"&name=Ann&autojoin=1")))
 	waitFor(t, ann, "ann joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
 	nodeA := eval[string](t, ann, `window.chroom.nodeId`)
-	var port int
-	for _, n := range placementOf(t, fmt.Sprintf("probe-%d", time.Now().UnixNano())) {
-		if n.ID == nodeA {
-			u, err := url.Parse(n.PingURL)
-			require.NoError(t, err)
-			port, err = strconv.Atoi(u.Port())
-			require.NoError(t, err)
-		}
-	}
-	remove := nftTable(t, "chroom_e2e_cascade", fmt.Sprintf(`  chain output {
-    type filter hook output priority -10;
-    tcp sport %d drop
-  }
-`, port))
+	remove := pingsUnanswered(t, nodeA)
 	ben := tab(t, b)
 	require.NoError(t, chromedp.Run(ben, chromedp.Navigate(base+"/?room="+room+"&name=Ben&role=viewer&autojoin=1")))
 	waitFor(t, ben, "ben joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)

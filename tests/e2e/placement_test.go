@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,15 +63,7 @@ func TestRoomGoesToTheNodeTheClientMeasured(t *testing.T) {
 	require.NoError(t, chromedp.Run(p, chromedp.Navigate("about:blank")))
 
 	for i, far := range nodes {
-		u, err := url.Parse(far.PingURL)
-		require.NoError(t, err)
-		port, err := strconv.Atoi(u.Port())
-		require.NoError(t, err)
-		remove := nftTable(t, "chroom_e2e_placement", fmt.Sprintf(`  chain output {
-    type filter hook output priority -10;
-    tcp sport %d drop
-  }
-`, port))
+		remove := pingsUnanswered(t, far.ID)
 		room := fmt.Sprintf("far-%d-%d", i, time.Now().UnixNano())
 		require.Len(t, placementOf(t, room), len(mediaBases))
 		p := tab(t, b)
@@ -85,4 +78,25 @@ func TestRoomGoesToTheNodeTheClientMeasured(t *testing.T) {
 		t.Logf("node %s unreachable for pings: RTTs %v, room placed on %s", far.ID[:8], pl["rtts"], placed[:8])
 		require.NoError(t, chromedp.Run(p, chromedp.Navigate("about:blank")))
 	}
+}
+
+// pingsUnanswered makes the pings of the devnet media nodes ids go
+// unanswered (nft drops their HTTP answers) until the returned func: a
+// client measuring then sees only the other nodes.
+func pingsUnanswered(t *testing.T, ids ...string) (restore func()) {
+	t.Helper()
+	var ports []string
+	for _, n := range placementOf(t, fmt.Sprintf("probe-%d", time.Now().UnixNano())) {
+		if slices.Contains(ids, n.ID) {
+			u, err := url.Parse(n.PingURL)
+			require.NoError(t, err)
+			ports = append(ports, u.Port())
+		}
+	}
+	require.Len(t, ports, len(ids), "nodes %v are the devnet's", ids)
+	return nftTable(t, "chroom_e2e_pings", fmt.Sprintf(`  chain output {
+    type filter hook output priority -10;
+    tcp sport { %s } drop
+  }
+`, strings.Join(ports, ", ")))
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -242,26 +241,8 @@ func TestCallMovesWhenItsNodeDies(t *testing.T) {
 	dead := eval[string](t, alice, `window.chroom.nodeId`)
 	require.Equal(t, dead, eval[string](t, bob, `window.chroom.nodeId`))
 
-	// Which devnet service is it? Its signaling port says.
-	service := ""
-	for _, n := range placementOf(t, fmt.Sprintf("probe-%d", time.Now().UnixNano())) {
-		if n.ID == dead {
-			service = serviceOf(n.PingURL)
-		}
-	}
-	require.NotEmpty(t, service, "the call's node %s is one of the devnet's", dead)
-	pidFile := filepath.Join(devnet, service+".pid")
-	pidB, err := os.ReadFile(pidFile)
-	require.NoError(t, err)
-	pid, err := strconv.Atoi(strings.TrimSpace(string(pidB)))
-	require.NoError(t, err)
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	require.NoError(t, err)
-	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-	t.Cleanup(func() { restartService(t, service, args) })
-
 	fa, fb := frames(t, alice), frames(t, bob)
-	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	t.Cleanup(killService(t, dead))
 	killed := time.Now()
 	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
 		waitFor(t, p, name+" joins again", `window.chroom.state === "joined" && window.chroom.rejoins >= 1`, 30*time.Second)
