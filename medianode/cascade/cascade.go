@@ -238,6 +238,7 @@ func (l *link) serve(ctx context.Context) string {
 	l.mu.Unlock()
 	failed := make(chan string, 1)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		l.log.Debug("relay leg connection state", "state", st.String())
 		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
 			select {
 			case failed <- "connection " + st.String():

@@ -166,6 +166,20 @@ func Allocate(budget int, demands []Demand) []int {
 // freeze, so on a link that cannot carry the next layer they come at most
 // once a minute after the first. Resuming a paused track at its lowest
 // layer is never held.
+//
+// An estimate that does not pay for the layer the subscriber wants may
+// only be app-limited: after a cut, GCC grows additively up to 1.5 × the
+// rate it receives (pion/interceptor gcc rate_controller.go), so a
+// subscriber receiving the low layer (≈ 190 kbit/s with audio) is held
+// below the medium layer's cost forever though the link carries more (seen
+// in CI: a viewer asking for the high layer kept the low one for 20 s at
+// an estimate of 170–290 kbit/s). So a track kept below what it wants
+// for probeAfter on a clear path is raised one layer anyway — a probe, if
+// the estimate × 2.5 (the severe bound) pays for it; a probe that meets
+// congestion reverts and doubles the hold like any failed raise, so on a
+// link that really is capped probes come at most once a minute after the
+// first. LiveKit probes with padding instead; this costs the viewer a
+// short freeze when the probe fails.
 const (
 	keepSlack      = 125 // percent of the estimate the current layers may use
 	raiseHeadroom  = 10  // percent of the estimate left spare after a raise
@@ -175,6 +189,7 @@ const (
 	upgradeHold    = 30 * time.Second
 	maxUpgradeHold = 4 * time.Minute
 	stableAfter    = 30 * time.Second
+	probeAfter     = 5 * time.Second
 )
 
 // layerPolicy turns a subscriber's successive bandwidth estimates into
@@ -205,6 +220,8 @@ type trackPolicy struct {
 	// before is the layer a budget-limited raise (raisedAt) left: the
 	// layer the path carried.
 	before int
+	// changedAt is when the layer last changed.
+	changedAt time.Time
 }
 
 func newLayerPolicy() *layerPolicy { return &layerPolicy{tracks: map[string]*trackPolicy{}} }
@@ -230,7 +247,7 @@ func (lp *layerPolicy) Decide(now time.Time, budget int, congested bool, demands
 		want := d.wanted()
 		tp, ok := lp.tracks[d.TrackID]
 		if !ok {
-			tp = &trackPolicy{layer: fit[i], hold: upgradeHold, limited: fit[i] < want, pauseFor: resumeAfter}
+			tp = &trackPolicy{layer: fit[i], hold: upgradeHold, limited: fit[i] < want, pauseFor: resumeAfter, changedAt: now}
 			lp.tracks[d.TrackID] = tp
 			out[i] = fit[i]
 			continue
@@ -289,6 +306,17 @@ func (lp *layerPolicy) Decide(now time.Time, budget int, congested bool, demands
 			// for it kept video off for a minute on a link that carries
 			// it. A resume that fails doubles the next pause (≤ 1 min).
 			cur, tp.resumedAt = d.lowest(), now
+		case cur != LayerOff && cur < want && severe[i] > cur && !congested && !now.Before(tp.holdUntil) && now.Sub(tp.changedAt) >= probeAfter:
+			// Below what the subscriber wants for probeAfter on a clear
+			// path, and the estimate may be app-limited: probe one layer
+			// up (see probeAfter); a failure reverts to cur.
+			tp.raisedAt, tp.before = now, cur
+			for l := cur + 1; l <= want; l++ {
+				if d.published(l) {
+					cur = l
+					break
+				}
+			}
 		}
 		if cur != LayerOff {
 			tp.pausedAt = time.Time{}
@@ -297,6 +325,9 @@ func (lp *layerPolicy) Decide(now time.Time, budget int, congested bool, demands
 			tp.pauseFor, tp.resumedAt = resumeAfter, time.Time{}
 		}
 		tp.limited = cur < want
+		if cur != tp.layer {
+			tp.changedAt = now
+		}
 		tp.layer = cur
 		out[i] = cur
 	}

@@ -177,3 +177,36 @@ func TestLayerPolicyRevertsAFailedRaise(t *testing.T) {
 	require.Equal(t, LayerLow, lp.Decide(at(32+59), 5_000_000, false, d)[1], "the next raise waits twice as long")
 	require.Equal(t, LayerHigh, lp.Decide(at(32+60), 5_000_000, false, d)[1])
 }
+
+// TestLayerPolicyProbesAnAppLimitedEstimate: after a cut, GCC's estimate
+// of a subscriber receiving only the low layer stays near 1.5 × that rate
+// (what CI saw: a viewer asking for the high layer kept the low one at
+// 170–290 kbit/s). On a clear path the policy probes one layer up after
+// probeAfter, step by step; a probe that meets congestion reverts to the
+// layer before it and doubles the hold; none while congested.
+func TestLayerPolicyProbesAnAppLimitedEstimate(t *testing.T) {
+	lp := newLayerPolicy()
+	t0 := time.Unix(1_000_000, 0)
+	d := []Demand{{"m", PriorityAudio, 0, opus}, {"a", PriorityVideo, LayerHigh, cam}}
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	require.Equal(t, LayerHigh, lp.Decide(at(0), 2_000_000, false, d)[1])
+	d[1].MaxLayer = LayerLow
+	require.Equal(t, LayerLow, lp.Decide(at(1), 2_000_000, false, d)[1], "the viewer asks for the low layer")
+	d[1].MaxLayer = LayerHigh
+	require.Equal(t, LayerLow, lp.Decide(at(2), 285_000, false, d)[1], "it asks for the high one; the estimate (cut meanwhile) pays for the low one")
+	require.Equal(t, LayerLow, lp.Decide(at(5.9), 285_000, false, d)[1], "not yet")
+	require.Equal(t, LayerLow, lp.Decide(at(6), 285_000, true, d)[1], "not while congested")
+	require.Equal(t, LayerMedium, lp.Decide(at(6.5), 285_000, false, d)[1], "a clear path for probeAfter: one layer up")
+	require.Equal(t, LayerMedium, lp.Decide(at(8), 400_000, false, d)[1], "the estimate lags the probe; the path is clear: it stays")
+	require.Equal(t, LayerMedium, lp.Decide(at(11.4), 700_000, false, d)[1])
+	require.Equal(t, LayerHigh, lp.Decide(at(11.5), 700_000, false, d)[1], "the next layer, probeAfter later")
+	require.Equal(t, LayerMedium, lp.Decide(at(12), 300_000, true, d)[1], "the probe met congestion: back to the layer before it")
+	require.Equal(t, LayerMedium, lp.Decide(at(12+59), 700_000, false, d)[1], "the next probe waits the doubled hold")
+	require.Equal(t, LayerHigh, lp.Decide(at(12+60), 700_000, false, d)[1])
+
+	// No probe the estimate cannot half pay for (the severe bound): a
+	// probe to a layer over 2.5 × the estimate would be undone at once.
+	lp = newLayerPolicy()
+	require.Equal(t, LayerLow, lp.Decide(at(0), 200_000, false, d)[1])
+	require.Equal(t, LayerLow, lp.Decide(at(30), 200_000, false, d)[1], "2.5 × 200 kbit/s does not pay for the medium layer")
+}

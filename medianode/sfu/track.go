@@ -144,6 +144,7 @@ func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
 	for {
 		pkt, _, err := remote.ReadRTP()
 		if err != nil {
+			t.publisher.log.Debug("layer ended", "track", t.info.ID, "layer", layer, "err", err)
 			return
 		}
 		size := pkt.MarshalSize()

@@ -185,10 +185,10 @@ func relaysOf(t *testing.T, room, key string) []relayLeg {
 // what starts it again (and waits until it reports load).
 func killService(t *testing.T, nodeID string) (restart func()) {
 	t.Helper()
-	service := ""
+	service, ping := "", ""
 	for _, n := range placementOf(t, fmt.Sprintf("probe-%d", time.Now().UnixNano())) {
 		if n.ID == nodeID {
-			service = serviceOf(n.PingURL)
+			service, ping = serviceOf(n.PingURL), n.PingURL
 		}
 	}
 	require.NotEmpty(t, service, "node %s is one of the devnet's", nodeID)
@@ -200,7 +200,7 @@ func killService(t *testing.T, nodeID string) (restart func()) {
 	require.NoError(t, err)
 	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
-	return func() { restartService(t, service, args) }
+	return func() { restartService(t, service, args, ping) }
 }
 
 // TestSimulcastAcrossNodes: Ann publishes her camera in three layers on

@@ -260,7 +260,12 @@ func TestCallMovesWhenItsNodeDies(t *testing.T) {
 // restartService starts a killed devnet service again with its command
 // line, appends to its log, records its pid for devnet.sh down, and waits
 // until the orchestrator proposes it again (it reported load).
-func restartService(t *testing.T, service string, args []string) {
+// restartService starts a killed media node again (its command line
+// args) and returns once it answers its own ping (pingURL) and the
+// orchestrator places rooms on all the devnet's nodes again (the
+// orchestrator lists a killed node for a few seconds after it died, so
+// the placement alone does not say the new process is up).
+func restartService(t *testing.T, service string, args []string, pingURL string) {
 	logf, err := os.OpenFile(filepath.Join(devnet, "logs", service+".log"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	require.NoError(t, err)
 	defer logf.Close()
@@ -270,6 +275,14 @@ func restartService(t *testing.T, service string, args []string) {
 	require.NoError(t, cmd.Start())
 	go func() { _ = cmd.Wait() }()
 	require.NoError(t, os.WriteFile(filepath.Join(devnet, service+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644))
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(pingURL)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode/100 == 2 // 204
+	}, 60*time.Second, 200*time.Millisecond, "%s answers its ping again", service)
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/v1/rooms/back-%d/placement", orchHTTP, time.Now().UnixNano()))
 		if err != nil {
