@@ -36,6 +36,12 @@ func (d *downTrack) neededLayer() int {
 func (t *publishedTrack) updateDynacast() { t.applyDynacast(false) }
 
 func (t *publishedTrack) applyDynacast(lowerNow bool) {
+	// One decision and its message at a time: decided under t.mu but sent
+	// after it, two concurrent raises (three relay legs attaching at once)
+	// could reach the publisher out of order, leaving it sending fewer
+	// layers than t.dyn.sent says, with nothing to correct it.
+	t.dynMu.Lock()
+	defer t.dynMu.Unlock()
 	t.mu.Lock()
 	if t.closed || t.info.Kind != "video" || len(t.layers) < 2 {
 		t.mu.Unlock()

@@ -73,6 +73,7 @@ type publishedTrack struct {
 	lastPLI  time.Time
 	audioLv  audioLevel
 	dyn      dynacastState
+	dynMu    sync.Mutex // serializes applyDynacast (dynacast.go)
 
 	wg sync.WaitGroup
 }

@@ -103,7 +103,19 @@ func TestCascadedCallAcrossNodes(t *testing.T) {
 	require.Contains(t, []string{nodeA, nodeC}, moved, "bob moved to one of the room's live nodes")
 	waitFor(t, alice, "alice decodes bob again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 30)`, fa), 30*time.Second)
 	fb := frames(t, bob)
-	waitFor(t, bob, "bob decodes alice again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 30)`, fb), 30*time.Second)
+	if !t.Run("bob decodes alice again", func(t *testing.T) {
+		waitFor(t, bob, "bob decodes alice again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 30)`, fb), 30*time.Second)
+	}) {
+		// What a failure needs to be understood: is alice still sending,
+		// and what did her client negotiate meanwhile?
+		t.Logf("alice's encodings: %v", eval[any](t, alice, `window.chroom.outboundVideo()`))
+		time.Sleep(time.Second)
+		t.Logf("alice's encodings 1 s later: %v", eval[any](t, alice, `window.chroom.outboundVideo()`))
+		t.Logf("bob's inbound video: %v", eval[any](t, bob, `window.chroom.inboundVideo()`))
+		t.Logf("carol's inbound video: %v", eval[any](t, carol, `window.chroom.inboundVideo()`))
+		t.Logf("alice's client log:\n%s", eval[string](t, alice, `window.chroom.debugLog()`))
+		t.FailNow()
+	}
 	names := eval[[]any](t, carol, `window.chroom.participants().filter(p => !p.self).map(p => p.name).sort()`)
 	require.Equal(t, []any{"Alice", "Bob"}, names, "carol still sees alice, and bob once")
 

@@ -19,7 +19,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -168,16 +167,6 @@ func waitFor(t *testing.T, ctx context.Context, what, js string, timeout time.Du
 		if time.Now().After(deadline) {
 			var state string
 			_ = chromedp.Run(ctx, chromedp.Evaluate(`JSON.stringify({state: window.chroom && window.chroom.state, error: window.chroom && window.chroom.error})`, &state))
-			if os.Getenv("CHROOM_E2E_DUMP") != "" {
-				for i := 1; i <= 3; i++ {
-					if b, err := os.ReadFile(filepath.Join(devnet, fmt.Sprintf("media-%d.pid", i))); err == nil {
-						if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-							_ = syscall.Kill(pid, syscall.SIGQUIT)
-						}
-					}
-				}
-				time.Sleep(2 * time.Second)
-			}
 			t.Fatalf("%s: not true after %s (err %v, page %s)", what, timeout, err, state)
 		}
 		time.Sleep(250 * time.Millisecond)

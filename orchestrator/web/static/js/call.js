@@ -772,24 +772,54 @@ export class Call extends EventTarget {
 
   // setPublishedLayers turns the simulcast encodings of one of our tracks
   // on and off as the node asks (dynacast: layers nobody receives are not
-  // encoded or sent; layers[i] is rid q/h/f).
+  // encoded or sent; layers[i] is rid q/h/f). The node may send several
+  // in a row (relay legs of a cascade attach at once); each
+  // getParameters/setParameters pair must complete before the next starts
+  // (webrtc-pc §5.2: a setParameters whose transactionId is stale fails),
+  // so they are applied one at a time and the latest request wins. Seen:
+  // 000 then 100, 110, 111 within 20 ms; the overlapping calls failed and
+  // the camera stayed off for everyone.
   #setPublishedLayers(trackId, layers) {
     const slot = Object.values(this.local).find((s) => s && s.pubId === trackId && s.sender);
     debugLog.add("publisher layers", { track: trackId, layers: Array.isArray(layers) ? layers.map((on) => (on ? 1 : 0)).join("") : "?", found: !!slot });
     if (!slot || !Array.isArray(layers)) return;
-    const params = slot.sender.getParameters();
-    if (!params.encodings || params.encodings.length < 2) return;
-    let changed = false;
-    for (const e of params.encodings) {
-      const i = { q: 0, h: 1, f: 2 }[e.rid];
-      if (i === undefined) continue;
-      const on = !!layers[i];
-      if (e.active !== on) {
-        e.active = on;
-        changed = true;
+    slot.wantLayers = layers.slice(0, 3);
+    if (slot.applyingLayers) return; // the running loop applies the latest request
+    slot.applyingLayers = true;
+    (async () => {
+      let tries = 0;
+      try {
+        while (slot.wantLayers && !this.closed) {
+          const want = slot.wantLayers;
+          slot.wantLayers = null;
+          const params = slot.sender.getParameters();
+          if (!params.encodings || params.encodings.length < 2) continue;
+          let changed = false;
+          for (const e of params.encodings) {
+            const i = { q: 0, h: 1, f: 2 }[e.rid];
+            if (i === undefined) continue;
+            const on = !!want[i];
+            if (e.active !== on) {
+              e.active = on;
+              changed = true;
+            }
+          }
+          if (!changed) continue;
+          try {
+            await slot.sender.setParameters(params);
+            tries = 0;
+          } catch (e) {
+            debugLog.add("setParameters failed", { error: describeError(e), retry: tries < 3 });
+            if (tries++ < 3 && !slot.wantLayers) {
+              slot.wantLayers = want; // try again shortly, unless a newer request came
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          }
+        }
+      } finally {
+        slot.applyingLayers = false;
       }
-    }
-    if (changed) slot.sender.setParameters(params).catch((e) => debugLog.add("setParameters failed", { error: describeError(e) }));
+    })();
   }
 
   // onNodeError handles an "error" message by its code (medianode
