@@ -97,8 +97,9 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 					}
 				}
 			}
+			levelFrom, levelTo := d.levelFrom, d.levelTo
 			d.mu.Unlock()
-			d.debug("downtrack bound", "ssrc", uint32(ctx.SSRC()), "payload_type", c.PayloadType, "mime", c.MimeType)
+			d.debug("downtrack bound", "ssrc", uint32(ctx.SSRC()), "payload_type", c.PayloadType, "mime", c.MimeType, "audio_level_ext", [2]uint8{levelFrom, levelTo})
 			return c, nil
 		}
 	}

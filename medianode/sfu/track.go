@@ -134,6 +134,7 @@ func (t *publishedTrack) forward(layer int, remote *webrtc.TrackRemote) {
 	var levelID uint8
 	if audio {
 		levelID = t.publisher.audioLevelExtID()
+		t.publisher.log.Debug("forwarding audio", "track", t.info.ID, "audio_level_ext", levelID)
 	}
 	var fan *fanout
 	defer func() {

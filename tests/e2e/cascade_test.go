@@ -53,6 +53,11 @@ func TestCascadedCallAcrossNodes(t *testing.T) {
 	carol, nodeC := join("Carol", "&role=viewer", nodeA, nodeB)
 	require.NotContains(t, []string{nodeA, nodeB}, nodeC, "carol is placed on the third node: %v", eval[map[string]any](t, carol, `window.chroom.placement`))
 	t.Logf("alice on %s, bob on %s, carol (viewer) on %s", nodeA[:8], nodeB[:8], nodeC[:8])
+	t.Cleanup(func() {
+		if t.Failed() {
+			callState(t, map[string]context.Context{"alice": alice, "bob": bob, "carol": carol})
+		}
+	})
 
 	// Media crosses the nodes every way.
 	for name, p := range map[string]context.Context{"alice": alice, "bob": bob, "carol": carol} {
@@ -103,19 +108,7 @@ func TestCascadedCallAcrossNodes(t *testing.T) {
 	require.Contains(t, []string{nodeA, nodeC}, moved, "bob moved to one of the room's live nodes")
 	waitFor(t, alice, "alice decodes bob again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 30)`, fa), 30*time.Second)
 	fb := frames(t, bob)
-	if !t.Run("bob decodes alice again", func(t *testing.T) {
-		waitFor(t, bob, "bob decodes alice again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 30)`, fb), 30*time.Second)
-	}) {
-		// What a failure needs to be understood: is alice still sending,
-		// and what did her client negotiate meanwhile?
-		t.Logf("alice's encodings: %v", eval[any](t, alice, `window.chroom.outboundVideo()`))
-		time.Sleep(time.Second)
-		t.Logf("alice's encodings 1 s later: %v", eval[any](t, alice, `window.chroom.outboundVideo()`))
-		t.Logf("bob's inbound video: %v", eval[any](t, bob, `window.chroom.inboundVideo()`))
-		t.Logf("carol's inbound video: %v", eval[any](t, carol, `window.chroom.inboundVideo()`))
-		t.Logf("alice's client log:\n%s", eval[string](t, alice, `window.chroom.debugLog()`))
-		t.FailNow()
-	}
+	waitFor(t, bob, "bob decodes alice again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 30)`, fb), 30*time.Second)
 	names := eval[[]any](t, carol, `window.chroom.participants().filter(p => !p.self).map(p => p.name).sort()`)
 	require.Equal(t, []any{"Alice", "Bob"}, names, "carol still sees alice, and bob once")
 
@@ -250,4 +243,34 @@ func TestSimulcastAcrossNodes(t *testing.T) {
 	f := frames(t, ben)
 	eval[any](t, ben, `window.chroom.pinLayer(null)`)
 	waitFor(t, ben, "ben sees ann again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 10)`, f), 15*time.Second)
+}
+
+// callState logs what a failed call test needs to be understood: each
+// participant's encodings (twice, a second apart: is it still sending?),
+// inbound video, and the client log's layer, negotiation and error lines.
+func callState(t *testing.T, tabs map[string]context.Context) {
+	show := func(p context.Context, js string) string {
+		var v any
+		c, cancel := context.WithTimeout(p, 5*time.Second)
+		defer cancel()
+		if err := chromedp.Run(c, chromedp.Evaluate(js, &v, awaitPromise)); err != nil {
+			return "(" + err.Error() + ")"
+		}
+		return fmt.Sprint(v)
+	}
+	for name, p := range tabs {
+		t.Logf("%s's encodings: %s", name, show(p, `window.chroom.outboundVideo()`))
+	}
+	time.Sleep(time.Second)
+	for name, p := range tabs {
+		t.Logf("%s's encodings 1 s later: %s", name, show(p, `window.chroom.outboundVideo()`))
+		t.Logf("%s's inbound video: %s", name, show(p, `window.chroom.inboundVideo()`))
+		var lines []string
+		for _, l := range strings.Split(show(p, `window.chroom.debugLog()`), "\n") {
+			if strings.Contains(l, "layers") || strings.Contains(l, "setParameters") || strings.Contains(l, "error") || strings.Contains(l, "offer") {
+				lines = append(lines, l)
+			}
+		}
+		t.Logf("%s's client log (layers, negotiation, errors):\n%s", name, strings.Join(lines, "\n"))
+	}
 }
