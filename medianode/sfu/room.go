@@ -310,6 +310,7 @@ func (r *Room) speakerLoop() {
 		r.speakers = speakers
 		r.mu.Unlock()
 		if changed {
+			r.sfu.log.Debug("speakers", "room", r.name, "speakers", speakers)
 			r.broadcast(Event{Type: EventSpeakers, Speakers: speakers}, "")
 		}
 	}

@@ -265,12 +265,9 @@ func callState(t *testing.T, tabs map[string]context.Context) {
 	for name, p := range tabs {
 		t.Logf("%s's encodings 1 s later: %s", name, show(p, `window.chroom.outboundVideo()`))
 		t.Logf("%s's inbound video: %s", name, show(p, `window.chroom.inboundVideo()`))
-		var lines []string
-		for _, l := range strings.Split(show(p, `window.chroom.debugLog()`), "\n") {
-			if strings.Contains(l, "layers") || strings.Contains(l, "setParameters") || strings.Contains(l, "error") || strings.Contains(l, "offer") {
-				lines = append(lines, l)
-			}
-		}
-		t.Logf("%s's client log (layers, negotiation, errors):\n%s", name, strings.Join(lines, "\n"))
+		t.Logf("%s's audio levels: %s; participants: %s", name, show(p, `window.chroom.audioLevels()`),
+			show(p, `window.chroom.participants().map(p => p.name + (p.speaking ? " (speaking)" : ""))`))
+		logLines := show(p, `window.chroom.debugLog().split("\n").filter(l => /layers|setParameters|error|offer|answer/.test(l)).slice(-80).join("\n")`)
+		t.Logf("%s's client log (layers, negotiation, errors):\n%s", name, logLines)
 	}
 }

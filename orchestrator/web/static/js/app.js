@@ -1036,6 +1036,16 @@ window.chroom = {
     });
     return out;
   },
+  /** audioLevels() is {sent, received: [{trackId, level}]}: the microphone's level and each remote audio's (getStats media-source and inbound-rtp audioLevel, 0 … 1) */
+  async audioLevels() {
+    const out = { sent: 0, received: [] };
+    if (!call || !call.pc) return out;
+    (await call.pc.getStats()).forEach((r) => {
+      if (r.type === "media-source" && r.kind === "audio") out.sent = r.audioLevel || 0;
+      if (r.type === "inbound-rtp" && r.kind === "audio") out.received.push({ trackId: r.trackIdentifier, level: r.audioLevel || 0 });
+    });
+    return out;
+  },
   /** localPort() is the local UDP port of the call's selected ICE candidate pair (tests shape traffic by it), 0 before there is one */
   async localPort() {
     if (!call || !call.pc) return 0;

@@ -783,17 +783,20 @@ export class Call extends EventTarget {
     const slot = Object.values(this.local).find((s) => s && s.pubId === trackId && s.sender);
     debugLog.add("publisher layers", { track: trackId, layers: Array.isArray(layers) ? layers.map((on) => (on ? 1 : 0)).join("") : "?", found: !!slot });
     if (!slot || !Array.isArray(layers)) return;
-    slot.wantLayers = layers.slice(0, 3);
+    slot.wantLayers = slot.lastLayers = layers.slice(0, 3);
     if (slot.applyingLayers) return; // the running loop applies the latest request
     slot.applyingLayers = true;
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     (async () => {
-      let tries = 0;
       try {
-        while (slot.wantLayers && !this.closed) {
+        // Until the sender's encodings are what was asked last: each
+        // round reads them afresh, so a failed or unanswered call is
+        // simply tried again (at most 50 times, 0.2 s apart).
+        for (let round = 0; round < 50 && !this.closed; round++) {
           const want = slot.wantLayers;
-          slot.wantLayers = null;
+          if (!want) break;
           const params = slot.sender.getParameters();
-          if (!params.encodings || params.encodings.length < 2) continue;
+          if (!params.encodings || params.encodings.length < 2) break;
           let changed = false;
           for (const e of params.encodings) {
             const i = { q: 0, h: 1, f: 2 }[e.rid];
@@ -804,20 +807,34 @@ export class Call extends EventTarget {
               changed = true;
             }
           }
-          if (!changed) continue;
-          try {
-            await slot.sender.setParameters(params);
-            tries = 0;
-          } catch (e) {
-            debugLog.add("setParameters failed", { error: describeError(e), retry: tries < 3 });
-            if (tries++ < 3 && !slot.wantLayers) {
-              slot.wantLayers = want; // try again shortly, unless a newer request came
-              await new Promise((r) => setTimeout(r, 100));
-            }
+          const asked = want.map((on) => (on ? 1 : 0)).join("");
+          if (!changed) {
+            if (slot.wantLayers === want) slot.wantLayers = null; // done
+            debugLog.add("publisher layers in effect", { layers: asked });
+            continue;
+          }
+          const result = await Promise.race([
+            slot.sender
+              .setParameters(params)
+              .then(
+                () => "ok",
+                (e) => `failed: ${describeError(e)}`,
+              )
+              .finally(() => {
+                // A call answered after this loop gave up on it may have
+                // set older layers: check again against the last request.
+                if (!slot.applyingLayers && slot.lastLayers && !this.closed) this.#setPublishedLayers(trackId, slot.lastLayers);
+              }),
+            sleep(1000).then(() => "no answer in 1 s"),
+          ]);
+          if (result !== "ok") {
+            debugLog.add("setParameters failed", { layers: asked, result, round });
+            await sleep(200);
           }
         }
       } finally {
         slot.applyingLayers = false;
+        slot.wantLayers = null;
       }
     })();
   }
