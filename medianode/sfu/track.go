@@ -370,26 +370,49 @@ func (r *rateMeter) bitsPerSecond() float64 {
 }
 
 // audioLevel keeps a smoothed loudness from RFC 6464 levels (0 loudest,
-// 127 silence), as 0 (silent) … 127 (loud).
+// 127 silence), as 0 (silent) … 127 (loud), with a hangover: the level
+// reported is the highest smoothed value of the last SpeakerHangover, so
+// speech with short pauses (or Chromium's fake microphone, a tone that
+// comes and goes, whose smoothed level moves around the speaker threshold
+// 25…38 in the e2e devnet) is not shown as starting and stopping every
+// half second — voice-activity detectors hold their decision the same way.
 type audioLevel struct {
 	mu       sync.Mutex
 	smoothed float64
 	updated  time.Time
+	peak     float64
+	peakAt   time.Time
 }
 
-func (a *audioLevel) observe(dBov uint8) {
+// SpeakerHangover is how long a participant's loudest recent level counts.
+const SpeakerHangover = 1500 * time.Millisecond
+
+func (a *audioLevel) observe(dBov uint8) { a.observeAt(time.Now(), dBov) }
+
+func (a *audioLevel) observeAt(now time.Time, dBov uint8) {
 	a.mu.Lock()
-	loud := float64(127 - dBov)
+	loud := float64(127 - min(dBov, 127))
 	a.smoothed = 0.9*a.smoothed + 0.1*loud
-	a.updated = time.Now()
+	a.updated = now
+	if a.smoothed >= a.peak || now.Sub(a.peakAt) > SpeakerHangover {
+		a.peak, a.peakAt = a.smoothed, now
+	}
 	a.mu.Unlock()
 }
 
-func (a *audioLevel) level() float64 {
+func (a *audioLevel) level() float64 { return a.levelAt(time.Now()) }
+
+// levelAt is the level at now: 0 once no packet came for a second (the
+// track stopped), else the highest smoothed level of the last
+// SpeakerHangover.
+func (a *audioLevel) levelAt(now time.Time) float64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if time.Since(a.updated) > time.Second {
+	if now.Sub(a.updated) > time.Second {
 		return 0
+	}
+	if now.Sub(a.peakAt) <= SpeakerHangover {
+		return max(a.peak, a.smoothed)
 	}
 	return a.smoothed
 }

@@ -93,7 +93,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	down()
-	if code == 0 {
+	if code == 0 && os.Getenv("CHROOM_E2E_KEEP") == "" { // CHROOM_E2E_KEEP=1 keeps a passing run's logs too
 		os.RemoveAll(devnet)
 	} else {
 		fmt.Println("devnet logs kept in", filepath.Join(devnet, "logs"))
