@@ -100,31 +100,3 @@ func TestDynacastMessagesFollowTheDecisions(t *testing.T) {
 		require.Equal(t, []bool{true, true, true}, rec.last, "round %d: the last message is the last decision", round)
 	}
 }
-
-// TestSpeakerLevelHoldsThroughPauses: a tone that sounds for 100 ms
-// every second (Chromium's fake microphone is like it) keeps its
-// participant above the speaker threshold between tones, and speaking
-// ends within SpeakerHangover plus the decay once the tone stops; a
-// track that stops sending counts as silent after a second.
-func TestSpeakerLevelHoldsThroughPauses(t *testing.T) {
-	const threshold = 30 // speakerLoop's
-	var a audioLevel
-	t0 := time.Unix(1_000_000, 0)
-	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	ms := 0
-	for ; ms < 5000; ms += 20 { // 50 packets a second
-		dBov := uint8(127) // silence
-		if ms%1000 < 100 {
-			dBov = 20 // the tone
-		}
-		a.observeAt(at(ms), dBov)
-		if ms >= 100 {
-			require.Greater(t, a.levelAt(at(ms)), float64(threshold), "at %d ms: speaking between tones", ms)
-		}
-	}
-	for ; ms < 5000+1500+500; ms += 20 {
-		a.observeAt(at(ms), 127)
-	}
-	require.Less(t, a.levelAt(at(ms)), float64(threshold), "silent 2 s after the last tone")
-	require.Zero(t, a.levelAt(at(ms+1100)), "no packets for a second")
-}

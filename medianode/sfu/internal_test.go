@@ -3,6 +3,7 @@ package sfu
 import (
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -99,4 +100,32 @@ func TestSectionsLogValue(t *testing.T) {
 		"m=video 0 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:sfu1\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\n"
 	require.Equal(t, "0:audio:sendonly:mic sfu1:video:rejected", sections(offer).LogValue().String())
 	require.Contains(t, sections("not sdp").LogValue().String(), "unparsable SDP")
+}
+
+// TestSpeakerLevelHoldsThroughPauses: a tone that sounds for 100 ms
+// every second (Chromium's fake microphone is like it) keeps its
+// participant above the speaker threshold between tones, and speaking
+// ends within SpeakerHangover plus the decay once the tone stops; a
+// track that stops sending counts as silent after a second.
+func TestSpeakerLevelHoldsThroughPauses(t *testing.T) {
+	const threshold = 30 // speakerLoop's
+	var a audioLevel
+	t0 := time.Unix(1_000_000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	ms := 0
+	for ; ms < 5000; ms += 20 { // 50 packets a second
+		dBov := uint8(127) // silence
+		if ms%1000 < 100 {
+			dBov = 20 // the tone
+		}
+		a.observeAt(at(ms), dBov)
+		if ms >= 100 {
+			require.Greater(t, a.levelAt(at(ms)), float64(threshold), "at %d ms: speaking between tones", ms)
+		}
+	}
+	for ; ms < 5000+1500+500; ms += 20 {
+		a.observeAt(at(ms), 127)
+	}
+	require.Less(t, a.levelAt(at(ms)), float64(threshold), "silent 2 s after the last tone")
+	require.Zero(t, a.levelAt(at(ms+1100)), "no packets for a second")
 }

@@ -412,7 +412,7 @@ func (a *audioLevel) levelAt(now time.Time) float64 {
 		return 0
 	}
 	if now.Sub(a.peakAt) <= SpeakerHangover {
-		return max(a.peak, a.smoothed)
+		return a.peak // ≥ smoothed: observeAt keeps it so
 	}
 	return a.smoothed
 }

@@ -247,7 +247,8 @@ func TestSimulcastAcrossNodes(t *testing.T) {
 
 // callState logs what a failed call test needs to be understood: each
 // participant's encodings (twice, a second apart: is it still sending?),
-// inbound video, and the client log's layer, negotiation and error lines.
+// inbound video, audio levels, who it sees speaking, and the client log's
+// layer, negotiation and error lines.
 func callState(t *testing.T, tabs map[string]context.Context) {
 	show := func(p context.Context, js string) string {
 		var v any
