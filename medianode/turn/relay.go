@@ -208,8 +208,13 @@ func (c *relayConn) ReadFrom(b []byte) (int, net.Addr, error) {
 
 func (c *relayConn) Close() error {
 	c.once.Do(func() {
-		c.owner.remove(c)
+		// Close the socket before leaving the set: a concurrent closeAll
+		// either finds c (and its Close waits on once until the socket is
+		// closed) or finds it gone because the socket is closed already.
+		// Removed first, Server.Close could return while pion's own close
+		// of an allocation still held the port (TestCloseFreesPorts flake).
 		c.err = c.PacketConn.Close()
+		c.owner.remove(c)
 	})
 	return c.err
 }
