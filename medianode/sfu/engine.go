@@ -129,13 +129,11 @@ func newAPI(tc TransportConfig, loggerFactory logging.LoggerFactory, udpMux ice.
 	}
 	se.SetIncludeLoopbackCandidate(tc.IncludeLoopback)
 	// Pion echoes a publisher's paused RIDs (its own SDP says "a=simulcast:
-	// send ~q;~h;~f" for encodings dynacast turned off) in every offer it
-	// makes afterwards ("a=simulcast:recv ~q;…", RFC 8853 §5.1), and
-	// Chromium applies a remote pause to its encodings: each renegotiation
-	// (someone joins or leaves) turned the layers off again, overriding the
-	// client's setParameters, and a publisher's camera stayed off for
-	// everyone (the cascade e2e test's "bob decodes alice again"). Which
-	// layers a publisher sends is dynacast's business alone (publisher_layers).
+	// send ~q;~h;~f" for encodings dynacast turned off) in the descriptions
+	// it makes afterwards ("a=simulcast:recv ~q;…", RFC 8853 §5.1), and
+	// Chromium applies a remote pause to its encodings. This covers
+	// answers; offers are covered by withoutSimulcastPauses (participant.go),
+	// which keeps the pause out of Pion's state altogether.
 	se.SetIgnoreRidPauseForRecv(true)
 	// A media node has public addresses: no mDNS (.local) candidates to
 	// resolve or offer. Pion otherwise opens a multicast socket, a reader

@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,4 +152,79 @@ func TestSFUWaitsForTheClientsFirstOffer(t *testing.T) {
 	_, err = bob.HandleOffer(offer)
 	require.NoError(t, err)
 	require.Equal(t, []string{"answer", "offer"}, sig.list(), "the answer, then the SFU's offer of alice's camera")
+}
+
+// sdpSignal keeps the SDP of every offer the SFU sends a client.
+type sdpSignal struct {
+	recordingSignal
+	offers []string
+}
+
+func (r *sdpSignal) SendOffer(o webrtc.SessionDescription) error {
+	r.mu.Lock()
+	r.offers = append(r.offers, o.SDP)
+	r.mu.Unlock()
+	return r.add("offer")
+}
+
+// TestNodeOffersNeverPauseAPublishersLayers: a publisher whose SDP marks
+// its simulcast layers paused (Chromium writes "a=simulcast:send
+// ~q;~h;~f" while dynacast has them off) must not get that pause back in
+// the node's later offers: Chromium applies a remote pause to its
+// encodings, so each renegotiation turned the camera off for everyone
+// until the next publisher_layers (the cascade e2e flake "bob decodes
+// alice again"). Pion repeats the pause in offers whatever
+// SetIgnoreRidPauseForRecv says.
+func TestNodeOffersNeverPauseAPublishersLayers(t *testing.T) {
+	t.Parallel()
+	s := newTestSFU(t)
+	sig := &sdpSignal{}
+	p, err := s.Join(JoinParams{Room: "paused-rids", Identity: "alice", Kind: KindFull, Signal: sig,
+		Permissions: Permissions{CanPublish: true, CanSubscribe: true}})
+	require.NoError(t, err)
+
+	client, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	require.NoError(t, err)
+	defer client.Close()
+	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	var sender *webrtc.RTPSender
+	for i, rid := range []string{"q", "h", "f"} {
+		track, err := webrtc.NewTrackLocalStaticRTP(codec, "camera", "alice-stream", webrtc.WithRTPStreamID(rid))
+		require.NoError(t, err)
+		if i == 0 {
+			sender, err = client.AddTrack(track)
+		} else {
+			err = sender.AddEncoding(track)
+		}
+		require.NoError(t, err)
+	}
+	offer, err := client.CreateOffer(nil)
+	require.NoError(t, err)
+	require.NoError(t, client.SetLocalDescription(offer))
+	require.Contains(t, offer.SDP, "a=simulcast:send q;h;f")
+	// What Chromium sends while dynacast has every layer off.
+	offer.SDP = strings.Replace(offer.SDP, "a=simulcast:send q;h;f", "a=simulcast:send ~q;~h;~f", 1)
+	answer, err := p.HandleOffer(offer)
+	require.NoError(t, err)
+	require.NoError(t, client.SetRemoteDescription(answer))
+	require.NotContains(t, answer.SDP, "~", "the node's answer pauses no layer")
+
+	// The node renegotiates (someone joined or left).
+	p.negotiate()
+	require.Eventually(t, func() bool {
+		sig.mu.Lock()
+		defer sig.mu.Unlock()
+		return len(sig.offers) == 1
+	}, 5*time.Second, 10*time.Millisecond)
+	sig.mu.Lock()
+	next := sig.offers[0]
+	sig.mu.Unlock()
+	require.Contains(t, next, "a=simulcast:recv q;h;f", "the node's offer still receives the three layers")
+	require.NotContains(t, next, "~", "the node's offer pauses no layer")
+}
+
+func TestWithoutSimulcastPauses(t *testing.T) {
+	in := "v=0\r\na=simulcast:send ~q;h;~f\r\na=rid:q send\r\na=fmtp:96 x=~1\r\n"
+	require.Equal(t, "v=0\r\na=simulcast:send q;h;f\r\na=rid:q send\r\na=fmtp:96 x=~1\r\n", withoutSimulcastPauses(in))
+	require.Equal(t, "v=0\r\n", withoutSimulcastPauses("v=0\r\n"))
 }

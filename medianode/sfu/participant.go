@@ -875,6 +875,7 @@ func (p *Participant) answerOffer(offer webrtc.SessionDescription) (webrtc.Sessi
 	if p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
 		return webrtc.SessionDescription{}, false, ErrGlare
 	}
+	offer.SDP = withoutSimulcastPauses(offer.SDP)
 	if err := p.pc.SetRemoteDescription(offer); err != nil {
 		return webrtc.SessionDescription{}, false, fmt.Errorf("invalid offer: %w", err)
 	}
@@ -920,6 +921,7 @@ func (p *Participant) HandleAnswer(answer webrtc.SessionDescription) error {
 		p.log.Debug("answer without an offer", "signaling", p.pc.SignalingState().String())
 		return errors.New("no offer is waiting for an answer")
 	}
+	answer.SDP = withoutSimulcastPauses(answer.SDP)
 	if err := p.pc.SetRemoteDescription(answer); err != nil {
 		p.sdpMu.Unlock()
 		return fmt.Errorf("invalid answer: %w", err)
@@ -934,6 +936,33 @@ func (p *Participant) HandleAnswer(answer webrtc.SessionDescription) error {
 		p.negotiate()
 	}
 	return nil
+}
+
+// withoutSimulcastPauses returns sdp with the pause marks ("~") of its
+// a=simulcast lines removed (RFC 8853 §5.1: "send ~q;h" sends h, q is
+// paused). Chromium marks the encodings dynacast turned off as paused in
+// every description it writes; Pion keeps that state from the remote
+// description and repeats it in every offer it makes afterwards
+// ("a=simulcast:recv ~q;~h;~f" — SettingEngine.SetIgnoreRidPauseForRecv
+// covers answers only: pion/webrtc v4.2.20–v4.2.26 CreateOffer passes
+// false), and Chromium applies a remote pause to its encodings. So each
+// renegotiation after a layer had been paused turned the publisher's
+// layers off again, overriding dynacast's later publisher_layers, and a
+// camera stayed off for everyone (the cascade e2e test's "bob decodes
+// alice again", 1 run in 3). Which layers a publisher sends is
+// dynacast's business alone, so the node never learns a pause from SDP.
+// Lines other than a=simulcast are returned unchanged.
+func withoutSimulcastPauses(sdp string) string {
+	if !strings.Contains(sdp, "a=simulcast:") || !strings.Contains(sdp, "~") {
+		return sdp
+	}
+	lines := strings.SplitAfter(sdp, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "a=simulcast:") {
+			lines[i] = strings.ReplaceAll(l, "~", "")
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 // sections is an SDP as its debug-log summary: the m-sections as

@@ -268,7 +268,7 @@ func callState(t *testing.T, tabs map[string]context.Context) {
 		t.Logf("%s's inbound video: %s", name, show(p, `window.chroom.inboundVideo()`))
 		t.Logf("%s's audio levels: %s; participants: %s", name, show(p, `window.chroom.audioLevels()`),
 			show(p, `window.chroom.participants().map(p => p.name + (p.speaking ? " (speaking)" : ""))`))
-		logLines := show(p, `window.chroom.debugLog().split("\n").filter(l => /layers|setParameters|error|offer|answer/.test(l)).slice(-80).join("\n")`)
+		logLines := show(p, `window.chroom.debugLog().split("\n").filter(l => /layers|setParameters|error|offer|answer|encodings=/.test(l)).slice(-150).join("\n")`)
 		t.Logf("%s's client log (layers, negotiation, errors):\n%s", name, logLines)
 	}
 }

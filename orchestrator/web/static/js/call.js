@@ -22,7 +22,7 @@
 // client offer before any offer of its own that follows. Every step is
 // recorded in the debug log (debuglog.js).
 
-import { debugLog, describeSections } from "./debuglog.js";
+import { debugLog, describeEncodings, describeSections } from "./debuglog.js";
 import { FileTransfers } from "./files.js";
 import { parseSections } from "./sdp.js";
 import { collectStats, Totals } from "./stats.js";
@@ -379,12 +379,13 @@ export class Call extends EventTarget {
         } else if (r.type === "inbound-rtp" && r.kind === "audio") {
           inbound.push(`audio mid=${r.mid} pkts=${r.packetsReceived} samples=${r.totalSamplesReceived ?? 0}`);
         } else if (r.type === "outbound-rtp" && r.kind === "video") {
-          outbound.push(`video mid=${r.mid} frames=${r.framesEncoded ?? 0} key=${r.keyFramesEncoded ?? 0} pli=${r.pliCount ?? 0} limit=${r.qualityLimitationReason ?? ""}`);
+          outbound.push(`video mid=${r.mid} rid=${r.rid ?? ""} active=${r.active ?? ""} frames=${r.framesEncoded ?? 0} key=${r.keyFramesEncoded ?? 0} pli=${r.pliCount ?? 0} limit=${r.qualityLimitationReason ?? ""}`);
         } else if (r.type === "outbound-rtp" && r.kind === "audio") {
           outbound.push(`audio mid=${r.mid} pkts=${r.packetsSent}`);
         }
       });
-      debugLog.add("stats", { visibility: document.visibilityState, in: inbound.join("; "), out: outbound.join("; ") });
+      debugLog.add("stats", { visibility: document.visibilityState, in: inbound.join("; "), out: outbound.join("; "), encodings: describeEncodings(this.pc) });
+      this.#recheckPublishedLayers();
     } catch {
       // closing
     } finally {
@@ -418,7 +419,7 @@ export class Call extends EventTarget {
     if (this.pc.localDescription.type !== "offer") return;
     this.#syncAnnouncements();
     this.#send({ type: "offer", sdp: this.pc.localDescription.sdp });
-    debugLog.add("offer sent", { sections: describeSections(this.pc.localDescription.sdp) });
+    debugLog.add("offer sent", { sections: describeSections(this.pc.localDescription.sdp), encodings: describeEncodings(this.pc) });
   }
 
   // syncAnnouncements checks, before our description goes out, that each
@@ -436,6 +437,7 @@ export class Call extends EventTarget {
       if (id && id !== slot.pubId) {
         this.#send({ type: "announce_track", track_id: id, source });
         slot.pubId = id;
+        slot.lastLayers = null; // a new publication: the node starts with every layer on
       }
     }
   }
@@ -482,11 +484,13 @@ export class Call extends EventTarget {
       this.iceRestartTimer = setTimeout(() => this.#restartIce("the node's ICE restart did not bring the path back"), ICE_RESTART_AFTER_MS);
     }
     await this.pc.setRemoteDescription({ type: "offer", sdp });
+    debugLog.add("node offer applied", { encodings: describeEncodings(this.pc) });
     await this.#flushCandidates();
     await this.pc.setLocalDescription();
     this.#syncAnnouncements();
     this.#send({ type: "answer", sdp: this.pc.localDescription.sdp });
-    debugLog.add("answer sent", { sections: describeSections(this.pc.localDescription.sdp) });
+    debugLog.add("answer sent", { sections: describeSections(this.pc.localDescription.sdp), encodings: describeEncodings(this.pc) });
+    this.#recheckPublishedLayers();
     if (glare) {
       // Candidates sent with the rolled-back offer were refused with it.
       this.#resendCandidates();
@@ -501,7 +505,8 @@ export class Call extends EventTarget {
       return;
     }
     await this.pc.setRemoteDescription({ type: "answer", sdp });
-    debugLog.add("node answer applied", { sections: describeSections(sdp) });
+    debugLog.add("node answer applied", { sections: describeSections(sdp), encodings: describeEncodings(this.pc) });
+    this.#recheckPublishedLayers();
     this.offerFailures = 0;
     this.offerNotBefore = 0;
     await this.#flushCandidates();
@@ -837,6 +842,29 @@ export class Call extends EventTarget {
         slot.wantLayers = null;
       }
     })();
+  }
+
+  // recheckPublishedLayers re-applies the node's last publisher_layers to
+  // any of our simulcast senders whose encodings no longer match it.
+  // Chromium changes encodings' active flags on its own when it applies a
+  // description that marks layers paused or resumed (RFC 8853 "~" in
+  // a=simulcast); the node no longer sends those marks, but which layers
+  // are sent is the node's decision (dynacast), so this runs after every
+  // negotiation and with the debug stats (every 2 s) to keep it so.
+  #recheckPublishedLayers() {
+    for (const slot of Object.values(this.local)) {
+      if (!slot || !slot.sender || !slot.lastLayers || slot.applyingLayers || !slot.pubId) continue;
+      const enc = slot.sender.getParameters().encodings || [];
+      if (enc.length < 2) continue;
+      const drifted = enc.some((e) => {
+        const i = { q: 0, h: 1, f: 2 }[e.rid];
+        return i !== undefined && (e.active !== false) !== !!slot.lastLayers[i];
+      });
+      if (drifted) {
+        debugLog.add("publisher layers drifted", { track: slot.pubId, encodings: describeEncodings(this.pc) });
+        this.#setPublishedLayers(slot.pubId, slot.lastLayers);
+      }
+    }
   }
 
   // onNodeError handles an "error" message by its code (medianode

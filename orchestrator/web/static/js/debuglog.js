@@ -47,13 +47,27 @@ export class DebugLog {
 
 /**
  * describeSections summarizes an SDP's m-sections (sdp.js parseSections)
- * as "mid:kind:direction[:track]" joined by spaces; a port-0 m-section
- * shows as "rejected".
+ * as "mid:kind:direction[:track][:simulcast]" joined by spaces; a port-0
+ * m-section shows as "rejected", simulcast as e.g. "[send q;~h;~f]".
  */
 export function describeSections(sdp) {
   return parseSections(sdp)
-    .map((s) => `${s.mid ?? ""}:${s.kind}:${s.port === 0 ? "rejected" : s.direction}${s.trackId ? ":" + s.trackId : ""}`)
+    .map((s) => `${s.mid ?? ""}:${s.kind}:${s.port === 0 ? "rejected" : s.direction}${s.trackId ? ":" + s.trackId : ""}${s.simulcast ? ":[" + s.simulcast + "]" : ""}`)
     .join(" ");
+}
+
+/**
+ * describeEncodings summarizes the simulcast encodings of pc's senders as
+ * "rid=1|0 …" per sender with more than one encoding (1: active), e.g.
+ * "q1h1f0", or "" when none sends simulcast.
+ */
+export function describeEncodings(pc) {
+  const out = [];
+  for (const s of pc?.getSenders?.() || []) {
+    const enc = s.getParameters?.().encodings || [];
+    if (enc.length > 1) out.push(enc.map((e) => `${e.rid ?? "?"}${e.active === false ? 0 : 1}`).join(""));
+  }
+  return out.join(" ");
 }
 
 /** debugLog is the page's log (one call at a time). */

@@ -4,8 +4,9 @@
 
 /**
  * parseSections returns one entry per m-section of sdp:
- * {kind, port, mid, direction, streamId, trackId}. direction is as written
- * by the side that made the description.
+ * {kind, port, mid, direction, streamId, trackId, simulcast}. direction is
+ * as written by the side that made the description; simulcast is the
+ * a=simulcast value (RFC 8853 §5.1, e.g. "send q;h;~f", "~" paused) or null.
  */
 export function parseSections(sdp) {
   const sections = [];
@@ -14,7 +15,7 @@ export function parseSections(sdp) {
     const line = raw.trim();
     if (line.startsWith("m=")) {
       const parts = line.slice(2).split(" ");
-      cur = { kind: parts[0], port: Number(parts[1]), mid: null, direction: "sendrecv", streamId: null, trackId: null };
+      cur = { kind: parts[0], port: Number(parts[1]), mid: null, direction: "sendrecv", streamId: null, trackId: null, simulcast: null };
       sections.push(cur);
     } else if (!cur) {
       continue;
@@ -22,6 +23,8 @@ export function parseSections(sdp) {
       cur.mid = line.slice(6);
     } else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line)) {
       cur.direction = line.slice(2);
+    } else if (line.startsWith("a=simulcast:")) {
+      cur.simulcast = line.slice(12);
     } else if (line.startsWith("a=msid:")) {
       const [streamId, trackId] = line.slice(7).split(" ");
       cur.streamId = streamId || null;
