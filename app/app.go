@@ -338,6 +338,7 @@ func New(
 	})
 	app.sm.RegisterStoreDecoders()
 
+	app.registerUpgrades()
 	app.MountKVStores(keys)
 	app.SetInitChainer(app.InitChainer)
 	app.SetPreBlocker(app.PreBlocker)

@@ -16,7 +16,9 @@
 # Settings (environment): DEVNET_DIR (default .demo), CHROOMD (default
 # build/chroomd), CHAIN_ID (chroom-devnet-1), and the ports RPC_PORT
 # (26657), P2P_PORT (26656), GRPC_PORT (9090), API_PORT (1317), and
-# EPOCH_DURATION (30s) of the "chroom" reward epoch. VALIDATORS (1): how
+# EPOCH_DURATION (30s) of the "chroom" reward epoch, VOTING_PERIOD (30s)
+# of governance proposals (the expedited period is half of it; a real
+# chain's default is 48 h). VALIDATORS (1): how
 # many validators, each with an equal stake, its own home
 # (DEVNET_DIR/chroomd for the first, DEVNET_DIR/validator-<i> for the
 # others) and ports (each base port + i × PORT_STRIDE, default 100), all
@@ -45,6 +47,7 @@ API_PORT=${API_PORT:-1317}
 REGISTER=${REGISTER:-0}
 NETWORK=${NETWORK:-0}
 EPOCH_DURATION=${EPOCH_DURATION:-30s}
+VOTING_PERIOD=${VOTING_PERIOD:-30s}
 VALIDATORS=${VALIDATORS:-1}
 PORT_STRIDE=${PORT_STRIDE:-100}
 FOREGROUND=${FOREGROUND:-0}
@@ -91,6 +94,7 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 check_ports() {
   local name port i
   [[ "$VALIDATORS" =~ ^[1-9][0-9]*$ ]] && [ "$VALIDATORS" -le 20 ] || fail "VALIDATORS must be a number from 1 to 20, got '$VALIDATORS'"
+  [[ "$VOTING_PERIOD" =~ ^[0-9]+s$ ]] && [ "${VOTING_PERIOD%s}" -ge 2 ] || fail "VOTING_PERIOD must be whole seconds, at least 2s (e.g. 30s), got '$VOTING_PERIOD'"
   for i in $(validators); do
     for name in RPC_PORT P2P_PORT GRPC_PORT API_PORT; do
       port=$(val_port "${!name}" "$i")
@@ -147,6 +151,9 @@ init_chain() {
     done
     # Short epochs so receipts turn into rewards within a minute.
     "$CHROOMD" genesis set-epoch-duration chroom "$EPOCH_DURATION" --home "$HOME_DIR"
+    # Proposals (software upgrades, parameter changes) decided in seconds.
+    local g="$HOME_DIR/config/genesis.json" vp=${VOTING_PERIOD%s}
+    sed -i -E "s/\"voting_period\": *\"[0-9]+s\"/\"voting_period\": \"${vp}s\"/; s/\"expedited_voting_period\": *\"[0-9]+s\"/\"expedited_voting_period\": \"$((vp / 2))s\"/" "$g"
     "$CHROOMD" genesis gentx validator 10000000000uchr --chain-id "$CHAIN_ID" "${KR[@]}"
     # Every validator signs its gentx over the same accounts; the first
     # collects them into the genesis all of them start from.
@@ -162,6 +169,8 @@ init_chain() {
       cp "$HOME_DIR/config/genesis.json" "$(val_home "$i")/config/genesis.json"
     done
   } >>"$log" 2>&1 || fail "creating the genesis failed" "$log"
+  grep -q "\"voting_period\": \"${VOTING_PERIOD}\"" "$HOME_DIR/config/genesis.json" ||
+    fail "could not set the governance voting period ($VOTING_PERIOD) in $HOME_DIR/config/genesis.json" "$log"
 
   local peers=() id
   for i in $(validators); do

@@ -1,6 +1,7 @@
 // Package faults is Chroom's fault suite (make test-faults): a real
 // multi-validator chain on loopback, perturbed while it works — a process
-// killed and restarted — with the assertions an operator would check.
+// killed and restarted, paused, a software upgrade switching binaries —
+// with the assertions an operator would check.
 // Gated by CHROOM_FAULTS=1; it needs build/chroomd (make build).
 package faults
 
@@ -56,7 +57,8 @@ type localnet struct {
 func (l *localnet) env() []string {
 	return append(os.Environ(), "DEVNET_DIR="+l.dir, "CHAIN_ID="+chainID, fmt.Sprintf("VALIDATORS=%d", l.n),
 		fmt.Sprintf("RPC_PORT=%d", rpcPort), fmt.Sprintf("P2P_PORT=%d", p2pPort), fmt.Sprintf("GRPC_PORT=%d", grpcPort),
-		fmt.Sprintf("API_PORT=%d", apiPort), fmt.Sprintf("PORT_STRIDE=%d", portStride), fmt.Sprintf("OWNER_PID=%d", os.Getpid()))
+		fmt.Sprintf("API_PORT=%d", apiPort), fmt.Sprintf("PORT_STRIDE=%d", portStride), fmt.Sprintf("OWNER_PID=%d", os.Getpid()),
+		"VOTING_PERIOD=10s")
 }
 
 func startLocalnet(t *testing.T, n int) *localnet {
@@ -212,8 +214,21 @@ func (l *localnet) pid(t *testing.T, i int) int {
 
 // restart starts validator i again (after a kill), logging where it did.
 func (l *localnet) restart(t *testing.T, i int) {
-	cmd := exec.Command(filepath.Join(root, "build", "chroomd"), "start", "--home", l.home(i))
-	logf, err := os.OpenFile(filepath.Join(l.dir, "logs", fmt.Sprintf("validator-%d.log", i)), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	l.restartWith(t, i, filepath.Join(root, "build", "chroomd"))
+}
+
+// logFile is validator i's log (devnet.sh's names).
+func (l *localnet) logFile(i int) string {
+	if i == 0 {
+		return filepath.Join(l.dir, "logs", "chroomd.log")
+	}
+	return filepath.Join(l.dir, "logs", fmt.Sprintf("validator-%d.log", i))
+}
+
+// restartWith starts validator i with the chroomd binary bin.
+func (l *localnet) restartWith(t *testing.T, i int, bin string) {
+	cmd := exec.Command(bin, "start", "--home", l.home(i))
+	logf, err := os.OpenFile(l.logFile(i), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	require.NoError(t, err)
 	t.Cleanup(func() { logf.Close() })
 	cmd.Stdout, cmd.Stderr = logf, logf
