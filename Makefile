@@ -36,7 +36,7 @@ e2e: build ## the whole network in headless Chromium: call, chat, file, WHIP/WHE
 e2e-soak: build ## N two-person calls in fresh rooms (default 50): failures and join → first frame, both sides
 	CHROOM_E2E=1 CHROOM_E2E_SOAK=$(or $(N),50) $(GO) test -count=1 -timeout 120m -run 'TestSoak' -v ./tests/e2e/ 2>&1 | grep --line-buffered -vE '^(ice|pc|dtls|sctp) ' ; exit $${PIPESTATUS[0]}
 
-test-faults: build ## fault suite: a 4-validator chain under load, one validator killed and restarted, another paused 20 s (FAULT_BLOCKS=200); a software upgrade switching binaries
+test-faults: build ## fault suite: a 4-validator chain under load, validators killed, paused and partitioned (FAULT_BLOCKS=200); a software upgrade switching binaries
 	CHROOM_FAULTS=1 $(GO) test -count=1 -timeout 30m -v ./tests/faults/
 
 devnet-check: ## start a throw-away devnet on spare ports, register nodes by tx, check them, stop it

@@ -227,7 +227,12 @@ func (l *localnet) logFile(i int) string {
 
 // restartWith starts validator i with the chroomd binary bin.
 func (l *localnet) restartWith(t *testing.T, i int, bin string) {
-	cmd := exec.Command(bin, "start", "--home", l.home(i))
+	l.startCmd(t, i, exec.Command(bin, "start", "--home", l.home(i)))
+}
+
+// startCmd starts validator i's process cmd (a chroomd start), logging
+// where devnet.sh does and recording its pid.
+func (l *localnet) startCmd(t *testing.T, i int, cmd *exec.Cmd) {
 	logf, err := os.OpenFile(l.logFile(i), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	require.NoError(t, err)
 	t.Cleanup(func() { logf.Close() })
@@ -241,7 +246,9 @@ func (l *localnet) restartWith(t *testing.T, i int, bin string) {
 // transactions while one validator at a time fails —
 //   - killed (SIGKILL), then started again;
 //   - paused (SIGSTOP) for 20 s, then continued (SIGCONT): a machine that
-//     hangs, or a VM that stalls —
+//     hangs, or a VM that stalls;
+//   - network-partitioned for 20 s (every packet to and from its sockets
+//     dropped by nftables), then reconnected —
 //
 // and after each: the other three (more than 2/3 of the stake) kept
 // committing, the failed one catches up. At the end every validator has
@@ -267,6 +274,16 @@ func TestValidatorFaults(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(jsonOf(out), &sink))
 
+	// The validator to be partitioned later runs in its own cgroup (its
+	// sockets must be created there): restart it inside, let it catch up.
+	isolated := newNetGroup(t, "chroom-faults-partition")
+	require.NoError(t, syscall.Kill(l.pid(t, validators-3), syscall.SIGKILL))
+	time.Sleep(time.Second)
+	l.startCmd(t, validators-3, isolated.command(filepath.Join(root, "build", "chroomd"), "start", "--home", l.home(validators-3)))
+	require.Eventually(t, func() bool { return height(validators-3) >= height(0)-1 }, 60*time.Second, 500*time.Millisecond,
+		"validator %d runs again, in its own cgroup", validators-3)
+	require.Len(t, isolated.pidsIn(), 1, "validator %d's process is the cgroup's", validators-3)
+
 	stop := make(chan struct{})
 	hashes, wait := l.txStream(t, sink.Address, stop)
 	waitHeight := func(h int64, within time.Duration) {
@@ -286,10 +303,16 @@ func TestValidatorFaults(t *testing.T) {
 		committed, took := height(0)-at, time.Since(t0)
 		recover(pid)
 		r0 := time.Now()
-		require.Eventually(t, func() bool { return height(victim) >= height(0)-1 }, 3*time.Minute, 200*time.Millisecond,
-			"validator %d catches up after being %s", victim, name)
-		t.Logf("%s: validator %d out at height %d; the other 3 committed %d blocks in %s; back at height %d, caught up in %s",
-			name, victim, at, committed, took.Round(time.Second), height(victim), time.Since(r0).Round(100*time.Millisecond))
+		var first int64 // the victim's height when it first answers again
+		require.Eventually(t, func() bool {
+			h := height(victim)
+			if first == 0 {
+				first = h
+			}
+			return h >= height(0)-1
+		}, 3*time.Minute, 200*time.Millisecond, "validator %d catches up after being %s", victim, name)
+		t.Logf("%s: validator %d out at height %d; the other 3 committed %d blocks in %s; it answered again at height %d and caught up to %d in %s",
+			name, victim, at, committed, took.Round(time.Second), first, height(victim), time.Since(r0).Round(100*time.Millisecond))
 	}
 	fault("killed and restarted", validators-1,
 		func(pid int) { require.NoError(t, syscall.Kill(pid, syscall.SIGKILL)) }, 0,
@@ -297,6 +320,12 @@ func TestValidatorFaults(t *testing.T) {
 	fault("paused 20 s", validators-2,
 		func(pid int) { require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP)) }, 20*time.Second,
 		func(pid int) { require.NoError(t, syscall.Kill(pid, syscall.SIGCONT)) })
+	fault("network-partitioned 20 s", validators-3,
+		func(int) {
+			isolated.cut(t)
+			require.Zero(t, height(validators-3), "validator %d's RPC is cut off too", validators-3)
+		}, 20*time.Second,
+		func(int) { isolated.reconnect() })
 
 	waitHeight(start+blocks, time.Duration(blocks)*3*time.Second)
 	close(stop)
