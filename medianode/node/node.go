@@ -50,6 +50,9 @@ type Node struct {
 	view   *registryview.View
 	store  *receipts.Store
 	signer *receipts.Signer
+	// spool writes receipts through signer, holding in memory those the
+	// store refuses (a full disk) until it accepts writes again.
+	spool  *receipts.Spool
 	sfu    *sfu.SFU
 	pusher atomic.Pointer[rpc.Pusher] // set by Run
 	turn   *turn.Server
@@ -167,6 +170,7 @@ func New(cfg config.Config, log *slog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("receipts.store: %w", err)
 	}
 	n.signer = &receipts.Signer{Key: n.key, ChainID: cfg.Chain.ChainID, Store: n.store}
+	n.spool = &receipts.Spool{Signer: n.signer}
 
 	apis, err := sfu.NewAPIs(sfu.TransportConfig{UDP: n.udp, TCP: n.iceTCP, PublicIPs: cfg.WebRTC.PublicIPs, IncludeLoopback: cfg.WebRTC.IncludeLoopback}, nil)
 	if err != nil {
@@ -175,6 +179,8 @@ func New(cfg config.Config, log *slog.Logger) (*Node, error) {
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chroom_medianode_receipt_queue_depth", Help: "Signed receipts not yet acknowledged by an orchestrator."},
 		func() float64 { l, _ := n.store.Len(); return float64(l) }))
+	n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chroom_medianode_receipts_held", Help: "Signed receipts held in memory because the receipt store refused to write them (a full disk); written when it accepts writes again."},
+		func() float64 { h, _ := n.spool.Held(); return float64(h) }))
 	n.sfu, err = sfu.New(sfu.Config{
 		API: apis.Call, ViewerAPI: apis.Viewer, LinkAPI: apis.Link, Logger: log, Registry: n.reg, Batcher: batcher,
 		Limits: sfu.Limits{
@@ -322,6 +328,7 @@ func (n *Node) Run(ctx context.Context) error {
 
 	goRun(func() { n.view.Run(ctx, n.cfg.Chain.RegistryRefresh) })
 	goRun(func() { n.epochLoop(ctx) })
+	goRun(func() { n.retryHeld(ctx) })
 
 	sig := &signal.Server{
 		SFU: n.sfu, ICE: n, Hooks: n, Log: n.log,
@@ -387,6 +394,9 @@ func (n *Node) Run(ctx context.Context) error {
 	final, cancelFinal := context.WithTimeout(context.Background(), 5*time.Second)
 	pusher.PushLoad(final) // tell orchestrators to stop placing rooms here
 	n.sfu.Close(10 * time.Second)
+	if _, left, err := n.spool.Retry(); left > 0 {
+		n.log.Error("receipts lost: the receipt store stayed unwritable until shutdown", "lost", left, "err", err)
+	}
 	if _, err := pusher.PushReceipts(final); err != nil {
 		n.log.Warn("receipts kept for the next start", "err", err)
 	}
@@ -588,8 +598,34 @@ func (n *Node) emit(r format.UsageReceipt) {
 	if l := n.epochLen.Load(); l > 0 && r.EndUnixMs-r.StartUnixMs > l*1000 {
 		r.StartUnixMs = r.EndUnixMs - l*1000
 	}
-	if _, err := n.signer.Emit(r); err != nil {
+	held, err := n.spool.Emit(r)
+	switch {
+	case held:
+		count, _ := n.spool.Held()
+		n.log.Error("receipt store refused a write: receipt held in memory until it accepts writes again (free disk space)",
+			"session", r.SessionIDHex(), "held", count, "err", err)
+	case err != nil:
 		n.log.Error("receipt not queued", "session", r.SessionIDHex(), "err", err)
+	}
+}
+
+// retryHeld writes the receipts the store refused earlier, every 2 s,
+// until ctx ends.
+func (n *Node) retryHeld(ctx context.Context) {
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if h, _ := n.spool.Held(); h == 0 {
+			continue
+		}
+		if written, left, err := n.spool.Retry(); written > 0 || err == nil {
+			n.log.Info("held receipts written", "written", written, "still_held", left, "err", err)
+		}
 	}
 }
 
