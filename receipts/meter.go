@@ -202,6 +202,43 @@ func (m *Meter) Cut(end time.Time, epoch int64) format.UsageReceipt {
 	return r
 }
 
+// Peek returns the receipt Cut(end, epoch) would return now, without
+// cutting: the open segment so far, for a checkpoint (Store.SaveOpen) that
+// a crash turns into the segment's receipt at the next start.
+func (m *Meter) Peek(end time.Time, epoch int64) format.UsageReceipt {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	startMs, endMs := m.segStartMs, end.UnixMilli()
+	if endMs < startMs {
+		endMs = startMs
+	}
+	sent := m.packetsSent.Load()
+	lost := min(m.packetsLost.Load()+m.lostCarry, sent)
+	r := format.UsageReceipt{
+		SessionId:      append([]byte(nil), m.sessionID[:]...),
+		RoomHash:       append([]byte(nil), m.roomHash...),
+		MediaNodeId:    m.mediaNodeID,
+		OrchestratorId: m.orchestratorID,
+		AppId:          m.appID,
+		Epoch:          epoch,
+		StartUnixMs:    startMs,
+		EndUnixMs:      endMs,
+		BytesIn:        m.bytesIn.Load(),
+		BytesOut:       m.bytesOut.Load(),
+		PacketsSent:    sent,
+		PacketsLost:    lost,
+		RttMsP50:       m.rtt.peek(),
+		JitterMsP50:    m.jitter.peek(),
+	}
+	if c := &m.client; c.fresh {
+		r.ClientReport = &format.ClientReport{
+			BytesReceived: increase(c.baseBytes, c.bytes),
+			FramesDecoded: increase(c.baseFrames, c.frames),
+		}
+	}
+	return r
+}
+
 // increase is cur − base for a cumulative counter, or cur if the counter
 // restarted below base.
 func increase(base, cur uint64) uint64 {

@@ -62,7 +62,7 @@ func Open(path string) (*Store, error) { return OpenWith(path) }
 // OpenWith is Open that also creates the named buckets (if missing), for a
 // caller keeping its own records in the same file (see Update). The
 // bucket names must not be the store's own: "queue/v1", "events/v1",
-// "corrupt/v1".
+// "corrupt/v1", "open/v1".
 func OpenWith(path string, buckets ...string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open receipt store: create directory: %w", err)
@@ -97,8 +97,11 @@ func OpenWith(path string, buckets ...string) (*Store, error) {
 		if _, err := tx.CreateBucketIfNotExists(corruptBucket); err != nil {
 			return err
 		}
+		if _, err := tx.CreateBucketIfNotExists(openBucket); err != nil {
+			return err
+		}
 		for _, b := range buckets {
-			if b == string(queueBucket) || b == string(eventsBucket) || b == string(corruptBucket) {
+			if b == string(queueBucket) || b == string(eventsBucket) || b == string(corruptBucket) || b == string(openBucket) {
 				return fmt.Errorf("bucket %q is the receipt store's own", b)
 			}
 			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {

@@ -52,11 +52,13 @@ type Node struct {
 	signer *receipts.Signer
 	// spool writes receipts through signer, holding in memory those the
 	// store refuses (a full disk) until it accepts writes again.
-	spool  *receipts.Spool
-	sfu    *sfu.SFU
-	pusher atomic.Pointer[rpc.Pusher] // set by Run
-	turn   *turn.Server
-	reg    *prometheus.Registry
+	spool *receipts.Spool
+	// checkpointMu orders checkpoints (saving open segments) and cuts.
+	checkpointMu sync.Mutex
+	sfu          *sfu.SFU
+	pusher       atomic.Pointer[rpc.Pusher] // set by Run
+	turn         *turn.Server
+	reg          *prometheus.Registry
 
 	epoch    atomic.Int64
 	epochLen atomic.Int64 // seconds
@@ -171,6 +173,14 @@ func New(cfg config.Config, log *slog.Logger) (*Node, error) {
 	}
 	n.signer = &receipts.Signer{Key: n.key, ChainID: cfg.Chain.ChainID, Store: n.store}
 	n.spool = &receipts.Spool{Signer: n.signer}
+	// Sessions open when the last run crashed: their saved segments become
+	// receipts now (each once).
+	if queued, bad, err := n.store.RecoverOpen(n.key, cfg.Chain.ChainID, n.prepare); err != nil {
+		return nil, fmt.Errorf("receipts.store: %w", err)
+	} else if queued+bad > 0 {
+		log.Warn("the last run ended without closing its sessions: their saved open segments are queued as receipts",
+			"receipts", queued, "unreadable_set_aside", bad)
+	}
 
 	apis, err := sfu.NewAPIs(sfu.TransportConfig{UDP: n.udp, TCP: n.iceTCP, PublicIPs: cfg.WebRTC.PublicIPs, IncludeLoopback: cfg.WebRTC.IncludeLoopback}, nil)
 	if err != nil {
@@ -329,6 +339,7 @@ func (n *Node) Run(ctx context.Context) error {
 	goRun(func() { n.view.Run(ctx, n.cfg.Chain.RegistryRefresh) })
 	goRun(func() { n.epochLoop(ctx) })
 	goRun(func() { n.retryHeld(ctx) })
+	goRun(func() { n.checkpointLoop(ctx) })
 
 	sig := &signal.Server{
 		SFU: n.sfu, ICE: n, Hooks: n, Log: n.log,
@@ -583,20 +594,82 @@ func (n *Node) sessionEnded(p *sfu.Participant) {
 	if !ok {
 		return
 	}
-	n.emit(s.meter.Cut(time.Now(), n.epoch.Load()))
+	n.cut(s, n.epoch.Load())
 }
 
-// emit signs and queues a receipt; segments that moved no media or last
-// under a second are dropped (they would earn nothing: the chain refuses
-// them as TOO_SHORT).
-func (n *Node) emit(r format.UsageReceipt) {
+// prepare readies a cut segment for its receipt: segments that moved no
+// media or last under a second are dropped (false: they would earn
+// nothing, the chain refuses them as TOO_SHORT), and a segment longer than
+// one epoch is trimmed to its last epoch's length.
+func (n *Node) prepare(r format.UsageReceipt) (format.UsageReceipt, bool) {
 	if r.BytesIn+r.BytesOut == 0 || r.Epoch <= 0 || r.EndUnixMs-r.StartUnixMs < 1000 {
-		return
+		return r, false
 	}
 	// The epoch change is seen up to one poll late: keep a segment within
 	// one epoch's length, as the chain requires.
 	if l := n.epochLen.Load(); l > 0 && r.EndUnixMs-r.StartUnixMs > l*1000 {
 		r.StartUnixMs = r.EndUnixMs - l*1000
+	}
+	return r, true
+}
+
+// cut ends the open segment of session s at now for epoch, queues its
+// receipt and forgets the segment's checkpoint, under checkpointMu so a
+// checkpoint taken before the cut is never saved after it.
+func (n *Node) cut(s *session, epoch int64) {
+	n.checkpointMu.Lock()
+	defer n.checkpointMu.Unlock()
+	r := s.meter.Cut(time.Now(), epoch)
+	n.emit(r)
+	if err := n.store.DropOpen(r.SessionId); err != nil {
+		n.log.Warn("open segment record not removed", "session", r.SessionIDHex(), "err", err)
+	}
+}
+
+// CheckpointEvery is how often the open segment of every session is saved
+// to the receipt store: a crash (SIGKILL, power loss) loses at most this
+// much of each session; the rest is queued as receipts at the next start.
+const CheckpointEvery = 5 * time.Second
+
+// checkpointLoop saves every session's open segment every CheckpointEvery
+// until ctx ends.
+func (n *Node) checkpointLoop(ctx context.Context) {
+	tick := time.NewTicker(CheckpointEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n.checkpoint()
+	}
+}
+
+func (n *Node) checkpoint() {
+	epoch := n.epoch.Load()
+	if epoch <= 0 {
+		return
+	}
+	n.checkpointMu.Lock()
+	defer n.checkpointMu.Unlock()
+	n.mu.Lock()
+	open := make([]format.UsageReceipt, 0, len(n.sessions))
+	now := time.Now()
+	for _, s := range n.sessions {
+		open = append(open, s.meter.Peek(now, epoch))
+	}
+	n.mu.Unlock()
+	if err := n.store.SaveOpen(open); err != nil {
+		n.log.Warn("open segments not saved", "sessions", len(open), "err", err)
+	}
+}
+
+// emit signs and queues a receipt (see prepare).
+func (n *Node) emit(r format.UsageReceipt) {
+	r, ok := n.prepare(r)
+	if !ok {
+		return
 	}
 	held, err := n.spool.Emit(r)
 	switch {
@@ -645,7 +718,7 @@ func (n *Node) epochLoop(ctx context.Context) {
 				}
 				n.mu.Unlock()
 				for _, s := range open {
-					n.emit(s.meter.Cut(time.Now(), old))
+					n.cut(s, old)
 				}
 			}
 		} else if err != nil {

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chroom/chroom/format"
 	"github.com/stretchr/testify/require"
 )
 
@@ -241,8 +244,22 @@ func TestCallMovesWhenItsNodeDies(t *testing.T) {
 	dead := eval[string](t, alice, `window.chroom.nodeId`)
 	require.Equal(t, dead, eval[string](t, bob, `window.chroom.nodeId`))
 
+	// The sessions the node will not close: their receipts must reach the
+	// chain from its saved open segments when it starts again.
+	var sessions []string
+	for _, p := range []context.Context{alice, bob} {
+		sessions = append(sessions, grantSessionID(t, eval[string](t, p, `window.chroom.grantToken`)))
+	}
+	time.Sleep(6 * time.Second) // at least one checkpoint (medianode node.CheckpointEvery) of the call's media
+
 	fa, fb := frames(t, alice), frames(t, bob)
-	t.Cleanup(killService(t, dead))
+	restart := killService(t, dead)
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			restart()
+		}
+	})
 	killed := time.Now()
 	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
 		waitFor(t, p, name+" joins again", `window.chroom.state === "joined" && window.chroom.rejoins >= 1`, 30*time.Second)
@@ -255,6 +272,61 @@ func TestCallMovesWhenItsNodeDies(t *testing.T) {
 	require.Equal(t, moved, eval[string](t, bob, `window.chroom.nodeId`), "both on the same new node")
 	t.Logf("node %s killed: both on %s and decoding each other again %s later (rejoins: alice %v, bob %v)",
 		dead[:8], moved[:8], took.Round(100*time.Millisecond), eval[float64](t, alice, `window.chroom.rejoins`), eval[float64](t, bob, `window.chroom.rejoins`))
+
+	// The killed node starts again: what it served before the kill (up to
+	// its last checkpoint) is receipted, credited and accepted on chain,
+	// once per session.
+	restarted = true
+	restart()
+	back := time.Now()
+	for i, id := range sessions {
+		require.Eventually(t, func() bool { return acceptedOnChain(t, id) == 1 }, 2*time.Minute, 2*time.Second,
+			"%s's session on the killed node (%s…) is accepted on chain once", []string{"alice", "bob"}[i], id[:12])
+	}
+	time.Sleep(5 * time.Second) // anything late would show as a second acceptance
+	for _, id := range sessions {
+		require.Equal(t, 1, acceptedOnChain(t, id), "session %s… accepted exactly once", id[:12])
+	}
+	t.Logf("node %s restarted: the receipts of both sessions it served before the kill accepted on chain, once each, within %s",
+		dead[:8], time.Since(back).Round(time.Second))
+}
+
+// grantSessionID is the session ID (hex) of the first connection made
+// with the join grant token (format.GrantSessionID of its iss and jti).
+func grantSessionID(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	require.Len(t, parts, 3, "a JWT")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var c struct {
+		Iss string `json:"iss"`
+		Jti string `json:"jti"`
+	}
+	require.NoError(t, json.Unmarshal(payload, &c))
+	return hex.EncodeToString(format.GrantSessionID(c.Iss, c.Jti, 0))
+}
+
+// acceptedOnChain counts the chain's EventReceiptAccepted for session id
+// (hex); -1 if the query failed.
+func acceptedOnChain(t *testing.T, id string) int {
+	out, err := exec.Command(filepath.Join(root, "build", "chroomd"), "query", "txs", "--query",
+		fmt.Sprintf(`chroom.verification.v1.EventReceiptAccepted.session_id='"%s"'`, id),
+		"--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort), "-o", "json").Output()
+	if err != nil {
+		return -1
+	}
+	var res struct {
+		TotalCount string `json:"total_count"`
+	}
+	if json.Unmarshal(out, &res) != nil {
+		return -1
+	}
+	n, err := strconv.Atoi(res.TotalCount)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // restartService starts a killed devnet service again with its command

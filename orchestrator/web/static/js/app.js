@@ -947,6 +947,8 @@ window.chroom = {
   get identity() { return hook.identity; },
   get room() { return hook.room; },
   get nodeId() { return hook.nodeId; },
+  /** grantToken is the join grant (a JWT) of the current call, or null. */
+  get grantToken() { return call && call.grant ? call.grant.token || null : null; },
   get role() { return hook.role; },
   /** true when the grant binds this tab's Ed25519 key and usage reports are signed statements */
   get attested() { return hook.attested === true; },
