@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chroom/chroom/format"
+	medianode "github.com/chroom/chroom/medianode/node"
 	"github.com/stretchr/testify/require"
 )
 
@@ -241,6 +242,7 @@ func TestCallMovesWhenItsNodeDies(t *testing.T) {
 		waitFor(t, p, name+" joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
 		waitFor(t, p, name+" decodes video", `window.chroom.framesDecoded().then(n => n > 10)`, 30*time.Second)
 	}
+	joined := time.Now()
 	dead := eval[string](t, alice, `window.chroom.nodeId`)
 	require.Equal(t, dead, eval[string](t, bob, `window.chroom.nodeId`))
 
@@ -250,9 +252,8 @@ func TestCallMovesWhenItsNodeDies(t *testing.T) {
 	for _, p := range []context.Context{alice, bob} {
 		sessions = append(sessions, grantSessionID(t, eval[string](t, p, `window.chroom.grantToken`)))
 	}
-	time.Sleep(6 * time.Second) // at least one checkpoint (medianode node.CheckpointEvery) of the call's media
+	time.Sleep(20 * time.Second) // a call long enough that a lost open segment would show
 
-	fa, fb := frames(t, alice), frames(t, bob)
 	restart := killService(t, dead)
 	restarted := false
 	t.Cleanup(func() {
@@ -264,8 +265,9 @@ func TestCallMovesWhenItsNodeDies(t *testing.T) {
 	for name, p := range map[string]context.Context{"alice": alice, "bob": bob} {
 		waitFor(t, p, name+" joins again", `window.chroom.state === "joined" && window.chroom.rejoins >= 1`, 30*time.Second)
 	}
-	waitFor(t, alice, "alice decodes bob again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 10)`, fa), 30*time.Second)
-	waitFor(t, bob, "bob decodes alice again", fmt.Sprintf(`window.chroom.framesDecoded().then(n => n > %v + 10)`, fb), 30*time.Second)
+	// A rejoin is a new call: its frame count starts again from zero.
+	waitFor(t, alice, "alice decodes bob again", `window.chroom.rejoins >= 1 && window.chroom.framesDecoded().then(n => n > 10)`, 30*time.Second)
+	waitFor(t, bob, "bob decodes alice again", `window.chroom.rejoins >= 1 && window.chroom.framesDecoded().then(n => n > 10)`, 30*time.Second)
 	took := time.Since(killed)
 	moved := eval[string](t, alice, `window.chroom.nodeId`)
 	require.NotEqual(t, dead, moved, "the room moved to the other node")
@@ -276,19 +278,60 @@ func TestCallMovesWhenItsNodeDies(t *testing.T) {
 	// The killed node starts again: what it served before the kill (up to
 	// its last checkpoint) is receipted, credited and accepted on chain,
 	// once per session.
+	recoveredBefore := recoveryLines(t)
 	restarted = true
 	restart()
 	back := time.Now()
+	// The restarted node queued the two sessions' saved open segments.
+	var recovered map[string]any
+	require.Eventually(t, func() bool {
+		seen := map[string]bool{}
+		for _, l := range recoveredBefore {
+			seen[l] = true
+		}
+		for _, l := range recoveryLines(t) {
+			if !seen[l] {
+				return json.Unmarshal([]byte(l), &recovered) == nil
+			}
+		}
+		return false
+	}, 30*time.Second, 500*time.Millisecond, "the restarted node logs the open segments it queued")
+	require.GreaterOrEqual(t, recovered["receipts"], float64(2), "both sessions' open segments queued: %v", recovered)
+	served := int(killed.Sub(joined).Seconds()) // at least: the sessions began before both had joined
 	for i, id := range sessions {
-		require.Eventually(t, func() bool { return acceptedOnChain(t, id) == 1 }, 2*time.Minute, 2*time.Second,
-			"%s's session on the killed node (%s…) is accepted on chain once", []string{"alice", "bob"}[i], id[:12])
+		name := []string{"alice", "bob"}[i]
+		// Everything up to the node's last checkpoint before the kill, as
+		// far as the client's last statement attests it (both every 5 s).
+		want := served - int(medianode.CheckpointEvery.Seconds()) - 7
+		require.Eventually(t, func() bool { _, s, _ := acceptedOnChain(t, id); return s >= want }, 2*time.Minute, 2*time.Second,
+			"%s's session on the killed node (%s…): receipts for ≥ %d s of the ≥ %d s it served accepted on chain", name, id[:12], want, served)
 	}
 	time.Sleep(5 * time.Second) // anything late would show as a second acceptance
-	for _, id := range sessions {
-		require.Equal(t, 1, acceptedOnChain(t, id), "session %s… accepted exactly once", id[:12])
+	for i, id := range sessions {
+		n, s, twice := acceptedOnChain(t, id)
+		require.False(t, twice, "session %s… accepted twice for one epoch", id[:12])
+		require.LessOrEqual(t, s, served+15, "session %s… credited no more than it lasted", id[:12])
+		t.Logf("%s's session on the killed node: %d receipt(s) accepted on chain, %d verified seconds (served %d–%d s before the kill)",
+			[]string{"alice", "bob"}[i], n, s, served, served+15)
 	}
-	t.Logf("node %s restarted: the receipts of both sessions it served before the kill accepted on chain, once each, within %s",
-		dead[:8], time.Since(back).Round(time.Second))
+	t.Logf("node %s restarted: the sessions it served before the kill are on chain within %s", dead[:8], time.Since(back).Round(time.Second))
+}
+
+// recoveryLines returns the media nodes' log records of open segments
+// queued at start after a crash, oldest first per node.
+func recoveryLines(t *testing.T) []string {
+	var out []string
+	logs, _ := filepath.Glob(filepath.Join(devnet, "logs", "media-*.log"))
+	for _, f := range logs {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, "the last run ended without closing its sessions") {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
 }
 
 // grantSessionID is the session ID (hex) of the first connection made
@@ -307,26 +350,51 @@ func grantSessionID(t *testing.T, token string) string {
 	return hex.EncodeToString(format.GrantSessionID(c.Iss, c.Jti, 0))
 }
 
-// acceptedOnChain counts the chain's EventReceiptAccepted for session id
-// (hex); -1 if the query failed.
-func acceptedOnChain(t *testing.T, id string) int {
+// acceptedOnChain returns the chain's EventReceiptAccepted for session id
+// (hex): how many, their verified seconds summed, and whether one epoch
+// appears twice; n is -1 if the query failed.
+func acceptedOnChain(t *testing.T, id string) (n int, seconds int, epochTwice bool) {
 	out, err := exec.Command(filepath.Join(root, "build", "chroomd"), "query", "txs", "--query",
 		fmt.Sprintf(`chroom.verification.v1.EventReceiptAccepted.session_id='"%s"'`, id),
-		"--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort), "-o", "json").Output()
+		"--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort), "--limit", "100", "-o", "json").Output()
 	if err != nil {
-		return -1
+		return -1, 0, false
 	}
 	var res struct {
-		TotalCount string `json:"total_count"`
+		Txs []struct {
+			Events []struct {
+				Type       string `json:"type"`
+				Attributes []struct {
+					Key   string `json:"key"`
+					Value string `json:"value"`
+				} `json:"attributes"`
+			} `json:"events"`
+		} `json:"txs"`
 	}
 	if json.Unmarshal(out, &res) != nil {
-		return -1
+		return -1, 0, false
 	}
-	n, err := strconv.Atoi(res.TotalCount)
-	if err != nil {
-		return -1
+	epochs := map[string]bool{}
+	for _, tx := range res.Txs {
+		for _, e := range tx.Events {
+			if e.Type != "chroom.verification.v1.EventReceiptAccepted" {
+				continue
+			}
+			attr := map[string]string{}
+			for _, a := range e.Attributes {
+				attr[a.Key] = strings.Trim(a.Value, `"`)
+			}
+			if attr["session_id"] != id {
+				continue
+			}
+			n++
+			s, _ := strconv.Atoi(attr["verified_seconds"])
+			seconds += s
+			epochTwice = epochTwice || epochs[attr["epoch"]]
+			epochs[attr["epoch"]] = true
+		}
 	}
-	return n
+	return n, seconds, epochTwice
 }
 
 // restartService starts a killed devnet service again with its command
