@@ -162,44 +162,7 @@ func (m *Meter) Snapshot() Stats {
 func (m *Meter) Cut(end time.Time, epoch int64) format.UsageReceipt {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-
-	startMs, endMs := m.segStartMs, end.UnixMilli()
-	if endMs < startMs {
-		endMs = startMs
-	}
-	m.segStartMs = endMs
-
-	sent := m.packetsSent.Swap(0)
-	lost := m.packetsLost.Swap(0) + m.lostCarry
-	m.lostCarry = 0
-	if lost > sent {
-		m.lostCarry, lost = lost-sent, sent
-	}
-
-	r := format.UsageReceipt{
-		SessionId:      append([]byte(nil), m.sessionID[:]...),
-		RoomHash:       append([]byte(nil), m.roomHash...),
-		MediaNodeId:    m.mediaNodeID,
-		OrchestratorId: m.orchestratorID,
-		AppId:          m.appID,
-		Epoch:          epoch,
-		StartUnixMs:    startMs,
-		EndUnixMs:      endMs,
-		BytesIn:        m.bytesIn.Swap(0),
-		BytesOut:       m.bytesOut.Swap(0),
-		PacketsSent:    sent,
-		PacketsLost:    lost,
-		RttMsP50:       m.rtt.drain(),
-		JitterMsP50:    m.jitter.drain(),
-	}
-	if c := &m.client; c.fresh {
-		r.ClientReport = &format.ClientReport{
-			BytesReceived: increase(c.baseBytes, c.bytes),
-			FramesDecoded: increase(c.baseFrames, c.frames),
-		}
-		c.baseBytes, c.baseFrames, c.fresh = c.bytes, c.frames, false
-	}
-	return r
+	return m.segmentLocked(end, epoch, true)
 }
 
 // Peek returns the receipt Cut(end, epoch) would return now, without
@@ -208,12 +171,30 @@ func (m *Meter) Cut(end time.Time, epoch int64) format.UsageReceipt {
 func (m *Meter) Peek(end time.Time, epoch int64) format.UsageReceipt {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.segmentLocked(end, epoch, false)
+}
+
+// segmentLocked returns the receipt of the open segment ending at end
+// (see Cut). With cut it also ends the segment: counters and samples start
+// again, the next segment starts at end and excess loss carries over.
+// m.mu is held.
+func (m *Meter) segmentLocked(end time.Time, epoch int64, cut bool) format.UsageReceipt {
 	startMs, endMs := m.segStartMs, end.UnixMilli()
 	if endMs < startMs {
 		endMs = startMs
 	}
-	sent := m.packetsSent.Load()
-	lost := min(m.packetsLost.Load()+m.lostCarry, sent)
+	take := func(c *atomic.Uint64) uint64 {
+		if cut {
+			return c.Swap(0)
+		}
+		return c.Load()
+	}
+	sent := take(&m.packetsSent)
+	lost := take(&m.packetsLost) + m.lostCarry
+	var carry uint64
+	if lost > sent {
+		carry, lost = lost-sent, sent
+	}
 	r := format.UsageReceipt{
 		SessionId:      append([]byte(nil), m.sessionID[:]...),
 		RoomHash:       append([]byte(nil), m.roomHash...),
@@ -223,18 +204,27 @@ func (m *Meter) Peek(end time.Time, epoch int64) format.UsageReceipt {
 		Epoch:          epoch,
 		StartUnixMs:    startMs,
 		EndUnixMs:      endMs,
-		BytesIn:        m.bytesIn.Load(),
-		BytesOut:       m.bytesOut.Load(),
+		BytesIn:        take(&m.bytesIn),
+		BytesOut:       take(&m.bytesOut),
 		PacketsSent:    sent,
 		PacketsLost:    lost,
-		RttMsP50:       m.rtt.peek(),
-		JitterMsP50:    m.jitter.peek(),
+	}
+	if cut {
+		r.RttMsP50, r.JitterMsP50 = m.rtt.drain(), m.jitter.drain()
+	} else {
+		r.RttMsP50, r.JitterMsP50 = m.rtt.peek(), m.jitter.peek()
 	}
 	if c := &m.client; c.fresh {
 		r.ClientReport = &format.ClientReport{
 			BytesReceived: increase(c.baseBytes, c.bytes),
 			FramesDecoded: increase(c.baseFrames, c.frames),
 		}
+		if cut {
+			c.baseBytes, c.baseFrames, c.fresh = c.bytes, c.frames, false
+		}
+	}
+	if cut {
+		m.segStartMs, m.lostCarry = endMs, carry
 	}
 	return r
 }

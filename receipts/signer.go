@@ -26,16 +26,27 @@ type Signer struct {
 // nothing, if r is malformed (UsageReceipt.ValidateBasic), Key is not r's
 // media node, ChainID is invalid, or the write fails.
 func (s *Signer) Emit(r format.UsageReceipt) (id uint64, err error) {
-	if s.Key == nil || s.Store == nil {
-		return 0, errors.New("emit receipt: signer needs a Key and a Store")
-	}
-	signed, err := format.SignReceipt(s.Key, s.ChainID, r)
+	signed, err := s.sign(r)
 	if err != nil {
-		return 0, fmt.Errorf("emit receipt: sign: %w", err)
+		return 0, err
 	}
 	id, err = s.Store.Put(signed)
 	if err != nil {
 		return 0, fmt.Errorf("emit receipt: %w", err)
 	}
 	return id, nil
+}
+
+// sign signs r for Emit and Spool.Emit; it fails if the Signer lacks a Key
+// or a Store, r is malformed, Key is not r's media node or ChainID is
+// invalid.
+func (s *Signer) sign(r format.UsageReceipt) (*format.SignedReceipt, error) {
+	if s == nil || s.Key == nil || s.Store == nil {
+		return nil, errors.New("emit receipt: signer needs a Key and a Store")
+	}
+	signed, err := format.SignReceipt(s.Key, s.ChainID, r)
+	if err != nil {
+		return nil, fmt.Errorf("emit receipt: sign: %w", err)
+	}
+	return signed, nil
 }

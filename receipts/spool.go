@@ -39,12 +39,9 @@ type Spool struct {
 // with the store's error — or ErrSpoolFull if the Spool is full (r is
 // lost). Receipts held earlier are written first.
 func (s *Spool) Emit(r format.UsageReceipt) (held bool, err error) {
-	if s.Signer == nil || s.Signer.Key == nil || s.Signer.Store == nil {
-		return false, errors.New("emit receipt: spool needs a Signer with a Key and a Store")
-	}
-	signed, err := format.SignReceipt(s.Signer.Key, s.Signer.ChainID, r)
+	signed, err := s.Signer.sign(r)
 	if err != nil {
-		return false, fmt.Errorf("emit receipt: sign: %w", err)
+		return false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -150,12 +149,8 @@ func TestCascadedCallAcrossNodes(t *testing.T) {
 	}
 	for _, l := range receipted {
 		for _, id := range l.SessionIDs {
-			require.Eventually(t, func() bool {
-				out, err := exec.Command(filepath.Join(root, "build", "chroomd"), "query", "txs", "--query",
-					fmt.Sprintf(`chroom.verification.v1.EventReceiptAccepted.session_id='"%s"'`, id),
-					"--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort), "-o", "json").Output()
-				return err == nil && strings.Contains(string(out), `"total_count":"1"`)
-			}, 90*time.Second, 2*time.Second, "the receipt of relay leg %s→%s (session %s) is accepted on chain", l.Server[:8], l.Puller[:8], id[:12])
+			require.Eventually(t, func() bool { n, _, _ := acceptedOnChain(t, id); return n == 1 },
+				90*time.Second, 2*time.Second, "the receipt of relay leg %s→%s (session %s) is accepted on chain", l.Server[:8], l.Puller[:8], id[:12])
 		}
 		t.Logf("relay leg %s→%s: %d ms credited, on chain", l.Server[:8], l.Puller[:8], l.CreditedMs)
 	}
