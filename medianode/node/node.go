@@ -338,8 +338,8 @@ func (n *Node) Run(ctx context.Context) error {
 
 	goRun(func() { n.view.Run(ctx, n.cfg.Chain.RegistryRefresh) })
 	goRun(func() { n.epochLoop(ctx) })
-	goRun(func() { n.retryHeld(ctx) })
-	goRun(func() { n.checkpointLoop(ctx) })
+	goRun(func() { every(ctx, 2*time.Second, n.retryHeld) })
+	goRun(func() { every(ctx, CheckpointEvery, n.checkpoint) })
 
 	sig := &signal.Server{
 		SFU: n.sfu, ICE: n, Hooks: n, Log: n.log,
@@ -631,10 +631,9 @@ func (n *Node) cut(s *session, epoch int64) {
 // much of each session; the rest is queued as receipts at the next start.
 const CheckpointEvery = 5 * time.Second
 
-// checkpointLoop saves every session's open segment every CheckpointEvery
-// until ctx ends.
-func (n *Node) checkpointLoop(ctx context.Context) {
-	tick := time.NewTicker(CheckpointEvery)
+// every runs f every d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func()) {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
@@ -642,10 +641,12 @@ func (n *Node) checkpointLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		n.checkpoint()
+		f()
 	}
 }
 
+// checkpoint saves every session's open segment (run every
+// CheckpointEvery).
 func (n *Node) checkpoint() {
 	epoch := n.epoch.Load()
 	if epoch <= 0 {
@@ -682,23 +683,14 @@ func (n *Node) emit(r format.UsageReceipt) {
 	}
 }
 
-// retryHeld writes the receipts the store refused earlier, every 2 s,
-// until ctx ends.
-func (n *Node) retryHeld(ctx context.Context) {
-	tick := time.NewTicker(2 * time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if h, _ := n.spool.Held(); h == 0 {
-			continue
-		}
-		if written, left, err := n.spool.Retry(); written > 0 || err == nil {
-			n.log.Info("held receipts written", "written", written, "still_held", left, "err", err)
-		}
+// retryHeld writes the receipts the store refused earlier, if any (run
+// every 2 s).
+func (n *Node) retryHeld() {
+	if h, _ := n.spool.Held(); h == 0 {
+		return
+	}
+	if written, left, err := n.spool.Retry(); written > 0 || err == nil {
+		n.log.Info("held receipts written", "written", written, "still_held", left, "err", err)
 	}
 }
 
