@@ -77,6 +77,29 @@ func (s *MediaNodeServer) ListParticipants(ctx context.Context, req *rpcpb.ListP
 	return out, nil
 }
 
+// FindRoom implements rpcpb.MediaNodeServer: how many of room's
+// participants this node serves itself (relay legs and participants
+// relayed from other nodes are not counted), for any ACTIVE orchestrator
+// — the one that takes over a room whose orchestrator died has issued no
+// grant in it yet. 0 when the room is not open here. Errors:
+// InvalidArgument for an empty room name.
+func (s *MediaNodeServer) FindRoom(ctx context.Context, req *rpcpb.FindRoomRequest) (*rpcpb.FindRoomResponse, error) {
+	if req.Room == "" {
+		return nil, status.Error(codes.InvalidArgument, "room is required")
+	}
+	r, ok := s.SFU.Room(req.Room)
+	if !ok {
+		return &rpcpb.FindRoomResponse{}, nil
+	}
+	var n uint32
+	for _, p := range r.Participants() {
+		if !p.Relay() && !p.Remote() {
+			n++
+		}
+	}
+	return &rpcpb.FindRoomResponse{Participants: n}, nil
+}
+
 // MuteTrack implements rpcpb.MediaNodeServer.
 func (s *MediaNodeServer) MuteTrack(ctx context.Context, req *rpcpb.MuteTrackRequest) (*rpcpb.MuteTrackResponse, error) {
 	p, err := s.participant(ctx, req.Room, req.Identity)

@@ -71,3 +71,32 @@ func TestAdminOnlyFromTheRoomsIssuer(t *testing.T) {
 	_, err = srv.RemoveParticipant(as("orch-a"), &rpcpb.RemoveParticipantRequest{Room: "r", Identity: "alice"})
 	require.NoError(t, err)
 }
+
+// TestFindRoomForAnyOrchestrator: an orchestrator that issued no grant in
+// a room (it is taking the room over) learns how many participants the
+// node serves in it, and nothing for a room that is not open.
+func TestFindRoomForAnyOrchestrator(t *testing.T) {
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer udp.Close()
+	api, err := sfu.NewAPI(sfu.TransportConfig{UDP: udp, IncludeLoopback: true}, nil)
+	require.NoError(t, err)
+	s, err := sfu.New(sfu.Config{API: api})
+	require.NoError(t, err)
+	defer s.Close(time.Second)
+	for i, id := range []string{"alice", "bob"} {
+		_, err = s.Join(sfu.JoinParams{Room: "r", Identity: id, Kind: sfu.KindFull, Signal: nopSignal{}, Issuer: "orch-a", GrantID: "g" + string(rune('1'+i)),
+			Permissions: sfu.Permissions{CanPublish: true, CanSubscribe: true}})
+		require.NoError(t, err)
+	}
+	srv := &MediaNodeServer{SFU: s}
+
+	got, err := srv.FindRoom(as("orch-b"), &rpcpb.FindRoomRequest{Room: "r"})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, got.Participants)
+	got, err = srv.FindRoom(as("orch-b"), &rpcpb.FindRoomRequest{Room: "elsewhere"})
+	require.NoError(t, err)
+	require.EqualValues(t, 0, got.Participants)
+	_, err = srv.FindRoom(as("orch-b"), &rpcpb.FindRoomRequest{})
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+}

@@ -70,6 +70,17 @@ type admin struct {
 	mu      sync.Mutex
 	actions []string
 	parts   []api.Participant
+	// open: participants by node ID and room, for FindRoom; finds counts
+	// FindRoom calls.
+	open  map[string]map[string]int
+	finds int
+}
+
+func (a *admin) FindRoom(_ context.Context, node, room string) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.finds++
+	return a.open[node][room], nil
 }
 
 func (a *admin) record(s string) { a.mu.Lock(); a.actions = append(a.actions, s); a.mu.Unlock() }
@@ -591,6 +602,46 @@ func TestJoinAgainAfterTheNodeDied(t *testing.T) {
 // media nodes, the orchestrator asks each to pull from the other
 // (LinkRoom) with a relay grant for the serving node; a leg asked for is
 // not asked again while pending; relay sessions send no webhooks.
+// TestTakeoverJoinsTheRoomWhereItLives: orchestrator B placed a room on
+// media node M2 and died; A, now the room's owner, has no record of it.
+// A join at A asks the media nodes where the room is open and places the
+// newcomer with the people already in the call — not on M1, where a new
+// room of the client's region would go — and announces no new room.
+func TestTakeoverJoinsTheRoomWhereItLives(t *testing.T) {
+	a := newEnv(t, true)
+	b := mustKey(t)
+	a.dir.nodes[b.ID] = api.NodeInfo{ID: b.ID, Type: "orchestrator", Status: "active", Endpoints: []string{"http://b.example:7800"}}
+	m2 := mustKey(t)
+	a.dir.nodes[m2.ID] = api.NodeInfo{ID: m2.ID, Type: "media", Status: "active", Operator: "chroom1op2", Region: "JP",
+		Endpoints: []string{"https://jp.example"}, MaxSessions: 100, MaxEgressKbps: 1_000_000, Quality: 1}
+	a.peers.down[b.ID] = true // B stopped answering its health checks
+	var room string
+	for i := 0; ; i++ {
+		room = fmt.Sprint("room-", i)
+		if selector.Owner(room, []string{a.key.ID, b.ID}) == b.ID {
+			break
+		}
+	}
+	a.admin.open = map[string]map[string]int{m2.ID: {room: 2}}
+
+	r := a.do("GET", "/v1/rooms/"+room+"/placement", "", "")
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	require.Equal(t, true, r.body["placed"], "the placement names the room's node: %v", r.body)
+	r = a.do("POST", "/v1/rooms/"+room+"/join", "", `{"name":"Carol"}`)
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	require.Equal(t, m2.ID, r.body["media_node"].(map[string]any)["id"], "the newcomer joins the call already running on M2")
+
+	// A room open nowhere is placed as a new room (by region: M1).
+	r = a.do("POST", "/v1/rooms/fresh-room/join", "", `{"name":"Dan"}`)
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	require.Equal(t, a.media.ID, r.body["media_node"].(map[string]any)["id"])
+
+	// The only orchestrator never asks.
+	solo := newEnv(t, true)
+	solo.do("POST", "/v1/rooms/x/join", "", `{"name":"Eve"}`)
+	require.Zero(t, solo.admin.finds, "FindRoom is for takeovers only")
+}
+
 func TestCascadeLinksTheRoomsNodes(t *testing.T) {
 	e := newEnv(t, true)
 	other := mustKey(t)

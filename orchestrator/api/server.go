@@ -13,7 +13,9 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -421,6 +423,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	if req.UnreachableNode != "" {
 		s.checkReportedNode(r.Context(), room, req.UnreachableNode)
 	}
+	s.adoptRoom(r.Context(), room)
 	nodeID, started, err := s.book.PlaceFor(room, session.Want{Region: region, RegionAsked: req.Region != "", RTTs: selector.RTTs(req.RTTMs)})
 	if err != nil {
 		s.joins.WithLabelValues("no_node").Inc()
@@ -569,6 +572,7 @@ func (s *Server) placement(w http.ResponseWriter, r *http.Request) {
 	if !s.owner(w, r, room) {
 		return
 	}
+	s.adoptRoom(r.Context(), room)
 	cands, placed, err := s.book.Shortlist(room, region)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "no_media_node", err.Error())
@@ -581,6 +585,79 @@ func (s *Server) placement(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// FindRoomTimeout bounds how long a join or placement waits for the
+// media nodes' FindRoom answers when this orchestrator has no record of a
+// room (adoptRoom).
+const FindRoomTimeout = 1500 * time.Millisecond
+
+// findRoomParallel is how many FindRoom calls adoptRoom has in flight.
+const findRoomParallel = 16
+
+// adoptRoom gives this orchestrator a record of a room it owns but never
+// placed, when the room is already open on media nodes: another
+// orchestrator owned it and placed it, then died or left the registry,
+// and the rendezvous hash gave the room to this one (DESIGN.md §3) — or
+// this one was away while another served the room. It asks every ACTIVE
+// media node (Media Node RPC FindRoom, at most FindRoomTimeout) and
+// records the room on the nodes that serve participants in it, the
+// busiest first, so that new joins reach the people already in the call
+// instead of starting a second call of the same name. It does nothing
+// when this orchestrator knows the room, is the only ACTIVE
+// orchestrator, or its Admin cannot find rooms; a node that does not
+// answer is taken as not hosting the room.
+func (s *Server) adoptRoom(ctx context.Context, room string) {
+	finder, ok := s.admin.(RoomFinder)
+	if !ok || finder == nil {
+		return
+	}
+	if _, known := s.book.Node(room); known {
+		return
+	}
+	others := false
+	for _, o := range s.dir.ActiveOrchestrators() {
+		others = others || o.ID != s.cfg.Key.ID
+	}
+	if !others {
+		return
+	}
+	nodes := s.dir.ActiveMediaNodes()
+	counts := make([]int, len(nodes))
+	cctx, cancel := context.WithTimeout(ctx, FindRoomTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, findRoomParallel)
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case slots <- struct{}{}:
+			case <-cctx.Done():
+				return
+			}
+			defer func() { <-slots }()
+			if c, err := finder.FindRoom(cctx, n.ID, room); err == nil {
+				counts[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	order := make([]int, 0, len(nodes))
+	for i := range nodes {
+		if counts[i] > 0 {
+			order = append(order, i)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return counts[order[a]] > counts[order[b]] })
+	found, served := make([]string, len(order)), make([]int, len(order))
+	for k, i := range order {
+		found[k], served[k] = nodes[i].ID, counts[i]
+	}
+	if s.book.Adopt(room, found) {
+		s.log.Info("took over a room another orchestrator placed", "room", room, "nodes", found, "participants", served)
+	}
 }
 
 // mediaRef derives a media node's client URLs from its base endpoint.

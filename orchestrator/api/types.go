@@ -68,6 +68,15 @@ type Linker interface {
 	LinkRoom(ctx context.Context, nodeID, room, peerID, peerSignalURL, relayGrant string) error
 }
 
+// RoomFinder asks media nodes whether a room is open on them (Media Node
+// RPC FindRoom); an Admin that implements it lets this orchestrator take
+// over rooms another orchestrator placed (rendezvous takeover).
+type RoomFinder interface {
+	// FindRoom returns how many of room's participants media node nodeID
+	// serves itself (0: not open there).
+	FindRoom(ctx context.Context, nodeID, room string) (int, error)
+}
+
 // Rewards reads an operator's claimable rewards from the chain.
 type Rewards interface {
 	Claimable(ctx context.Context, operator string) (amount string, denom string, err error)

@@ -98,6 +98,19 @@ func (a *Admin) ListParticipants(ctx context.Context, nodeID, room string) ([]ap
 	return out, nil
 }
 
+// FindRoom implements api.RoomFinder.
+func (a *Admin) FindRoom(ctx context.Context, nodeID, room string) (int, error) {
+	c, err := a.client(nodeID)
+	if err != nil {
+		return 0, err
+	}
+	res, err := c.FindRoom(ctx, &rpcpb.FindRoomRequest{Room: room})
+	if err != nil {
+		return 0, err
+	}
+	return int(res.Participants), nil
+}
+
 // MuteTrack implements api.Admin.
 func (a *Admin) MuteTrack(ctx context.Context, nodeID, room, identity, trackID string, muted bool) error {
 	c, err := a.client(nodeID)

@@ -530,6 +530,28 @@ func (b *Book) LiveNodes(roomName string) []string {
 	return out
 }
 
+// Adopt records a room this Book has no record of as already open on
+// nodes (first the node to place new participants on): a room another
+// orchestrator placed before this one took it over (rendezvous takeover,
+// DESIGN.md §3). It returns false, changing nothing, when the Book
+// already knows the room or nodes is empty.
+func (b *Book) Adopt(roomName string, nodes []string) bool {
+	if len(nodes) == 0 {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.rooms[roomName]; ok {
+		return false
+	}
+	r := &room{hash: format.RoomHash(roomName), nodeID: nodes[0], createdAt: b.p.Clock()}
+	for _, n := range nodes {
+		r.addNode(n)
+	}
+	b.rooms[roomName] = r
+	return true
+}
+
 // Node returns the media node of a room this Book knows.
 func (b *Book) Node(roomName string) (string, bool) {
 	b.mu.Lock()
