@@ -5,9 +5,9 @@
 #   scripts/devnet.sh up      create (first time) and start the devnet; with
 #                             REGISTER=1 also register one media node and one
 #                             orchestrator key by real txs; with NETWORK=1 run
-#                             the whole network: an orchestrator (with the web
-#                             client) and MEDIA_NODES (2) media nodes, registered and
-#                             staked by real txs; with FOREGROUND=1 stay
+#                             the whole network: ORCHESTRATORS (1) orchestrators
+#                             (with the web client) and MEDIA_NODES (2) media nodes,
+#                             registered and staked by real txs; with FOREGROUND=1 stay
 #                             attached until Ctrl-C, then stop cleanly
 #   scripts/devnet.sh down    stop the devnet's processes
 #   scripts/devnet.sh reset   stop and delete the devnet folder
@@ -32,7 +32,15 @@
 # minimum-gas-prices). With REGISTER=1 or NETWORK=1 the account app-owner
 # also creates the on-chain app APP_ID (demo), which the orchestrator may
 # bill, and funds its escrow with APP_FUNDS (10000000000uchr); the NETWORK=1
-# orchestrator bills its API key's and anonymous (web client) usage to it.
+# orchestrators bill their API key's and anonymous (web client) usage to it.
+#
+# ORCHESTRATORS (1, at most 9): orchestrator 1 lives in DEVNET_DIR/orchestrator
+# on ORCH_HTTP/ORCH_RPC, orchestrator i >= 2 in DEVNET_DIR/orchestrator-<i> on
+# ORCH_HTTP/ORCH_RPC + 10 × (i−1); all share one operator account and one API
+# key (orchestrator 1's), so an app's key works at whichever owns a room,
+# and the app APP_ID may be billed by each. Rooms are shared among them by
+# rendezvous hashing; any of them serves the web client and redirects a
+# join to the room's owner.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -269,18 +277,27 @@ node_id() {
   "$CHROOMD" node-key show "$1" | grep -o '"node_id": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{16,\}'
 }
 
-# setup_app ORCH_KEYFILE — app-owner creates the on-chain app APP_ID, which
-# the orchestrator with that node key may bill, and funds its escrow with
-# APP_FUNDS (once: a reused devnet keeps its app). Prints the app and its
-# escrow.
+# setup_app ORCH_KEYFILE... — app-owner creates the on-chain app APP_ID,
+# which the orchestrators with those node keys may bill, and funds its
+# escrow with APP_FUNDS (once: a reused devnet keeps its app; one that lacks
+# an orchestrator gets it with update-app). Prints the app and its escrow.
 setup_app() {
-  local orch_id log=$LOG_DIR/app-$APP_ID.log out balance
-  orch_id=$(node_id "$1") || fail "cannot read the orchestrator's node ID from $1"
+  local ids=() missing=0 kf id log=$LOG_DIR/app-$APP_ID.log out balance
+  for kf in "$@"; do
+    id=$(node_id "$kf") || fail "cannot read the orchestrator's node ID from $kf"
+    ids+=("$id")
+  done
   : >"$log"
   if out=$("$CHROOMD" query incentives app "$APP_ID" "${NODE[@]}" --output json 2>>"$log"); then
     step "app $APP_ID already exists"
-    echo "$out" | grep -q "\"$orch_id\"" ||
-      printf 'devnet: warning: app %s does not list orchestrator %s; its usage is refused or paid by the operator\n' "$APP_ID" "$orch_id" >&2
+    for id in "${ids[@]}"; do
+      echo "$out" | grep -q "\"$id\"" || missing=1
+    done
+    if [ "$missing" = 1 ]; then
+      step "letting orchestrators ${ids[*]} bill app $APP_ID"
+      send_tx "$log" incentives update-app "$APP_ID" "${ids[@]}" --from app-owner
+      out=$("$CHROOMD" query incentives app "$APP_ID" "${NODE[@]}" --output json 2>>"$log")
+    fi
   else
     if ! "$CHROOMD" keys show app-owner "${KR[@]}" >/dev/null 2>&1; then
       # A devnet created before app-owner was a genesis account.
@@ -288,8 +305,8 @@ setup_app() {
       "$CHROOMD" keys add app-owner "${KR[@]}" >>"$log" 2>&1 || fail "keys add app-owner failed" "$log"
       send_tx "$log" bank send validator "$("$CHROOMD" keys show app-owner -a "${KR[@]}")" 100000000000uchr --from validator
     fi
-    step "creating app $APP_ID (owner app-owner), billable by orchestrator $orch_id"
-    send_tx "$log" incentives create-app "$APP_ID" "$orch_id" --from app-owner
+    step "creating app $APP_ID (owner app-owner), billable by orchestrator(s) ${ids[*]}"
+    send_tx "$log" incentives create-app "$APP_ID" "${ids[@]}" --from app-owner
     step "funding app $APP_ID's escrow with $APP_FUNDS"
     send_tx "$log" incentives fund-app "$APP_ID" "$APP_FUNDS" --from app-owner
     out=$("$CHROOMD" query incentives app "$APP_ID" "${NODE[@]}" --output json 2>>"$log") ||
@@ -297,15 +314,22 @@ setup_app() {
   fi
   echo "$out" >>"$log"
   balance=$(echo "$out" | tr -d ' \n' | grep -o '"balance":{[^}]*}' | grep -o '"amount":"[0-9]*"' | grep -o '[0-9]\+' || true)
-  APP_LINE="app $APP_ID (owner app-owner, billable by orchestrator $orch_id): escrow ${balance:-?}uchr"
+  APP_LINE="app $APP_ID (owner app-owner, billable by orchestrator(s) ${ids[*]}): escrow ${balance:-?}uchr"
   step "$APP_LINE"
 }
 
-# configure_orchestrator — the devnet orchestrator pays gas at GAS_PRICES
-# and bills its API keys' and anonymous usage to the app APP_ID (the keys
+# configure_orchestrator — the devnet's orchestrators pay gas at GAS_PRICES
+# and bill their API keys' and anonymous usage to the app APP_ID (the keys
 # are added when an older 'orchestrator init' did not write them).
 configure_orchestrator() {
-  local cfg=$DEVNET_DIR/orchestrator/config.yaml
+  local o
+  for ((o = 1; o <= ORCHESTRATORS; o++)); do
+    configure_orchestrator_in "$(orch_home "$o")/config.yaml"
+  done
+}
+
+configure_orchestrator_in() {
+  local cfg=$1
   grep -q '^  gas_prices:' "$cfg" || sed -i 's/^  fees:.*/  gas_prices: x\n&/' "$cfg"
   sed -i -e "s/^  gas_prices:.*/  gas_prices: $GAS_PRICES/" -e 's/^  fees:.*/  fees: ""/' "$cfg"
   grep -q '^      bill_app:' "$cfg" || sed -i 's/^      max_rooms:.*/&\n      bill_app: x/' "$cfg"
@@ -317,12 +341,16 @@ print_help() {
   if [ "$NETWORK" = 1 ]; then
     cat <<MSG
 
-Chroom is running: chain $CHAIN_ID, one orchestrator, $MEDIA_NODES media node(s).
+Chroom is running: chain $CHAIN_ID, $ORCHESTRATORS orchestrator(s), $MEDIA_NODES media node(s).
 
   Web client:      http://127.0.0.1:$ORCH_HTTP/?room=demo
   Second person:   open the same URL in another browser window (or tab) and join the same room
   API:             http://127.0.0.1:$ORCH_HTTP/v1/openapi.json
 MSG
+    local o
+    for ((o = 2; o <= ORCHESTRATORS; o++)); do
+      echo "  Orchestrator $o:  http://127.0.0.1:$(orch_http "$o")/ (any orchestrator serves any room: a join is redirected to the room's owner)"
+    done
   fi
   local media orch owner
   media=$("$CHROOMD" keys show media-operator -a "${KR[@]}")
@@ -369,8 +397,15 @@ case $MEDIA_NODES in '' | *[!0-9]*) echo "MEDIA_NODES must be a number from 1 to
 TURN_BASE=${TURN_BASE:-3477}      # media node i relays on TURN_BASE+i
 TURN_TLS_BASE=${TURN_TLS_BASE:-5348} # and serves TURN over TLS on TURN_TLS_BASE+i
 METRICS_BASE=${METRICS_BASE:-9099} # media node i serves metrics on METRICS_BASE+i
-SERVICES=(orchestrator)
-for ((i = 1; i <= MEDIA_NODES; i++)); do SERVICES+=("media-$i"); done
+ORCHESTRATORS=${ORCHESTRATORS:-1}
+case $ORCHESTRATORS in '' | *[!0-9]*) echo "ORCHESTRATORS must be a number from 1 to 9, not '$ORCHESTRATORS'" >&2; exit 2 ;; esac
+{ [ "$ORCHESTRATORS" -ge 1 ] && [ "$ORCHESTRATORS" -le 9 ]; } || { echo "ORCHESTRATORS must be from 1 to 9" >&2; exit 2; }
+
+# Orchestrator I (1-based): service name (pid and log file), home, ports.
+orch_name() { if [ "$1" = 1 ]; then echo orchestrator; else echo "orchestrator-$1"; fi; }
+orch_home() { echo "$DEVNET_DIR/$(orch_name "$1")"; }
+orch_http() { echo $((ORCH_HTTP + 10 * ($1 - 1))); }
+orch_rpc() { echo $((ORCH_RPC + 10 * ($1 - 1))); }
 
 # media_base I prints media node I's first port (it uses base..base+3).
 media_base() {
@@ -381,8 +416,10 @@ media_base() {
 }
 
 service_ports() {
-  echo "ORCH_HTTP=$ORCH_HTTP ORCH_RPC=$ORCH_RPC"
   local i b
+  for ((i = 1; i <= ORCHESTRATORS; i++)); do
+    echo "$(orch_name "$i")=$(orch_http "$i"),$(orch_rpc "$i")"
+  done
   for ((i = 1; i <= MEDIA_NODES; i++)); do
     b=$(media_base "$i")
     echo "media-$i=$b($((b)),$((b + 1)),$((b + 2)),$((b + 3)))"
@@ -390,11 +427,12 @@ service_ports() {
 }
 
 check_service_ports() {
-  local p
-  for p in "$ORCH_HTTP" "$ORCH_RPC"; do
-    port_in_use "$p" && fail "port $p is already taken on 127.0.0.1; choose others with ORCH_HTTP=<port> ORCH_RPC=<port>"
+  local p i b
+  for ((i = 1; i <= ORCHESTRATORS; i++)); do
+    for p in "$(orch_http "$i")" "$(orch_rpc "$i")"; do
+      port_in_use "$p" && fail "port $p (orchestrator $i) is already taken on 127.0.0.1; choose others with ORCH_HTTP=<port> ORCH_RPC=<port> (orchestrator i adds 10 × (i−1))"
+    done
   done
-  local i b
   for ((i = 1; i <= MEDIA_NODES; i++)); do
     b=$(media_base "$i")
     for p in "$b" $((b + 1)) $((b + 3)); do
@@ -409,15 +447,25 @@ check_service_ports() {
 }
 
 init_services() {
-  local log=$LOG_DIR/init-services.log
-  if [ ! -f "$DEVNET_DIR/orchestrator/config.yaml" ]; then
-    step "creating the orchestrator in $DEVNET_DIR/orchestrator"
-    "$BIN_DIR/orchestrator" init --home "$DEVNET_DIR/orchestrator" --chain-id "$CHAIN_ID" --grpc "127.0.0.1:$GRPC_PORT" \
-      --rest-url "http://127.0.0.1:$API_PORT" --keyring-dir "$HOME_DIR" --key-name orchestrator-operator \
-      --http-port "$ORCH_HTTP" --rpc-port "$ORCH_RPC" --bind 127.0.0.1 --allow-private-endpoints --allow-anonymous-join --moniker orchestrator-1 >>"$log" 2>&1 ||
-      fail "orchestrator init failed" "$log"
-  fi
-  local i base
+  local log=$LOG_DIR/init-services.log i o home key
+  for ((o = 1; o <= ORCHESTRATORS; o++)); do
+    home=$(orch_home "$o")
+    if [ ! -f "$home/config.yaml" ]; then
+      step "creating orchestrator $o in $home"
+      "$BIN_DIR/orchestrator" init --home "$home" --chain-id "$CHAIN_ID" --grpc "127.0.0.1:$GRPC_PORT" \
+        --rest-url "http://127.0.0.1:$API_PORT" --keyring-dir "$HOME_DIR" --key-name orchestrator-operator \
+        --http-port "$(orch_http "$o")" --rpc-port "$(orch_rpc "$o")" --bind 127.0.0.1 --allow-private-endpoints --allow-anonymous-join \
+        --moniker "orchestrator-$o" >>"$log" 2>&1 ||
+        fail "orchestrator init failed" "$log"
+      if [ "$o" -gt 1 ]; then
+        # One API key for the whole devnet: orchestrator 1's.
+        key=$(grep -m1 '^    - key: ' "$(orch_home 1)/config.yaml" | sed 's/^    - key: //')
+        [ -n "$key" ] || fail "no API key in $(orch_home 1)/config.yaml"
+        sed -i "0,/^    - key: .*/s//    - key: $key/" "$home/config.yaml"
+      fi
+    fi
+  done
+  local base
   for ((i = 1; i <= MEDIA_NODES; i++)); do
     base=$(media_base "$i")
     if [ ! -f "$DEVNET_DIR/media-$i/config.yaml" ]; then
@@ -431,9 +479,11 @@ init_services() {
 }
 
 register_services() {
-  register orchestrator-1 orchestrator orchestrator-operator 5000000uchr \
-    "http://127.0.0.1:$ORCH_HTTP,http://127.0.0.1:$ORCH_RPC/rpc" "$DEVNET_DIR/orchestrator/node_key.json"
   local i base
+  for ((i = 1; i <= ORCHESTRATORS; i++)); do
+    register "orchestrator-$i" orchestrator orchestrator-operator 5000000uchr \
+      "http://127.0.0.1:$(orch_http "$i"),http://127.0.0.1:$(orch_rpc "$i")/rpc" "$(orch_home "$i")/node_key.json"
+  done
   for ((i = 1; i <= MEDIA_NODES; i++)); do
     base=$(media_base "$i")
     register "media-$i" media media-operator 5000000uchr \
@@ -490,7 +540,7 @@ stop_pid_file() {
 stop_services() {
   local f name
   # Every service this devnet ever ran (MEDIA_NODES may differ now).
-  for f in "$DEVNET_DIR/orchestrator.pid" "$DEVNET_DIR"/media-*.pid; do
+  for f in "$DEVNET_DIR"/orchestrator*.pid "$DEVNET_DIR"/media-*.pid; do
     name=$(basename "$f" .pid)
     stop_pid_file "$f" "$name" 30
   done
@@ -509,9 +559,12 @@ cmd_up() {
   if pid=$(running_pid); then
     fail "a devnet is already running from $DEVNET_DIR (chroomd pid $pid); stop it with 'make demo-stop' or start over with 'make demo-reset'"
   fi
-  if [ -f "$DEVNET_DIR/orchestrator.pid" ] && kill -0 "$(cat "$DEVNET_DIR/orchestrator.pid")" 2>/dev/null; then
-    fail "the demo's orchestrator is still running from an earlier devnet; stop it with 'make demo-stop'"
-  fi
+  local f
+  for f in "$DEVNET_DIR"/orchestrator*.pid; do
+    if [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then
+      fail "the demo's $(basename "$f" .pid) is still running from an earlier devnet; stop it with 'make demo-stop'"
+    fi
+  done
   check_ports
   [ "$NETWORK" = 1 ] && check_service_ports
   if [ -f "$HOME_DIR/config/genesis.json" ]; then
@@ -531,12 +584,15 @@ cmd_up() {
     init_services
     configure_orchestrator
     register_services
-    setup_app "$DEVNET_DIR/orchestrator/node_key.json"
-    local m
+    local keys=() m
+    for ((m = 1; m <= ORCHESTRATORS; m++)); do keys+=("$(orch_home "$m")/node_key.json"); done
+    setup_app "${keys[@]}"
     for ((m = 1; m <= MEDIA_NODES; m++)); do
       start_service "media-$m" "$BIN_DIR/medianode" "$DEVNET_DIR/media-$m" "http://127.0.0.1:$(media_base "$m")" --log-level "$MEDIA_LOG_LEVEL"
     done
-    start_service orchestrator "$BIN_DIR/orchestrator" "$DEVNET_DIR/orchestrator" "http://127.0.0.1:$ORCH_HTTP"
+    for ((m = 1; m <= ORCHESTRATORS; m++)); do
+      start_service "$(orch_name "$m")" "$BIN_DIR/orchestrator" "$(orch_home "$m")" "http://127.0.0.1:$(orch_http "$m")"
+    done
   fi
   print_help
   if [ -n "$OWNER_PID" ]; then

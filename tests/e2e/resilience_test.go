@@ -337,6 +337,13 @@ func recoveryLines(t *testing.T) []string {
 // grantSessionID is the session ID (hex) of the first connection made
 // with the join grant token (format.GrantSessionID of its iss and jti).
 func grantSessionID(t *testing.T, token string) string {
+	iss, jti := grantIDs(t, token)
+	return hex.EncodeToString(format.GrantSessionID(iss, jti, 0))
+}
+
+// grantIDs returns a join grant's issuer (iss, an orchestrator's node ID)
+// and grant ID (jti), unverified.
+func grantIDs(t *testing.T, token string) (iss, jti string) {
 	t.Helper()
 	parts := strings.Split(token, ".")
 	require.Len(t, parts, 3, "a JWT")
@@ -347,16 +354,21 @@ func grantSessionID(t *testing.T, token string) string {
 		Jti string `json:"jti"`
 	}
 	require.NoError(t, json.Unmarshal(payload, &c))
-	return hex.EncodeToString(format.GrantSessionID(c.Iss, c.Jti, 0))
+	return c.Iss, c.Jti
 }
 
 // acceptedOnChain returns the chain's EventReceiptAccepted for session id
 // (hex): how many, their verified seconds summed, and whether one epoch
 // appears twice; n is -1 if the query failed.
 func acceptedOnChain(t *testing.T, id string) (n int, seconds int, epochTwice bool) {
+	return acceptedOnChainAt(rpcPort, id)
+}
+
+// acceptedOnChainAt is acceptedOnChain on the chain whose RPC port is rpc.
+func acceptedOnChainAt(rpc int, id string) (n int, seconds int, epochTwice bool) {
 	out, err := exec.Command(filepath.Join(root, "build", "chroomd"), "query", "txs", "--query",
 		fmt.Sprintf(`chroom.verification.v1.EventReceiptAccepted.session_id='"%s"'`, id),
-		"--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort), "--limit", "100", "-o", "json").Output()
+		"--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpc), "--limit", "100", "-o", "json").Output()
 	if err != nil {
 		return -1, 0, false
 	}
