@@ -83,7 +83,7 @@ func (l *localnet) txJSON(t *testing.T, args ...string) string {
 // at and after it.
 func TestSoftwareUpgrade(t *testing.T) {
 	next := buildNext(t)
-	l := startLocalnet(t, validators)
+	l := startLocalnet(t, validators, false)
 	for i := 0; i < validators; i++ {
 		require.Eventually(t, func() bool { return height(i) >= 2 }, 60*time.Second, 500*time.Millisecond, "validator %d commits", i)
 	}

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,19 +51,23 @@ type localnet struct {
 	t   *testing.T
 	dir string
 	n   int
+	// register: devnet.sh REGISTER=1 (media-node-1 and orchestrator-1
+	// registered, app demo billable by the orchestrator; keys in
+	// dir/nodes/<name>/node_key.json).
+	register bool
 }
 
 func (l *localnet) env() []string {
 	return append(os.Environ(), "DEVNET_DIR="+l.dir, "CHAIN_ID="+chainID, fmt.Sprintf("VALIDATORS=%d", l.n),
 		fmt.Sprintf("RPC_PORT=%d", rpcPort), fmt.Sprintf("P2P_PORT=%d", p2pPort), fmt.Sprintf("GRPC_PORT=%d", grpcPort),
 		fmt.Sprintf("API_PORT=%d", apiPort), fmt.Sprintf("PORT_STRIDE=%d", portStride), fmt.Sprintf("OWNER_PID=%d", os.Getpid()),
-		"VOTING_PERIOD=10s")
+		"VOTING_PERIOD=10s", fmt.Sprintf("REGISTER=%d", map[bool]int{true: 1}[l.register]))
 }
 
-func startLocalnet(t *testing.T, n int) *localnet {
+func startLocalnet(t *testing.T, n int, register bool) *localnet {
 	dir, err := os.MkdirTemp("", "chroom-faults-")
 	require.NoError(t, err)
-	l := &localnet{t: t, dir: dir, n: n}
+	l := &localnet{t: t, dir: dir, n: n, register: register}
 	up := exec.Command("bash", "scripts/devnet.sh", "up")
 	up.Dir, up.Env = root, l.env()
 	out, err := up.CombinedOutput()
@@ -162,47 +165,6 @@ func (l *localnet) chroomd(args ...string) (string, error) {
 	return string(out), err
 }
 
-// txStream sends bank transfers from validator 0's account, one at a time
-// (each waits for its block), until stop is closed; it returns the hashes
-// the chain accepted into its mempool.
-func (l *localnet) txStream(t *testing.T, to string, stop <-chan struct{}) (hashes func() []string, wait func()) {
-	var mu sync.Mutex
-	var sent []string
-	done := make(chan struct{})
-	kr := []string{"--keyring-backend", "test", "--home", l.home(0), "--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort), "--chain-id", chainID}
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			out, err := l.chroomd(append([]string{"tx", "bank", "send", "validator", to, "1000uchr", "--yes", "--output", "json",
-				"--gas", "200000", "--gas-prices", "0.01uchr"}, kr...)...)
-			var res struct {
-				TxHash string `json:"txhash"`
-				Code   int    `json:"code"`
-			}
-			if err != nil || json.Unmarshal(jsonOf(out), &res) != nil || res.Code != 0 {
-				time.Sleep(500 * time.Millisecond) // the mempool refused it (say, a sequence not yet committed): try again
-				continue
-			}
-			mu.Lock()
-			sent = append(sent, res.TxHash)
-			mu.Unlock()
-			// Wait for it to be in a block before the next (sequence numbers).
-			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-				var tx struct{}
-				if rpc(0, "/tx?hash=0x"+res.TxHash, &tx) == nil {
-					break
-				}
-			}
-		}
-	}()
-	return func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), sent...) }, func() { <-done }
-}
-
 // pid is validator i's process ID (from its pid file).
 func (l *localnet) pid(t *testing.T, i int) int {
 	b, err := os.ReadFile(l.pidFile(i))
@@ -243,7 +205,9 @@ func (l *localnet) startCmd(t *testing.T, i int, cmd *exec.Cmd) {
 }
 
 // TestValidatorFaults: a 4-validator chain carries a steady stream of
-// transactions while one validator at a time fails —
+// usage-receipt transactions (MsgSubmitReceipts from the registered
+// orchestrator's operator, receiptStream) while one validator at a time
+// fails —
 //   - killed (SIGKILL), then started again;
 //   - paused (SIGSTOP) for 20 s, then continued (SIGCONT): a machine that
 //     hangs, or a VM that stalls;
@@ -252,28 +216,22 @@ func (l *localnet) startCmd(t *testing.T, i int, cmd *exec.Cmd) {
 //
 // and after each: the other three (more than 2/3 of the stake) kept
 // committing, the failed one catches up. At the end every validator has
-// the same app hash at every 5th height, and every transaction the chain
-// accepted is in a block exactly once (the receiver's balance counts each
-// transfer once). FAULT_BLOCKS (default 200) is how many blocks the run
-// spans at least.
+// the same app hash at every 5th height; every receipt submitted is
+// accepted exactly once, every one submitted a second time (each 10th
+// batch is) is refused as a duplicate, and x/verification's epoch totals
+// count each accepted receipt once. FAULT_BLOCKS (default 200) is how
+// many blocks the run spans at least.
 func TestValidatorFaults(t *testing.T) {
 	blocks := int64(200)
 	if v, err := strconv.Atoi(os.Getenv("FAULT_BLOCKS")); err == nil && v >= 30 {
 		blocks = int64(v)
 	}
-	l := startLocalnet(t, validators)
+	l := startLocalnet(t, validators, true)
 	start := height(0)
 	require.Positive(t, start)
 	for i := 1; i < validators; i++ {
 		require.Eventually(t, func() bool { return height(i) >= start }, 30*time.Second, 500*time.Millisecond, "validator %d follows", i)
 	}
-	out, err := l.chroomd("keys", "add", "sink", "--keyring-backend", "test", "--home", l.home(0), "--output", "json")
-	require.NoError(t, err, out)
-	var sink struct {
-		Address string `json:"address"`
-	}
-	require.NoError(t, json.Unmarshal(jsonOf(out), &sink))
-
 	// The validator to be partitioned later runs in its own cgroup (its
 	// sockets must be created there): restart it inside, let it catch up.
 	isolated := newNetGroup(t, "chroom-faults-partition")
@@ -285,7 +243,9 @@ func TestValidatorFaults(t *testing.T) {
 	require.Len(t, isolated.pidsIn(), 1, "validator %d's process is the cgroup's", validators-3)
 
 	stop := make(chan struct{})
-	hashes, wait := l.txStream(t, sink.Address, stop)
+	firstEpoch, err := currentEpoch()
+	require.NoError(t, err)
+	batches, wait := l.receiptStream(t, stop)
 	waitHeight := func(h int64, within time.Duration) {
 		t.Helper()
 		require.Eventually(t, func() bool { return height(0) >= h }, within, 500*time.Millisecond, "height %d", h)
@@ -351,30 +311,41 @@ func TestValidatorFaults(t *testing.T) {
 		checked++
 	}
 
-	// Every accepted transaction is in a block, once.
-	sent := hashes()
+	// Every receipt submitted is accepted on chain exactly once; each one
+	// sent again (a second tx with the same receipts) is refused as a
+	// duplicate; x/verification's epoch totals count each once.
+	sent := batches()
 	require.NotEmpty(t, sent)
-	seen := map[string]bool{}
-	for _, h := range sent {
-		require.False(t, seen[h], "tx %s sent twice", h)
-		seen[h] = true
-		var tx struct {
-			Height   string `json:"height"`
-			TxResult struct {
-				Code int `json:"code"`
-			} `json:"tx_result"`
+	accepted, resent := map[string]int{}, 0
+	for _, b := range sent {
+		code, acc, rej, err := txReceiptEvents(b.hash)
+		require.NoError(t, err, "tx %s is on chain", b.hash)
+		require.Zero(t, code, "tx %s succeeded", b.hash)
+		if b.resend {
+			resent += len(b.sessions)
+			require.Empty(t, acc, "tx %s repeats earlier receipts: none accepted", b.hash)
+			require.Len(t, rej, len(b.sessions), "tx %s: every repeated receipt refused", b.hash)
+			for _, r := range rej {
+				require.Equal(t, "REJECT_REASON_DUPLICATE", r, "tx %s", b.hash)
+			}
+			continue
 		}
-		require.NoError(t, rpc(0, "/tx?hash=0x"+h, &tx), "tx %s is on chain", h)
-		require.Zero(t, tx.TxResult.Code, "tx %s succeeded", h)
+		require.Empty(t, rej, "tx %s: no receipt refused", b.hash)
+		require.ElementsMatch(t, b.sessions, acc, "tx %s: each of its receipts accepted", b.hash)
+		for _, id := range acc {
+			accepted[id]++
+		}
 	}
-	out, err = l.chroomd("query", "bank", "balance", sink.Address, "uchr", "--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort), "--output", "json")
-	require.NoError(t, err, out)
-	var bal struct {
-		Balance struct {
-			Amount string `json:"amount"`
-		} `json:"balance"`
+	for id, n := range accepted {
+		require.Equal(t, 1, n, "session %s accepted once", id)
 	}
-	require.NoError(t, json.Unmarshal(jsonOf(out), &bal))
-	require.Equal(t, strconv.Itoa(1000*len(sent)), bal.Balance.Amount, "each of the %d transfers counted once", len(sent))
-	t.Logf("heights %d–%d: %d transfers on chain exactly once; app hashes equal on all %d validators at %d heights", start, end, len(sent), validators, checked)
+	lastEpoch, err := currentEpoch()
+	require.NoError(t, err)
+	var counted uint64
+	for e := firstEpoch; e <= lastEpoch; e++ {
+		counted += l.epochReceipts(t, e)
+	}
+	require.EqualValues(t, len(accepted), counted, "the epochs %d–%d count each accepted receipt once", firstEpoch, lastEpoch)
+	t.Logf("heights %d–%d: %d receipts in %d txs on chain exactly once (epochs %d–%d count %d); %d sent again, all refused as duplicates; app hashes equal on all %d validators at %d heights",
+		start, end, len(accepted), len(sent), firstEpoch, lastEpoch, counted, resent, validators, checked)
 }
