@@ -1,9 +1,12 @@
 package format
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/cosmos/gogoproto/jsonpb"
 )
 
 // MaxProbeErrorBytes bounds ProbeResult.Error.
@@ -79,4 +82,18 @@ func (s *SignedProbeResult) Verify(pubkey []byte, chainID string) bool {
 		return false
 	}
 	return Verify(pubkey, ObjectProbeResult, chainID, payload, s.Signature)
+}
+
+// MarshalJSON encodes s as proto3 JSON.
+func (s *SignedProbeResult) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := jsonMarshaler.Marshal(&buf, s); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// UnmarshalJSON decodes proto3 JSON into s; unknown fields are an error.
+func (s *SignedProbeResult) UnmarshalJSON(data []byte) error {
+	return jsonpb.Unmarshal(bytes.NewReader(data), s)
 }

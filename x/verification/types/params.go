@@ -21,8 +21,13 @@ const (
 	DefaultRTTZeroQualityMs = 1000
 	// DefaultMaxPrunePerBlock bounds replay-marker pruning per block.
 	DefaultMaxPrunePerBlock = 1000
-	// DefaultMaxProbesPerEpoch: up to 1000 media nodes probed per epoch.
-	DefaultMaxProbesPerEpoch = 1000
+	// DefaultMaxProbesPerEpoch is 0: QoS probes are off until governance
+	// turns them on (MsgUpdateParams), once orchestrators run the prober —
+	// on before that, every media node would fail its probes and be jailed.
+	DefaultMaxProbesPerEpoch = 0
+	// RecommendedMaxProbesPerEpoch is the value to turn probes on with: up
+	// to 1000 media nodes probed per epoch.
+	RecommendedMaxProbesPerEpoch = 1000
 	// DefaultProbeJailEpochs: three failed or missing probes in a row jail.
 	DefaultProbeJailEpochs = 3
 	// DefaultQualityHistoryEpochs keeps two days of hourly epochs.
