@@ -273,3 +273,37 @@ func (c *Client) account(ctx context.Context, addr string) (number, sequence uin
 	}
 	return res.GetInfo().GetAccountNumber(), res.GetInfo().GetSequence(), nil
 }
+
+// ProbeAssignment is one QoS probe the chain assigned in an epoch
+// (x/verification ProbeAssignments): orchestrator ProberID is to probe
+// media node MediaNodeID; Submitted says a result is on chain.
+type ProbeAssignment struct {
+	Epoch       int64
+	MediaNodeID string
+	ProberID    string
+	Submitted   bool
+}
+
+// ProbeAssignments returns every QoS probe assigned in epoch, all pages.
+func (c *Client) ProbeAssignments(ctx context.Context, epoch int64) ([]ProbeAssignment, error) {
+	q := verificationtypes.NewQueryClient(c.conn)
+	var out []ProbeAssignment
+	var key []byte
+	for {
+		res, err := q.ProbeAssignments(ctx, &verificationtypes.QueryProbeAssignmentsRequest{Epoch: epoch, Pagination: &query.PageRequest{Key: key, Limit: 1000}})
+		if err != nil {
+			return nil, fmt.Errorf("query probe assignments of epoch %d: %w", epoch, err)
+		}
+		done := map[string]bool{}
+		for _, p := range res.Probes {
+			done[p.Result.MediaNodeId] = true
+		}
+		for _, a := range res.Assignments {
+			out = append(out, ProbeAssignment{Epoch: a.Epoch, MediaNodeID: a.MediaNodeId, ProberID: a.ProberId, Submitted: done[a.MediaNodeId]})
+		}
+		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {
+			return out, nil
+		}
+		key = res.Pagination.NextKey
+	}
+}
