@@ -129,3 +129,37 @@ func proberCommand(configured []string) []string {
 	}
 	return nil
 }
+
+// network adapts the registry view and the chain client to
+// api.NetworkSource.
+type network struct {
+	v *chain.View
+	c *chain.Client
+}
+
+func (n network) AllNodes() []api.NodeInfo {
+	var out []api.NodeInfo
+	for _, x := range n.v.AllNodes() {
+		out = append(out, nodeInfo(x))
+	}
+	return out
+}
+
+func (n network) NodeHealth(ctx context.Context, id string) (api.NodeHealth, error) {
+	h, err := n.c.NodeHealth(ctx, id)
+	if err != nil {
+		return api.NodeHealth{}, err
+	}
+	out := api.NodeHealth{Score: h.Score, ConsecutiveFailedProbes: h.ConsecutiveFailedProbes, ProbesPassed: h.ProbesPassed,
+		ProbesFailed: h.ProbesFailed, LastProbedEpoch: h.LastProbedEpoch, History: []api.QualityPoint{}}
+	if len(h.Probes) > 0 {
+		p := h.Probes[0]
+		out.LastProbe = &api.ProbeSummary{Epoch: p.Epoch, Connected: p.Connected, SetupMs: p.SetupMs, RttMs: p.RttMs, JitterMs: p.JitterMs,
+			LossPermille: p.LossPermille, BitrateKbps: p.BitrateKbps, TargetKbps: p.TargetKbps, Error: p.Error, Quality: p.Quality}
+	}
+	for _, q := range h.History {
+		out.History = append(out.History, api.QualityPoint{Epoch: q.Epoch, Probed: q.Probed, ProbeQuality: q.ProbeQuality,
+			ClientSeconds: q.ClientSeconds, ClientQuality: q.ClientQuality, Score: q.Score})
+	}
+	return out, nil
+}

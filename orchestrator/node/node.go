@@ -146,7 +146,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	o.api = api.New(api.Config{Key: o.key, ChainID: chainID, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, KeyPolicies: policies, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin, AnonymousBillApp: cfg.API.AnonymousBillApp, Webhooks: hooks,
 		Sessions: o.book, Region: cfg.Node.Region,
 		RateLimits: api.RateLimits{JoinPerIP: rl.JoinPerIP, JoinBurstPerIP: rl.JoinBurstPerIP, AdminPerIP: rl.AdminPerIP,
-			AdminBurstPerIP: rl.AdminBurstPerIP, JoinPerKey: rl.JoinPerKey, JoinBurstPerKey: rl.JoinBurstPerKey}, Directory: dir, Loads: o.loads, Admin: o.admin, Rewards: rewards{o.client}, Peers: o.peerset, Logger: log, Registry: o.reg})
+			AdminBurstPerIP: rl.AdminBurstPerIP, JoinPerKey: rl.JoinPerKey, JoinBurstPerKey: rl.JoinBurstPerKey}, Directory: dir, Loads: o.loads, Admin: o.admin, Rewards: rewards{o.client}, Peers: o.peerset, Logger: log, Registry: o.reg, Network: network{v: o.view, c: o.client}})
 	metrics, err := attest.NewMetrics(o.reg)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
 
@@ -158,6 +159,16 @@ func TestProbesFindALossyNode(t *testing.T) {
 	require.Less(t, dec(hl.Health.Score), dec(hh.Health.Score), "the lossy node scores below the healthy one")
 	require.Less(t, dec(hl.Health.Score), 0.5, "two epochs of failed probe quality take the score below the selector's floor")
 	require.Less(t, hh.RecentProbes[0].Result.LossPermille, 20, "the healthy node's probe shows no real loss: %+v", hh.RecentProbes[0].Result)
+
+	// The web client's network page shows both nodes, the lossy one with
+	// the lower score.
+	b := browser(t)
+	page := tab(t, b)
+	require.NoError(t, chromedp.Run(page, chromedp.Navigate(fmt.Sprintf("http://127.0.0.1:%d/network.html", pHTTP))))
+	waitFor(t, page, "the network page lists both media nodes", `document.querySelectorAll("#network-rows tr").length === 2`, 30*time.Second)
+	scores := eval[map[string]string](t, page, `Object.fromEntries([...document.querySelectorAll("#network-rows tr")].map(r => [r.dataset.nodeId, r.dataset.score]))`)
+	require.Less(t, dec(scores[lossy]), dec(scores[healthy]), "the network page shows the lossy node's lower score: %v", scores)
+	require.Equal(t, 2, eval[int](t, page, `document.querySelectorAll("#network-rows svg polyline").length`), "a score chart per node")
 
 	// New rooms go to the healthy node (the orchestrator reads the score
 	// from the registry).
