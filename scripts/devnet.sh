@@ -21,7 +21,8 @@
 # chain's default is 48 h). PROBES=1 turns the chain's QoS probes on
 # (max_probes_per_epoch 1000; off by default) and PROBE_JAIL_EPOCHS (3) sets
 # after how many failed probes in a row a media node is jailed; the
-# orchestrators then probe the media nodes each epoch. VALIDATORS (1): how
+# orchestrators then probe the media nodes each epoch, each probe measuring
+# PROBE_DURATION (5s; an orchestrator's default is 10s). VALIDATORS (1): how
 # many validators, each with an equal stake, its own home
 # (DEVNET_DIR/chroomd for the first, DEVNET_DIR/validator-<i> for the
 # others) and ports (each base port + i × PORT_STRIDE, default 100), all
@@ -61,6 +62,7 @@ EPOCH_DURATION=${EPOCH_DURATION:-30s}
 VOTING_PERIOD=${VOTING_PERIOD:-30s}
 PROBES=${PROBES:-0}
 PROBE_JAIL_EPOCHS=${PROBE_JAIL_EPOCHS:-3}
+PROBE_DURATION=${PROBE_DURATION:-5s}
 VALIDATORS=${VALIDATORS:-1}
 PORT_STRIDE=${PORT_STRIDE:-100}
 FOREGROUND=${FOREGROUND:-0}
@@ -343,6 +345,9 @@ configure_orchestrator() {
 
 configure_orchestrator_in() {
   local cfg=$1
+  if grep -q '^probes:' "$cfg"; then
+    sed -i -e "s/^  duration: .*/  duration: $PROBE_DURATION/" -e "s/^  check_interval: .*/  check_interval: 5s/" "$cfg"
+  fi
   grep -q '^  gas_prices:' "$cfg" || sed -i 's/^  fees:.*/  gas_prices: x\n&/' "$cfg"
   sed -i -e "s/^  gas_prices:.*/  gas_prices: $GAS_PRICES/" -e 's/^  fees:.*/  fees: ""/' "$cfg"
   grep -q '^      bill_app:' "$cfg" || sed -i 's/^      max_rooms:.*/&\n      bill_app: x/' "$cfg"

@@ -25,13 +25,13 @@ const (
 	pHTTP    = 24800
 	pMedia1  = 24880
 	pMedia2  = 24890
-	pEpoch   = 20 * time.Second
+	pEpoch   = 30 * time.Second
 	pJailing = 2
 )
 
 // probeDevnet is a devnet of its own with QoS probes on (PROBES=1): one
 // validator, one orchestrator (the prober of both media nodes: they have
-// another operator), two media nodes, 20 s epochs, jail after 2 failed
+// another operator), two media nodes, 30 s epochs, jail after 2 failed
 // probes in a row.
 type probeDevnet struct{ dir string }
 
