@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -104,23 +103,8 @@ func dec(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
 // (SIGKILL): after PROBE_JAIL_EPOCHS failed probes in a row the chain
 // jails it.
 func TestProbesFindALossyNode(t *testing.T) {
-	dir, err := os.MkdirTemp("", "chroom-e2e-probes-")
-	require.NoError(t, err)
-	d := &probeDevnet{dir: dir}
-	up := exec.Command("bash", "scripts/devnet.sh", "up")
-	up.Dir, up.Env = root, d.env()
-	out, err := up.CombinedOutput()
-	require.NoError(t, err, "devnet up: %s", out)
-	t.Cleanup(func() {
-		down := exec.Command("bash", "scripts/devnet.sh", "down")
-		down.Dir, down.Env = root, d.env()
-		_ = down.Run()
-		if t.Failed() || os.Getenv("CHROOM_E2E_KEEP") != "" {
-			t.Logf("the probe devnet is kept in %s (logs in %s/logs)", dir, dir)
-		} else {
-			os.RemoveAll(dir)
-		}
-	})
+	d := &probeDevnet{}
+	dir := startOwnDevnet(t, "chroom-e2e-probes-", "the probe devnet", func(dir string) []string { d.dir = dir; return d.env() })
 	healthy := nodeKeyID(t, filepath.Join(dir, "media-1", "node_key.json"))
 	lossy := nodeKeyID(t, filepath.Join(dir, "media-2", "node_key.json"))
 
