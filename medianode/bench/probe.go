@@ -42,7 +42,8 @@ type ProbeMeasurement struct {
 	// packets received (RFC 3550 §6.4.1's D, unsmoothed).
 	JitterMs uint32 `json:"jitter_ms"`
 	// LossPermille is the share of packets sent in the window that never
-	// came back, in thousandths.
+	// came back, in thousandths: the path's loss there and back, before
+	// any retransmission (the probe's clients negotiate no NACK).
 	LossPermille uint32 `json:"loss_permille"`
 	// BitrateKbps is the payload bitrate received back; TargetKbps what was sent.
 	BitrateKbps uint32 `json:"bitrate_kbps"`
@@ -72,6 +73,10 @@ func Probe(ctx context.Context, cfg ProbeConfig) ProbeMeasurement {
 	if cfg.PayloadBytes < MinPayloadBytes || cfg.PayloadBytes > 1200 {
 		return fail(fmt.Errorf("payload must be %d–1200 bytes, got %d", MinPayloadBytes, cfg.PayloadBytes))
 	}
+	// The path's own loss: nothing is retransmitted (an SFU's NACK
+	// retransmissions would hide up to tens of percent of loss, as
+	// they hide it from a call at the price of delay and freezes).
+	cfg.Client.NoRetransmission = true
 	api, err := newClientAPI(cfg.Client)
 	if err != nil {
 		return fail(err)

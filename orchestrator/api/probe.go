@@ -21,8 +21,9 @@ type ProbeGrants struct {
 // room named like any other (16 random hex characters) placed on the node,
 // a participant that publishes and a viewer, with anonymous-looking
 // identities — to the node, two people in a call, as the probe must be
-// (a node cannot tell a probe from a user). The sessions are recorded and
-// receipted like any others, billed to the operator's account (no app).
+// (a node cannot tell a probe from a user). The node's receipts for them
+// are acknowledged like any others but never submitted (session
+// ErrProbeSession): a probe is neither paid work nor client evidence.
 // Errors: the node is not an ACTIVE media node here, or a grant could not
 // be made.
 func (s *Server) ProbeGrants(nodeID string) (ProbeGrants, error) {
@@ -43,7 +44,7 @@ func (s *Server) ProbeGrants(nodeID string) (ProbeGrants, error) {
 		if err != nil {
 			return ProbeGrants{}, err
 		}
-		sess, err := s.book.Admit(session.Admission{Room: room, NodeID: nodeID, Identity: AnonymousPrefix + who[:12], Role: role})
+		sess, err := s.book.Admit(session.Admission{Room: room, NodeID: nodeID, Identity: AnonymousPrefix + who[:12], Role: role, Probe: true})
 		if err != nil {
 			return ProbeGrants{}, fmt.Errorf("probe grant: %w", err)
 		}
