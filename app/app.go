@@ -276,7 +276,9 @@ func New(
 		app.BankKeeper, app.VerificationKeeper, app.RegistryKeeper, &app.EpochsKeeper, authority,
 	)
 	app.VerificationKeeper.SetFeeCollector(app.IncentivesKeeper) // usage fees go to the reward pool
-	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.IncentivesKeeper.Hooks()))
+	// x/verification first: at an epoch's end it finalizes the QoS probes
+	// of the epoch x/incentives then schedules for its split.
+	app.EpochsKeeper.SetHooks(epochstypes.NewMultiEpochHooks(app.VerificationKeeper.Hooks(), app.IncentivesKeeper.Hooks()))
 
 	app.ModuleManager = module.NewManager(
 		genutil.NewAppModule(app.AccountKeeper, app.StakingKeeper, app, txConfig),

@@ -24,6 +24,9 @@ const (
 	// ObjectRelayDial proves that the media node named in a relay grant is
 	// the one dialling a relay leg with it (RelayDialPayload).
 	ObjectRelayDial = "relay-dial"
+	// ObjectProbeResult is a QoS probe's result signed by its prober
+	// orchestrator (ProbeResult).
+	ObjectProbeResult = "probe-result"
 )
 
 // RelayDialPayload is what a pulling media node signs (ObjectRelayDial)

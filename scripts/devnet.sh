@@ -18,7 +18,11 @@
 # (26657), P2P_PORT (26656), GRPC_PORT (9090), API_PORT (1317), and
 # EPOCH_DURATION (30s) of the "chroom" reward epoch, VOTING_PERIOD (30s)
 # of governance proposals (the expedited period is half of it; a real
-# chain's default is 48 h). VALIDATORS (1): how
+# chain's default is 48 h). PROBES=1 turns the chain's QoS probes on
+# (max_probes_per_epoch 1000; off by default) and PROBE_JAIL_EPOCHS (3) sets
+# after how many failed probes in a row a media node is jailed; the
+# orchestrators then probe the media nodes each epoch, each probe measuring
+# PROBE_DURATION (5s; an orchestrator's default is 10s). VALIDATORS (1): how
 # many validators, each with an equal stake, its own home
 # (DEVNET_DIR/chroomd for the first, DEVNET_DIR/validator-<i> for the
 # others) and ports (each base port + i × PORT_STRIDE, default 100), all
@@ -56,6 +60,9 @@ REGISTER=${REGISTER:-0}
 NETWORK=${NETWORK:-0}
 EPOCH_DURATION=${EPOCH_DURATION:-30s}
 VOTING_PERIOD=${VOTING_PERIOD:-30s}
+PROBES=${PROBES:-0}
+PROBE_JAIL_EPOCHS=${PROBE_JAIL_EPOCHS:-3}
+PROBE_DURATION=${PROBE_DURATION:-5s}
 VALIDATORS=${VALIDATORS:-1}
 PORT_STRIDE=${PORT_STRIDE:-100}
 FOREGROUND=${FOREGROUND:-0}
@@ -162,6 +169,10 @@ init_chain() {
     # Proposals (software upgrades, parameter changes) decided in seconds.
     local g="$HOME_DIR/config/genesis.json" vp=${VOTING_PERIOD%s}
     sed -i -E "s/\"voting_period\": *\"[0-9]+s\"/\"voting_period\": \"${vp}s\"/; s/\"expedited_voting_period\": *\"[0-9]+s\"/\"expedited_voting_period\": \"$((vp / 2))s\"/" "$g"
+    # QoS probes (x/verification): on with PROBES=1 (the chain's default is off).
+    if [ "$PROBES" = 1 ]; then
+      sed -i -E "s/\"max_probes_per_epoch\": *[0-9]+/\"max_probes_per_epoch\": 1000/; s/\"probe_jail_epochs\": *[0-9]+/\"probe_jail_epochs\": $PROBE_JAIL_EPOCHS/" "$g"
+    fi
     "$CHROOMD" genesis gentx validator 10000000000uchr --chain-id "$CHAIN_ID" "${KR[@]}"
     # Every validator signs its gentx over the same accounts; the first
     # collects them into the genesis all of them start from.
@@ -179,6 +190,10 @@ init_chain() {
   } >>"$log" 2>&1 || fail "creating the genesis failed" "$log"
   grep -q "\"voting_period\": \"${VOTING_PERIOD}\"" "$HOME_DIR/config/genesis.json" ||
     fail "could not set the governance voting period ($VOTING_PERIOD) in $HOME_DIR/config/genesis.json" "$log"
+  if [ "$PROBES" = 1 ]; then
+    grep -q '"max_probes_per_epoch": 1000' "$HOME_DIR/config/genesis.json" ||
+      fail "could not turn QoS probes on in $HOME_DIR/config/genesis.json" "$log"
+  fi
 
   local peers=() id
   for i in $(validators); do
@@ -330,6 +345,9 @@ configure_orchestrator() {
 
 configure_orchestrator_in() {
   local cfg=$1
+  if grep -q '^probes:' "$cfg"; then
+    sed -i -e "s/^  duration: .*/  duration: $PROBE_DURATION/" -e "s/^  check_interval: .*/  check_interval: 5s/" "$cfg"
+  fi
   grep -q '^  gas_prices:' "$cfg" || sed -i 's/^  fees:.*/  gas_prices: x\n&/' "$cfg"
   sed -i -e "s/^  gas_prices:.*/  gas_prices: $GAS_PRICES/" -e 's/^  fees:.*/  fees: ""/' "$cfg"
   grep -q '^      bill_app:' "$cfg" || sed -i 's/^      max_rooms:.*/&\n      bill_app: x/' "$cfg"

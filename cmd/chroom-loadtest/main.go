@@ -56,6 +56,11 @@ Usage:
   chroom-loadtest sfu [flags]       serve a throwaway Chroom SFU; prints one JSON
                                     line {whip, whep, publisher_token,
                                     viewer_token, pid}; its CPU use at exit
+  chroom-loadtest probe < REQUEST   one QoS probe of a media node (what an
+                                    orchestrator runs for x/verification): reads
+                                    {whip, whep, publish_token, view_token,
+                                    duration_ms, target_kbps} as JSON on stdin,
+                                    prints the measurement as one JSON line
   chroom-loadtest direct [flags]    no SFU: the publisher's track goes straight
                                     to each subscriber (client-stack floor)
 
@@ -77,6 +82,8 @@ func main() {
 		err = sfuCmd(os.Args[2:])
 	case "direct":
 		err = directCmd(os.Args[2:])
+	case "probe":
+		err = probeCmd(os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -538,4 +545,46 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// probeRequest is what `chroom-loadtest probe` reads on stdin (the grants
+// stay out of the process list).
+type probeRequest struct {
+	WHIP         string `json:"whip"`
+	WHEP         string `json:"whep"`
+	PublishToken string `json:"publish_token"`
+	ViewToken    string `json:"view_token"`
+	DurationMs   int64  `json:"duration_ms"`
+	TargetKbps   int    `json:"target_kbps"`
+}
+
+// probeCmd runs one QoS probe (bench.Probe) and prints its measurement.
+func probeCmd(args []string) error {
+	fs := flag.NewFlagSet("probe", flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprint(os.Stderr, `Usage: chroom-loadtest probe < REQUEST.json
+
+Runs one QoS probe of a media node: a WHIP publisher sends a synthetic
+stream at target_kbps, a WHEP viewer receives it back through the node for
+duration_ms; prints {connected, error, setup_ms, rtt_ms, jitter_ms,
+loss_permille, bitrate_kbps, target_kbps} as one JSON line. REQUEST is
+{"whip", "whep", "publish_token", "view_token", "duration_ms", "target_kbps"}.
+`)
+	}
+	_ = fs.Parse(args)
+	var req probeRequest
+	dec := json.NewDecoder(io.LimitReader(os.Stdin, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return fmt.Errorf("probe request on stdin: %w", err)
+	}
+	if req.WHIP == "" || req.WHEP == "" || req.PublishToken == "" || req.ViewToken == "" {
+		return errors.New("probe request: whip, whep, publish_token and view_token are required")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := bench.Probe(ctx, bench.ProbeConfig{WHIP: req.WHIP, WHEP: req.WHEP, PublishToken: req.PublishToken, ViewToken: req.ViewToken,
+		Duration: time.Duration(req.DurationMs) * time.Millisecond, TargetKbps: req.TargetKbps,
+		Client: bench.ClientOptions{PionLogLevel: logging.LogLevelError}})
+	return json.NewEncoder(os.Stdout).Encode(m)
 }

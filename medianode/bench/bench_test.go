@@ -57,3 +57,31 @@ func TestRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeThroughChroomSFU: a QoS probe through an in-process Chroom SFU
+// on loopback connects and gets its stream back whole; a probe with a
+// grant the node refuses is not connected and says why.
+func TestProbeThroughChroomSFU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts WebRTC sessions")
+	}
+	s, err := StartSFU(SFUOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m := Probe(context.Background(), ProbeConfig{WHIP: s.WHIP, WHEP: s.WHEP, PublishToken: s.PublisherToken, ViewToken: s.ViewerTokens[0],
+		Duration: 2 * time.Second, TargetKbps: 400})
+	if !m.Connected || m.Error != "" {
+		t.Fatalf("probe not connected: %+v", m)
+	}
+	// Loopback loses nothing the machine does not drop; a busy CI machine may.
+	if m.LossPermille > 50 || m.BitrateKbps < 300 || m.BitrateKbps > 450 || m.TargetKbps != 400 || m.SetupMs == 0 || m.RttMs > 500 {
+		t.Fatalf("implausible probe: %+v", m)
+	}
+	bad := Probe(context.Background(), ProbeConfig{WHIP: s.WHIP, WHEP: s.WHEP, PublishToken: "not-a-grant", ViewToken: s.ViewerTokens[1], Duration: time.Second})
+	if bad.Connected || bad.Error == "" {
+		t.Fatalf("a refused grant must give a failed probe with a reason: %+v", bad)
+	}
+	t.Logf("probe: %+v; refused: %s", m, bad.Error)
+}

@@ -57,6 +57,9 @@ type ClientOptions struct {
 	SRTP string
 	// PionLogLevel is the level of Pion's loggers (default error).
 	PionLogLevel logging.LogLevel
+	// NoRetransmission leaves NACK out (no retransmissions): what arrives
+	// shows the path's own loss (QoS probes).
+	NoRetransmission bool
 }
 
 // newClientAPI returns the API of the load-test clients: Pion's default
@@ -68,7 +71,16 @@ func newClientAPI(o ClientOptions) (*webrtc.API, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+	if o.NoRetransmission {
+		// Pion's defaults without NACK: no nack feedback is negotiated, so
+		// nothing is asked for again or retransmitted either way.
+		if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+			return nil, err
+		}
+		if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
+			return nil, err
+		}
+	} else if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		return nil, err
 	}
 	if o.PionLogLevel == 0 {

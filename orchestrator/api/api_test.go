@@ -728,3 +728,42 @@ func TestCascadeLinksTheRoomsNodes(t *testing.T) {
 	r := e.do("POST", "/v1/rooms/big/join", "", `{"name":"Eve","role":"relay"}`)
 	require.Equal(t, http.StatusBadRequest, r.status)
 }
+
+type netSource struct{ nodes []api.NodeInfo }
+
+func (n netSource) AllNodes() []api.NodeInfo { return n.nodes }
+func (n netSource) NodeHealth(_ context.Context, id string) (api.NodeHealth, error) {
+	return api.NodeHealth{Score: 0.42, ProbesFailed: 2, LastProbe: &api.ProbeSummary{Epoch: 9, Connected: true, LossPermille: 300, TargetKbps: 500},
+		History: []api.QualityPoint{{Epoch: 9, Probed: true, Score: 0.42}, {Epoch: 8, Probed: true, Score: 0.6}}}, nil
+}
+
+// TestNetworkView: GET /v1/network lists every registered node, media
+// nodes first by region, with a media node's health and score history and
+// its operator's claimable rewards.
+func TestNetworkView(t *testing.T) {
+	e := newEnv(t, true)
+	jailed := mustKey(t)
+	src := netSource{nodes: []api.NodeInfo{
+		{ID: e.key.ID, Type: "orchestrator", Status: "active", Region: "DE", Operator: "op-o"},
+		{ID: jailed.ID, Type: "media", Status: "jailed", Region: "NL", Operator: "op-m", Quality: 0.42},
+		{ID: e.media.ID, Type: "media", Status: "active", Region: "DE", Operator: "op-m", Quality: 1},
+	}}
+	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, AllowAnonymousJoin: true, Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin,
+		Rewards: rewards{}, Peers: e.peers, Network: src})
+	e.srv.Config.Handler = e.api.Handler()
+	r := e.do("GET", "/v1/network", "", "")
+	require.Equal(t, http.StatusOK, r.status, "%v", r.body)
+	nodes := r.body["nodes"].([]any)
+	require.Len(t, nodes, 3)
+	first := nodes[0].(map[string]any)
+	require.Equal(t, e.media.ID, first["id"], "media nodes first, by region (DE before NL)")
+	require.Equal(t, jailed.ID, nodes[1].(map[string]any)["id"])
+	require.Equal(t, "jailed", nodes[1].(map[string]any)["status"], "jailed nodes are listed too")
+	require.Equal(t, "orchestrator", nodes[2].(map[string]any)["type"])
+	h := first["health"].(map[string]any)
+	require.Equal(t, 0.42, h["score"])
+	require.Len(t, h["history"], 2)
+	require.Equal(t, float64(300), h["last_probe"].(map[string]any)["loss_permille"])
+	require.Equal(t, map[string]any{"denom": "uchr", "amount": "1234"}, first["claimable_rewards"])
+	require.Nil(t, nodes[2].(map[string]any)["health"], "orchestrators have no probe health")
+}

@@ -85,6 +85,8 @@ var openAPI = []byte(`{
     "/v1/nodes/{id}": {"get": {"summary": "A registered node and its operator's claimable rewards",
       "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{40}$"}}],
       "responses": {"200": {"description": "node"}, "404": {"$ref": "#/components/responses/Error"}}}},
+    "/v1/network": {"get": {"summary": "Every registered node: status, region, quality score; media nodes' QoS probe health, last probe and score history; operators' claimable rewards (the web client's network page; read at most every 5 s)",
+      "responses": {"200": {"description": "{nodes: [{id, type, moniker, region, status, operator, quality_score, claimable_rewards?, health?: {score, consecutive_failed_probes, probes_passed, probes_failed, last_probed_epoch, last_probe?, history: [{epoch, probed, probe_quality, client_seconds, client_quality, score}]}}]}"}, "404": {"$ref": "#/components/responses/Error"}}}},
     "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
     "/readyz": {"get": {"summary": "Readiness: registry loaded and at least one ACTIVE media node reporting load", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
     "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "metrics"}}}}

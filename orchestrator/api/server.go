@@ -81,6 +81,9 @@ type Config struct {
 	// room's node unreachable (the join's unreachable_node). Nil: GET the
 	// node's /ping with a 1.5 s timeout.
 	Probe func(ctx context.Context, node NodeInfo) error
+	// Network, if set, serves GET /v1/network (the web client's network
+	// page).
+	Network NetworkSource
 }
 
 // Server is the orchestrator HTTP API.
@@ -97,6 +100,7 @@ type Server struct {
 	redirect prometheus.Counter
 
 	joinsPerIP, adminPerIP, joinsPerKey *limiters
+	netCache                            networkCache
 }
 
 // New returns the API server.
@@ -137,6 +141,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE /v1/rooms/{room}/participants/{identity}", s.remove)
 	mux.HandleFunc("DELETE /v1/rooms/{room}", s.endRoom)
 	mux.HandleFunc("GET /v1/nodes/{id}", s.nodeInfo)
+	mux.HandleFunc("GET /v1/network", s.network)
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)

@@ -12,6 +12,10 @@ const (
 	// ResultDuplicate: the very same receipt was countersigned before; it
 	// is acknowledged again and not queued a second time.
 	ResultDuplicate = "duplicate"
+	// ResultProbe: the receipt of a QoS probe's session: acknowledged to
+	// the node (which cannot tell a probe from a user) and dropped, never
+	// countersigned nor submitted.
+	ResultProbe = "probe"
 	// ResultMalformed: no receipt, ValidateBasic fails, or the media node
 	// signature is not 64 bytes.
 	ResultMalformed = "malformed"

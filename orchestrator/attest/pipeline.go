@@ -231,7 +231,7 @@ func (p *Pipeline) Intake(from string, rs []*format.SignedReceipt) (accepted []i
 			if err == nil {
 				err = fmt.Errorf("receipt %d: %w", i, terr)
 			}
-		case result == ResultCountersigned || result == ResultDuplicate:
+		case result == ResultCountersigned || result == ResultDuplicate || result == ResultProbe:
 			accepted = append(accepted, i)
 		default:
 			refused[i] = result + ": " + detail
@@ -293,6 +293,8 @@ func (p *Pipeline) intakeOne(from string, s *format.SignedReceipt) (result, deta
 			return ResultUnknownSession, err.Error(), nil
 		case errors.Is(err, ErrOutOfTolerance):
 			return ResultOutOfTolerance, err.Error(), nil
+		case errors.Is(err, session.ErrProbeSession):
+			return ResultProbe, "", nil
 		default:
 			return ResultError, "", fmt.Errorf("check session %s: %w", r.SessionIDHex(), err)
 		}

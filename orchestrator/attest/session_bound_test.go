@@ -68,3 +68,32 @@ func TestLoneMediaNodeCannotInventSessions(t *testing.T) {
 	require.Contains(t, ref[4], attest.ResultOutOfTolerance, "no more time than the node reported connected")
 	require.Equal(t, 1, e.queueLen())
 }
+
+// TestProbeReceiptsAreAcknowledgedNotSubmitted: the receipt of a QoS
+// probe's session is acknowledged to the media node like any other (the
+// node cannot tell a probe from a user) but never countersigned or queued
+// for the chain: a probe is neither paid work nor client evidence.
+func TestProbeReceiptsAreAcknowledgedNotSubmitted(t *testing.T) {
+	e := newEnv(t)
+	t0 := time.UnixMilli(1_767_225_600_000)
+	now := t0
+	clock := func() time.Time { return now }
+	book := session.New(session.Params{Nodes: oneNode{clock}, Clock: clock})
+	_, _, err := book.Place("probe-room", "DE", nil)
+	require.NoError(t, err)
+	rec, err := book.Admit(session.Admission{Room: "probe-room", NodeID: mediaKey.ID, Identity: "guest-p", Role: "participant", Probe: true})
+	require.NoError(t, err)
+	_, err = book.Apply(mediaKey.ID, session.Event{Type: noderpc.SessionJoined, Room: "probe-room", Identity: "guest-p", GrantID: rec.JTI, At: t0.Add(time.Second)})
+	require.NoError(t, err)
+	now = t0.Add(time.Minute)
+	e.p.Sessions = session.Checker{Book: book, Tolerance: session.Tolerance{Clock: 5 * time.Second}}
+	r := format.UsageReceipt{SessionId: format.GrantSessionID(orchKey.ID, rec.JTI, 0), RoomHash: format.RoomHash("probe-room"), MediaNodeId: mediaKey.ID,
+		OrchestratorId: orchKey.ID, Epoch: 7, StartUnixMs: t0.Add(time.Second).UnixMilli(), EndUnixMs: t0.Add(11 * time.Second).UnixMilli(), BytesIn: 600_000, PacketsSent: 10}
+	s, err := format.SignReceipt(mediaKey, chainID, r)
+	require.NoError(t, err)
+	acc, ref, err := e.p.Intake(mediaKey.ID, []*format.SignedReceipt{s})
+	require.NoError(t, err)
+	require.Equal(t, []int{0}, acc, "acknowledged: the node drops it")
+	require.Empty(t, ref)
+	require.Zero(t, e.queueLen(), "nothing queued for the chain")
+}

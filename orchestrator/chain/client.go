@@ -31,6 +31,7 @@ import (
 
 	authv1beta1 "cosmossdk.io/api/cosmos/auth/v1beta1"
 	cmtv1beta1 "cosmossdk.io/api/cosmos/base/tendermint/v1beta1"
+	sdkmath "cosmossdk.io/math"
 	"github.com/cosmos/cosmos-sdk/codec"
 	"github.com/cosmos/cosmos-sdk/codec/address"
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
@@ -272,4 +273,97 @@ func (c *Client) account(ctx context.Context, addr string) (number, sequence uin
 		return 0, 0, fmt.Errorf("query account %s: no account info", addr)
 	}
 	return res.GetInfo().GetAccountNumber(), res.GetInfo().GetSequence(), nil
+}
+
+// ProbeAssignment is one QoS probe the chain assigned in an epoch
+// (x/verification ProbeAssignments): orchestrator ProberID is to probe
+// media node MediaNodeID; Submitted says a result is on chain.
+type ProbeAssignment struct {
+	Epoch       int64
+	MediaNodeID string
+	ProberID    string
+	Submitted   bool
+}
+
+// ProbeAssignments returns every QoS probe assigned in epoch, all pages.
+func (c *Client) ProbeAssignments(ctx context.Context, epoch int64) ([]ProbeAssignment, error) {
+	q := verificationtypes.NewQueryClient(c.conn)
+	var out []ProbeAssignment
+	var key []byte
+	for {
+		res, err := q.ProbeAssignments(ctx, &verificationtypes.QueryProbeAssignmentsRequest{Epoch: epoch, Pagination: &query.PageRequest{Key: key, Limit: 1000}})
+		if err != nil {
+			return nil, fmt.Errorf("query probe assignments of epoch %d: %w", epoch, err)
+		}
+		done := map[string]bool{}
+		for _, p := range res.Probes {
+			done[p.Result.MediaNodeId] = true
+		}
+		for _, a := range res.Assignments {
+			out = append(out, ProbeAssignment{Epoch: a.Epoch, MediaNodeID: a.MediaNodeId, ProberID: a.ProberId, Submitted: done[a.MediaNodeId]})
+		}
+		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {
+			return out, nil
+		}
+		key = res.Pagination.NextKey
+	}
+}
+
+// NodeHealth is a media node's quality record (x/verification NodeHealth)
+// as plain values: score and qualities in [0, 1], history newest first.
+type NodeHealth struct {
+	Score                   float64
+	ConsecutiveFailedProbes uint32
+	ProbesPassed            uint64
+	ProbesFailed            uint64
+	LastProbedEpoch         int64
+	// Probes are the node's recent probes, newest first.
+	Probes  []ProbeRecord
+	History []QualityPoint
+}
+
+// ProbeRecord is one accepted QoS probe.
+type ProbeRecord struct {
+	Epoch                                                           int64
+	Connected                                                       bool
+	SetupMs, RttMs, JitterMs, LossPermille, BitrateKbps, TargetKbps uint32
+	Error                                                           string
+	Quality                                                         float64
+}
+
+// QualityPoint is one epoch of a node's score history.
+type QualityPoint struct {
+	Epoch                       int64
+	Probed                      bool
+	ProbeQuality, ClientQuality float64
+	ClientSeconds               uint64
+	Score                       float64
+}
+
+// NodeHealth reads media node id's quality record.
+func (c *Client) NodeHealth(ctx context.Context, id string) (NodeHealth, error) {
+	res, err := verificationtypes.NewQueryClient(c.conn).NodeHealth(ctx, &verificationtypes.QueryNodeHealthRequest{NodeId: id})
+	if err != nil {
+		return NodeHealth{}, fmt.Errorf("query node health of %s: %w", id, err)
+	}
+	f := func(d sdkmath.LegacyDec) float64 {
+		if d.IsNil() {
+			return 0
+		}
+		v, _ := d.Float64()
+		return v
+	}
+	h := res.Health
+	out := NodeHealth{Score: f(h.Score), ConsecutiveFailedProbes: h.ConsecutiveFailedProbes, ProbesPassed: h.ProbesPassed,
+		ProbesFailed: h.ProbesFailed, LastProbedEpoch: h.LastProbedEpoch}
+	for _, p := range res.RecentProbes {
+		r := p.Result
+		out.Probes = append(out.Probes, ProbeRecord{Epoch: r.Epoch, Connected: r.Connected, SetupMs: r.SetupMs, RttMs: r.RttMs, JitterMs: r.JitterMs,
+			LossPermille: r.LossPermille, BitrateKbps: r.BitrateKbps, TargetKbps: r.TargetKbps, Error: r.Error, Quality: f(p.Quality)})
+	}
+	for _, q := range res.History {
+		out.History = append(out.History, QualityPoint{Epoch: q.Epoch, Probed: q.Probed, ProbeQuality: f(q.ProbeQuality),
+			ClientQuality: f(q.ClientQuality), ClientSeconds: q.ClientSeconds, Score: f(q.Score)})
+	}
+	return out, nil
 }

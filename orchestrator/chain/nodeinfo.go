@@ -79,3 +79,12 @@ func ParseFees(s string) (sdk.Coins, error) {
 func ParseGasPrices(s string) (sdk.DecCoins, error) {
 	return sdk.ParseDecCoins(s)
 }
+
+// AllNodes returns every registered node (any status), in the chain's order.
+func (v *View) AllNodes() []NodeInfo {
+	var out []NodeInfo
+	for _, n := range v.Nodes(nil) {
+		out = append(out, toNodeInfo(n))
+	}
+	return out
+}

@@ -273,6 +273,16 @@ func (s *Submitter) Prepare(ctx context.Context, receipts []format.SignedReceipt
 	if len(receipts) == 0 {
 		return nil, errors.New("prepare tx: no receipts")
 	}
+	return s.prepare(ctx, &verificationtypes.MsgSubmitReceipts{Submitter: s.addr, Receipts: receipts}, s.Gas(len(receipts)), len(receipts))
+}
+
+// PrepareProbe signs a MsgSubmitProbe of sp (submitter: Address) as
+// Prepare does, with the gas of one receipt. Nothing is sent.
+func (s *Submitter) PrepareProbe(ctx context.Context, sp format.SignedProbeResult) (*Tx, error) {
+	return s.prepare(ctx, &verificationtypes.MsgSubmitProbe{Submitter: s.addr, Probe: sp}, s.Gas(1), 0)
+}
+
+func (s *Submitter) prepare(ctx context.Context, m proto.Message, gas uint64, receipts int) (*Tx, error) {
 	height, err := s.c.LatestHeight(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("prepare tx: %w", err)
@@ -285,7 +295,6 @@ func (s *Submitter) Prepare(ctx context.Context, receipts []format.SignedReceipt
 	seq = max(seq, s.minSeq)
 	s.mu.Unlock()
 
-	gas := s.Gas(len(receipts))
 	fees := s.cfg.Fees
 	if !s.cfg.GasPrices.Empty() {
 		limit := sdkmath.LegacyNewDec(int64(gas))
@@ -293,7 +302,7 @@ func (s *Submitter) Prepare(ctx context.Context, receipts []format.SignedReceipt
 			fees = fees.Add(sdk.NewCoin(p.Denom, p.Amount.Mul(limit).Ceil().RoundInt()))
 		}
 	}
-	msg, err := codectypes.NewAnyWithValue(&verificationtypes.MsgSubmitReceipts{Submitter: s.addr, Receipts: receipts})
+	msg, err := codectypes.NewAnyWithValue(m)
 	if err != nil {
 		return nil, fmt.Errorf("prepare tx: %w", err)
 	}
@@ -308,7 +317,7 @@ func (s *Submitter) Prepare(ctx context.Context, receipts []format.SignedReceipt
 	if err != nil {
 		return nil, fmt.Errorf("prepare tx: encode: %w", err)
 	}
-	return &Tx{Bytes: bz, Hash: TxHash(bz), TimeoutHeight: timeout, Sequence: seq, Receipts: len(receipts)}, nil
+	return &Tx{Bytes: bz, Hash: TxHash(bz), TimeoutHeight: timeout, Sequence: seq, Receipts: receipts}, nil
 }
 
 // signDirect signs the tx of body and fee with the keyring key keyName as

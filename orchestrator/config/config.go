@@ -26,6 +26,7 @@ type Config struct {
 	Metrics  Metrics  `yaml:"metrics"`
 	API      API      `yaml:"api"`
 	Receipts Receipts `yaml:"receipts"`
+	Probes   Probes   `yaml:"probes"`
 	Webhooks Webhooks `yaml:"webhooks"`
 	Outbound Outbound `yaml:"outbound"`
 }
@@ -148,6 +149,18 @@ type Receipts struct {
 	ClientBytesFactor float64       `yaml:"client_bytes_factor"`
 }
 
+// Probes are the QoS probes the chain assigns this orchestrator
+// (x/verification README, "QoS probes").
+type Probes struct {
+	Enabled bool `yaml:"enabled"`
+	// Command is the prober and its arguments (empty: chroom-loadtest
+	// probe, next to this binary or on PATH).
+	Command       []string      `yaml:"command"`
+	Duration      time.Duration `yaml:"duration"`
+	TargetKbps    int           `yaml:"target_kbps"`
+	CheckInterval time.Duration `yaml:"check_interval"`
+}
+
 // DefaultGasPrices is chain.gas_prices by default: chroomd's default
 // minimum gas price (app.toml minimum-gas-prices).
 const DefaultGasPrices = "0.01uchr"
@@ -182,6 +195,7 @@ func Default() Config {
 		API: API{GrantTTL: 6 * time.Hour, RateLimits: RateLimits{JoinPerIP: 2, JoinBurstPerIP: 20, AdminPerIP: 10, AdminBurstPerIP: 50,
 			JoinPerKey: 100, JoinBurstPerKey: 500}},
 		Receipts: Receipts{Queue: "receipts.db", SubmitInterval: 5 * time.Second, BatchSize: 200, ClockTolerance: 30 * time.Second, ClientBytesFactor: 1.5},
+		Probes:   Probes{Enabled: true, Duration: 10 * time.Second, TargetKbps: 500, CheckInterval: 10 * time.Second},
 	}
 }
 
@@ -296,6 +310,15 @@ func (c Config) Validate() error {
 	}
 	if c.Receipts.SubmitInterval < 100*time.Millisecond {
 		bad("receipts.submit_interval", "must be at least 100ms")
+	}
+	if c.Probes.Duration < time.Second || c.Probes.Duration > 5*time.Minute {
+		bad("probes.duration", "must be from 1s to 5m, got %s", c.Probes.Duration)
+	}
+	if c.Probes.TargetKbps < 50 || c.Probes.TargetKbps > 20_000 {
+		bad("probes.target_kbps", "must be from 50 to 20000, got %d", c.Probes.TargetKbps)
+	}
+	if c.Probes.CheckInterval < time.Second {
+		bad("probes.check_interval", "must be at least 1s, got %s", c.Probes.CheckInterval)
 	}
 	if c.Webhooks.URL != "" {
 		if u, err := url.Parse(c.Webhooks.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

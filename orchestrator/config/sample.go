@@ -123,6 +123,22 @@ receipts:
   # here by this factor (the reports are taken at different moments).
   client_bytes_factor: 1.5
 
+probes:
+  # Run the QoS probes the chain assigns this orchestrator (x/verification
+  # README, "QoS probes"): join the media node as an ordinary client,
+  # measure, sign and submit the result. An orchestrator that skips an
+  # assigned probe forfeits its share of that epoch's orchestrator rewards.
+  enabled: true
+  # The prober and its arguments: it reads one JSON request on stdin and
+  # prints one JSON measurement (chroom-loadtest probe). Empty: the
+  # chroom-loadtest next to this binary, else on PATH.
+  command: []
+  # How long each probe measures, and the bitrate it sends (kbit/s).
+  duration: 10s
+  target_kbps: 500
+  # How often to look for assignments of the current and previous epoch.
+  check_interval: 10s
+
 webhooks:
   # Optional: POST room_started, room_finished, participant_joined and
   # participant_left events as JSON to this URL, signed with the secret

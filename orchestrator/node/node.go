@@ -27,6 +27,7 @@ import (
 	"github.com/chroom/chroom/orchestrator/chain"
 	"github.com/chroom/chroom/orchestrator/config"
 	"github.com/chroom/chroom/orchestrator/nodes"
+	"github.com/chroom/chroom/orchestrator/probes"
 	"github.com/chroom/chroom/orchestrator/session"
 	"github.com/chroom/chroom/orchestrator/store"
 	"github.com/chroom/chroom/orchestrator/web"
@@ -48,6 +49,7 @@ type Orchestrator struct {
 	loads    *nodes.Loads
 	peerset  *nodes.Peers
 	webhooks *api.Webhooks
+	prober   *probes.Runner
 	reg      *prometheus.Registry
 	httpLn   net.Listener
 	rpcLn    net.Listener
@@ -144,7 +146,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	o.api = api.New(api.Config{Key: o.key, ChainID: chainID, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, KeyPolicies: policies, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin, AnonymousBillApp: cfg.API.AnonymousBillApp, Webhooks: hooks,
 		Sessions: o.book, Region: cfg.Node.Region,
 		RateLimits: api.RateLimits{JoinPerIP: rl.JoinPerIP, JoinBurstPerIP: rl.JoinBurstPerIP, AdminPerIP: rl.AdminPerIP,
-			AdminBurstPerIP: rl.AdminBurstPerIP, JoinPerKey: rl.JoinPerKey, JoinBurstPerKey: rl.JoinBurstPerKey}, Directory: dir, Loads: o.loads, Admin: o.admin, Rewards: rewards{o.client}, Peers: o.peerset, Logger: log, Registry: o.reg})
+			AdminBurstPerIP: rl.AdminBurstPerIP, JoinPerKey: rl.JoinPerKey, JoinBurstPerKey: rl.JoinBurstPerKey}, Directory: dir, Loads: o.loads, Admin: o.admin, Rewards: rewards{o.client}, Peers: o.peerset, Logger: log, Registry: o.reg, Network: network{v: o.view, c: o.client}})
 	metrics, err := attest.NewMetrics(o.reg)
 	if err != nil {
 		return nil, err
@@ -153,6 +155,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	o.pipeline = &attest.Pipeline{
 		Key: o.key, ChainID: chainID, Registry: o.view, Sessions: session.Checker{Book: o.book, Tolerance: tol, Key: o.key}, Store: o.store,
 		Chain: o.sub, Epochs: o.client, BatchSize: cfg.Receipts.BatchSize, Metrics: metrics, Log: log,
+	}
+	if cfg.Probes.Enabled {
+		cmd := proberCommand(cfg.Probes.Command)
+		if cmd == nil {
+			log.Warn("QoS probes are enabled but no prober was found (chroom-loadtest next to this binary or on PATH; probes.command): assigned probes will be skipped and forfeit the epoch's orchestrator rewards")
+		}
+		probed := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chroom_orchestrator_probes_total",
+			Help: "QoS probes by outcome: connected and failed were submitted; error were not (the prober or the submission failed)."}, []string{"outcome"})
+		o.reg.MustRegister(probed)
+		o.prober = &probes.Runner{Key: o.key, ChainID: chainID, Chain: &probeChain{c: o.client, sub: o.sub}, Grants: o.api.ProbeGrants,
+			Command: cmd, Duration: cfg.Probes.Duration, TargetKbps: cfg.Probes.TargetKbps, Log: log.With("component", "probes"),
+			Observe: func(outcome string) { probed.WithLabelValues(outcome).Inc() }}
 	}
 	ok = true
 	return o, nil
@@ -181,6 +195,9 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	goRun(func() { o.api.RunRoomKeeper(ctx, 2*time.Second) })
 	goRun(func() { o.pruneStore(ctx, 10*time.Minute) })
 	goRun(func() { o.peerset.Run(ctx, 3*time.Second) })
+	if o.prober != nil {
+		goRun(func() { o.prober.Run(ctx, o.cfg.Probes.CheckInterval) })
+	}
 	if o.webhooks != nil {
 		goRun(func() { o.webhooks.Run(ctx) })
 	}

@@ -174,8 +174,24 @@ func (s *Selector) usable(cands []Candidate) []Candidate {
 		}
 		usable = append(usable, c)
 	}
+	// Nodes whose on-chain score fell below QualityFloor (failed QoS
+	// probes, clients that saw loss) get new rooms only when no better
+	// node can take them, however near they are.
+	var good []Candidate
+	for _, c := range usable {
+		if c.Quality >= QualityFloor {
+			good = append(good, c)
+		}
+	}
+	if len(good) > 0 {
+		return good
+	}
 	return usable
 }
+
+// QualityFloor is the on-chain quality score below which a media node is
+// placed on only when no node at or above it is usable.
+const QualityFloor = 0.5
 
 // nearest is the usable candidate with the lowest measured RTT (ties, see
 // rttTie, to the best score, then the lower ID); false when none of them

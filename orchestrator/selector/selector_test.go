@@ -40,6 +40,9 @@ func TestSelect(t *testing.T) {
 		{name: "no node in the region: any region", nodes: []selector.Candidate{node("fr", "FR", 0, 1, 0)}, region: "JP", want: "fr"},
 		{name: "two choices: the one with more headroom", nodes: []selector.Candidate{node("busy", "DE", 80, 1, 0), node("idle", "DE", 5, 1, 0)}, region: "DE", rand: []int{0, 0}, want: "idle"},
 		{name: "quality breaks ties in headroom", nodes: []selector.Candidate{node("poor", "DE", 10, 0.1, 0), node("good", "DE", 10, 0.9, 0)}, region: "DE", rand: []int{1, 0}, want: "good"},
+		{name: "a node below the quality floor is not chosen while a better one can be", nodes: []selector.Candidate{node("lossy", "DE", 0, 0.49, 0), node("good", "DE", 70, 0.6, 0)},
+			region: "DE", rand: []int{0, 0}, want: "good"},
+		{name: "only nodes below the floor: still placed", nodes: []selector.Candidate{node("lossy", "DE", 0, 0.2, 0)}, region: "DE", want: "lossy"},
 		{name: "only the best four are drawn from", nodes: []selector.Candidate{
 			node("a", "DE", 1, 1, 0), node("b", "DE", 2, 1, 0), node("c", "DE", 3, 1, 0), node("d", "DE", 4, 1, 0), node("worst", "DE", 90, 1, 0),
 		}, region: "DE", rand: []int{3, 2}, want: "c"},
@@ -131,6 +134,8 @@ func TestSelectByMeasuredRTT(t *testing.T) {
 			rtts: selector.RTTs{"busy": 1, "idle": 3.5}, want: "idle"},
 		{name: "beyond both: the nearer wins", nodes: []selector.Candidate{node("busy", "DE", 60, 1, 0), node("idle", "DE", 5, 1, 0)},
 			rtts: selector.RTTs{"busy": 20, "idle": 40}, want: "busy"},
+		{name: "a node below the quality floor loses however near", nodes: []selector.Candidate{node("lossy", "DE", 0, 0.3, 0), node("good", "DE", 50, 0.9, 0)},
+			rtts: selector.RTTs{"lossy": 5, "good": 80}, want: "good"},
 		{name: "measurements of unknown nodes only: the region rule", nodes: []selector.Candidate{node("fr", "FR", 0, 1, 0), node("de", "DE", 50, 0.5, 0)},
 			region: "DE", rtts: selector.RTTs{"elsewhere": 1}, want: "de"},
 	}

@@ -19,6 +19,9 @@ var (
 	// ErrOutOfTolerance: the receipt claims more than the orchestrator
 	// observed (times, duration, client bytes) beyond the tolerance.
 	ErrOutOfTolerance = errors.New("receipt out of tolerance")
+	// ErrProbeSession: the receipt is of a QoS probe's session (the
+	// pipeline acknowledges it to the node and drops it).
+	ErrProbeSession = errors.New("a QoS probe's session")
 	// ErrNotObserved: the grant exists but its media node has not
 	// reported the session's join yet (the event may still be on its way).
 	ErrNotObserved = errors.New("session join not observed yet")
@@ -89,6 +92,9 @@ func (c Checker) Check(r *format.UsageReceipt) (*format.ClientAttestation, error
 	s := b.findConnection(r)
 	if s == nil {
 		return nil, fmt.Errorf("%w: session %s is no connection of a grant this orchestrator issued for that room and media node", ErrUnknownSession, r.SessionIDHex())
+	}
+	if s.Probe {
+		return nil, fmt.Errorf("%w: grant %s", ErrProbeSession, s.JTI)
 	}
 	if s.Joins == 0 {
 		return nil, fmt.Errorf("%w: grant %s", ErrNotObserved, s.JTI)

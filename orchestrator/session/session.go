@@ -86,6 +86,12 @@ type Record struct {
 	// FramesDecoded its cumulative figures then.
 	LastStats                    time.Time
 	BytesReceived, FramesDecoded uint64
+	// Probe marks a QoS probe's grant (api.Server.ProbeGrants): its
+	// receipts are acknowledged to the media node like any other, so the
+	// node cannot tell, but never countersigned nor submitted — a probe
+	// is not work for the chain to pay, nor client evidence of quality
+	// (Checker returns ErrProbeSession).
+	Probe bool `json:",omitempty"`
 }
 
 // Anonymous reports whether the record's identity was assigned to an
@@ -591,6 +597,8 @@ type Admission struct {
 	// ClientKey, if set, is the client's Ed25519 public key (32 bytes) the
 	// grant binds: its session is then attested.
 	ClientKey []byte
+	// Probe marks a QoS probe's grant (Record.Probe).
+	Probe bool
 }
 
 // Errors of Admit.
@@ -665,7 +673,7 @@ func (b *Book) Admit(a Admission) (Record, error) {
 		}
 	}
 	rec := &Record{JTI: jti, Room: a.Room, Identity: a.Identity, NodeID: a.NodeID, Role: role, App: a.App, BillApp: a.BillApp, ClientIP: a.IP,
-		IssuedAt: now, ExpiresAt: now.Add(b.p.GrantTTL), ClientKey: a.ClientKey}
+		IssuedAt: now, ExpiresAt: now.Add(b.p.GrantTTL), ClientKey: a.ClientKey, Probe: a.Probe}
 	if err := b.save(*rec); err != nil {
 		return Record{}, err
 	}

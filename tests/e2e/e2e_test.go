@@ -429,6 +429,7 @@ type joinAnswer struct {
 	Identity  string `json:"identity"`
 	Role      string `json:"role"`
 	MediaNode struct {
+		ID    string `json:"id"`
 		WSURL string `json:"ws_url"`
 	} `json:"media_node"`
 	Error struct{ Code string } `json:"error"`

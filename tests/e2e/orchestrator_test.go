@@ -47,24 +47,33 @@ func (d *twoOrchestrators) env() []string {
 }
 
 func startTwoOrchestrators(t *testing.T) *twoOrchestrators {
-	dir, err := os.MkdirTemp("", "chroom-e2e-orch-")
+	d := &twoOrchestrators{}
+	d.dir = startOwnDevnet(t, "chroom-e2e-orch-", "the two-orchestrator devnet", func(dir string) []string { d.dir = dir; return d.env() })
+	return d
+}
+
+// startOwnDevnet starts a devnet of a test's own (devnet.sh up) in a new
+// temporary folder named prefix…, with the environment env(folder) gives,
+// and stops it when the test ends: its folder (logs in it) is kept when
+// the test failed or CHROOM_E2E_KEEP is set. It returns the folder.
+func startOwnDevnet(t *testing.T, prefix, what string, env func(dir string) []string) string {
+	dir, err := os.MkdirTemp("", prefix)
 	require.NoError(t, err)
-	d := &twoOrchestrators{dir: dir}
 	up := exec.Command("bash", "scripts/devnet.sh", "up")
-	up.Dir, up.Env = root, d.env()
+	up.Dir, up.Env = root, env(dir)
 	out, err := up.CombinedOutput()
-	require.NoError(t, err, "devnet up: %s", out)
+	require.NoError(t, err, "%s: devnet up: %s", what, out)
 	t.Cleanup(func() {
 		down := exec.Command("bash", "scripts/devnet.sh", "down")
-		down.Dir, down.Env = root, d.env()
+		down.Dir, down.Env = root, env(dir)
 		_ = down.Run()
 		if t.Failed() || os.Getenv("CHROOM_E2E_KEEP") != "" {
-			t.Logf("the two-orchestrator devnet is kept in %s (logs in %s/logs)", dir, dir)
+			t.Logf("%s is kept in %s (logs in %s/logs)", what, dir, dir)
 		} else {
 			os.RemoveAll(dir)
 		}
 	})
-	return d
+	return dir
 }
 
 // nodeKeyID is the node ID of a node key file (chroomd node-key show).

@@ -161,10 +161,14 @@ func (c *Chroom) NextBlock(d time.Duration) {
 		WithEventManager(sdk.NewEventManager())
 }
 
-// EndEpoch ends the current epoch as x/epochs does: it calls the
-// x/incentives hook for it and moves to the next epoch.
+// EndEpoch ends the current epoch as x/epochs does, with the hooks in app
+// order: x/verification's and x/incentives' AfterEpochEnd for it, then the
+// next epoch and x/verification's BeforeEpochStart for it.
 func (c *Chroom) EndEpoch(tb testing.TB) {
 	tb.Helper()
+	if err := c.Verification.Hooks().AfterEpochEnd(c.Ctx, c.Epochs.Identifier, c.Epochs.Current); err != nil {
+		tb.Fatalf("end epoch %d (verification): %v", c.Epochs.Current, err)
+	}
 	if err := c.Incentives.Hooks().AfterEpochEnd(c.Ctx, c.Epochs.Identifier, c.Epochs.Current); err != nil {
 		tb.Fatalf("end epoch %d: %v", c.Epochs.Current, err)
 	}
@@ -172,6 +176,24 @@ func (c *Chroom) EndEpoch(tb testing.TB) {
 	if !c.Epochs.Start.IsZero() {
 		c.Epochs.Start = c.Ctx.BlockTime()
 	}
+	if err := c.Verification.Hooks().BeforeEpochStart(c.Ctx, c.Epochs.Identifier, c.Epochs.Current); err != nil {
+		tb.Fatalf("start epoch %d (verification): %v", c.Epochs.Current, err)
+	}
+}
+
+// WithProbes turns QoS probes on (max_probes_per_epoch = max; the other
+// probe params at their defaults). They are off by default, as on chain.
+func (c *Chroom) WithProbes(tb testing.TB, max uint32) *Chroom {
+	tb.Helper()
+	p, err := c.Verification.Params(c.Ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.MaxProbesPerEpoch = max
+	if err := c.Verification.SetParams(c.Ctx, p); err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 // EndBlock runs the end-blockers of the three modules, in app order.

@@ -23,6 +23,18 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					Short:          "Show the verified work of all nodes in one epoch",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "epoch"}},
 				},
+				{
+					RpcMethod:      "ProbeAssignments",
+					Use:            "probe-assignments <epoch>",
+					Short:          "List the QoS probes assigned in an epoch (media node, prober) and the results submitted",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "epoch"}},
+				},
+				{
+					RpcMethod:      "NodeHealth",
+					Use:            "node-health <node-id>",
+					Short:          "Show a media node's quality score, probe record, last probes and score history",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "node_id"}},
+				},
 				{RpcMethod: "Params", Use: "params", Short: "Show the x/verification params"},
 			},
 		},
@@ -32,6 +44,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{RpcMethod: "SubmitReceipts", Skip: true}, // client/cli: reads a JSON file
 				{RpcMethod: "SubmitEvidence", Skip: true}, // client/cli: reads a JSON file
+				{RpcMethod: "SubmitProbe", Skip: true},    // client/cli: reads a JSON file
 				{RpcMethod: "UpdateParams", Skip: true},   // governance only
 			},
 		},

@@ -1,12 +1,15 @@
 package cmd
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 
 	"github.com/cosmos/cosmos-sdk/client/flags"
+	"github.com/cosmos/gogoproto/jsonpb"
+	"github.com/cosmos/gogoproto/proto"
 	"github.com/spf13/cobra"
 
 	"github.com/chroom/chroom/format"
@@ -116,3 +119,54 @@ func printSigned(cmd *cobra.Command, s *format.SignedReceipt) error {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
+
+// ProbeCmd returns `chroomd probe`: the offline signing of a QoS probe
+// result by its prober orchestrator's node key.
+func ProbeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "probe",
+		Short: "Sign QoS probe results with an orchestrator's node key (offline)",
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	sign := &cobra.Command{
+		Use:   "sign RESULT.json --node-key FILE --chain-id ID",
+		Short: "Sign a probe result as its prober and print the signed result JSON (for 'tx verification submit-probe')",
+		Long: `RESULT.json is a ProbeResult in proto3 JSON (snake_case fields, 64-bit numbers as
+strings): epoch, media_node_id, prober_id, started_unix_ms, connected, setup_ms, rtt_ms,
+jitter_ms, loss_permille, bitrate_kbps, target_kbps, relayed, error. The node key must
+be the prober's (prober_id).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			key, chainID, err := receiptFlags(cmd)
+			if err != nil {
+				return err
+			}
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			var r format.ProbeResult
+			if err := jsonpbUnmarshal(data, &r); err != nil {
+				return fmt.Errorf("%s is not a probe result: %w", args[0], err)
+			}
+			signed, err := format.SignProbe(key, chainID, r)
+			if err != nil {
+				return err
+			}
+			out, err := signed.MarshalJSON()
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), string(out))
+			return err
+		},
+	}
+	addReceiptFlags(sign)
+	cmd.AddCommand(sign)
+	return cmd
+}
+
+// jsonpbUnmarshal decodes proto3 JSON; unknown fields are an error.
+func jsonpbUnmarshal(data []byte, m proto.Message) error {
+	return jsonpb.Unmarshal(bytes.NewReader(data), m)
+}

@@ -234,9 +234,9 @@ func (k Keeper) finish(ctx context.Context, s *types.EpochSummary) error {
 // the budget, (1 − fee_burn_fraction + emission_per_fee) × its fees at
 // most: paying fees for fake sessions at perfect quality loses money,
 // whatever the other nodes' quality. A node that is JAILED when
-// its share is computed forfeits it (it stays in the pool). It also
-// publishes the node's epoch quality (weight / verified seconds) to
-// x/registry.
+// its share is computed forfeits it (it stays in the pool). It also folds
+// the epoch into the node's quality score (x/verification ScoreEpoch:
+// QoS probes and client-attested figures), which x/registry shows.
 func (k Keeper) payMediaNodes(ctx context.Context, s *types.EpochSummary, limit int) (int, bool, error) {
 	n := 0
 	finished := true
@@ -253,11 +253,7 @@ func (k Keeper) payMediaNodes(ctx context.Context, s *types.EpochSummary, limit 
 			return true, err
 		}
 		if found && t.VerifiedSeconds > 0 {
-			q := t.Weight.QuoInt64(int64(t.VerifiedSeconds))
-			if q.GT(sdkmath.LegacyOneDec()) {
-				q = sdkmath.LegacyOneDec()
-			}
-			if err := k.registry.SetQualityScore(ctx, t.NodeId, q); err != nil {
+			if err := k.verification.ScoreEpoch(ctx, t.NodeId, s.Epoch); err != nil {
 				return true, err
 			}
 		}
@@ -278,8 +274,9 @@ func (k Keeper) payMediaNodes(ctx context.Context, s *types.EpochSummary, limit 
 }
 
 // payOrchestrators credits orchestrator tallies after the cursor: share =
-// floor(orchestrator_budget × receipts / total receipts). JAILED
-// orchestrators forfeit.
+// floor(orchestrator_budget × verified seconds / total). JAILED
+// orchestrators forfeit, and so do those that submitted fewer QoS probes
+// than the chain assigned them in the epoch.
 func (k Keeper) payOrchestrators(ctx context.Context, s *types.EpochSummary, limit int) (int, bool, error) {
 	n := 0
 	finished := true
@@ -296,6 +293,9 @@ func (k Keeper) payOrchestrators(ctx context.Context, s *types.EpochSummary, lim
 		}
 		if err == nil && node.Status == registrytypes.NodeStatus_NODE_STATUS_JAILED {
 			return false, nil
+		}
+		if t.ProbesSubmitted < t.ProbesAssigned {
+			return false, nil // it skipped QoS probes the chain assigned it: its share stays in the pool
 		}
 		if s.OrchestratorSeconds == 0 || t.VerifiedSeconds == 0 {
 			return false, nil

@@ -117,10 +117,12 @@ func TestEpochSplitExactWithDust(t *testing.T) {
 	require.Equal(t, int64(2*100_000_000+7-70_750_004), pool.Int64())
 	n.requireInvariants()
 
-	// The registry shows the epoch's quality.
+	// The registry shows the node's score: the epoch's quality (0.45, from
+	// its receipts; it was not probed) folded into the starting score 1
+	// with score_smoothing 0.3: 0.7 × 1 + 0.3 × 0.45.
 	node, err := n.Registry.GetNode(n.Ctx, n.media2.ID)
 	require.NoError(t, err)
-	require.Equal(t, "0.450000000000000000", node.Stats.QualityScore.String())
+	require.Equal(t, "0.835000000000000000", node.Stats.QualityScore.String())
 
 	// Claiming pays the operator exactly the claimable amount, once.
 	before := n.Bank.GetBalance(n.Ctx, n.op1, "uchr")

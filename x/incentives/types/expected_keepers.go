@@ -3,7 +3,6 @@ package types
 import (
 	"context"
 
-	sdkmath "cosmossdk.io/math"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	epochstypes "github.com/cosmos/cosmos-sdk/x/epochs/types"
 
@@ -27,12 +26,15 @@ type VerificationKeeper interface {
 	EpochTotals(ctx context.Context, epoch int64) (verificationtypes.EpochTotals, error)
 	WalkNodeTallies(ctx context.Context, epoch int64, after string, fn func(verificationtypes.NodeEpochTally) (bool, error)) error
 	WalkOrchestratorTallies(ctx context.Context, epoch int64, after string, fn func(verificationtypes.OrchestratorEpochTally) (bool, error)) error
+	// ScoreEpoch folds a media node's epoch into its quality score, once
+	// (QoS probes and client-attested figures; it publishes the score to
+	// x/registry).
+	ScoreEpoch(ctx context.Context, nodeID string, epoch int64) error
 }
 
-// RegistryKeeper reads node status and publishes quality scores.
+// RegistryKeeper reads node status.
 type RegistryKeeper interface {
 	GetNode(ctx context.Context, id string) (registrytypes.Node, error)
-	SetQualityScore(ctx context.Context, nodeID string, score sdkmath.LegacyDec) error
 }
 
 // EpochsKeeper is what x/incentives needs from x/epochs.

@@ -41,6 +41,26 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 			return err
 		}
 	}
+	for _, a := range gs.ProbeAssignments {
+		if err := k.probeAssignments.Set(ctx, collections.Join(a.Epoch, a.MediaNodeId), a); err != nil {
+			return err
+		}
+	}
+	for _, r := range gs.Probes {
+		if err := k.probes.Set(ctx, collections.Join(r.Result.Epoch, r.Result.MediaNodeId), r); err != nil {
+			return err
+		}
+	}
+	for _, h := range gs.NodeHealth {
+		if err := k.nodeHealth.Set(ctx, h.NodeId, h); err != nil {
+			return err
+		}
+	}
+	for _, pt := range gs.QualityHistory {
+		if err := k.qualityHistory.Set(ctx, collections.Join(pt.NodeId, pt.Epoch), pt); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -81,6 +101,34 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}
 	err = k.totals.Walk(ctx, nil, func(_ int64, t types.EpochTotals) (bool, error) {
 		gs.EpochTotals = append(gs.EpochTotals, t)
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = k.probeAssignments.Walk(ctx, nil, func(_ collections.Pair[int64, string], a types.ProbeAssignment) (bool, error) {
+		gs.ProbeAssignments = append(gs.ProbeAssignments, a)
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = k.probes.Walk(ctx, nil, func(_ collections.Pair[int64, string], r types.ProbeRecord) (bool, error) {
+		gs.Probes = append(gs.Probes, r)
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = k.nodeHealth.Walk(ctx, nil, func(_ string, h types.NodeHealth) (bool, error) {
+		gs.NodeHealth = append(gs.NodeHealth, h)
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = k.qualityHistory.Walk(ctx, nil, func(_ collections.Pair[string, int64], pt types.QualityPoint) (bool, error) {
+		gs.QualityHistory = append(gs.QualityHistory, pt)
 		return false, nil
 	})
 	return gs, err

@@ -38,6 +38,12 @@ type Keeper struct {
 	nodeTallies   collections.Map[collections.Pair[int64, string], types.NodeEpochTally]
 	orchTallies   collections.Map[collections.Pair[int64, string], types.OrchestratorEpochTally]
 	totals        collections.Map[int64, types.EpochTotals]
+	// QoS probes: assignments and accepted results by (epoch, media node);
+	// health by media node; score history by (media node, epoch).
+	probeAssignments collections.Map[collections.Pair[int64, string], types.ProbeAssignment]
+	probes           collections.Map[collections.Pair[int64, string], types.ProbeRecord]
+	nodeHealth       collections.Map[string, types.NodeHealth]
+	qualityHistory   collections.Map[collections.Pair[string, int64], types.QualityPoint]
 	// fees is shared by the keeper's copies, so SetFeeCollector after
 	// construction reaches them all.
 	fees *feeRef
@@ -65,18 +71,23 @@ func NewKeeper(
 	tripleKey := collections.TripleKeyCodec(collections.Int64Key, collections.StringKey, collections.BytesKey)
 	pairKey := collections.PairKeyCodec(collections.Int64Key, collections.StringKey)
 	k := Keeper{
-		cdc:           cdc,
-		fees:          &feeRef{},
-		addressCodec:  addressCodec,
-		registry:      registry,
-		epochs:        epochs,
-		authority:     authority,
-		params:        collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
-		replay:        collections.NewMap(sb, types.ReplayMarkersKey, "replay_markers", tripleKey, collections.BytesValue),
-		equivocations: collections.NewKeySet(sb, types.EquivocationsKey, "equivocations", tripleKey),
-		nodeTallies:   collections.NewMap(sb, types.NodeTalliesKey, "node_tallies", pairKey, codec.CollValue[types.NodeEpochTally](cdc)),
-		orchTallies:   collections.NewMap(sb, types.OrchestratorTalliesKey, "orchestrator_tallies", pairKey, codec.CollValue[types.OrchestratorEpochTally](cdc)),
-		totals:        collections.NewMap(sb, types.EpochTotalsKey, "epoch_totals", collections.Int64Key, codec.CollValue[types.EpochTotals](cdc)),
+		cdc:              cdc,
+		fees:             &feeRef{},
+		addressCodec:     addressCodec,
+		registry:         registry,
+		epochs:           epochs,
+		authority:        authority,
+		params:           collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
+		replay:           collections.NewMap(sb, types.ReplayMarkersKey, "replay_markers", tripleKey, collections.BytesValue),
+		equivocations:    collections.NewKeySet(sb, types.EquivocationsKey, "equivocations", tripleKey),
+		nodeTallies:      collections.NewMap(sb, types.NodeTalliesKey, "node_tallies", pairKey, codec.CollValue[types.NodeEpochTally](cdc)),
+		orchTallies:      collections.NewMap(sb, types.OrchestratorTalliesKey, "orchestrator_tallies", pairKey, codec.CollValue[types.OrchestratorEpochTally](cdc)),
+		totals:           collections.NewMap(sb, types.EpochTotalsKey, "epoch_totals", collections.Int64Key, codec.CollValue[types.EpochTotals](cdc)),
+		probeAssignments: collections.NewMap(sb, types.ProbeAssignmentsKey, "probe_assignments", pairKey, codec.CollValue[types.ProbeAssignment](cdc)),
+		probes:           collections.NewMap(sb, types.ProbesKey, "probes", pairKey, codec.CollValue[types.ProbeRecord](cdc)),
+		nodeHealth:       collections.NewMap(sb, types.NodeHealthKey, "node_health", collections.StringKey, codec.CollValue[types.NodeHealth](cdc)),
+		qualityHistory: collections.NewMap(sb, types.QualityHistoryKey, "quality_history",
+			collections.PairKeyCodec(collections.StringKey, collections.Int64Key), codec.CollValue[types.QualityPoint](cdc)),
 	}
 	schema, err := sb.Build()
 	if err != nil {

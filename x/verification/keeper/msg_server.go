@@ -35,6 +35,15 @@ func (s msgServer) SubmitEvidence(ctx context.Context, msg *types.MsgSubmitEvide
 	return &types.MsgSubmitEvidenceResponse{SlashedNodeIds: slashed, Bounty: bounty}, nil
 }
 
+// SubmitProbe implements types.MsgServer.
+func (s msgServer) SubmitProbe(ctx context.Context, msg *types.MsgSubmitProbe) (*types.MsgSubmitProbeResponse, error) {
+	q, err := s.k.SubmitProbe(ctx, msg.Submitter, msg.Probe)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgSubmitProbeResponse{Quality: q}, nil
+}
+
 // UpdateParams implements types.MsgServer (gov only).
 func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)

@@ -17,9 +17,17 @@ import (
 	"github.com/chroom/chroom/x/verification/types"
 )
 
-// RandomizedGenState writes the default genesis.
+// RandomizedGenState writes the default genesis with QoS probes on in
+// most runs (nobody submits probes in a simulation: assignment, scoring,
+// forfeits and jailing of unprobed nodes all run) and a random jail
+// threshold.
 func RandomizedGenState(simState *module.SimulationState) {
-	simState.GenState[types.ModuleName] = simState.Cdc.MustMarshalJSON(types.DefaultGenesis())
+	gs := types.DefaultGenesis()
+	if simState.Rand.Intn(4) > 0 {
+		gs.Params.MaxProbesPerEpoch = uint32(1 + simState.Rand.Intn(types.RecommendedMaxProbesPerEpoch))
+		gs.Params.ProbeJailEpochs = uint32(simState.Rand.Intn(5))
+	}
+	simState.GenState[types.ModuleName] = simState.Cdc.MustMarshalJSON(gs)
 }
 
 func active(t registrytypes.NodeType) func(registrytypes.Node) bool {

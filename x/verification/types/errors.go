@@ -14,4 +14,7 @@ var (
 	ErrInvalidAddress         = errorsmod.Register(ModuleName, 8, "invalid address")
 	ErrEpochNotFound          = errorsmod.Register(ModuleName, 9, "epoch not found")
 	ErrInvalidRequest         = errorsmod.Register(ModuleName, 10, "invalid request")
+	ErrInvalidProbe           = errorsmod.Register(ModuleName, 11, "invalid probe")
+	ErrProbeNotAssigned       = errorsmod.Register(ModuleName, 12, "probe not assigned")
+	ErrProbeAlreadySubmitted  = errorsmod.Register(ModuleName, 13, "probe already submitted")
 )

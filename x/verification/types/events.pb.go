@@ -325,11 +325,215 @@ func (m *EventParamsUpdated) GetAuthority() string {
 	return ""
 }
 
+// EventProbeAssigned is emitted when an epoch starts, per QoS probe
+// assigned: orchestrator prober_id is to probe media node media_node_id.
+type EventProbeAssigned struct {
+	Epoch       int64  `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	MediaNodeId string `protobuf:"bytes,2,opt,name=media_node_id,json=mediaNodeId,proto3" json:"media_node_id,omitempty"`
+	ProberId    string `protobuf:"bytes,3,opt,name=prober_id,json=proberId,proto3" json:"prober_id,omitempty"`
+}
+
+func (m *EventProbeAssigned) Reset()         { *m = EventProbeAssigned{} }
+func (m *EventProbeAssigned) String() string { return proto.CompactTextString(m) }
+func (*EventProbeAssigned) ProtoMessage()    {}
+func (*EventProbeAssigned) Descriptor() ([]byte, []int) {
+	return fileDescriptor_39861e85cc40fce2, []int{4}
+}
+func (m *EventProbeAssigned) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventProbeAssigned) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventProbeAssigned.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventProbeAssigned) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventProbeAssigned.Merge(m, src)
+}
+func (m *EventProbeAssigned) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventProbeAssigned) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventProbeAssigned.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventProbeAssigned proto.InternalMessageInfo
+
+func (m *EventProbeAssigned) GetEpoch() int64 {
+	if m != nil {
+		return m.Epoch
+	}
+	return 0
+}
+
+func (m *EventProbeAssigned) GetMediaNodeId() string {
+	if m != nil {
+		return m.MediaNodeId
+	}
+	return ""
+}
+
+func (m *EventProbeAssigned) GetProberId() string {
+	if m != nil {
+		return m.ProberId
+	}
+	return ""
+}
+
+// EventProbeAccepted is emitted per accepted MsgSubmitProbe.
+type EventProbeAccepted struct {
+	Epoch       int64  `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	MediaNodeId string `protobuf:"bytes,2,opt,name=media_node_id,json=mediaNodeId,proto3" json:"media_node_id,omitempty"`
+	ProberId    string `protobuf:"bytes,3,opt,name=prober_id,json=proberId,proto3" json:"prober_id,omitempty"`
+	Connected   bool   `protobuf:"varint,4,opt,name=connected,proto3" json:"connected,omitempty"`
+	// quality is the probe's quality, a decimal in [0, 1].
+	Quality string `protobuf:"bytes,5,opt,name=quality,proto3" json:"quality,omitempty"`
+}
+
+func (m *EventProbeAccepted) Reset()         { *m = EventProbeAccepted{} }
+func (m *EventProbeAccepted) String() string { return proto.CompactTextString(m) }
+func (*EventProbeAccepted) ProtoMessage()    {}
+func (*EventProbeAccepted) Descriptor() ([]byte, []int) {
+	return fileDescriptor_39861e85cc40fce2, []int{5}
+}
+func (m *EventProbeAccepted) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventProbeAccepted) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventProbeAccepted.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventProbeAccepted) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventProbeAccepted.Merge(m, src)
+}
+func (m *EventProbeAccepted) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventProbeAccepted) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventProbeAccepted.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventProbeAccepted proto.InternalMessageInfo
+
+func (m *EventProbeAccepted) GetEpoch() int64 {
+	if m != nil {
+		return m.Epoch
+	}
+	return 0
+}
+
+func (m *EventProbeAccepted) GetMediaNodeId() string {
+	if m != nil {
+		return m.MediaNodeId
+	}
+	return ""
+}
+
+func (m *EventProbeAccepted) GetProberId() string {
+	if m != nil {
+		return m.ProberId
+	}
+	return ""
+}
+
+func (m *EventProbeAccepted) GetConnected() bool {
+	if m != nil {
+		return m.Connected
+	}
+	return false
+}
+
+func (m *EventProbeAccepted) GetQuality() string {
+	if m != nil {
+		return m.Quality
+	}
+	return ""
+}
+
+// EventProbeJailed is emitted when failed or missing probes jail a node.
+type EventProbeJailed struct {
+	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Epoch  int64  `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+}
+
+func (m *EventProbeJailed) Reset()         { *m = EventProbeJailed{} }
+func (m *EventProbeJailed) String() string { return proto.CompactTextString(m) }
+func (*EventProbeJailed) ProtoMessage()    {}
+func (*EventProbeJailed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_39861e85cc40fce2, []int{6}
+}
+func (m *EventProbeJailed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventProbeJailed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventProbeJailed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventProbeJailed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventProbeJailed.Merge(m, src)
+}
+func (m *EventProbeJailed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventProbeJailed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventProbeJailed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventProbeJailed proto.InternalMessageInfo
+
+func (m *EventProbeJailed) GetNodeId() string {
+	if m != nil {
+		return m.NodeId
+	}
+	return ""
+}
+
+func (m *EventProbeJailed) GetEpoch() int64 {
+	if m != nil {
+		return m.Epoch
+	}
+	return 0
+}
+
+func (m *EventProbeJailed) GetReason() string {
+	if m != nil {
+		return m.Reason
+	}
+	return ""
+}
+
 func init() {
 	proto.RegisterType((*EventReceiptAccepted)(nil), "chroom.verification.v1.EventReceiptAccepted")
 	proto.RegisterType((*EventReceiptRejected)(nil), "chroom.verification.v1.EventReceiptRejected")
 	proto.RegisterType((*EventEquivocation)(nil), "chroom.verification.v1.EventEquivocation")
 	proto.RegisterType((*EventParamsUpdated)(nil), "chroom.verification.v1.EventParamsUpdated")
+	proto.RegisterType((*EventProbeAssigned)(nil), "chroom.verification.v1.EventProbeAssigned")
+	proto.RegisterType((*EventProbeAccepted)(nil), "chroom.verification.v1.EventProbeAccepted")
+	proto.RegisterType((*EventProbeJailed)(nil), "chroom.verification.v1.EventProbeJailed")
 }
 
 func init() {
@@ -337,40 +541,46 @@ func init() {
 }
 
 var fileDescriptor_39861e85cc40fce2 = []byte{
-	// 522 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x53, 0x41, 0x6f, 0xd3, 0x4c,
-	0x10, 0x8d, 0xdb, 0xc4, 0xf9, 0xb2, 0x55, 0xdb, 0x0f, 0x2b, 0x2a, 0x26, 0x02, 0x13, 0x19, 0x24,
-	0xc2, 0x01, 0x5b, 0x09, 0x07, 0x2e, 0x5c, 0x28, 0xaa, 0x50, 0x2e, 0x08, 0x19, 0x71, 0xe1, 0x12,
-	0x6d, 0x76, 0x87, 0x64, 0x51, 0xb3, 0xe3, 0xee, 0xae, 0xad, 0xf6, 0x5f, 0x20, 0xf1, 0x9b, 0x90,
-	0x7a, 0xec, 0x91, 0x0b, 0x08, 0x25, 0x7f, 0x04, 0x79, 0xd7, 0x2d, 0x49, 0x0b, 0x12, 0x07, 0x4e,
-	0xde, 0x79, 0x7e, 0x6f, 0xf5, 0xde, 0xce, 0x0c, 0x79, 0xc0, 0xe6, 0x0a, 0x71, 0x91, 0x96, 0xa0,
-	0xc4, 0x07, 0xc1, 0xa8, 0x11, 0x28, 0xd3, 0x72, 0x98, 0x42, 0x09, 0xd2, 0xe8, 0x24, 0x57, 0x68,
-	0x30, 0x38, 0x70, 0xa4, 0x64, 0x9d, 0x94, 0x94, 0xc3, 0x5e, 0xfc, 0x07, 0xb1, 0x39, 0xcb, 0xa1,
-	0xd6, 0xf6, 0x22, 0x86, 0x7a, 0x81, 0x3a, 0x9d, 0x52, 0x0d, 0x69, 0x39, 0x9c, 0x82, 0xa1, 0xc3,
-	0x94, 0xa1, 0x90, 0xf5, 0xff, 0xee, 0x0c, 0x67, 0x68, 0x8f, 0x69, 0x75, 0x72, 0x68, 0xfc, 0xcd,
-	0x23, 0xdd, 0xa3, 0xca, 0x42, 0x06, 0x0c, 0x44, 0x6e, 0x5e, 0x30, 0x06, 0xb9, 0x01, 0x1e, 0xc4,
-	0x64, 0x77, 0x01, 0x5c, 0xd0, 0x89, 0x44, 0x0e, 0x13, 0xc1, 0x43, 0xaf, 0xef, 0x0d, 0x3a, 0xd9,
-	0x8e, 0x05, 0x5f, 0x23, 0x87, 0x31, 0x0f, 0x1e, 0x91, 0x7d, 0x54, 0x6c, 0x0e, 0xda, 0x28, 0x6a,
-	0x50, 0x55, 0xac, 0x2d, 0xcb, 0xda, 0x5b, 0x87, 0xc7, 0x3c, 0xe8, 0x92, 0x16, 0xe4, 0xc8, 0xe6,
-	0xe1, 0x76, 0xdf, 0x1b, 0x6c, 0x67, 0xae, 0x08, 0xee, 0x11, 0xa2, 0x41, 0x6b, 0x81, 0xb2, 0x52,
-	0x36, 0xad, 0xb2, 0x53, 0x23, 0x63, 0x1e, 0x3c, 0x26, 0xff, 0xbb, 0xbc, 0xc0, 0x27, 0x1a, 0x18,
-	0x4a, 0xae, 0xc3, 0x56, 0xdf, 0x1b, 0x34, 0xb3, 0xfd, 0x4b, 0xfc, 0xad, 0x83, 0x83, 0x90, 0xb4,
-	0x4f, 0x0a, 0x7a, 0x2c, 0xcc, 0x59, 0xe8, 0xdb, 0x6b, 0x2e, 0xcb, 0xf8, 0xcb, 0xb5, 0x7c, 0x19,
-	0x7c, 0x04, 0x56, 0xe5, 0xeb, 0x92, 0x96, 0x90, 0x1c, 0x4e, 0x6d, 0xae, 0xdd, 0xcc, 0x15, 0x37,
-	0x53, 0x6f, 0xdd, 0x4c, 0xbd, 0x69, 0x7b, 0xfb, 0xba, 0xed, 0xe7, 0xc4, 0x57, 0x40, 0x35, 0x4a,
-	0x9b, 0x68, 0x6f, 0xf4, 0x30, 0xf9, 0x7d, 0x53, 0x13, 0x67, 0x25, 0xb3, 0xdc, 0xac, 0xd6, 0x04,
-	0x07, 0xc4, 0xe7, 0x60, 0xa8, 0x38, 0xb6, 0x51, 0x3b, 0x59, 0x5d, 0xc5, 0x9f, 0xb7, 0xc8, 0x2d,
-	0x9b, 0xe3, 0xe8, 0xa4, 0x10, 0x25, 0xba, 0x5b, 0x82, 0xdb, 0xa4, 0xbd, 0xd9, 0x1e, 0x5f, 0x3a,
-	0x8f, 0xff, 0x20, 0xc7, 0x55, 0xcf, 0x9a, 0xeb, 0x3d, 0x7b, 0x46, 0xfc, 0x69, 0xa1, 0x24, 0x70,
-	0xeb, 0x6f, 0x67, 0x74, 0x27, 0x71, 0x63, 0x97, 0x54, 0x63, 0x97, 0xd4, 0x63, 0x97, 0xbc, 0x44,
-	0x21, 0x0f, 0x9b, 0xe7, 0xdf, 0xef, 0x37, 0xb2, 0x9a, 0x6e, 0x85, 0x58, 0xc8, 0xba, 0x43, 0x7f,
-	0x25, 0xb4, 0xf4, 0xa0, 0x47, 0xfe, 0x53, 0x90, 0xa3, 0x32, 0xa0, 0xc2, 0xb6, 0x35, 0x79, 0x55,
-	0xc7, 0x23, 0x12, 0xd8, 0x47, 0x79, 0x43, 0x15, 0x5d, 0xe8, 0x77, 0x39, 0xa7, 0x55, 0x6b, 0xef,
-	0x92, 0x0e, 0x2d, 0xcc, 0x1c, 0x55, 0x35, 0x0f, 0xee, 0x5d, 0x7e, 0x01, 0x87, 0xaf, 0xce, 0x97,
-	0x91, 0x77, 0xb1, 0x8c, 0xbc, 0x1f, 0xcb, 0xc8, 0xfb, 0xb4, 0x8a, 0x1a, 0x17, 0xab, 0xa8, 0xf1,
-	0x75, 0x15, 0x35, 0xde, 0x3f, 0x99, 0x09, 0x33, 0x2f, 0xa6, 0x09, 0xc3, 0x45, 0x5a, 0x2f, 0x5c,
-	0xfd, 0x39, 0xdd, 0xdc, 0x3c, 0xbb, 0x76, 0x53, 0xdf, 0x6e, 0xd0, 0xd3, 0x9f, 0x01, 0x00, 0x00,
-	0xff, 0xff, 0x2f, 0x01, 0xb8, 0x6a, 0xda, 0x03, 0x00, 0x00,
+	// 612 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xb4, 0x54, 0xcf, 0x6e, 0xd3, 0x4e,
+	0x10, 0x8e, 0xd3, 0x24, 0x6d, 0xb6, 0xea, 0x9f, 0x9f, 0x15, 0xf5, 0x17, 0x0a, 0x98, 0xca, 0x20,
+	0x51, 0x0e, 0xd8, 0x4a, 0x39, 0x70, 0xe1, 0xd2, 0xa2, 0x0a, 0x85, 0x03, 0x42, 0x46, 0x1c, 0xe0,
+	0x52, 0x6d, 0x76, 0x87, 0x64, 0xa1, 0xd9, 0x71, 0x77, 0xd7, 0x56, 0xfb, 0x16, 0x48, 0x3c, 0x02,
+	0xcf, 0x82, 0xd4, 0x63, 0x8f, 0x5c, 0x40, 0xa8, 0x7d, 0x11, 0xe4, 0x5d, 0x27, 0x71, 0x5a, 0x2a,
+	0xf5, 0x00, 0xa7, 0x78, 0xbe, 0xcc, 0xb7, 0xfb, 0x7d, 0x33, 0xb3, 0x43, 0xee, 0xb3, 0x91, 0x42,
+	0x1c, 0xc7, 0x39, 0x28, 0xf1, 0x41, 0x30, 0x6a, 0x04, 0xca, 0x38, 0xef, 0xc5, 0x90, 0x83, 0x34,
+	0x3a, 0x4a, 0x15, 0x1a, 0xf4, 0x37, 0x5c, 0x52, 0x54, 0x4d, 0x8a, 0xf2, 0xde, 0x66, 0x78, 0x0d,
+	0xd9, 0x9c, 0xa4, 0x50, 0x72, 0x37, 0x03, 0x86, 0x7a, 0x8c, 0x3a, 0x1e, 0x50, 0x0d, 0x71, 0xde,
+	0x1b, 0x80, 0xa1, 0xbd, 0x98, 0xa1, 0x90, 0xe5, 0xff, 0x9d, 0x21, 0x0e, 0xd1, 0x7e, 0xc6, 0xc5,
+	0x97, 0x43, 0xc3, 0x1f, 0x1e, 0xe9, 0xec, 0x17, 0x12, 0x12, 0x60, 0x20, 0x52, 0xb3, 0xcb, 0x18,
+	0xa4, 0x06, 0xb8, 0x1f, 0x92, 0x95, 0x31, 0x70, 0x41, 0x0f, 0x24, 0x72, 0x38, 0x10, 0xbc, 0xeb,
+	0x6d, 0x79, 0xdb, 0xed, 0x64, 0xd9, 0x82, 0xaf, 0x90, 0x43, 0x9f, 0xfb, 0x0f, 0xc9, 0x1a, 0x2a,
+	0x36, 0x02, 0x6d, 0x14, 0x35, 0xa8, 0x8a, 0xac, 0xba, 0xcd, 0x5a, 0xad, 0xc2, 0x7d, 0xee, 0x77,
+	0x48, 0x13, 0x52, 0x64, 0xa3, 0xee, 0xc2, 0x96, 0xb7, 0xbd, 0x90, 0xb8, 0xc0, 0xbf, 0x4b, 0x88,
+	0x06, 0xad, 0x05, 0xca, 0x82, 0xd9, 0xb0, 0xcc, 0x76, 0x89, 0xf4, 0xb9, 0xff, 0x88, 0xac, 0x3b,
+	0xbf, 0xc0, 0x0f, 0x34, 0x30, 0x94, 0x5c, 0x77, 0x9b, 0x5b, 0xde, 0x76, 0x23, 0x59, 0x9b, 0xe0,
+	0x6f, 0x1c, 0xec, 0x77, 0xc9, 0xe2, 0x51, 0x46, 0x0f, 0x85, 0x39, 0xe9, 0xb6, 0xec, 0x31, 0x93,
+	0x30, 0xfc, 0x76, 0xc9, 0x5f, 0x02, 0x1f, 0x81, 0x15, 0xfe, 0x3a, 0xa4, 0x29, 0x24, 0x87, 0x63,
+	0xeb, 0x6b, 0x25, 0x71, 0xc1, 0x55, 0xd7, 0xf5, 0xab, 0xae, 0xe7, 0x65, 0x2f, 0x5c, 0x96, 0xfd,
+	0x8c, 0xb4, 0x14, 0x50, 0x8d, 0xd2, 0x3a, 0x5a, 0xdd, 0x79, 0x10, 0xfd, 0xb9, 0xa9, 0x91, 0x93,
+	0x92, 0xd8, 0xdc, 0xa4, 0xe4, 0xf8, 0x1b, 0xa4, 0xc5, 0xc1, 0x50, 0x71, 0x68, 0xad, 0xb6, 0x93,
+	0x32, 0x0a, 0xbf, 0xd4, 0xc9, 0x7f, 0xd6, 0xc7, 0xfe, 0x51, 0x26, 0x72, 0x74, 0xa7, 0xf8, 0xff,
+	0x93, 0xc5, 0xf9, 0xf6, 0xb4, 0xa4, 0xd3, 0xf8, 0x17, 0x7c, 0x4c, 0x7b, 0xd6, 0xa8, 0xf6, 0xec,
+	0x29, 0x69, 0x0d, 0x32, 0x25, 0x81, 0x5b, 0x7d, 0xcb, 0x3b, 0xb7, 0x22, 0x37, 0x76, 0x51, 0x31,
+	0x76, 0x51, 0x39, 0x76, 0xd1, 0x73, 0x14, 0x72, 0xaf, 0x71, 0xfa, 0xf3, 0x5e, 0x2d, 0x29, 0xd3,
+	0x2d, 0x11, 0x33, 0x59, 0x76, 0xe8, 0x46, 0x44, 0x9b, 0xee, 0x6f, 0x92, 0x25, 0x05, 0x29, 0x2a,
+	0x03, 0xaa, 0xbb, 0x68, 0x45, 0x4e, 0xe3, 0x70, 0x87, 0xf8, 0xb6, 0x28, 0xaf, 0xa9, 0xa2, 0x63,
+	0xfd, 0x36, 0xe5, 0xb4, 0x68, 0xed, 0x1d, 0xd2, 0xa6, 0x99, 0x19, 0xa1, 0x2a, 0xe6, 0xc1, 0xd5,
+	0x65, 0x06, 0x84, 0x9f, 0x26, 0x1c, 0x85, 0x03, 0xd8, 0xd5, 0x5a, 0x0c, 0x25, 0x54, 0xdc, 0x7a,
+	0x55, 0xb7, 0x37, 0x29, 0xe3, 0x6d, 0xd2, 0x4e, 0x8b, 0xa3, 0xd4, 0xac, 0x8a, 0x4b, 0x0e, 0xe8,
+	0xf3, 0xf0, 0xab, 0x37, 0x77, 0xdb, 0xe4, 0x71, 0xfd, 0x9b, 0xdb, 0x0a, 0xe3, 0x0c, 0xa5, 0xb4,
+	0x03, 0x6e, 0xdb, 0xb6, 0x94, 0xcc, 0x80, 0xea, 0x23, 0x69, 0xce, 0x3f, 0x92, 0x77, 0x64, 0x7d,
+	0x26, 0xf2, 0x25, 0x15, 0x87, 0xc0, 0xaf, 0x1f, 0xad, 0xa9, 0xf6, 0x7a, 0x55, 0xfb, 0xc6, 0x74,
+	0xea, 0x9d, 0xa8, 0x32, 0xda, 0x7b, 0x71, 0x7a, 0x1e, 0x78, 0x67, 0xe7, 0x81, 0xf7, 0xeb, 0x3c,
+	0xf0, 0x3e, 0x5f, 0x04, 0xb5, 0xb3, 0x8b, 0xa0, 0xf6, 0xfd, 0x22, 0xa8, 0xbd, 0x7f, 0x3c, 0x14,
+	0x66, 0x94, 0x0d, 0x22, 0x86, 0xe3, 0xb8, 0x5c, 0x6f, 0xe5, 0xcf, 0xf1, 0xfc, 0x9e, 0xb3, 0x4b,
+	0x6e, 0xd0, 0xb2, 0xfb, 0xea, 0xc9, 0xef, 0x00, 0x00, 0x00, 0xff, 0xff, 0xb1, 0xbc, 0x0f, 0x56,
+	0x48, 0x05, 0x00, 0x00,
 }
 
 func (m *EventReceiptAccepted) Marshal() (dAtA []byte, err error) {
@@ -594,6 +804,149 @@ func (m *EventParamsUpdated) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *EventProbeAssigned) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventProbeAssigned) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventProbeAssigned) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.ProberId) > 0 {
+		i -= len(m.ProberId)
+		copy(dAtA[i:], m.ProberId)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.ProberId)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.MediaNodeId) > 0 {
+		i -= len(m.MediaNodeId)
+		copy(dAtA[i:], m.MediaNodeId)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.MediaNodeId)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Epoch != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Epoch))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventProbeAccepted) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventProbeAccepted) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventProbeAccepted) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Quality) > 0 {
+		i -= len(m.Quality)
+		copy(dAtA[i:], m.Quality)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Quality)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if m.Connected {
+		i--
+		if m.Connected {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x20
+	}
+	if len(m.ProberId) > 0 {
+		i -= len(m.ProberId)
+		copy(dAtA[i:], m.ProberId)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.ProberId)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.MediaNodeId) > 0 {
+		i -= len(m.MediaNodeId)
+		copy(dAtA[i:], m.MediaNodeId)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.MediaNodeId)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Epoch != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Epoch))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventProbeJailed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventProbeJailed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventProbeJailed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Reason) > 0 {
+		i -= len(m.Reason)
+		copy(dAtA[i:], m.Reason)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Reason)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.Epoch != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Epoch))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.NodeId) > 0 {
+		i -= len(m.NodeId)
+		copy(dAtA[i:], m.NodeId)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.NodeId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintEvents(dAtA []byte, offset int, v uint64) int {
 	offset -= sovEvents(v)
 	base := offset
@@ -702,6 +1055,73 @@ func (m *EventParamsUpdated) Size() (n int) {
 	var l int
 	_ = l
 	l = len(m.Authority)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	return n
+}
+
+func (m *EventProbeAssigned) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Epoch != 0 {
+		n += 1 + sovEvents(uint64(m.Epoch))
+	}
+	l = len(m.MediaNodeId)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.ProberId)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	return n
+}
+
+func (m *EventProbeAccepted) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Epoch != 0 {
+		n += 1 + sovEvents(uint64(m.Epoch))
+	}
+	l = len(m.MediaNodeId)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.ProberId)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.Connected {
+		n += 2
+	}
+	l = len(m.Quality)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	return n
+}
+
+func (m *EventProbeJailed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.NodeId)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.Epoch != 0 {
+		n += 1 + sovEvents(uint64(m.Epoch))
+	}
+	l = len(m.Reason)
 	if l > 0 {
 		n += 1 + l + sovEvents(uint64(l))
 	}
@@ -1437,6 +1857,457 @@ func (m *EventParamsUpdated) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			m.Authority = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventProbeAssigned) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventProbeAssigned: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventProbeAssigned: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Epoch", wireType)
+			}
+			m.Epoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Epoch |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MediaNodeId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.MediaNodeId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProberId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ProberId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventProbeAccepted) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventProbeAccepted: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventProbeAccepted: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Epoch", wireType)
+			}
+			m.Epoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Epoch |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MediaNodeId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.MediaNodeId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProberId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ProberId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Connected", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Connected = bool(v != 0)
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Quality", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Quality = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventProbeJailed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventProbeJailed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventProbeJailed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NodeId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.NodeId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Epoch", wireType)
+			}
+			m.Epoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Epoch |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Reason", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Reason = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex

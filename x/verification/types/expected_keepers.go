@@ -16,6 +16,12 @@ type RegistryKeeper interface {
 	// Params are x/registry's params (BackedCapacity).
 	Params(ctx context.Context) (registrytypes.Params, error)
 	RecordVerifiedWork(ctx context.Context, nodeID string, epoch int64, sessions, seconds, bytes uint64) error
+	// IterateNodes calls fn for every node in node ID order until fn stops.
+	IterateNodes(ctx context.Context, fn func(registrytypes.Node) (stop bool, err error)) error
+	// SetQualityScore publishes a node's quality score in [0, 1].
+	SetQualityScore(ctx context.Context, nodeID string, score sdkmath.LegacyDec) error
+	// Jail jails a node (QoS probes failed) for the registry's jail duration.
+	Jail(ctx context.Context, nodeID, reason string) error
 	SlashWithBounty(ctx context.Context, nodeID string, fraction sdkmath.LegacyDec, reason string,
 		reporter sdk.AccAddress, bountyFraction sdkmath.LegacyDec) (burned, bounty sdk.Coin, err error)
 }

@@ -2,6 +2,7 @@ package types
 
 import (
 	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
 
 	"github.com/chroom/chroom/format"
 )
@@ -50,5 +51,32 @@ func (gs GenesisState) Validate() error {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "epoch_totals[%d] is malformed", i)
 		}
 	}
+	for i, a := range gs.ProbeAssignments {
+		if a.Epoch <= 0 || format.ValidateNodeID(a.MediaNodeId) != nil || format.ValidateNodeID(a.ProberId) != nil {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "probe_assignments[%d] is malformed", i)
+		}
+	}
+	for i, r := range gs.Probes {
+		if err := r.Result.ValidateBasic(); err != nil {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "probes[%d]: %s", i, err)
+		}
+		if !isFraction(r.Quality) {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "probes[%d]: quality must be in [0, 1]", i)
+		}
+	}
+	for i, h := range gs.NodeHealth {
+		if format.ValidateNodeID(h.NodeId) != nil || !isFraction(h.Score) {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "node_health[%d] is malformed", i)
+		}
+	}
+	for i, pt := range gs.QualityHistory {
+		if pt.Epoch <= 0 || format.ValidateNodeID(pt.NodeId) != nil || !isFraction(pt.Score) || !isFraction(pt.ProbeQuality) || !isFraction(pt.ClientQuality) {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "quality_history[%d] is malformed", i)
+		}
+	}
 	return nil
+}
+
+func isFraction(d sdkmath.LegacyDec) bool {
+	return !d.IsNil() && !d.IsNegative() && d.LTE(sdkmath.LegacyOneDec())
 }

@@ -17,7 +17,14 @@ var (
 	OrchestratorTalliesKey = collections.NewPrefix(3)
 	EpochTotalsKey         = collections.NewPrefix(4)
 	EquivocationsKey       = collections.NewPrefix(5)
+	ProbeAssignmentsKey    = collections.NewPrefix(6)
+	ProbesKey              = collections.NewPrefix(7)
+	NodeHealthKey          = collections.NewPrefix(8)
+	QualityHistoryKey      = collections.NewPrefix(9)
 )
+
+// ProbeJailReason is the reason recorded when failed QoS probes jail a node.
+const ProbeJailReason = "failed QoS probes"
 
 // EquivocationReason is the reason recorded in a node's slash history.
 const EquivocationReason = "equivocation"

@@ -21,6 +21,17 @@ const (
 	DefaultRTTZeroQualityMs = 1000
 	// DefaultMaxPrunePerBlock bounds replay-marker pruning per block.
 	DefaultMaxPrunePerBlock = 1000
+	// DefaultMaxProbesPerEpoch is 0: QoS probes are off until governance
+	// turns them on (MsgUpdateParams), once orchestrators run the prober —
+	// on before that, every media node would fail its probes and be jailed.
+	DefaultMaxProbesPerEpoch = 0
+	// RecommendedMaxProbesPerEpoch is the value to turn probes on with: up
+	// to 1000 media nodes probed per epoch.
+	RecommendedMaxProbesPerEpoch = 1000
+	// DefaultProbeJailEpochs: three failed or missing probes in a row jail.
+	DefaultProbeJailEpochs = 3
+	// DefaultQualityHistoryEpochs keeps two days of hourly epochs.
+	DefaultQualityHistoryEpochs = 48
 )
 
 var (
@@ -36,6 +47,10 @@ var (
 	// DefaultUnattestedQuality weighs a session nobody but the
 	// orchestrator vouches for at half an attested one of perfect quality.
 	DefaultUnattestedQuality = sdkmath.LegacyNewDecWithPrec(5, 1)
+	// DefaultProbeWeight: probes and attested sessions count equally.
+	DefaultProbeWeight = sdkmath.LegacyNewDecWithPrec(5, 1)
+	// DefaultScoreSmoothing: each epoch moves the score 30 % of the way.
+	DefaultScoreSmoothing = sdkmath.LegacyNewDecWithPrec(3, 1)
 )
 
 // DefaultParams returns the default params.
@@ -52,6 +67,11 @@ func DefaultParams() Params {
 		MaxPrunePerBlock:          DefaultMaxPrunePerBlock,
 		PricePerParticipantMinute: DefaultPricePerParticipantMinute,
 		UnattestedQuality:         DefaultUnattestedQuality,
+		MaxProbesPerEpoch:         DefaultMaxProbesPerEpoch,
+		ProbeJailEpochs:           DefaultProbeJailEpochs,
+		ProbeWeight:               DefaultProbeWeight,
+		ScoreSmoothing:            DefaultScoreSmoothing,
+		QualityHistoryEpochs:      DefaultQualityHistoryEpochs,
 	}
 }
 
@@ -113,6 +133,18 @@ func (p Params) Validate() error {
 	}
 	if p.MaxPrunePerBlock == 0 || p.MaxPrunePerBlock > 100_000 {
 		return errorsmod.Wrapf(ErrInvalidParams, "max_prune_per_block must be in [1, 100000], got %d", p.MaxPrunePerBlock)
+	}
+	if p.MaxProbesPerEpoch > 10_000 {
+		return errorsmod.Wrapf(ErrInvalidParams, "max_probes_per_epoch must be at most 10000, got %d", p.MaxProbesPerEpoch)
+	}
+	if err := fraction("probe_weight", p.ProbeWeight, true); err != nil {
+		return err
+	}
+	if err := fraction("score_smoothing", p.ScoreSmoothing, false); err != nil {
+		return err
+	}
+	if p.QualityHistoryEpochs == 0 || p.QualityHistoryEpochs > 1000 {
+		return errorsmod.Wrapf(ErrInvalidParams, "quality_history_epochs must be in [1, 1000], got %d", p.QualityHistoryEpochs)
 	}
 	return nil
 }

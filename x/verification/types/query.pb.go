@@ -6,7 +6,7 @@ package types
 import (
 	context "context"
 	fmt "fmt"
-	_ "github.com/cosmos/cosmos-sdk/types/query"
+	query "github.com/cosmos/cosmos-sdk/types/query"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
 	grpc1 "github.com/cosmos/gogoproto/grpc"
@@ -216,6 +216,227 @@ func (m *QueryEpochTotalsResponse) GetTotals() EpochTotals {
 	return EpochTotals{}
 }
 
+type QueryProbeAssignmentsRequest struct {
+	Epoch      int64              `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Pagination *query.PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryProbeAssignmentsRequest) Reset()         { *m = QueryProbeAssignmentsRequest{} }
+func (m *QueryProbeAssignmentsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryProbeAssignmentsRequest) ProtoMessage()    {}
+func (*QueryProbeAssignmentsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_3f419394170e07a2, []int{4}
+}
+func (m *QueryProbeAssignmentsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryProbeAssignmentsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryProbeAssignmentsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryProbeAssignmentsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryProbeAssignmentsRequest.Merge(m, src)
+}
+func (m *QueryProbeAssignmentsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryProbeAssignmentsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryProbeAssignmentsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryProbeAssignmentsRequest proto.InternalMessageInfo
+
+func (m *QueryProbeAssignmentsRequest) GetEpoch() int64 {
+	if m != nil {
+		return m.Epoch
+	}
+	return 0
+}
+
+func (m *QueryProbeAssignmentsRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryProbeAssignmentsResponse struct {
+	Assignments []ProbeAssignment `protobuf:"bytes,1,rep,name=assignments,proto3" json:"assignments"`
+	// probes are the accepted results among them, in the same order as
+	// their assignments (absent: not submitted yet).
+	Probes     []ProbeRecord       `protobuf:"bytes,2,rep,name=probes,proto3" json:"probes"`
+	Pagination *query.PageResponse `protobuf:"bytes,3,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryProbeAssignmentsResponse) Reset()         { *m = QueryProbeAssignmentsResponse{} }
+func (m *QueryProbeAssignmentsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryProbeAssignmentsResponse) ProtoMessage()    {}
+func (*QueryProbeAssignmentsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_3f419394170e07a2, []int{5}
+}
+func (m *QueryProbeAssignmentsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryProbeAssignmentsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryProbeAssignmentsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryProbeAssignmentsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryProbeAssignmentsResponse.Merge(m, src)
+}
+func (m *QueryProbeAssignmentsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryProbeAssignmentsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryProbeAssignmentsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryProbeAssignmentsResponse proto.InternalMessageInfo
+
+func (m *QueryProbeAssignmentsResponse) GetAssignments() []ProbeAssignment {
+	if m != nil {
+		return m.Assignments
+	}
+	return nil
+}
+
+func (m *QueryProbeAssignmentsResponse) GetProbes() []ProbeRecord {
+	if m != nil {
+		return m.Probes
+	}
+	return nil
+}
+
+func (m *QueryProbeAssignmentsResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryNodeHealthRequest struct {
+	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+}
+
+func (m *QueryNodeHealthRequest) Reset()         { *m = QueryNodeHealthRequest{} }
+func (m *QueryNodeHealthRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryNodeHealthRequest) ProtoMessage()    {}
+func (*QueryNodeHealthRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_3f419394170e07a2, []int{6}
+}
+func (m *QueryNodeHealthRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryNodeHealthRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryNodeHealthRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryNodeHealthRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryNodeHealthRequest.Merge(m, src)
+}
+func (m *QueryNodeHealthRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryNodeHealthRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryNodeHealthRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryNodeHealthRequest proto.InternalMessageInfo
+
+func (m *QueryNodeHealthRequest) GetNodeId() string {
+	if m != nil {
+		return m.NodeId
+	}
+	return ""
+}
+
+type QueryNodeHealthResponse struct {
+	Health NodeHealth `protobuf:"bytes,1,opt,name=health,proto3" json:"health"`
+	// recent_probes are the node's last probes (up to
+	// quality_history_epochs), newest first.
+	RecentProbes []ProbeRecord `protobuf:"bytes,2,rep,name=recent_probes,json=recentProbes,proto3" json:"recent_probes"`
+	// history is the node's score history, newest first.
+	History []QualityPoint `protobuf:"bytes,3,rep,name=history,proto3" json:"history"`
+}
+
+func (m *QueryNodeHealthResponse) Reset()         { *m = QueryNodeHealthResponse{} }
+func (m *QueryNodeHealthResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryNodeHealthResponse) ProtoMessage()    {}
+func (*QueryNodeHealthResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_3f419394170e07a2, []int{7}
+}
+func (m *QueryNodeHealthResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryNodeHealthResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryNodeHealthResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryNodeHealthResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryNodeHealthResponse.Merge(m, src)
+}
+func (m *QueryNodeHealthResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryNodeHealthResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryNodeHealthResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryNodeHealthResponse proto.InternalMessageInfo
+
+func (m *QueryNodeHealthResponse) GetHealth() NodeHealth {
+	if m != nil {
+		return m.Health
+	}
+	return NodeHealth{}
+}
+
+func (m *QueryNodeHealthResponse) GetRecentProbes() []ProbeRecord {
+	if m != nil {
+		return m.RecentProbes
+	}
+	return nil
+}
+
+func (m *QueryNodeHealthResponse) GetHistory() []QualityPoint {
+	if m != nil {
+		return m.History
+	}
+	return nil
+}
+
 type QueryParamsRequest struct {
 }
 
@@ -223,7 +444,7 @@ func (m *QueryParamsRequest) Reset()         { *m = QueryParamsRequest{} }
 func (m *QueryParamsRequest) String() string { return proto.CompactTextString(m) }
 func (*QueryParamsRequest) ProtoMessage()    {}
 func (*QueryParamsRequest) Descriptor() ([]byte, []int) {
-	return fileDescriptor_3f419394170e07a2, []int{4}
+	return fileDescriptor_3f419394170e07a2, []int{8}
 }
 func (m *QueryParamsRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -260,7 +481,7 @@ func (m *QueryParamsResponse) Reset()         { *m = QueryParamsResponse{} }
 func (m *QueryParamsResponse) String() string { return proto.CompactTextString(m) }
 func (*QueryParamsResponse) ProtoMessage()    {}
 func (*QueryParamsResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_3f419394170e07a2, []int{5}
+	return fileDescriptor_3f419394170e07a2, []int{9}
 }
 func (m *QueryParamsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -301,6 +522,10 @@ func init() {
 	proto.RegisterType((*QueryNodeEpochResponse)(nil), "chroom.verification.v1.QueryNodeEpochResponse")
 	proto.RegisterType((*QueryEpochTotalsRequest)(nil), "chroom.verification.v1.QueryEpochTotalsRequest")
 	proto.RegisterType((*QueryEpochTotalsResponse)(nil), "chroom.verification.v1.QueryEpochTotalsResponse")
+	proto.RegisterType((*QueryProbeAssignmentsRequest)(nil), "chroom.verification.v1.QueryProbeAssignmentsRequest")
+	proto.RegisterType((*QueryProbeAssignmentsResponse)(nil), "chroom.verification.v1.QueryProbeAssignmentsResponse")
+	proto.RegisterType((*QueryNodeHealthRequest)(nil), "chroom.verification.v1.QueryNodeHealthRequest")
+	proto.RegisterType((*QueryNodeHealthResponse)(nil), "chroom.verification.v1.QueryNodeHealthResponse")
 	proto.RegisterType((*QueryParamsRequest)(nil), "chroom.verification.v1.QueryParamsRequest")
 	proto.RegisterType((*QueryParamsResponse)(nil), "chroom.verification.v1.QueryParamsResponse")
 }
@@ -310,40 +535,57 @@ func init() {
 }
 
 var fileDescriptor_3f419394170e07a2 = []byte{
-	// 515 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x8c, 0x94, 0xcf, 0x6a, 0x13, 0x41,
-	0x1c, 0xc7, 0x33, 0x2d, 0x59, 0xc9, 0xf4, 0xe4, 0x18, 0xdb, 0xb0, 0xca, 0x1a, 0xb6, 0x50, 0x42,
-	0x4b, 0x77, 0x6c, 0x0b, 0xe2, 0xd5, 0x8a, 0x2d, 0x5e, 0x44, 0x83, 0x07, 0xf1, 0x22, 0x93, 0xcd,
-	0xb8, 0x59, 0xc8, 0xee, 0x6f, 0xbb, 0x33, 0x09, 0x86, 0xd2, 0x8b, 0x27, 0x4f, 0x22, 0xf8, 0x0c,
-	0x82, 0x37, 0x7d, 0x8c, 0x1e, 0x0b, 0x5e, 0x3c, 0x89, 0x24, 0x82, 0x77, 0x9f, 0x40, 0x76, 0x66,
-	0x92, 0xee, 0xa6, 0xdd, 0x90, 0x4b, 0x76, 0x77, 0xf8, 0xfe, 0xf9, 0x30, 0xbf, 0xc9, 0x60, 0xd7,
-	0xef, 0xa5, 0x00, 0x11, 0x1d, 0xf2, 0x34, 0x7c, 0x1b, 0xfa, 0x4c, 0x86, 0x10, 0xd3, 0xe1, 0x1e,
-	0x3d, 0x19, 0xf0, 0x74, 0xe4, 0x25, 0x29, 0x48, 0x20, 0xeb, 0x5a, 0xe3, 0xe5, 0x35, 0xde, 0x70,
-	0xcf, 0xbe, 0xc9, 0xa2, 0x30, 0x06, 0xaa, 0x7e, 0xb5, 0xd4, 0xde, 0x2c, 0x89, 0x4b, 0x58, 0xca,
-	0x22, 0x61, 0x44, 0x65, 0x9d, 0x72, 0x94, 0xf0, 0xa9, 0xe6, 0x8e, 0x0f, 0x22, 0x02, 0xa1, 0x39,
-	0xe6, 0x80, 0xec, 0x7a, 0x00, 0x01, 0xa8, 0x57, 0x9a, 0xbd, 0x99, 0xd5, 0xbb, 0x01, 0x40, 0xd0,
-	0xe7, 0x94, 0x25, 0x21, 0x65, 0x71, 0x0c, 0x52, 0x05, 0x9b, 0x40, 0xf7, 0x08, 0xdf, 0x7e, 0x91,
-	0x45, 0x3c, 0x83, 0x2e, 0x7f, 0x92, 0x80, 0xdf, 0x6b, 0xf3, 0x93, 0x01, 0x17, 0x92, 0x6c, 0xe0,
-	0x1b, 0x31, 0x74, 0xf9, 0x9b, 0xb0, 0xdb, 0x40, 0x4d, 0xd4, 0xaa, 0xb5, 0xad, 0xec, 0xf3, 0x69,
-	0x97, 0xd4, 0x71, 0x95, 0x67, 0xc2, 0xc6, 0x4a, 0x13, 0xb5, 0x56, 0xdb, 0xfa, 0xc3, 0x65, 0x78,
-	0x7d, 0x3e, 0x47, 0x24, 0x10, 0x0b, 0x4e, 0x8e, 0x71, 0x55, 0xb2, 0x7e, 0x7f, 0xa4, 0x62, 0xd6,
-	0xf6, 0xb7, 0xbc, 0xeb, 0xb7, 0xcd, 0x9b, 0x39, 0x5f, 0x66, 0xea, 0xc3, 0xda, 0xf9, 0xaf, 0x7b,
-	0x95, 0xaf, 0x7f, 0xbf, 0x6f, 0xa3, 0xb6, 0xf6, 0xbb, 0x14, 0x6f, 0xa8, 0x0a, 0x2d, 0x02, 0xc9,
-	0xfa, 0x62, 0x0a, 0x3b, 0x63, 0x42, 0x79, 0xa6, 0x0e, 0x6e, 0x5c, 0x35, 0x18, 0xaa, 0x23, 0x6c,
-	0x49, 0xb5, 0x62, 0xb0, 0x36, 0xcb, 0xb0, 0x72, 0xe6, 0x3c, 0x93, 0x71, 0xbb, 0x75, 0x4c, 0x54,
-	0xc7, 0x73, 0x35, 0x49, 0xc3, 0xe3, 0xbe, 0xc2, 0xb7, 0x0a, 0xab, 0xa6, 0xf4, 0x11, 0xb6, 0xf4,
-	0xc4, 0x4d, 0xa9, 0x53, 0x56, 0xaa, 0x7d, 0x85, 0x3e, 0x6d, 0xdc, 0xff, 0xb7, 0x8a, 0xab, 0x2a,
-	0x9a, 0x7c, 0x43, 0xb8, 0x36, 0xdb, 0x33, 0xb2, 0x5b, 0x16, 0x75, 0xed, 0x74, 0x6d, 0x6f, 0x59,
-	0xb9, 0x26, 0x77, 0x1f, 0x7f, 0xc8, 0x28, 0xde, 0xff, 0xf8, 0xf3, 0x79, 0xe5, 0x21, 0x79, 0x40,
-	0x4b, 0x4e, 0x6a, 0x76, 0x42, 0x04, 0x3d, 0x35, 0xe7, 0xe6, 0x8c, 0xaa, 0x31, 0x08, 0x7a, 0xaa,
-	0x9e, 0x67, 0xe4, 0x0b, 0xc2, 0x6b, 0xb9, 0xed, 0x24, 0x74, 0x21, 0xc4, 0xd5, 0x31, 0xdb, 0xf7,
-	0x97, 0x37, 0x18, 0xee, 0x83, 0x4b, 0xee, 0x16, 0xd9, 0x2a, 0xe3, 0x9e, 0xe3, 0xfc, 0x88, 0xb0,
-	0xa5, 0x27, 0x40, 0xb6, 0x17, 0x36, 0x16, 0x86, 0x6e, 0xef, 0x2c, 0xa5, 0x35, 0x60, 0x3b, 0x97,
-	0x60, 0x4d, 0xe2, 0xd0, 0x85, 0xf7, 0xc3, 0xe1, 0xf1, 0xf9, 0xd8, 0x41, 0x17, 0x63, 0x07, 0xfd,
-	0x1e, 0x3b, 0xe8, 0xd3, 0xc4, 0xa9, 0x5c, 0x4c, 0x9c, 0xca, 0xcf, 0x89, 0x53, 0x79, 0xbd, 0x1b,
-	0x84, 0xb2, 0x37, 0xe8, 0x78, 0x3e, 0x44, 0xd3, 0x0c, 0xf3, 0x78, 0x57, 0x0c, 0x53, 0x97, 0x48,
-	0xc7, 0x52, 0x7f, 0xfa, 0x83, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff, 0x08, 0xdd, 0xf6, 0x33, 0xdf,
-	0x04, 0x00, 0x00,
+	// 798 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x56, 0x41, 0x4f, 0x13, 0x4f,
+	0x1c, 0xed, 0xd0, 0x3f, 0x25, 0x4c, 0xff, 0x26, 0x3a, 0x22, 0x34, 0x2b, 0xae, 0xcd, 0x62, 0xa0,
+	0x81, 0xb0, 0x43, 0x41, 0x8d, 0xd1, 0x13, 0x28, 0xa0, 0x17, 0x2c, 0x8d, 0x07, 0xe3, 0x85, 0x4c,
+	0xdb, 0x71, 0xbb, 0x49, 0xbb, 0x53, 0x76, 0xa6, 0x8d, 0x0d, 0x72, 0xf1, 0xe4, 0xc9, 0x98, 0xf8,
+	0x19, 0x4c, 0x8c, 0x17, 0xbd, 0xfb, 0x05, 0x38, 0x92, 0x78, 0xf1, 0xa2, 0x31, 0x60, 0xe2, 0x37,
+	0xf0, 0xe4, 0xc1, 0xec, 0xcc, 0xb4, 0xdd, 0x16, 0x76, 0xa9, 0x5e, 0xda, 0xdd, 0xc9, 0x7b, 0x6f,
+	0xde, 0xef, 0x37, 0xef, 0x37, 0x59, 0x68, 0x95, 0xab, 0x3e, 0x63, 0x75, 0xdc, 0xa2, 0xbe, 0xfb,
+	0xd4, 0x2d, 0x13, 0xe1, 0x32, 0x0f, 0xb7, 0xf2, 0x78, 0xb7, 0x49, 0xfd, 0xb6, 0xdd, 0xf0, 0x99,
+	0x60, 0x68, 0x52, 0x61, 0xec, 0x30, 0xc6, 0x6e, 0xe5, 0x8d, 0x0b, 0xa4, 0xee, 0x7a, 0x0c, 0xcb,
+	0x5f, 0x05, 0x35, 0x66, 0x22, 0xe4, 0x1a, 0xc4, 0x27, 0x75, 0xae, 0x41, 0x51, 0x7b, 0x8a, 0x76,
+	0x83, 0x76, 0x30, 0xf3, 0x65, 0xc6, 0xeb, 0x8c, 0xe3, 0x12, 0xe1, 0x54, 0x99, 0xc1, 0xad, 0x7c,
+	0x89, 0x0a, 0x12, 0x68, 0x39, 0xae, 0xa7, 0x4c, 0x28, 0xec, 0x65, 0x8d, 0xed, 0xc0, 0xc2, 0xe6,
+	0x8d, 0x09, 0x87, 0x39, 0x4c, 0x3e, 0xe2, 0xe0, 0x49, 0xaf, 0x4e, 0x3b, 0x8c, 0x39, 0x35, 0x8a,
+	0x49, 0xc3, 0xc5, 0xc4, 0xf3, 0x98, 0x90, 0x7a, 0x7a, 0x73, 0x6b, 0x03, 0x5e, 0xda, 0x0e, 0x24,
+	0xb6, 0x58, 0x85, 0xae, 0x37, 0x58, 0xb9, 0x5a, 0xa4, 0xbb, 0x4d, 0xca, 0x05, 0x9a, 0x82, 0x63,
+	0x1e, 0xab, 0xd0, 0x1d, 0xb7, 0x92, 0x01, 0x59, 0x90, 0x1b, 0x2f, 0xa6, 0x82, 0xd7, 0x07, 0x15,
+	0x34, 0x01, 0x47, 0x69, 0x00, 0xcc, 0x8c, 0x64, 0x41, 0x2e, 0x59, 0x54, 0x2f, 0x16, 0x81, 0x93,
+	0x83, 0x3a, 0xbc, 0xc1, 0x3c, 0x4e, 0xd1, 0x26, 0x1c, 0x15, 0xa4, 0x56, 0x6b, 0x4b, 0x99, 0xf4,
+	0xf2, 0xac, 0x7d, 0x7a, 0x8b, 0xed, 0x2e, 0xf3, 0x51, 0x80, 0x5e, 0x1b, 0x3f, 0xf8, 0x76, 0x35,
+	0xf1, 0xee, 0xe7, 0xc7, 0x79, 0x50, 0x54, 0x7c, 0x0b, 0xc3, 0x29, 0xb9, 0x85, 0x02, 0x31, 0x41,
+	0x6a, 0xbc, 0x63, 0xb6, 0xeb, 0x09, 0x84, 0x3d, 0x95, 0x60, 0xe6, 0x24, 0x41, 0xbb, 0xda, 0x80,
+	0x29, 0x21, 0x57, 0xb4, 0xad, 0x99, 0x28, 0x5b, 0x21, 0x72, 0xd8, 0x93, 0x66, 0x5b, 0xcf, 0xe1,
+	0xb4, 0xdc, 0xa3, 0xe0, 0xb3, 0x12, 0x5d, 0xe5, 0xdc, 0x75, 0xbc, 0x3a, 0xf5, 0x44, 0xbc, 0x33,
+	0xb4, 0x01, 0x61, 0xef, 0x68, 0x65, 0x23, 0x65, 0x63, 0xe4, 0xd9, 0xda, 0x41, 0x0e, 0x6c, 0x75,
+	0xae, 0x3a, 0x07, 0x76, 0x81, 0x38, 0x54, 0x2b, 0x16, 0x43, 0x4c, 0xeb, 0x37, 0x80, 0x57, 0x22,
+	0xb6, 0xd7, 0x75, 0x3e, 0x84, 0x69, 0xd2, 0x5b, 0xce, 0x80, 0x6c, 0x32, 0x97, 0x5e, 0x9e, 0x8b,
+	0x2a, 0x76, 0x40, 0x66, 0xed, 0xbf, 0xa0, 0xe0, 0x62, 0x58, 0x01, 0xad, 0xc2, 0x54, 0x23, 0x40,
+	0xf1, 0xcc, 0x88, 0xd4, 0x9a, 0x89, 0xd5, 0x2a, 0xd2, 0x32, 0xf3, 0x2b, 0x5a, 0x47, 0x13, 0xd1,
+	0x66, 0x5f, 0xf5, 0x49, 0x59, 0xfd, 0xdc, 0x99, 0xd5, 0xab, 0x82, 0xfa, 0xca, 0xcf, 0x87, 0x42,
+	0x77, 0x9f, 0x92, 0x9a, 0x38, 0x33, 0xbd, 0xd6, 0x2f, 0xa0, 0x53, 0x14, 0xe6, 0xe8, 0x5e, 0xad,
+	0xc3, 0x54, 0x55, 0xae, 0xe8, 0x4c, 0x58, 0x71, 0x51, 0x55, 0xdc, 0xbe, 0x48, 0x28, 0x32, 0xda,
+	0x82, 0xe7, 0x7c, 0x5a, 0xa6, 0x9e, 0xd8, 0xf9, 0xd7, 0x46, 0xfd, 0xaf, 0xf8, 0x05, 0xd5, 0xae,
+	0x7b, 0x70, 0xac, 0xea, 0x72, 0xc1, 0xfc, 0x76, 0x26, 0x29, 0x95, 0xae, 0x45, 0x29, 0x6d, 0x37,
+	0x49, 0xcd, 0x15, 0xed, 0x02, 0x73, 0xbb, 0x67, 0xd7, 0xa1, 0x5a, 0x13, 0x10, 0xa9, 0xa4, 0xc8,
+	0xeb, 0x49, 0xf7, 0xc9, 0x7a, 0x0c, 0x2f, 0xf6, 0xad, 0xea, 0x4e, 0x04, 0x87, 0x2c, 0x57, 0x74,
+	0x27, 0xcc, 0x48, 0xef, 0x12, 0xd5, 0xd7, 0x05, 0x45, 0x5c, 0xfe, 0x9a, 0x82, 0xa3, 0x52, 0x1a,
+	0x7d, 0x00, 0x70, 0xbc, 0x3b, 0xdc, 0x68, 0x31, 0xda, 0xfc, 0x29, 0xd7, 0x90, 0x61, 0x0f, 0x0b,
+	0x57, 0xce, 0xad, 0xbb, 0x2f, 0x03, 0x17, 0x2f, 0x3e, 0xff, 0x78, 0x33, 0x72, 0x0b, 0xdd, 0xc4,
+	0x11, 0xd7, 0x6f, 0x10, 0x06, 0x8e, 0xf7, 0x74, 0x44, 0xf6, 0xb1, 0x9c, 0x4a, 0x8e, 0xf7, 0xe4,
+	0xff, 0x3e, 0x7a, 0x0b, 0x60, 0x3a, 0x34, 0xf7, 0x08, 0xc7, 0x9a, 0x38, 0x79, 0x1f, 0x19, 0x4b,
+	0xc3, 0x13, 0xb4, 0xef, 0x95, 0x9e, 0xef, 0x1c, 0x9a, 0x8d, 0xf2, 0x3d, 0xe0, 0xf3, 0x13, 0x80,
+	0xe7, 0x07, 0x27, 0x1f, 0x5d, 0x8f, 0xdd, 0x3b, 0xe2, 0x9e, 0x32, 0x6e, 0xfc, 0x25, 0x4b, 0xdb,
+	0xbe, 0xdd, 0xb3, 0x8d, 0xd1, 0xe2, 0x70, 0xb6, 0xb1, 0xbe, 0x06, 0xde, 0x03, 0x08, 0x7b, 0x93,
+	0x84, 0xce, 0x3e, 0xe9, 0xbe, 0x11, 0x37, 0xf0, 0xd0, 0x78, 0xed, 0xf5, 0x4e, 0xcf, 0xeb, 0x12,
+	0xb2, 0x87, 0x8d, 0x86, 0x1e, 0xea, 0x57, 0x00, 0xa6, 0x54, 0xd8, 0xd1, 0x7c, 0x7c, 0xab, 0xc2,
+	0xf3, 0x65, 0x2c, 0x0c, 0x85, 0xd5, 0x06, 0x17, 0x7a, 0x06, 0xb3, 0xc8, 0xc4, 0xb1, 0xdf, 0x17,
+	0x6b, 0x9b, 0x07, 0x47, 0x26, 0x38, 0x3c, 0x32, 0xc1, 0xf7, 0x23, 0x13, 0xbc, 0x3e, 0x36, 0x13,
+	0x87, 0xc7, 0x66, 0xe2, 0xcb, 0xb1, 0x99, 0x78, 0xb2, 0xe8, 0xb8, 0xa2, 0xda, 0x2c, 0xd9, 0x65,
+	0x56, 0xef, 0x68, 0xe8, 0xbf, 0x67, 0xfd, 0x62, 0xf2, 0x23, 0xa4, 0x94, 0x92, 0x1f, 0x02, 0x2b,
+	0x7f, 0x02, 0x00, 0x00, 0xff, 0xff, 0x83, 0xe7, 0x1e, 0x37, 0x1f, 0x09, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -362,6 +604,12 @@ type QueryClient interface {
 	NodeEpoch(ctx context.Context, in *QueryNodeEpochRequest, opts ...grpc.CallOption) (*QueryNodeEpochResponse, error)
 	// EpochTotals returns the totals of one epoch.
 	EpochTotals(ctx context.Context, in *QueryEpochTotalsRequest, opts ...grpc.CallOption) (*QueryEpochTotalsResponse, error)
+	// ProbeAssignments lists the QoS probes assigned in an epoch, by media
+	// node ID.
+	ProbeAssignments(ctx context.Context, in *QueryProbeAssignmentsRequest, opts ...grpc.CallOption) (*QueryProbeAssignmentsResponse, error)
+	// NodeHealth returns a media node's score, its probe record, its last
+	// probes and its score history (newest first).
+	NodeHealth(ctx context.Context, in *QueryNodeHealthRequest, opts ...grpc.CallOption) (*QueryNodeHealthResponse, error)
 	// Params returns the params.
 	Params(ctx context.Context, in *QueryParamsRequest, opts ...grpc.CallOption) (*QueryParamsResponse, error)
 }
@@ -392,6 +640,24 @@ func (c *queryClient) EpochTotals(ctx context.Context, in *QueryEpochTotalsReque
 	return out, nil
 }
 
+func (c *queryClient) ProbeAssignments(ctx context.Context, in *QueryProbeAssignmentsRequest, opts ...grpc.CallOption) (*QueryProbeAssignmentsResponse, error) {
+	out := new(QueryProbeAssignmentsResponse)
+	err := c.cc.Invoke(ctx, "/chroom.verification.v1.Query/ProbeAssignments", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) NodeHealth(ctx context.Context, in *QueryNodeHealthRequest, opts ...grpc.CallOption) (*QueryNodeHealthResponse, error) {
+	out := new(QueryNodeHealthResponse)
+	err := c.cc.Invoke(ctx, "/chroom.verification.v1.Query/NodeHealth", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *queryClient) Params(ctx context.Context, in *QueryParamsRequest, opts ...grpc.CallOption) (*QueryParamsResponse, error) {
 	out := new(QueryParamsResponse)
 	err := c.cc.Invoke(ctx, "/chroom.verification.v1.Query/Params", in, out, opts...)
@@ -407,6 +673,12 @@ type QueryServer interface {
 	NodeEpoch(context.Context, *QueryNodeEpochRequest) (*QueryNodeEpochResponse, error)
 	// EpochTotals returns the totals of one epoch.
 	EpochTotals(context.Context, *QueryEpochTotalsRequest) (*QueryEpochTotalsResponse, error)
+	// ProbeAssignments lists the QoS probes assigned in an epoch, by media
+	// node ID.
+	ProbeAssignments(context.Context, *QueryProbeAssignmentsRequest) (*QueryProbeAssignmentsResponse, error)
+	// NodeHealth returns a media node's score, its probe record, its last
+	// probes and its score history (newest first).
+	NodeHealth(context.Context, *QueryNodeHealthRequest) (*QueryNodeHealthResponse, error)
 	// Params returns the params.
 	Params(context.Context, *QueryParamsRequest) (*QueryParamsResponse, error)
 }
@@ -420,6 +692,12 @@ func (*UnimplementedQueryServer) NodeEpoch(ctx context.Context, req *QueryNodeEp
 }
 func (*UnimplementedQueryServer) EpochTotals(ctx context.Context, req *QueryEpochTotalsRequest) (*QueryEpochTotalsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method EpochTotals not implemented")
+}
+func (*UnimplementedQueryServer) ProbeAssignments(ctx context.Context, req *QueryProbeAssignmentsRequest) (*QueryProbeAssignmentsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ProbeAssignments not implemented")
+}
+func (*UnimplementedQueryServer) NodeHealth(ctx context.Context, req *QueryNodeHealthRequest) (*QueryNodeHealthResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method NodeHealth not implemented")
 }
 func (*UnimplementedQueryServer) Params(ctx context.Context, req *QueryParamsRequest) (*QueryParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Params not implemented")
@@ -465,6 +743,42 @@ func _Query_EpochTotals_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Query_ProbeAssignments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryProbeAssignmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).ProbeAssignments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/chroom.verification.v1.Query/ProbeAssignments",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).ProbeAssignments(ctx, req.(*QueryProbeAssignmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_NodeHealth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryNodeHealthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).NodeHealth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/chroom.verification.v1.Query/NodeHealth",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).NodeHealth(ctx, req.(*QueryNodeHealthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Query_Params_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(QueryParamsRequest)
 	if err := dec(in); err != nil {
@@ -495,6 +809,14 @@ var _Query_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EpochTotals",
 			Handler:    _Query_EpochTotals_Handler,
+		},
+		{
+			MethodName: "ProbeAssignments",
+			Handler:    _Query_ProbeAssignments_Handler,
+		},
+		{
+			MethodName: "NodeHealth",
+			Handler:    _Query_NodeHealth_Handler,
 		},
 		{
 			MethodName: "Params",
@@ -634,6 +956,200 @@ func (m *QueryEpochTotalsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error
 	return len(dAtA) - i, nil
 }
 
+func (m *QueryProbeAssignmentsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryProbeAssignmentsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryProbeAssignmentsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Epoch != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Epoch))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryProbeAssignmentsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryProbeAssignmentsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryProbeAssignmentsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.Probes) > 0 {
+		for iNdEx := len(m.Probes) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Probes[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x12
+		}
+	}
+	if len(m.Assignments) > 0 {
+		for iNdEx := len(m.Assignments) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Assignments[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryNodeHealthRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryNodeHealthRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryNodeHealthRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.NodeId) > 0 {
+		i -= len(m.NodeId)
+		copy(dAtA[i:], m.NodeId)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.NodeId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryNodeHealthResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryNodeHealthResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryNodeHealthResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.History) > 0 {
+		for iNdEx := len(m.History) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.History[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if len(m.RecentProbes) > 0 {
+		for iNdEx := len(m.RecentProbes) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.RecentProbes[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x12
+		}
+	}
+	{
+		size, err := m.Health.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
 func (m *QueryParamsRequest) Marshal() (dAtA []byte, err error) {
 	size := m.Size()
 	dAtA = make([]byte, size)
@@ -748,6 +1264,83 @@ func (m *QueryEpochTotalsResponse) Size() (n int) {
 	_ = l
 	l = m.Totals.Size()
 	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryProbeAssignmentsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Epoch != 0 {
+		n += 1 + sovQuery(uint64(m.Epoch))
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryProbeAssignmentsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Assignments) > 0 {
+		for _, e := range m.Assignments {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if len(m.Probes) > 0 {
+		for _, e := range m.Probes {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryNodeHealthRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.NodeId)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryNodeHealthResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Health.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	if len(m.RecentProbes) > 0 {
+		for _, e := range m.RecentProbes {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if len(m.History) > 0 {
+		for _, e := range m.History {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
 	return n
 }
 
@@ -1089,6 +1682,498 @@ func (m *QueryEpochTotalsResponse) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if err := m.Totals.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryProbeAssignmentsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryProbeAssignmentsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryProbeAssignmentsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Epoch", wireType)
+			}
+			m.Epoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Epoch |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryProbeAssignmentsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryProbeAssignmentsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryProbeAssignmentsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Assignments", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Assignments = append(m.Assignments, ProbeAssignment{})
+			if err := m.Assignments[len(m.Assignments)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Probes", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Probes = append(m.Probes, ProbeRecord{})
+			if err := m.Probes[len(m.Probes)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryNodeHealthRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryNodeHealthRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryNodeHealthRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NodeId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.NodeId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryNodeHealthResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryNodeHealthResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryNodeHealthResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Health", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Health.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field RecentProbes", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.RecentProbes = append(m.RecentProbes, ProbeRecord{})
+			if err := m.RecentProbes[len(m.RecentProbes)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field History", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.History = append(m.History, QualityPoint{})
+			if err := m.History[len(m.History)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

@@ -6,6 +6,7 @@ package types
 import (
 	cosmossdk_io_math "cosmossdk.io/math"
 	fmt "fmt"
+	format "github.com/chroom/chroom/format"
 	_ "github.com/cosmos/cosmos-proto"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
@@ -315,6 +316,12 @@ type OrchestratorEpochTally struct {
 	// share of the rewards is split by it (credited session time, not
 	// receipt count, which short receipts could inflate).
 	VerifiedSeconds uint64 `protobuf:"varint,5,opt,name=verified_seconds,json=verifiedSeconds,proto3" json:"verified_seconds,omitempty"`
+	// probes_assigned and probes_submitted count the QoS probes the chain
+	// assigned this orchestrator in the epoch and those it submitted; an
+	// orchestrator that submitted fewer than assigned forfeits its
+	// orchestrator share of the epoch's rewards.
+	ProbesAssigned  uint64 `protobuf:"varint,6,opt,name=probes_assigned,json=probesAssigned,proto3" json:"probes_assigned,omitempty"`
+	ProbesSubmitted uint64 `protobuf:"varint,7,opt,name=probes_submitted,json=probesSubmitted,proto3" json:"probes_submitted,omitempty"`
 }
 
 func (m *OrchestratorEpochTally) Reset()         { *m = OrchestratorEpochTally{} }
@@ -381,6 +388,20 @@ func (m *OrchestratorEpochTally) GetReceipts() uint64 {
 func (m *OrchestratorEpochTally) GetVerifiedSeconds() uint64 {
 	if m != nil {
 		return m.VerifiedSeconds
+	}
+	return 0
+}
+
+func (m *OrchestratorEpochTally) GetProbesAssigned() uint64 {
+	if m != nil {
+		return m.ProbesAssigned
+	}
+	return 0
+}
+
+func (m *OrchestratorEpochTally) GetProbesSubmitted() uint64 {
+	if m != nil {
+		return m.ProbesSubmitted
 	}
 	return 0
 }
@@ -457,12 +478,317 @@ func (m *EpochTotals) GetOrchestratorSeconds() uint64 {
 	return 0
 }
 
+// ProbeAssignment: in epoch, orchestrator prober_id must probe media node
+// media_node_id (chosen at the epoch's start from the block hash, weighted
+// by stake, among ACTIVE orchestrators of another operator).
+type ProbeAssignment struct {
+	Epoch       int64  `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	MediaNodeId string `protobuf:"bytes,2,opt,name=media_node_id,json=mediaNodeId,proto3" json:"media_node_id,omitempty"`
+	ProberId    string `protobuf:"bytes,3,opt,name=prober_id,json=proberId,proto3" json:"prober_id,omitempty"`
+	// prober_operator is the account that must submit the probe.
+	ProberOperator string `protobuf:"bytes,4,opt,name=prober_operator,json=proberOperator,proto3" json:"prober_operator,omitempty"`
+}
+
+func (m *ProbeAssignment) Reset()         { *m = ProbeAssignment{} }
+func (m *ProbeAssignment) String() string { return proto.CompactTextString(m) }
+func (*ProbeAssignment) ProtoMessage()    {}
+func (*ProbeAssignment) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a32eae425f48d5bb, []int{4}
+}
+func (m *ProbeAssignment) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *ProbeAssignment) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_ProbeAssignment.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *ProbeAssignment) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_ProbeAssignment.Merge(m, src)
+}
+func (m *ProbeAssignment) XXX_Size() int {
+	return m.Size()
+}
+func (m *ProbeAssignment) XXX_DiscardUnknown() {
+	xxx_messageInfo_ProbeAssignment.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_ProbeAssignment proto.InternalMessageInfo
+
+func (m *ProbeAssignment) GetEpoch() int64 {
+	if m != nil {
+		return m.Epoch
+	}
+	return 0
+}
+
+func (m *ProbeAssignment) GetMediaNodeId() string {
+	if m != nil {
+		return m.MediaNodeId
+	}
+	return ""
+}
+
+func (m *ProbeAssignment) GetProberId() string {
+	if m != nil {
+		return m.ProberId
+	}
+	return ""
+}
+
+func (m *ProbeAssignment) GetProberOperator() string {
+	if m != nil {
+		return m.ProberOperator
+	}
+	return ""
+}
+
+// ProbeRecord is an accepted probe and the quality the chain gave it.
+type ProbeRecord struct {
+	Result format.ProbeResult `protobuf:"bytes,1,opt,name=result,proto3" json:"result"`
+	// quality = connected × q_loss × q_rtt × min(1, bitrate / target), in [0, 1].
+	Quality cosmossdk_io_math.LegacyDec `protobuf:"bytes,2,opt,name=quality,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"quality"`
+	// height is the block that accepted it.
+	Height int64 `protobuf:"varint,3,opt,name=height,proto3" json:"height,omitempty"`
+}
+
+func (m *ProbeRecord) Reset()         { *m = ProbeRecord{} }
+func (m *ProbeRecord) String() string { return proto.CompactTextString(m) }
+func (*ProbeRecord) ProtoMessage()    {}
+func (*ProbeRecord) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a32eae425f48d5bb, []int{5}
+}
+func (m *ProbeRecord) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *ProbeRecord) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_ProbeRecord.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *ProbeRecord) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_ProbeRecord.Merge(m, src)
+}
+func (m *ProbeRecord) XXX_Size() int {
+	return m.Size()
+}
+func (m *ProbeRecord) XXX_DiscardUnknown() {
+	xxx_messageInfo_ProbeRecord.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_ProbeRecord proto.InternalMessageInfo
+
+func (m *ProbeRecord) GetResult() format.ProbeResult {
+	if m != nil {
+		return m.Result
+	}
+	return format.ProbeResult{}
+}
+
+func (m *ProbeRecord) GetHeight() int64 {
+	if m != nil {
+		return m.Height
+	}
+	return 0
+}
+
+// NodeHealth is a media node's quality record from independent evidence:
+// QoS probes and client-attested session figures.
+type NodeHealth struct {
+	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// score is the node's quality score in [0, 1]: an exponentially weighted
+	// mix, epoch by epoch, of its probe quality and its client-attested
+	// session quality (see QualityPoint); 1 for a new node.
+	Score cosmossdk_io_math.LegacyDec `protobuf:"bytes,2,opt,name=score,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"score"`
+	// consecutive_failed_probes counts the latest epochs in a row whose
+	// assigned probe was missing or not connected.
+	ConsecutiveFailedProbes uint32 `protobuf:"varint,3,opt,name=consecutive_failed_probes,json=consecutiveFailedProbes,proto3" json:"consecutive_failed_probes,omitempty"`
+	// last_probed_epoch is the last epoch with a connected probe (0: none).
+	LastProbedEpoch int64  `protobuf:"varint,4,opt,name=last_probed_epoch,json=lastProbedEpoch,proto3" json:"last_probed_epoch,omitempty"`
+	ProbesPassed    uint64 `protobuf:"varint,5,opt,name=probes_passed,json=probesPassed,proto3" json:"probes_passed,omitempty"`
+	// probes_failed counts missing and not-connected probes.
+	ProbesFailed uint64 `protobuf:"varint,6,opt,name=probes_failed,json=probesFailed,proto3" json:"probes_failed,omitempty"`
+	// last_scored_epoch is the last epoch folded into score.
+	LastScoredEpoch int64 `protobuf:"varint,7,opt,name=last_scored_epoch,json=lastScoredEpoch,proto3" json:"last_scored_epoch,omitempty"`
+}
+
+func (m *NodeHealth) Reset()         { *m = NodeHealth{} }
+func (m *NodeHealth) String() string { return proto.CompactTextString(m) }
+func (*NodeHealth) ProtoMessage()    {}
+func (*NodeHealth) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a32eae425f48d5bb, []int{6}
+}
+func (m *NodeHealth) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *NodeHealth) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_NodeHealth.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *NodeHealth) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_NodeHealth.Merge(m, src)
+}
+func (m *NodeHealth) XXX_Size() int {
+	return m.Size()
+}
+func (m *NodeHealth) XXX_DiscardUnknown() {
+	xxx_messageInfo_NodeHealth.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_NodeHealth proto.InternalMessageInfo
+
+func (m *NodeHealth) GetNodeId() string {
+	if m != nil {
+		return m.NodeId
+	}
+	return ""
+}
+
+func (m *NodeHealth) GetConsecutiveFailedProbes() uint32 {
+	if m != nil {
+		return m.ConsecutiveFailedProbes
+	}
+	return 0
+}
+
+func (m *NodeHealth) GetLastProbedEpoch() int64 {
+	if m != nil {
+		return m.LastProbedEpoch
+	}
+	return 0
+}
+
+func (m *NodeHealth) GetProbesPassed() uint64 {
+	if m != nil {
+		return m.ProbesPassed
+	}
+	return 0
+}
+
+func (m *NodeHealth) GetProbesFailed() uint64 {
+	if m != nil {
+		return m.ProbesFailed
+	}
+	return 0
+}
+
+func (m *NodeHealth) GetLastScoredEpoch() int64 {
+	if m != nil {
+		return m.LastScoredEpoch
+	}
+	return 0
+}
+
+// QualityPoint is one epoch of a node's score history.
+type QualityPoint struct {
+	Epoch int64 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// probed: a probe was assigned for the epoch; probe_quality is its
+	// quality (0 when missing or not connected).
+	Probed       bool                        `protobuf:"varint,2,opt,name=probed,proto3" json:"probed,omitempty"`
+	ProbeQuality cosmossdk_io_math.LegacyDec `protobuf:"bytes,3,opt,name=probe_quality,json=probeQuality,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"probe_quality"`
+	// client_seconds are the epoch's verified seconds; client_quality their
+	// mean quality (min of the node's and the client's figures per receipt).
+	ClientSeconds uint64                      `protobuf:"varint,4,opt,name=client_seconds,json=clientSeconds,proto3" json:"client_seconds,omitempty"`
+	ClientQuality cosmossdk_io_math.LegacyDec `protobuf:"bytes,5,opt,name=client_quality,json=clientQuality,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"client_quality"`
+	// node_id is the media node.
+	NodeId string `protobuf:"bytes,7,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// score is the node's score after this epoch.
+	Score cosmossdk_io_math.LegacyDec `protobuf:"bytes,6,opt,name=score,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"score"`
+}
+
+func (m *QualityPoint) Reset()         { *m = QualityPoint{} }
+func (m *QualityPoint) String() string { return proto.CompactTextString(m) }
+func (*QualityPoint) ProtoMessage()    {}
+func (*QualityPoint) Descriptor() ([]byte, []int) {
+	return fileDescriptor_a32eae425f48d5bb, []int{7}
+}
+func (m *QualityPoint) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QualityPoint) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QualityPoint.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QualityPoint) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QualityPoint.Merge(m, src)
+}
+func (m *QualityPoint) XXX_Size() int {
+	return m.Size()
+}
+func (m *QualityPoint) XXX_DiscardUnknown() {
+	xxx_messageInfo_QualityPoint.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QualityPoint proto.InternalMessageInfo
+
+func (m *QualityPoint) GetEpoch() int64 {
+	if m != nil {
+		return m.Epoch
+	}
+	return 0
+}
+
+func (m *QualityPoint) GetProbed() bool {
+	if m != nil {
+		return m.Probed
+	}
+	return false
+}
+
+func (m *QualityPoint) GetClientSeconds() uint64 {
+	if m != nil {
+		return m.ClientSeconds
+	}
+	return 0
+}
+
+func (m *QualityPoint) GetNodeId() string {
+	if m != nil {
+		return m.NodeId
+	}
+	return ""
+}
+
 func init() {
 	proto.RegisterEnum("chroom.verification.v1.RejectReason", RejectReason_name, RejectReason_value)
 	proto.RegisterType((*Rejection)(nil), "chroom.verification.v1.Rejection")
 	proto.RegisterType((*NodeEpochTally)(nil), "chroom.verification.v1.NodeEpochTally")
 	proto.RegisterType((*OrchestratorEpochTally)(nil), "chroom.verification.v1.OrchestratorEpochTally")
 	proto.RegisterType((*EpochTotals)(nil), "chroom.verification.v1.EpochTotals")
+	proto.RegisterType((*ProbeAssignment)(nil), "chroom.verification.v1.ProbeAssignment")
+	proto.RegisterType((*ProbeRecord)(nil), "chroom.verification.v1.ProbeRecord")
+	proto.RegisterType((*NodeHealth)(nil), "chroom.verification.v1.NodeHealth")
+	proto.RegisterType((*QualityPoint)(nil), "chroom.verification.v1.QualityPoint")
 }
 
 func init() {
@@ -470,63 +796,86 @@ func init() {
 }
 
 var fileDescriptor_a32eae425f48d5bb = []byte{
-	// 889 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x55, 0x4f, 0x53, 0xdb, 0x46,
-	0x1c, 0xb5, 0x0c, 0x18, 0x58, 0x08, 0x6c, 0x36, 0x2e, 0x71, 0xc8, 0xc4, 0xb8, 0x4e, 0x1a, 0x1c,
-	0x5a, 0xec, 0xa1, 0xe9, 0xf4, 0xd4, 0x8b, 0x6c, 0x2d, 0xa0, 0xd6, 0xd6, 0x6a, 0x56, 0xeb, 0xa6,
-	0xe4, 0xa2, 0x11, 0xd2, 0xd6, 0x56, 0x8b, 0xbd, 0x1e, 0x49, 0x25, 0xe1, 0xda, 0x53, 0x8f, 0xf9,
-	0x0c, 0xed, 0xa5, 0xc7, 0x1e, 0xf2, 0x21, 0x72, 0xcc, 0x64, 0x7a, 0xe8, 0xf4, 0xc0, 0x74, 0xe0,
-	0xd0, 0xaf, 0xd1, 0xd1, 0x1f, 0x8c, 0x64, 0x31, 0x9d, 0xe9, 0x34, 0x17, 0xf0, 0xfb, 0xbd, 0xb7,
-	0x6f, 0xde, 0xef, 0x79, 0x3d, 0x0b, 0xea, 0xf6, 0xd0, 0x13, 0x62, 0xd4, 0x3a, 0xe5, 0x9e, 0xfb,
-	0xad, 0x6b, 0x5b, 0x81, 0x2b, 0xc6, 0xad, 0xd3, 0xbd, 0x56, 0x70, 0x36, 0xe1, 0x7e, 0x73, 0xe2,
-	0x89, 0x40, 0xa0, 0x8d, 0x58, 0xd3, 0x4c, 0x6b, 0x9a, 0xa7, 0x7b, 0x9b, 0xb7, 0xad, 0x91, 0x3b,
-	0x16, 0xad, 0xe8, 0x6f, 0x2c, 0xdd, 0xbc, 0x67, 0x0b, 0x7f, 0x24, 0x7c, 0x33, 0x42, 0xad, 0x18,
-	0x24, 0x54, 0x79, 0x20, 0x06, 0x22, 0x9e, 0x87, 0x9f, 0xe2, 0x69, 0xfd, 0x05, 0x58, 0xa6, 0xfc,
-	0x3b, 0x6e, 0x87, 0x9e, 0xa8, 0x0c, 0x16, 0xdc, 0xb1, 0xc3, 0x5f, 0x56, 0xa4, 0x9a, 0xd4, 0xb8,
-	0x45, 0x63, 0x80, 0xbe, 0x00, 0x25, 0x8f, 0x5b, 0xbe, 0x18, 0x57, 0x8a, 0x35, 0xa9, 0xb1, 0xf6,
-	0xe9, 0xa3, 0xe6, 0xcd, 0x79, 0x9a, 0xb1, 0x11, 0x8d, 0xb4, 0x34, 0x39, 0x83, 0x36, 0x40, 0xc9,
-	0xe1, 0x81, 0xe5, 0x9e, 0x54, 0xe6, 0x6a, 0x52, 0x63, 0x99, 0x26, 0xa8, 0xfe, 0x73, 0x11, 0xac,
-	0x69, 0xc2, 0xe1, 0x78, 0x22, 0xec, 0x21, 0xb3, 0x4e, 0x4e, 0xce, 0xd0, 0x5d, 0xb0, 0x38, 0x16,
-	0x0e, 0x37, 0x5d, 0x27, 0x0a, 0xb0, 0x4c, 0x4b, 0x21, 0x54, 0x9d, 0x30, 0x17, 0x0f, 0x65, 0x51,
-	0x80, 0x39, 0x1a, 0x03, 0xf4, 0x19, 0x58, 0x12, 0x13, 0xee, 0x59, 0x81, 0xf0, 0x62, 0xef, 0x76,
-	0xe5, 0xdd, 0xeb, 0xdd, 0x72, 0xb2, 0xb4, 0xec, 0x38, 0x1e, 0xf7, 0x7d, 0x23, 0xf0, 0xdc, 0xf1,
-	0x80, 0x4e, 0x95, 0x68, 0x13, 0x2c, 0xf9, 0xdc, 0xf7, 0x5d, 0x31, 0xf6, 0x2b, 0xf3, 0x35, 0xa9,
-	0x31, 0x4f, 0xa7, 0x18, 0x3d, 0x01, 0x30, 0xde, 0x89, 0x3b, 0xa6, 0xcf, 0x6d, 0x31, 0x76, 0xfc,
-	0xca, 0x42, 0xa4, 0x59, 0xbf, 0x9a, 0x1b, 0xf1, 0x38, 0x8c, 0x74, 0x7c, 0x16, 0x70, 0xbf, 0x52,
-	0x8a, 0xf8, 0x18, 0x20, 0x0d, 0x94, 0x5e, 0x70, 0x77, 0x30, 0x0c, 0x2a, 0x8b, 0x51, 0xa0, 0xcf,
-	0xdf, 0x9c, 0x6f, 0x15, 0xfe, 0x3c, 0xdf, 0xba, 0x1f, 0x87, 0xf2, 0x9d, 0xef, 0x9b, 0xae, 0x68,
-	0x8d, 0xac, 0x60, 0xd8, 0xec, 0xf2, 0x81, 0x65, 0x9f, 0x29, 0xdc, 0x7e, 0xf7, 0x7a, 0x17, 0x24,
-	0x99, 0x15, 0x6e, 0xff, 0xfa, 0xf7, 0x6f, 0x3b, 0x12, 0x4d, 0x5c, 0xea, 0xbf, 0x4b, 0x60, 0x83,
-	0x78, 0xf6, 0x90, 0xfb, 0x41, 0x94, 0x3e, 0x55, 0xd6, 0x36, 0x58, 0x17, 0x29, 0xe6, 0xba, 0xb4,
-	0xb5, 0xf4, 0xf8, 0xfd, 0x97, 0xe7, 0x71, 0x9b, 0xbb, 0x93, 0x60, 0x5a, 0xde, 0x15, 0xfe, 0x0f,
-	0xe5, 0xd5, 0x7f, 0x2c, 0x82, 0x95, 0x78, 0x15, 0x11, 0x58, 0x27, 0xfe, 0x75, 0x44, 0x29, 0x1d,
-	0xf1, 0x08, 0xac, 0x8e, 0xb8, 0xe3, 0x5a, 0x66, 0x52, 0x69, 0xf1, 0x7f, 0x55, 0xba, 0x12, 0x79,
-	0x3d, 0x8b, 0xac, 0xd0, 0x53, 0xf0, 0x41, 0xa6, 0xbc, 0xe9, 0x52, 0x73, 0x51, 0xe0, 0x72, 0x9a,
-	0xa4, 0x57, 0x0b, 0xfe, 0xdb, 0xf2, 0x7b, 0x20, 0x73, 0x66, 0xa6, 0x80, 0x3b, 0x69, 0x2e, 0x29,
-	0x61, 0xe7, 0x55, 0x09, 0xac, 0xa6, 0x7f, 0x31, 0xe8, 0x01, 0xb8, 0x47, 0xf1, 0x97, 0xb8, 0xc3,
-	0x4c, 0x8a, 0x65, 0x83, 0x68, 0x66, 0x5f, 0x33, 0x74, 0xdc, 0x51, 0xf7, 0x55, 0xac, 0xc0, 0x02,
-	0xba, 0x0f, 0xee, 0x66, 0xe9, 0x9e, 0xdc, 0xdd, 0x27, 0xb4, 0x87, 0x15, 0x28, 0xa1, 0x47, 0xa0,
-	0x36, 0x7b, 0xf6, 0x2b, 0x8d, 0x3c, 0xd3, 0xcc, 0x1e, 0x56, 0x54, 0xd9, 0xd4, 0x88, 0x82, 0x61,
-	0x11, 0x6d, 0x83, 0x87, 0x33, 0x16, 0x53, 0xd6, 0xd4, 0x08, 0x33, 0xe5, 0x0e, 0x53, 0xbf, 0xc6,
-	0x70, 0x0e, 0x3d, 0x06, 0xf5, 0x9b, 0xed, 0x08, 0xed, 0x1c, 0x62, 0x83, 0x51, 0x99, 0x11, 0x0a,
-	0xe7, 0xd1, 0x13, 0xf0, 0x51, 0x56, 0x97, 0xe6, 0xd3, 0x96, 0x0b, 0xe8, 0x63, 0xb0, 0x9d, 0x95,
-	0x86, 0x6c, 0x46, 0x4e, 0x74, 0x1c, 0xfb, 0x96, 0xd0, 0x0e, 0x78, 0x9c, 0x15, 0xb7, 0x65, 0x25,
-	0x1d, 0xd6, 0x50, 0x0f, 0x34, 0x99, 0xf5, 0x29, 0x86, 0x8b, 0xe8, 0x13, 0xd0, 0xc8, 0x6b, 0x33,
-	0xc6, 0xd7, 0xea, 0xa5, 0x7c, 0xc9, 0x06, 0x93, 0xbb, 0xd8, 0xc4, 0x3a, 0xe9, 0x1c, 0xc2, 0xe5,
-	0x7c, 0xc9, 0x4a, 0x5f, 0xef, 0xaa, 0x1d, 0x99, 0x61, 0x08, 0xd0, 0x43, 0xb0, 0x35, 0x4b, 0x52,
-	0x99, 0xa9, 0x44, 0x33, 0x19, 0x21, 0x66, 0x97, 0x68, 0x07, 0x70, 0x25, 0xdf, 0x71, 0xfb, 0x88,
-	0x61, 0xc3, 0xc4, 0xdf, 0x74, 0x30, 0x56, 0xcc, 0x8e, 0xac, 0xcb, 0x1d, 0x95, 0x1d, 0xc1, 0x55,
-	0xf4, 0x21, 0x78, 0x90, 0x15, 0xaa, 0x3d, 0x9d, 0x18, 0x86, 0xda, 0xee, 0x62, 0xb3, 0x4b, 0x0c,
-	0x03, 0xde, 0xca, 0xd7, 0x60, 0x60, 0xc3, 0x50, 0x89, 0x96, 0xb7, 0x5b, 0xcb, 0x27, 0x0f, 0x33,
-	0x19, 0x87, 0x84, 0x32, 0xb8, 0x8e, 0x2a, 0xa0, 0x3c, 0xfb, 0x7d, 0xea, 0xb2, 0xaa, 0x40, 0x98,
-	0xef, 0x83, 0xf4, 0x99, 0x49, 0xf6, 0x4d, 0xa6, 0xf6, 0x30, 0xbc, 0x9d, 0x0f, 0x19, 0x96, 0x2b,
-	0x33, 0x86, 0x0d, 0x16, 0x6d, 0x0e, 0xd1, 0x4d, 0xd7, 0x36, 0xbe, 0x2b, 0xb2, 0xae, 0xc3, 0x3b,
-	0xf9, 0x9b, 0x29, 0xeb, 0x7a, 0x7c, 0x33, 0xfa, 0xec, 0x90, 0x50, 0xf5, 0x39, 0x56, 0x60, 0x79,
-	0x73, 0xfe, 0xa7, 0x5f, 0xaa, 0x52, 0xfb, 0xe0, 0xcd, 0x45, 0x55, 0x7a, 0x7b, 0x51, 0x95, 0xfe,
-	0xba, 0xa8, 0x4a, 0xaf, 0x2e, 0xab, 0x85, 0xb7, 0x97, 0xd5, 0xc2, 0x1f, 0x97, 0xd5, 0xc2, 0xf3,
-	0xdd, 0x81, 0x1b, 0x0c, 0x7f, 0x38, 0x6e, 0xda, 0x62, 0xd4, 0x4a, 0x5e, 0xcc, 0xe4, 0xdf, 0xcb,
-	0xec, 0xd3, 0x19, 0xbd, 0x9b, 0xc7, 0xa5, 0xe8, 0x71, 0x7b, 0xfa, 0x4f, 0x00, 0x00, 0x00, 0xff,
-	0xff, 0x5e, 0x79, 0xec, 0x5b, 0x5e, 0x07, 0x00, 0x00,
+	// 1262 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x56, 0x4f, 0x73, 0xdb, 0xc4,
+	0x1b, 0x8e, 0x6c, 0xc7, 0x49, 0x36, 0xff, 0xd4, 0x6d, 0x7e, 0xa9, 0x9b, 0x4e, 0xdd, 0xfc, 0x9c,
+	0xb6, 0x49, 0x03, 0xb5, 0xa7, 0x2d, 0xc3, 0x81, 0xe1, 0x22, 0xdb, 0x9b, 0x46, 0xe0, 0x48, 0x62,
+	0xa5, 0x50, 0x5a, 0x86, 0xd1, 0x28, 0xd2, 0xd6, 0x16, 0xd8, 0x5a, 0xa3, 0x55, 0xd2, 0xe6, 0xca,
+	0x81, 0xe1, 0xd8, 0xcf, 0x00, 0x97, 0xce, 0x70, 0xe1, 0xd0, 0x13, 0x9f, 0xa0, 0xc7, 0xd2, 0x13,
+	0xc3, 0xa1, 0xc3, 0x34, 0x07, 0xbe, 0x06, 0xa3, 0xdd, 0xb5, 0x23, 0xc7, 0x09, 0x0c, 0x93, 0x5e,
+	0x92, 0xbc, 0xef, 0xfb, 0xec, 0xb3, 0xcf, 0x3e, 0xfb, 0xbe, 0xca, 0x82, 0x8a, 0xdf, 0x89, 0x29,
+	0xed, 0xd5, 0x0e, 0x48, 0x1c, 0x3e, 0x0e, 0x7d, 0x2f, 0x09, 0x69, 0x54, 0x3b, 0xb8, 0x53, 0x4b,
+	0x0e, 0xfb, 0x84, 0x55, 0xfb, 0x31, 0x4d, 0x28, 0x5c, 0x16, 0x98, 0x6a, 0x16, 0x53, 0x3d, 0xb8,
+	0xb3, 0x72, 0xc1, 0xeb, 0x85, 0x11, 0xad, 0xf1, 0x9f, 0x02, 0xba, 0x72, 0xd9, 0xa7, 0xac, 0x47,
+	0x99, 0xcb, 0xa3, 0x9a, 0x08, 0x64, 0x69, 0xf3, 0x8c, 0x9d, 0x62, 0xe2, 0x93, 0xb0, 0x9f, 0xd4,
+	0xfa, 0x31, 0xdd, 0x23, 0x12, 0xbb, 0xd4, 0xa6, 0x6d, 0x2a, 0x38, 0xd2, 0xbf, 0x44, 0xb6, 0xf2,
+	0x04, 0xcc, 0x60, 0xf2, 0x35, 0xf1, 0xd3, 0x95, 0x70, 0x09, 0x4c, 0x86, 0x51, 0x40, 0x9e, 0x96,
+	0x94, 0x55, 0x65, 0x63, 0x1e, 0x8b, 0x00, 0x7e, 0x0c, 0x8a, 0x31, 0xf1, 0x18, 0x8d, 0x4a, 0xb9,
+	0x55, 0x65, 0x63, 0xe1, 0xee, 0xf5, 0xea, 0xe9, 0xda, 0xab, 0x82, 0x08, 0x73, 0x2c, 0x96, 0x6b,
+	0xe0, 0x32, 0x28, 0x06, 0x24, 0xf1, 0xc2, 0x6e, 0x29, 0xbf, 0xaa, 0x6c, 0xcc, 0x60, 0x19, 0x55,
+	0x7e, 0xcc, 0x81, 0x05, 0x83, 0x06, 0x04, 0xf5, 0xa9, 0xdf, 0x71, 0xbc, 0x6e, 0xf7, 0x10, 0x5e,
+	0x02, 0x53, 0x11, 0x0d, 0x88, 0x1b, 0x06, 0x5c, 0xc0, 0x0c, 0x2e, 0xa6, 0xa1, 0x1e, 0xa4, 0xba,
+	0x48, 0x0a, 0xe3, 0x02, 0xf2, 0x58, 0x04, 0xf0, 0x03, 0x30, 0x4d, 0xfb, 0x24, 0xf6, 0x12, 0x1a,
+	0x0b, 0xee, 0x7a, 0xe9, 0xf5, 0x8b, 0xdb, 0x4b, 0xd2, 0x20, 0x2d, 0x08, 0x62, 0xc2, 0x98, 0x9d,
+	0xc4, 0x61, 0xd4, 0xc6, 0x43, 0x24, 0x5c, 0x01, 0xd3, 0x8c, 0x30, 0x16, 0xd2, 0x88, 0x95, 0x0a,
+	0xab, 0xca, 0x46, 0x01, 0x0f, 0x63, 0x78, 0x0b, 0xa8, 0xe2, 0x4c, 0x24, 0x70, 0x19, 0xf1, 0x69,
+	0x14, 0xb0, 0xd2, 0x24, 0xc7, 0x2c, 0x0e, 0xf2, 0xb6, 0x48, 0xa7, 0x92, 0xf6, 0x0e, 0x13, 0xc2,
+	0x4a, 0x45, 0x5e, 0x17, 0x01, 0x34, 0x40, 0xf1, 0x09, 0x09, 0xdb, 0x9d, 0xa4, 0x34, 0xc5, 0x05,
+	0x7d, 0xf8, 0xf2, 0xcd, 0xb5, 0x89, 0x3f, 0xde, 0x5c, 0xbb, 0x22, 0x44, 0xb1, 0xe0, 0x9b, 0x6a,
+	0x48, 0x6b, 0x3d, 0x2f, 0xe9, 0x54, 0x5b, 0xa4, 0xed, 0xf9, 0x87, 0x4d, 0xe2, 0xbf, 0x7e, 0x71,
+	0x1b, 0x48, 0xcd, 0x4d, 0xe2, 0x3f, 0xff, 0xeb, 0x97, 0x4d, 0x05, 0x4b, 0x96, 0xca, 0xf3, 0x1c,
+	0x58, 0x36, 0x63, 0xbf, 0x43, 0x58, 0xc2, 0xd5, 0x67, 0xcc, 0x5a, 0x07, 0x8b, 0x34, 0x53, 0x39,
+	0x36, 0x6d, 0x21, 0x9b, 0x7e, 0xf7, 0xe6, 0xc9, 0xd6, 0x1a, 0x9a, 0x37, 0x88, 0xff, 0x8b, 0x79,
+	0xeb, 0x60, 0x91, 0x77, 0x26, 0x73, 0x3d, 0xc6, 0xc2, 0x76, 0x44, 0x02, 0x69, 0xe3, 0x82, 0x48,
+	0x6b, 0x32, 0x9b, 0x72, 0x4a, 0x20, 0xdb, 0xdf, 0xeb, 0x85, 0x49, 0x42, 0x02, 0xee, 0x6c, 0x01,
+	0x4b, 0x02, 0x7b, 0x90, 0xae, 0x7c, 0x97, 0x03, 0xb3, 0xc2, 0x1e, 0x9a, 0x78, 0x5d, 0x76, 0x7c,
+	0x6c, 0x25, 0x7b, 0xec, 0x87, 0x60, 0xae, 0x47, 0x82, 0xd0, 0x73, 0xe5, 0x35, 0xe5, 0xce, 0x75,
+	0x4d, 0xb3, 0x9c, 0xeb, 0x01, 0xa7, 0x82, 0xf7, 0xc0, 0xff, 0x46, 0x2e, 0x64, 0x68, 0x54, 0x9e,
+	0x0b, 0x5e, 0xca, 0x16, 0xf1, 0xc0, 0xb4, 0x7f, 0x32, 0xf4, 0x0e, 0x18, 0x59, 0x73, 0xc2, 0xd4,
+	0x8b, 0xd9, 0x9a, 0x34, 0xb6, 0xf2, 0xb3, 0x02, 0x16, 0xad, 0xd4, 0x18, 0xe1, 0x60, 0x8f, 0x44,
+	0xc9, 0x19, 0x46, 0x54, 0xc0, 0xbc, 0x30, 0x62, 0x30, 0x71, 0xdc, 0x09, 0x79, 0x22, 0x43, 0x8c,
+	0xdd, 0x15, 0x30, 0xc3, 0x5d, 0xe6, 0xcd, 0x25, 0xa6, 0x77, 0x5a, 0x24, 0xf4, 0x00, 0x6a, 0xf2,
+	0x0e, 0x63, 0x77, 0xd8, 0x47, 0x85, 0x7f, 0xe9, 0x23, 0x71, 0xbb, 0xb1, 0x29, 0xf1, 0x95, 0x5f,
+	0x15, 0x30, 0xcb, 0xd5, 0x62, 0xe2, 0xd3, 0x38, 0xa5, 0x2c, 0xc6, 0x84, 0xed, 0x77, 0x13, 0x2e,
+	0x75, 0xf6, 0xee, 0xda, 0x59, 0x1f, 0x1a, 0xb9, 0x28, 0x85, 0xd6, 0x0b, 0xe9, 0xdd, 0x61, 0xb9,
+	0x10, 0x5a, 0x60, 0xea, 0xdb, 0x7d, 0xaf, 0x1b, 0x26, 0x87, 0xe7, 0xbc, 0xda, 0x01, 0x4d, 0xfa,
+	0xfd, 0xea, 0x88, 0x5e, 0xc9, 0x73, 0xff, 0x64, 0x54, 0xf9, 0x2d, 0x07, 0x40, 0xea, 0xd3, 0x36,
+	0xf1, 0xba, 0x49, 0xe7, 0xec, 0x6f, 0x57, 0x0b, 0x4c, 0x32, 0x9f, 0xc6, 0xe4, 0x9c, 0x7a, 0x04,
+	0x09, 0xfc, 0x08, 0x5c, 0xf6, 0x69, 0xc4, 0x88, 0xbf, 0x9f, 0x84, 0x07, 0xc4, 0x7d, 0xec, 0x85,
+	0x5d, 0x12, 0xb8, 0x62, 0x16, 0xb8, 0xc0, 0x79, 0x7c, 0x29, 0x03, 0xd8, 0xe2, 0x75, 0x6e, 0x17,
+	0x83, 0x9b, 0xe0, 0x42, 0xd7, 0x63, 0x89, 0x40, 0x07, 0xae, 0x68, 0x8a, 0x02, 0x3f, 0xd4, 0x62,
+	0x5a, 0xe0, 0xb0, 0x80, 0xcf, 0x10, 0x5c, 0x03, 0xf3, 0x72, 0xf0, 0xfa, 0x1e, 0x63, 0x24, 0x90,
+	0x4d, 0x37, 0x27, 0x92, 0x16, 0xcf, 0x65, 0x40, 0x42, 0x87, 0x1c, 0x62, 0x09, 0x12, 0x7b, 0x0f,
+	0x77, 0xe5, 0xfa, 0x07, 0xbb, 0x4e, 0x1d, 0xef, 0x6a, 0xf3, 0x3c, 0xdf, 0xb5, 0xf2, 0x7d, 0x1e,
+	0xcc, 0x7d, 0x26, 0x7c, 0xb7, 0x68, 0x78, 0x66, 0xef, 0x2e, 0x83, 0xa2, 0x38, 0x03, 0xf7, 0x74,
+	0x1a, 0xcb, 0x08, 0x7e, 0x29, 0xf5, 0xb8, 0x83, 0x16, 0xc8, 0x9f, 0xcb, 0x72, 0x71, 0x0e, 0xa9,
+	0x07, 0xde, 0x00, 0x0b, 0x7e, 0x37, 0x24, 0x51, 0x32, 0x9c, 0x43, 0x31, 0xaf, 0xf3, 0x22, 0x3b,
+	0xf8, 0xb4, 0x7d, 0x35, 0x84, 0x0d, 0x44, 0x4c, 0x9e, 0x4b, 0x84, 0xa4, 0x1f, 0xa8, 0xc8, 0xb4,
+	0xd9, 0xd4, 0xe9, 0x6d, 0x56, 0x7c, 0x07, 0x6d, 0xb6, 0xf9, 0xac, 0x08, 0xe6, 0xb2, 0xff, 0xcd,
+	0xe1, 0x55, 0x70, 0x19, 0xa3, 0x4f, 0x50, 0xc3, 0x71, 0x31, 0xd2, 0x6c, 0xd3, 0x70, 0x77, 0x0d,
+	0xdb, 0x42, 0x0d, 0x7d, 0x4b, 0x47, 0x4d, 0x75, 0x02, 0x5e, 0x01, 0x97, 0x46, 0xcb, 0x3b, 0x5a,
+	0x6b, 0xcb, 0xc4, 0x3b, 0xa8, 0xa9, 0x2a, 0xf0, 0x3a, 0x58, 0x3d, 0xb9, 0xf6, 0x53, 0xc3, 0x7c,
+	0x60, 0xb8, 0x3b, 0xa8, 0xa9, 0x6b, 0xae, 0x61, 0x36, 0x91, 0x9a, 0x83, 0xeb, 0x60, 0xed, 0x04,
+	0xc5, 0xb0, 0xea, 0x1a, 0xa6, 0xe3, 0x6a, 0x0d, 0x47, 0xff, 0x1c, 0xa9, 0x79, 0x78, 0x13, 0x54,
+	0x4e, 0xa7, 0x33, 0x71, 0x63, 0x1b, 0xd9, 0x0e, 0xd6, 0x1c, 0x13, 0xab, 0x05, 0x78, 0x0b, 0xdc,
+	0x18, 0xc5, 0x65, 0xeb, 0x59, 0xca, 0x49, 0xf8, 0x1e, 0x58, 0x1f, 0x85, 0xa6, 0xd5, 0x11, 0xb8,
+	0x69, 0x21, 0xc1, 0x5b, 0x84, 0x9b, 0xe0, 0xe6, 0x28, 0xb8, 0xae, 0x35, 0xb3, 0x62, 0x6d, 0xfd,
+	0xbe, 0xa1, 0x39, 0xbb, 0x18, 0xa9, 0x53, 0xf0, 0x7d, 0xb0, 0x31, 0x8e, 0x1d, 0x21, 0x3e, 0x46,
+	0x4f, 0x8f, 0x9b, 0x6c, 0x3b, 0x5a, 0x0b, 0xb9, 0xc8, 0x32, 0x1b, 0xdb, 0xea, 0xcc, 0xb8, 0xc9,
+	0xcd, 0x5d, 0xab, 0xa5, 0x37, 0x34, 0x07, 0xa9, 0x00, 0xae, 0x81, 0x6b, 0x27, 0x8b, 0x58, 0x73,
+	0x74, 0xd3, 0x70, 0x1d, 0xd3, 0x74, 0x5b, 0xa6, 0x71, 0x5f, 0x9d, 0x1d, 0xf7, 0xb8, 0xfe, 0xd0,
+	0x41, 0xb6, 0x8b, 0xbe, 0x68, 0x20, 0xd4, 0x74, 0x1b, 0x9a, 0xa5, 0x35, 0x74, 0xe7, 0xa1, 0x3a,
+	0x07, 0xff, 0x0f, 0xae, 0x8e, 0x02, 0xf5, 0x1d, 0xcb, 0xb4, 0x6d, 0xbd, 0xde, 0x42, 0x6e, 0xcb,
+	0xb4, 0x6d, 0x75, 0x7e, 0xdc, 0x06, 0x1b, 0xd9, 0xb6, 0x6e, 0x1a, 0xe3, 0x74, 0x0b, 0xe3, 0xca,
+	0x53, 0x4d, 0xf6, 0xb6, 0x89, 0x1d, 0x75, 0x11, 0x96, 0xc0, 0xd2, 0xc9, 0xfb, 0xb4, 0x34, 0xbd,
+	0xa9, 0xaa, 0xe3, 0x7e, 0x98, 0xbb, 0x8e, 0x6b, 0x6e, 0xb9, 0x8e, 0xbe, 0x83, 0xd4, 0x0b, 0xe3,
+	0x22, 0x53, 0x73, 0x35, 0xc7, 0x41, 0xb6, 0xc3, 0x4f, 0xae, 0xc2, 0xd3, 0xda, 0x56, 0xf4, 0x8a,
+	0x66, 0x59, 0xea, 0xc5, 0xf1, 0xce, 0xd4, 0x2c, 0x4b, 0x74, 0xc6, 0xae, 0xb3, 0x6d, 0x62, 0xfd,
+	0x11, 0x6a, 0xaa, 0x4b, 0x2b, 0x85, 0x1f, 0x7e, 0x2a, 0x2b, 0xf5, 0xfb, 0x2f, 0xdf, 0x96, 0x95,
+	0x57, 0x6f, 0xcb, 0xca, 0x9f, 0x6f, 0xcb, 0xca, 0xb3, 0xa3, 0xf2, 0xc4, 0xab, 0xa3, 0xf2, 0xc4,
+	0xef, 0x47, 0xe5, 0x89, 0x47, 0xb7, 0xdb, 0x61, 0xd2, 0xd9, 0xdf, 0xab, 0xfa, 0xb4, 0x57, 0x93,
+	0xef, 0x71, 0xf9, 0xeb, 0xe9, 0xe8, 0xc3, 0x9c, 0xbf, 0xff, 0xf7, 0x8a, 0xfc, 0xe1, 0x7d, 0xef,
+	0xef, 0x00, 0x00, 0x00, 0xff, 0xff, 0xc1, 0x60, 0x9f, 0xac, 0x26, 0x0c, 0x00, 0x00,
 }
 
 func (m *Rejection) Marshal() (dAtA []byte, err error) {
@@ -656,6 +1005,16 @@ func (m *OrchestratorEpochTally) MarshalToSizedBuffer(dAtA []byte) (int, error) 
 	_ = i
 	var l int
 	_ = l
+	if m.ProbesSubmitted != 0 {
+		i = encodeVarintTypes(dAtA, i, uint64(m.ProbesSubmitted))
+		i--
+		dAtA[i] = 0x38
+	}
+	if m.ProbesAssigned != 0 {
+		i = encodeVarintTypes(dAtA, i, uint64(m.ProbesAssigned))
+		i--
+		dAtA[i] = 0x30
+	}
 	if m.VerifiedSeconds != 0 {
 		i = encodeVarintTypes(dAtA, i, uint64(m.VerifiedSeconds))
 		i--
@@ -733,6 +1092,248 @@ func (m *EpochTotals) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	}
 	i--
 	dAtA[i] = 0x12
+	if m.Epoch != 0 {
+		i = encodeVarintTypes(dAtA, i, uint64(m.Epoch))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *ProbeAssignment) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *ProbeAssignment) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *ProbeAssignment) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.ProberOperator) > 0 {
+		i -= len(m.ProberOperator)
+		copy(dAtA[i:], m.ProberOperator)
+		i = encodeVarintTypes(dAtA, i, uint64(len(m.ProberOperator)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if len(m.ProberId) > 0 {
+		i -= len(m.ProberId)
+		copy(dAtA[i:], m.ProberId)
+		i = encodeVarintTypes(dAtA, i, uint64(len(m.ProberId)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.MediaNodeId) > 0 {
+		i -= len(m.MediaNodeId)
+		copy(dAtA[i:], m.MediaNodeId)
+		i = encodeVarintTypes(dAtA, i, uint64(len(m.MediaNodeId)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Epoch != 0 {
+		i = encodeVarintTypes(dAtA, i, uint64(m.Epoch))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *ProbeRecord) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *ProbeRecord) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *ProbeRecord) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Height != 0 {
+		i = encodeVarintTypes(dAtA, i, uint64(m.Height))
+		i--
+		dAtA[i] = 0x18
+	}
+	{
+		size := m.Quality.Size()
+		i -= size
+		if _, err := m.Quality.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTypes(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	{
+		size, err := m.Result.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTypes(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *NodeHealth) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *NodeHealth) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *NodeHealth) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.LastScoredEpoch != 0 {
+		i = encodeVarintTypes(dAtA, i, uint64(m.LastScoredEpoch))
+		i--
+		dAtA[i] = 0x38
+	}
+	if m.ProbesFailed != 0 {
+		i = encodeVarintTypes(dAtA, i, uint64(m.ProbesFailed))
+		i--
+		dAtA[i] = 0x30
+	}
+	if m.ProbesPassed != 0 {
+		i = encodeVarintTypes(dAtA, i, uint64(m.ProbesPassed))
+		i--
+		dAtA[i] = 0x28
+	}
+	if m.LastProbedEpoch != 0 {
+		i = encodeVarintTypes(dAtA, i, uint64(m.LastProbedEpoch))
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.ConsecutiveFailedProbes != 0 {
+		i = encodeVarintTypes(dAtA, i, uint64(m.ConsecutiveFailedProbes))
+		i--
+		dAtA[i] = 0x18
+	}
+	{
+		size := m.Score.Size()
+		i -= size
+		if _, err := m.Score.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTypes(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if len(m.NodeId) > 0 {
+		i -= len(m.NodeId)
+		copy(dAtA[i:], m.NodeId)
+		i = encodeVarintTypes(dAtA, i, uint64(len(m.NodeId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QualityPoint) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QualityPoint) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QualityPoint) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.NodeId) > 0 {
+		i -= len(m.NodeId)
+		copy(dAtA[i:], m.NodeId)
+		i = encodeVarintTypes(dAtA, i, uint64(len(m.NodeId)))
+		i--
+		dAtA[i] = 0x3a
+	}
+	{
+		size := m.Score.Size()
+		i -= size
+		if _, err := m.Score.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTypes(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x32
+	{
+		size := m.ClientQuality.Size()
+		i -= size
+		if _, err := m.ClientQuality.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTypes(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x2a
+	if m.ClientSeconds != 0 {
+		i = encodeVarintTypes(dAtA, i, uint64(m.ClientSeconds))
+		i--
+		dAtA[i] = 0x20
+	}
+	{
+		size := m.ProbeQuality.Size()
+		i -= size
+		if _, err := m.ProbeQuality.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTypes(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.Probed {
+		i--
+		if m.Probed {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x10
+	}
 	if m.Epoch != 0 {
 		i = encodeVarintTypes(dAtA, i, uint64(m.Epoch))
 		i--
@@ -825,6 +1426,12 @@ func (m *OrchestratorEpochTally) Size() (n int) {
 	if m.VerifiedSeconds != 0 {
 		n += 1 + sovTypes(uint64(m.VerifiedSeconds))
 	}
+	if m.ProbesAssigned != 0 {
+		n += 1 + sovTypes(uint64(m.ProbesAssigned))
+	}
+	if m.ProbesSubmitted != 0 {
+		n += 1 + sovTypes(uint64(m.ProbesSubmitted))
+	}
 	return n
 }
 
@@ -847,6 +1454,104 @@ func (m *EpochTotals) Size() (n int) {
 	}
 	if m.OrchestratorSeconds != 0 {
 		n += 1 + sovTypes(uint64(m.OrchestratorSeconds))
+	}
+	return n
+}
+
+func (m *ProbeAssignment) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Epoch != 0 {
+		n += 1 + sovTypes(uint64(m.Epoch))
+	}
+	l = len(m.MediaNodeId)
+	if l > 0 {
+		n += 1 + l + sovTypes(uint64(l))
+	}
+	l = len(m.ProberId)
+	if l > 0 {
+		n += 1 + l + sovTypes(uint64(l))
+	}
+	l = len(m.ProberOperator)
+	if l > 0 {
+		n += 1 + l + sovTypes(uint64(l))
+	}
+	return n
+}
+
+func (m *ProbeRecord) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Result.Size()
+	n += 1 + l + sovTypes(uint64(l))
+	l = m.Quality.Size()
+	n += 1 + l + sovTypes(uint64(l))
+	if m.Height != 0 {
+		n += 1 + sovTypes(uint64(m.Height))
+	}
+	return n
+}
+
+func (m *NodeHealth) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.NodeId)
+	if l > 0 {
+		n += 1 + l + sovTypes(uint64(l))
+	}
+	l = m.Score.Size()
+	n += 1 + l + sovTypes(uint64(l))
+	if m.ConsecutiveFailedProbes != 0 {
+		n += 1 + sovTypes(uint64(m.ConsecutiveFailedProbes))
+	}
+	if m.LastProbedEpoch != 0 {
+		n += 1 + sovTypes(uint64(m.LastProbedEpoch))
+	}
+	if m.ProbesPassed != 0 {
+		n += 1 + sovTypes(uint64(m.ProbesPassed))
+	}
+	if m.ProbesFailed != 0 {
+		n += 1 + sovTypes(uint64(m.ProbesFailed))
+	}
+	if m.LastScoredEpoch != 0 {
+		n += 1 + sovTypes(uint64(m.LastScoredEpoch))
+	}
+	return n
+}
+
+func (m *QualityPoint) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Epoch != 0 {
+		n += 1 + sovTypes(uint64(m.Epoch))
+	}
+	if m.Probed {
+		n += 2
+	}
+	l = m.ProbeQuality.Size()
+	n += 1 + l + sovTypes(uint64(l))
+	if m.ClientSeconds != 0 {
+		n += 1 + sovTypes(uint64(m.ClientSeconds))
+	}
+	l = m.ClientQuality.Size()
+	n += 1 + l + sovTypes(uint64(l))
+	l = m.Score.Size()
+	n += 1 + l + sovTypes(uint64(l))
+	l = len(m.NodeId)
+	if l > 0 {
+		n += 1 + l + sovTypes(uint64(l))
 	}
 	return n
 }
@@ -1351,6 +2056,44 @@ func (m *OrchestratorEpochTally) Unmarshal(dAtA []byte) error {
 					break
 				}
 			}
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProbesAssigned", wireType)
+			}
+			m.ProbesAssigned = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ProbesAssigned |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 7:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProbesSubmitted", wireType)
+			}
+			m.ProbesSubmitted = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ProbesSubmitted |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := skipTypes(dAtA[iNdEx:])
@@ -1511,6 +2254,760 @@ func (m *EpochTotals) Unmarshal(dAtA []byte) error {
 					break
 				}
 			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTypes(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *ProbeAssignment) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTypes
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: ProbeAssignment: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: ProbeAssignment: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Epoch", wireType)
+			}
+			m.Epoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Epoch |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MediaNodeId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTypes
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.MediaNodeId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProberId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTypes
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ProberId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProberOperator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTypes
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ProberOperator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTypes(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *ProbeRecord) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTypes
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: ProbeRecord: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: ProbeRecord: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Result", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTypes
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Result.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Quality", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTypes
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Quality.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Height", wireType)
+			}
+			m.Height = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Height |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTypes(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *NodeHealth) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTypes
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: NodeHealth: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: NodeHealth: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NodeId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTypes
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.NodeId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Score", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTypes
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Score.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ConsecutiveFailedProbes", wireType)
+			}
+			m.ConsecutiveFailedProbes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ConsecutiveFailedProbes |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field LastProbedEpoch", wireType)
+			}
+			m.LastProbedEpoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.LastProbedEpoch |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProbesPassed", wireType)
+			}
+			m.ProbesPassed = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ProbesPassed |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProbesFailed", wireType)
+			}
+			m.ProbesFailed = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ProbesFailed |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 7:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field LastScoredEpoch", wireType)
+			}
+			m.LastScoredEpoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.LastScoredEpoch |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTypes(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QualityPoint) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTypes
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QualityPoint: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QualityPoint: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Epoch", wireType)
+			}
+			m.Epoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Epoch |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Probed", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Probed = bool(v != 0)
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProbeQuality", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTypes
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.ProbeQuality.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ClientSeconds", wireType)
+			}
+			m.ClientSeconds = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ClientSeconds |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ClientQuality", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTypes
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.ClientQuality.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Score", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTypes
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Score.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NodeId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTypes
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTypes
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTypes
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.NodeId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipTypes(dAtA[iNdEx:])

@@ -27,7 +27,7 @@ func TxCmd() *cobra.Command {
 		SuggestionsMinimumDistance: 2,
 		RunE:                       client.ValidateCmd,
 	}
-	cmd.AddCommand(SubmitReceiptsCmd(), SubmitEvidenceCmd())
+	cmd.AddCommand(SubmitReceiptsCmd(), SubmitEvidenceCmd(), SubmitProbeCmd())
 	return cmd
 }
 
@@ -78,6 +78,40 @@ the bounty.`,
 				return err
 			}
 			msg := &types.MsgSubmitEvidence{Reporter: clientCtx.GetFromAddress().String(), ReceiptA: a, ReceiptB: b}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		},
+	}
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
+}
+
+// SubmitProbeCmd returns `submit-probe FILE.json`.
+func SubmitProbeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "submit-probe FILE.json --from KEY",
+		Short: "Submit the signed result of a QoS probe the chain assigned your orchestrator",
+		Long: `FILE.json is a SignedProbeResult in proto3 JSON: {"result": {...}, "signature": "<base64>"},
+the result signed by the assigned orchestrator's node key ('chroomd probe sign').
+The --from account must operate that orchestrator. See the assignments with
+'chroomd query verification probe-assignments <epoch>'.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			data, err := readFile(args[0])
+			if err != nil {
+				return err
+			}
+			var sp format.SignedProbeResult
+			if err := sp.UnmarshalJSON(data); err != nil {
+				return fmt.Errorf("%s is not a signed probe result: %w", args[0], err)
+			}
+			if err := sp.Result.ValidateBasic(); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			msg := &types.MsgSubmitProbe{Submitter: clientCtx.GetFromAddress().String(), Probe: sp}
 			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
 		},
 	}
