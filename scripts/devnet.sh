@@ -19,7 +19,8 @@
 # EPOCH_DURATION (30s) of the "chroom" reward epoch, VOTING_PERIOD (30s)
 # of governance proposals (the expedited period is half of it; a real
 # chain's default is 48 h). PROBES=1 turns the chain's QoS probes on
-# (max_probes_per_epoch 1000; off by default) and PROBE_JAIL_EPOCHS (3) sets
+# (max_probes_per_epoch 1000; off by default; set in the genesis, so it
+# takes a fresh devnet) and PROBE_JAIL_EPOCHS (3) sets
 # after how many failed probes in a row a media node is jailed; the
 # orchestrators then probe the media nodes each epoch, each probe measuring
 # PROBE_DURATION (5s; an orchestrator's default is 10s). VALIDATORS (1): how

@@ -85,3 +85,16 @@ func TestProbeThroughChroomSFU(t *testing.T) {
 	}
 	t.Logf("probe: %+v; refused: %s", m, bad.Error)
 }
+
+func TestParseICELink(t *testing.T) {
+	srv, ok := parseICELink(`<turn:198.51.100.7:3478?transport=udp>; rel="ice-server"; username="1767225600:guest-ab\"c"; credential="s3cr=t"; credential-type="password"`)
+	if !ok || srv.URLs[0] != "turn:198.51.100.7:3478?transport=udp" || srv.Username != `1767225600:guest-ab"c` || srv.Credential != "s3cr=t" {
+		t.Fatalf("got %+v, %v", srv, ok)
+	}
+	if _, ok := parseICELink(`</whip/123>; rel="self"`); ok {
+		t.Fatal("a link that is not rel=ice-server was taken")
+	}
+	if _, ok := parseICELink(`garbage`); ok {
+		t.Fatal("garbage was taken")
+	}
+}

@@ -124,6 +124,13 @@ var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 // httpExchange is a WHIP/WHEP POST (RFC 9725 §4.2) to endpoint.
 func httpExchange(endpoint, token string) exchangeFunc {
+	return httpExchangeLinks(endpoint, token, nil)
+}
+
+// httpExchangeLinks is httpExchange that also stores, when links is not
+// nil, the ICE servers the answer advertises (Link rel="ice-server",
+// RFC 9725 §4.6).
+func httpExchangeLinks(endpoint, token string, links *[]webrtc.ICEServer) exchangeFunc {
 	return func(ctx context.Context, offer string) (string, string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(offer))
 		if err != nil {
@@ -145,6 +152,13 @@ func httpExchange(endpoint, token string) exchangeFunc {
 		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 			return "", "", fmt.Errorf("POST %s: %s: %s", endpoint, resp.Status, strings.TrimSpace(string(body)))
 		}
+		if links != nil {
+			for _, v := range resp.Header.Values("Link") {
+				if srv, ok := parseICELink(v); ok {
+					*links = append(*links, srv)
+				}
+			}
+		}
 		resource := ""
 		if loc := resp.Header.Get("Location"); loc != "" {
 			base, err1 := url.Parse(endpoint)
@@ -160,6 +174,56 @@ func httpExchange(endpoint, token string) exchangeFunc {
 		}
 		return string(body), resource, nil
 	}
+}
+
+// parseICELink reads one Link header value of the form RFC 9725 §4.6
+// gives, <turn:host:port?transport=udp>; rel="ice-server";
+// username="…"; credential="…" (quoted-strings with backslash escapes,
+// RFC 9110 §5.6.4); false for any other link.
+func parseICELink(v string) (webrtc.ICEServer, bool) {
+	v = strings.TrimSpace(v)
+	end := strings.IndexByte(v, '>')
+	if !strings.HasPrefix(v, "<") || end < 0 {
+		return webrtc.ICEServer{}, false
+	}
+	u, err := url.PathUnescape(v[1:end])
+	if err != nil {
+		return webrtc.ICEServer{}, false
+	}
+	params := map[string]string{}
+	rest := v[end+1:]
+	for len(rest) > 0 {
+		rest = strings.TrimLeft(rest, "; \t")
+		eq := strings.IndexByte(rest, '=')
+		if eq < 0 {
+			break
+		}
+		key := strings.ToLower(strings.TrimSpace(rest[:eq]))
+		rest = rest[eq+1:]
+		var val strings.Builder
+		if strings.HasPrefix(rest, `"`) {
+			i := 1
+			for ; i < len(rest) && rest[i] != '"'; i++ {
+				if rest[i] == '\\' && i+1 < len(rest) {
+					i++
+				}
+				val.WriteByte(rest[i])
+			}
+			rest = rest[min(i+1, len(rest)):]
+		} else {
+			semi := strings.IndexByte(rest, ';')
+			if semi < 0 {
+				semi = len(rest)
+			}
+			val.WriteString(strings.TrimSpace(rest[:semi]))
+			rest = rest[semi:]
+		}
+		params[key] = val.String()
+	}
+	if params["rel"] != "ice-server" {
+		return webrtc.ICEServer{}, false
+	}
+	return webrtc.ICEServer{URLs: []string{u}, Username: params["username"], Credential: params["credential"]}, true
 }
 
 // deleteResource ends a WHIP/WHEP session (RFC 9725 §4.4), best effort.
@@ -378,9 +442,15 @@ type subscriber struct {
 
 // connectSubscriber opens a WHEP session and waits for its first packet.
 func connectSubscriber(ctx context.Context, api *webrtc.API, exchange exchangeFunc, id int, codec string) (*subscriber, error) {
+	return connectSubscriberWith(ctx, api, exchange, id, codec, webrtc.Configuration{})
+}
+
+// connectSubscriberWith is connectSubscriber with a PeerConnection
+// configuration (ICE servers, a relay-only policy).
+func connectSubscriberWith(ctx context.Context, api *webrtc.API, exchange exchangeFunc, id int, codec string, pcConfig webrtc.Configuration) (*subscriber, error) {
 	s := &subscriber{id: id, firstPkt: make(chan struct{}), firstKey: make(chan struct{})}
 	t0 := time.Now()
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := api.NewPeerConnection(pcConfig)
 	if err != nil {
 		return nil, err
 	}

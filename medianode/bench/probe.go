@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // ProbeConfig is one QoS probe of a media node (x/verification README,
 // "QoS probes"): a WHIP publisher sends a synthetic video stream at
-// TargetKbps and a WHEP viewer receives it back through the node, as two
-// ordinary participants of one room would.
+// TargetKbps and a WHEP viewer receives it back through the node — through
+// its TURN relay when it advertises one — as two ordinary participants of
+// one room would.
 type ProbeConfig struct {
 	// WHIP and WHEP are the node's endpoints; PublishToken and ViewToken
 	// the two join grants (Authorization: Bearer).
@@ -48,6 +52,9 @@ type ProbeMeasurement struct {
 	// BitrateKbps is the payload bitrate received back; TargetKbps what was sent.
 	BitrateKbps uint32 `json:"bitrate_kbps"`
 	TargetKbps  uint32 `json:"target_kbps"`
+	// Relayed: the viewer received through the node's TURN relay (UDP),
+	// which the node advertised on its WHIP answer.
+	Relayed bool `json:"relayed"`
 }
 
 // Probe runs one QoS probe. It never fails: a probe that cannot join,
@@ -85,7 +92,8 @@ func Probe(ctx context.Context, cfg ProbeConfig) ProbeMeasurement {
 	// a camera's stream does about once a second at this rate.
 	pcfg := &Config{Codec: "vp8", PayloadBytes: cfg.PayloadBytes, KeyframeEvery: 30}
 	t0 := time.Now()
-	pub, err := connectPublisher(ctx, api, httpExchange(cfg.WHIP, cfg.PublishToken), pcfg)
+	var iceServers []webrtc.ICEServer
+	pub, err := connectPublisher(ctx, api, httpExchangeLinks(cfg.WHIP, cfg.PublishToken, &iceServers), pcfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -97,8 +105,25 @@ func Probe(ctx context.Context, cfg ProbeConfig) ProbeMeasurement {
 	if !sleepCtx(ctx, time.Second) {
 		return fail(ctx.Err())
 	}
-	sub, err := connectSubscriber(ctx, api, httpExchange(cfg.WHEP, cfg.ViewToken), 0, "vp8")
+	// The viewer goes through the node's TURN relay when the node offers
+	// one (the WHIP answer's Link headers): relay only, so a broken relay
+	// fails the probe.
+	var turn []webrtc.ICEServer
+	for _, srv := range iceServers {
+		if len(srv.URLs) == 1 && strings.HasPrefix(srv.URLs[0], "turn:") && strings.Contains(srv.URLs[0], "transport=udp") {
+			turn = append(turn, srv)
+		}
+	}
+	pcConfig := webrtc.Configuration{}
+	if len(turn) > 0 {
+		pcConfig = webrtc.Configuration{ICEServers: turn, ICETransportPolicy: webrtc.ICETransportPolicyRelay}
+		m.Relayed = true
+	}
+	sub, err := connectSubscriberWith(ctx, api, httpExchange(cfg.WHEP, cfg.ViewToken), 0, "vp8", pcConfig)
 	if err != nil {
+		if m.Relayed {
+			err = fmt.Errorf("through the node's TURN relay: %w", err)
+		}
 		return fail(err)
 	}
 	defer sub.close(cfg.ViewToken)

@@ -49,6 +49,7 @@ type Measurement struct {
 	LossPermille uint32 `json:"loss_permille"`
 	BitrateKbps  uint32 `json:"bitrate_kbps"`
 	TargetKbps   uint32 `json:"target_kbps"`
+	Relayed      bool   `json:"relayed"`
 }
 
 // Runner runs this orchestrator's probes.
@@ -138,7 +139,7 @@ func (r *Runner) probe(ctx context.Context, a Assignment) {
 	}
 	res := format.ProbeResult{Epoch: a.Epoch, MediaNodeId: a.MediaNodeID, ProberId: r.Key.ID, StartedUnixMs: started.UnixMilli(),
 		Connected: m.Connected, SetupMs: m.SetupMs, RttMs: m.RttMs, JitterMs: m.JitterMs, LossPermille: min(m.LossPermille, 1000),
-		BitrateKbps: m.BitrateKbps, TargetKbps: max(m.TargetKbps, 1), Error: m.Error}
+		BitrateKbps: m.BitrateKbps, TargetKbps: max(m.TargetKbps, 1), Relayed: m.Relayed, Error: m.Error}
 	if res.Connected {
 		res.Error = ""
 	} else if res.Error == "" {
@@ -170,7 +171,7 @@ func (r *Runner) probe(ctx context.Context, a Assignment) {
 	}
 	r.observe(outcome)
 	log.Info("QoS probe submitted", "connected", res.Connected, "loss_permille", res.LossPermille, "rtt_ms", res.RttMs,
-		"bitrate_kbps", res.BitrateKbps, "setup_ms", res.SetupMs, "error", res.Error)
+		"bitrate_kbps", res.BitrateKbps, "setup_ms", res.SetupMs, "relayed", res.Relayed, "error", res.Error)
 }
 
 // measure issues the probe grants and runs the prober program.

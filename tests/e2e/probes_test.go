@@ -62,6 +62,7 @@ type health struct {
 			RttMs        int    `json:"rtt_ms"`
 			BitrateKbps  int    `json:"bitrate_kbps"`
 			SetupMs      int    `json:"setup_ms"`
+			Relayed      bool   `json:"relayed"`
 			Error        string `json:"error"`
 		} `json:"result"`
 		Quality string `json:"quality"`
@@ -96,7 +97,7 @@ func dec(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
 
 // TestProbesFindALossyNode (issue 15): with QoS probes on, the
 // orchestrator probes both media nodes every epoch as an ordinary client
-// (WHIP publish, WHEP view, through the node). One node drops 15 % of the
+// (WHIP publish, WHEP view through the node's TURN relay). One node drops 15 % of the
 // UDP packets it receives and of those it sends (nftables): its probes
 // show the loss, its on-chain score falls below the healthy node's, and
 // the orchestrator stops placing new rooms on it. Then it stops answering
@@ -146,6 +147,7 @@ func TestProbesFindALossyNode(t *testing.T) {
 	require.Less(t, dec(hl.Health.Score), dec(hh.Health.Score), "the lossy node scores below the healthy one")
 	require.Less(t, dec(hl.Health.Score), 0.5, "two epochs of failed probe quality take the score below the selector's floor")
 	require.True(t, hh.RecentProbes[0].Result.Connected, "the healthy node's probe connected: %+v", hh.RecentProbes[0].Result)
+	require.True(t, hh.RecentProbes[0].Result.Relayed, "the probe's viewer went through the node's TURN relay")
 	require.Less(t, hh.RecentProbes[0].Result.LossPermille, 20, "the healthy node's probe shows no real loss: %+v", hh.RecentProbes[0].Result)
 	require.Greater(t, dec(hh.Health.Score), 0.9, "the healthy node keeps a high score (probe sessions are not counted as client work)")
 

@@ -9,14 +9,11 @@ import (
 func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 	return &autocliv1.ModuleOptions{
 		Query: &autocliv1.ServiceCommandDescriptor{
-			Service: "chroom.registry.v1.Query",
+			Service:              "chroom.registry.v1.Query",
+			EnhanceCustomCommand: true,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
-				{
-					RpcMethod:      "Node",
-					Use:            "node <node-id>",
-					Short:          "Show one registered node",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "node_id"}},
-				},
+				// client/cli: the node with its health from x/verification.
+				{RpcMethod: "Node", Skip: true},
 				{
 					RpcMethod: "Nodes",
 					Use:       "nodes [--node-type media|orchestrator] [--status active|jailed|unbonding] [--region DE]",

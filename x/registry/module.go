@@ -17,7 +17,9 @@ import (
 	"github.com/cosmos/cosmos-sdk/types/module"
 	simtypes "github.com/cosmos/cosmos-sdk/types/simulation"
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/runtime"
+	"github.com/spf13/cobra"
 
+	"github.com/chroom/chroom/x/registry/client/cli"
 	"github.com/chroom/chroom/x/registry/keeper"
 	"github.com/chroom/chroom/x/registry/simulation"
 	"github.com/chroom/chroom/x/registry/types"
@@ -70,6 +72,10 @@ func (AppModuleBasic) ValidateGenesis(cdc codec.JSONCodec, _ client.TxEncodingCo
 }
 
 // RegisterGRPCGatewayRoutes registers the REST routes of the queries.
+// GetQueryCmd returns `chroomd query registry` with the hand-written
+// `node` command; autocli adds the other queries.
+func (AppModuleBasic) GetQueryCmd() *cobra.Command { return cli.QueryCmd() }
+
 func (AppModuleBasic) RegisterGRPCGatewayRoutes(clientCtx client.Context, mux *gwruntime.ServeMux) {
 	if err := types.RegisterQueryHandlerClient(context.Background(), mux, types.NewQueryClient(clientCtx)); err != nil {
 		panic(err)
