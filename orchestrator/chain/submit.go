@@ -36,8 +36,13 @@ const (
 	// DefaultGasBase is the gas limit of a MsgSubmitReceipts tx before its
 	// receipts.
 	DefaultGasBase = 200_000
-	// DefaultGasPerReceipt is the gas limit added per receipt.
-	DefaultGasPerReceipt = 25_000
+	// DefaultGasPerReceipt is the gas limit added per receipt: an attested
+	// receipt billed to an app uses about 30,000 (four signatures, the
+	// escrow debit, tallies, the replay marker, its bytes).
+	DefaultGasPerReceipt = 40_000
+	// maxGasScale bounds how far out-of-gas failures raise the per-receipt
+	// gas (Gas).
+	maxGasScale = 8.0
 	// DefaultTimeoutBlocks is how many blocks after the latest one a
 	// prepared tx stays valid (its timeout height).
 	DefaultTimeoutBlocks = 20
@@ -192,6 +197,10 @@ type Submitter struct {
 
 	mu     sync.Mutex
 	minSeq uint64 // sequence CheckTx last asked for, if it was ahead of state
+	// gasScale multiplies GasPerReceipt: 1, then ×1.5 after every tx that
+	// ran out of gas (at most maxGasScale), so a batch that did not fit is
+	// not sent again with the same limit forever.
+	gasScale float64
 }
 
 // NewSubmitter opens the keyring, checks that it holds cfg.KeyName and
@@ -250,7 +259,7 @@ func NewSubmitter(ctx context.Context, c *Client, cfg SubmitterConfig) (*Submitt
 	if err != nil {
 		return nil, fmt.Errorf("submitter: %w", err)
 	}
-	return &Submitter{c: c, kr: kr, cfg: cfg, addr: addr, chainID: chainID}, nil
+	return &Submitter{c: c, kr: kr, cfg: cfg, addr: addr, chainID: chainID, gasScale: 1}, nil
 }
 
 // Address is the signing account (chroom1…).
@@ -262,8 +271,34 @@ func (s *Submitter) ChainID() string { return s.chainID }
 // LatestHeight is the node's latest block height.
 func (s *Submitter) LatestHeight(ctx context.Context) (int64, error) { return s.c.LatestHeight(ctx) }
 
-// Gas is the gas limit of a tx with n receipts.
-func (s *Submitter) Gas(n int) uint64 { return s.cfg.GasBase + s.cfg.GasPerReceipt*uint64(n) }
+// Gas is the gas limit of a tx with n receipts: GasBase + GasPerReceipt ×
+// n, the per-receipt part raised ×1.5 after each tx that ran out of gas
+// (at most ×8).
+func (s *Submitter) Gas(n int) uint64 {
+	s.mu.Lock()
+	scale := s.gasScale
+	s.mu.Unlock()
+	return gasFor(s.cfg.GasBase, s.cfg.GasPerReceipt, scale, n)
+}
+
+// gasFor is base + perReceipt × scale × n (scale below 1 counts as 1).
+func gasFor(base, perReceipt uint64, scale float64, n int) uint64 {
+	if scale < 1 {
+		scale = 1
+	}
+	return base + uint64(float64(perReceipt)*scale)*uint64(n)
+}
+
+// ranOutOfGas raises the per-receipt gas after an included tx failed with
+// the SDK's out-of-gas error (code 11), ×1.5 up to maxGasScale.
+func (s *Submitter) ranOutOfGas(r Result) {
+	if r.Codespace != sdkerrors.ErrOutOfGas.Codespace() || r.Code != sdkerrors.ErrOutOfGas.ABCICode() {
+		return
+	}
+	s.mu.Lock()
+	s.gasScale = min(max(s.gasScale, 1)*1.5, maxGasScale)
+	s.mu.Unlock()
+}
 
 // Prepare signs a MsgSubmitReceipts of receipts (submitter: Address) with
 // the account's current number and sequence, a gas limit of Gas(n), the
@@ -429,6 +464,7 @@ func (s *Submitter) wait(ctx context.Context, tx *Tx) (Result, error) {
 		case err != nil:
 			lastErr = err
 		case found && r.Code != 0:
+			s.ranOutOfGas(r)
 			return r, fmt.Errorf("%w: tx %s at height %d: code %d (%s): %s", ErrTxFailed, r.TxHash, r.Height, r.Code, r.Codespace, r.Log)
 		case found:
 			return r, nil

@@ -68,3 +68,20 @@ func TestSequenceMismatch(t *testing.T) {
 	_, ok = chain.ExpectedSequence("insufficient fee")
 	require.False(t, ok)
 }
+
+// TestGasGrowsAfterOutOfGas: a tx that ran out of gas (SDK code 11) makes
+// the next ones ask for 1.5× the per-receipt gas, up to 8×, so a batch
+// that did not fit is not sent again with the same limit until its
+// receipts go stale; other failures change nothing.
+func TestGasGrowsAfterOutOfGas(t *testing.T) {
+	s := chain.NewGasTestSubmitter(200_000, 40_000)
+	require.EqualValues(t, 200_000+6*40_000, s.Gas(6))
+	s.RanOutOfGas(chain.Result{Code: 5, Codespace: "sdk"}) // insufficient funds: not gas
+	require.EqualValues(t, 200_000+6*40_000, s.Gas(6))
+	s.RanOutOfGas(chain.Result{Code: 11, Codespace: "sdk"})
+	require.EqualValues(t, 200_000+6*60_000, s.Gas(6))
+	for i := 0; i < 10; i++ {
+		s.RanOutOfGas(chain.Result{Code: 11, Codespace: "sdk"})
+	}
+	require.EqualValues(t, 200_000+6*320_000, s.Gas(6), "at most 8×")
+}
