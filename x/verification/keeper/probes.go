@@ -347,8 +347,10 @@ func (k Keeper) scoreEpoch(ctx context.Context, p types.Params, nodeID string, e
 	if err := k.qualityHistory.Set(ctx, collections.Join(nodeID, e), point); err != nil {
 		return err
 	}
+	// Keep the newest quality_history_epochs epochs: drop every older
+	// point (a node is not scored every epoch, so not only e − H).
 	if old := e - int64(p.QualityHistoryEpochs); old >= 1 {
-		if err := k.qualityHistory.Remove(ctx, collections.Join(nodeID, old)); err != nil {
+		if err := k.qualityHistory.Clear(ctx, collections.NewPrefixedPairRange[string, int64](nodeID).EndInclusive(old)); err != nil {
 			return err
 		}
 	}

@@ -296,3 +296,29 @@ func TestProberThatSkipsForfeits(t *testing.T) {
 		}
 	}
 }
+
+// TestQualityHistoryKeepsTheNewestEpochs: a node scored in epochs 2 and
+// 6 (not in between) keeps only the points of the last
+// quality_history_epochs (2) epochs: epoch 2's point is gone at epoch 6.
+func TestQualityHistoryKeepsTheNewestEpochs(t *testing.T) {
+	f := newFixture(t)
+	p, err := f.Verification.Params(f.Ctx)
+	require.NoError(t, err)
+	p.QualityHistoryEpochs = 2
+	require.NoError(t, f.Verification.SetParams(f.Ctx, p))
+	f.EndEpoch(t) // epoch 2
+	require.Len(t, f.submit(t, f.signed(f.Epochs.Current, 1)).Accepted, 1)
+	require.NoError(t, f.Verification.ScoreEpoch(f.Ctx, f.media.ID, f.Epochs.Current))
+	for f.Epochs.Current < 6 {
+		f.EndEpoch(t)
+	}
+	require.Len(t, f.submit(t, f.signed(f.Epochs.Current, 2)).Accepted, 1)
+	require.NoError(t, f.Verification.ScoreEpoch(f.Ctx, f.media.ID, f.Epochs.Current))
+	h, err := f.queries.NodeHealth(f.Ctx, &types.QueryNodeHealthRequest{NodeId: f.media.ID})
+	require.NoError(t, err)
+	require.Len(t, h.History, 1, "epoch 2's point is older than the two epochs kept")
+	require.EqualValues(t, 6, h.History[0].Epoch)
+	gs, err := f.Verification.ExportGenesis(f.Ctx)
+	require.NoError(t, err)
+	require.Len(t, gs.QualityHistory, 1, "and it is gone from state, not only from the query")
+}
