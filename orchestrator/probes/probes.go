@@ -68,8 +68,10 @@ type Runner struct {
 	// "failed" (submitted, not connected) or "error" (not submitted).
 	Observe func(outcome string)
 
-	mu   sync.Mutex
-	done map[[2]string]bool // (epoch, media node) submitted by this run
+	mu sync.Mutex
+	// done holds the probes this run submitted, of the epochs still open
+	// (older ones are forgotten: the chain refuses them anyway).
+	done map[doneKey]bool
 }
 
 // Run checks for assignments every interval until ctx ends; probes run
@@ -94,6 +96,7 @@ func (r *Runner) Once(ctx context.Context) {
 	if err != nil || current < 1 {
 		return
 	}
+	r.forget(current - 1)
 	for _, e := range []int64{current - 1, current} {
 		if e < 1 {
 			continue
@@ -112,7 +115,30 @@ func (r *Runner) Once(ctx context.Context) {
 	}
 }
 
-func key(a Assignment) [2]string { return [2]string{fmt.Sprint(a.Epoch), a.MediaNodeID} }
+type doneKey struct {
+	epoch int64
+	node  string
+}
+
+func key(a Assignment) doneKey { return doneKey{a.Epoch, a.MediaNodeID} }
+
+// forget drops the submitted probes of epochs before oldest.
+func (r *Runner) forget(oldest int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k := range r.done {
+		if k.epoch < oldest {
+			delete(r.done, k)
+		}
+	}
+}
+
+// Submitted is how many submitted probes the runner remembers.
+func (r *Runner) Submitted() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.done)
+}
 
 func (r *Runner) isDone(a Assignment) bool {
 	r.mu.Lock()
@@ -161,7 +187,7 @@ func (r *Runner) probe(ctx context.Context, a Assignment) {
 	}
 	r.mu.Lock()
 	if r.done == nil {
-		r.done = map[[2]string]bool{}
+		r.done = map[doneKey]bool{}
 	}
 	r.done[key(a)] = true
 	r.mu.Unlock()

@@ -103,4 +103,11 @@ func TestRunnerProbesItsAssignments(t *testing.T) {
 	r.Once(context.Background())
 	require.Len(t, c.submitted, 3)
 	require.Equal(t, "error", outcomes[len(outcomes)-1])
+
+	// Two epochs on, the probes of epochs 6 and 7 are closed: the runner
+	// forgets them instead of keeping every probe it ever submitted.
+	require.Equal(t, 3, r.Submitted())
+	c.epoch = 9
+	r.Once(context.Background())
+	require.Zero(t, r.Submitted())
 }
