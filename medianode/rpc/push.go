@@ -73,14 +73,29 @@ func (p *Pusher) Run(ctx context.Context, loadEvery, receiptEvery time.Duration)
 	defer load.Stop()
 	defer rcpt.Stop()
 	defer p.closeAll()
-	p.PushLoad(ctx) // orchestrators can place rooms here right away
+	// Orchestrators can place rooms here right away: the first report
+	// goes out as soon as the registry view names an orchestrator (at
+	// start it may not have loaded yet), not a whole loadEvery later — an
+	// orchestrator holding this node's report from before a restart would
+	// otherwise see it go stale and drop the node for seconds.
+	first := time.NewTicker(firstLoadRetry)
+	defer first.Stop()
+	if p.PushLoad(ctx) > 0 {
+		first.Stop()
+	}
 	wake := p.wakeCh()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-first.C:
+			if p.PushLoad(ctx) > 0 {
+				first.Stop()
+			}
 		case <-load.C:
-			p.PushLoad(ctx)
+			if p.PushLoad(ctx) > 0 {
+				first.Stop()
+			}
 		case <-wake:
 			if _, err := p.PushEvents(ctx); err != nil {
 				p.Log.Debug("session event push incomplete", "err", err)
@@ -137,17 +152,23 @@ func (p *Pusher) closeAll() {
 	p.conns = nil
 }
 
-// PushLoad sends one signed load report to every ACTIVE orchestrator.
-func (p *Pusher) PushLoad(ctx context.Context) {
+// firstLoadRetry is how often Run retries its first load report while no
+// orchestrator has received one (the registry view still loading, or no
+// orchestrator reachable).
+const firstLoadRetry = 250 * time.Millisecond
+
+// PushLoad sends one signed load report to every ACTIVE orchestrator and
+// returns to how many it was delivered.
+func (p *Pusher) PushLoad(ctx context.Context) (delivered int) {
 	r := p.Load()
 	r.NodeId, r.UnixMs = p.Key.ID, time.Now().UnixMilli()
 	body, err := r.Marshal()
 	if err != nil {
-		return
+		return 0
 	}
 	sig, err := p.Key.Sign(format.ObjectLoadReport, p.ChainID, body)
 	if err != nil {
-		return
+		return 0
 	}
 	for id := range p.Orchs.ActiveOrchestrators() {
 		c, err := p.client(id)
@@ -159,8 +180,11 @@ func (p *Pusher) PushLoad(ctx context.Context) {
 		cancel()
 		if err != nil {
 			p.Log.Debug("load report not delivered", "orchestrator", id, "err", err)
+			continue
 		}
+		delivered++
 	}
+	return delivered
 }
 
 // PushEvents sends queued session events to their orchestrators, oldest

@@ -118,7 +118,10 @@ func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Contex
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("use-fake-device-for-media-stream", "fps=30"), chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"), chromedp.WindowSize(1280, 800))
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"), chromedp.WindowSize(1280, 800),
+		// chromedp waits 20 s for the DevTools URL by default; a cold
+		// start on a busy 2-core machine took longer once in CI.
+		chromedp.WSURLReadTimeout(90*time.Second))
 	opts = append(opts, extra...)
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
