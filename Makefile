@@ -11,7 +11,7 @@ LDFLAGS      := -X $(SDK_VERSION).Name=chroom -X $(SDK_VERSION).AppName=chroomd 
                 -X $(SDK_VERSION).Version=$(VERSION) -X $(SDK_VERSION).Commit=$(COMMIT)
 BINARIES     := chroomd medianode orchestrator chroom-loadtest
 
-.PHONY: help build install test test-unit test-sims econ-sim e2e e2e-soak test-faults devnet-check bench fuzz proto-check lint fmt proto-gen \
+.PHONY: help build install test test-unit test-sdk sdk-pack test-sims econ-sim e2e e2e-soak test-faults devnet-check bench fuzz proto-check lint fmt proto-gen \
         localnet localnet-stop demo demo-stop demo-reset clean
 
 help: ## list the targets
@@ -25,8 +25,9 @@ build: ## build every binary into build/
 install: ## install the binaries into $GOBIN
 	@for b in $(BINARIES); do $(GO) install -ldflags '$(LDFLAGS) -X main.version=$(VERSION)' ./cmd/$$b || exit 1; done
 
-test: lint build ## vet, format check, every Go test, a devnet smoke run and the browser end-to-end test
+test: lint build ## vet, format check, every Go test, the JS SDK's unit tests, a devnet smoke run and the browser end-to-end test
 	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory test-sdk
 	$(MAKE) --no-print-directory devnet-check
 	$(MAKE) --no-print-directory e2e
 
@@ -43,6 +44,17 @@ e2e-soak: build ## N two-person calls in fresh rooms (default 50): failures and 
 test-faults: build ## fault suite: 4 validators under receipt load killed, paused, partitioned (FAULT_BLOCKS=200); a software upgrade; in Chromium: a media node, an orchestrator, the chain lost mid-call
 	CHROOM_FAULTS=1 $(GO) test -count=1 -timeout 30m -v ./tests/faults/
 	CHROOM_E2E=1 $(GO) test -count=1 -timeout 30m -v -run '$(E2E_FAULTS)' ./tests/e2e/ 2>&1 | grep --line-buffered -vE '^(ice|pc|dtls|sctp) ' ; exit $${PIPESTATUS[0]}
+
+test-sdk: ## the JavaScript SDK's unit tests (@chroom/client, sdk/js) under Node's test runner, and its npm package installed and imported
+	cd sdk/js && node --test test/
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  (cd sdk/js && npm pack --silent --pack-destination "$$tmp" >/dev/null) && cd "$$tmp" && npm init -y >/dev/null && \
+	  npm install --offline --no-audit --no-fund ./chroom-client-*.tgz >/dev/null && \
+	  node --input-type=module -e 'const m = await import("@chroom/client"); if (typeof m.connect !== "function" || typeof m.Room !== "function") throw new Error("@chroom/client exports no connect/Room"); console.log("npm pack: @chroom/client installs and imports")'
+
+sdk-pack: ## pack @chroom/client into build/ (npm pack): an installable chroom-client-<version>.tgz
+	@mkdir -p $(BUILD_DIR)
+	cd sdk/js && npm pack --pack-destination $(abspath $(BUILD_DIR))
 
 devnet-check: ## start a throw-away devnet on spare ports, register nodes by tx, check them, stop it
 	bash scripts/devnet-check.sh

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	jssdk "github.com/chroom/chroom/sdk/js"
 )
 
 //go:embed static
@@ -32,6 +34,8 @@ var contentTypes = map[string]string{
 	".png":  "image/png",
 	".ico":  "image/x-icon",
 	".txt":  "text/plain; charset=utf-8",
+	".ts":   "text/plain; charset=utf-8",
+	".md":   "text/markdown; charset=utf-8",
 }
 
 // contentSecurityPolicy allows only the client's own scripts and styles.
@@ -57,7 +61,13 @@ func load() {
 	if err != nil {
 		panic(err) // the embed directive guarantees the folder
 	}
-	err = fs.WalkDir(root, ".", func(name string, d fs.DirEntry, err error) error {
+	add(root, "/")
+	add(jssdk.FS, "/sdk/") // @chroom/client, which the web client is built on
+}
+
+// add serves every file of root under prefix.
+func add(root fs.FS, prefix string) {
+	err := fs.WalkDir(root, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -70,7 +80,7 @@ func load() {
 			ct = "application/octet-stream"
 		}
 		sum := sha256.Sum256(b)
-		files["/"+name] = file{content: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+		files[prefix+name] = file{content: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
 		return nil
 	})
 	if err != nil {
@@ -79,7 +89,8 @@ func load() {
 }
 
 // Handler serves the web client: GET and HEAD of / (index.html) and of
-// every file under static/, with its content type, a strong ETag and
+// every file under static/, and of the JavaScript SDK under /sdk/ (with
+// Access-Control-Allow-Origin: *), with its content type, a strong ETag and
 // Cache-Control: no-cache, so browsers revalidate and pick up a new build at
 // once. Unknown paths get 404 and other methods 405. Mount it at "/".
 func Handler() http.Handler {
@@ -105,6 +116,11 @@ func Handler() http.Handler {
 		h.Set("ETag", f.etag)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		if strings.HasPrefix(name, "/sdk/") {
+			// Module scripts load in CORS mode: an app's page on another
+			// origin may import the SDK from here.
+			h.Set("Access-Control-Allow-Origin", "*")
+		}
 		if strings.HasPrefix(f.contentType, "text/html") {
 			h.Set("Content-Security-Policy", contentSecurityPolicy)
 		}

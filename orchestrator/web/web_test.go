@@ -22,10 +22,13 @@ func TestHandler(t *testing.T) {
 		{"index at root", http.MethodGet, "/", http.StatusOK, "text/html; charset=utf-8", "<title>Chroom</title>"},
 		{"index with query", http.MethodGet, "/?room=demo", http.StatusOK, "text/html; charset=utf-8", `src="js/app.js"`},
 		{"module", http.MethodGet, "/js/app.js", http.StatusOK, "text/javascript; charset=utf-8", "window.chroom"},
-		{"every module", http.MethodGet, "/js/call.js", http.StatusOK, "text/javascript; charset=utf-8", "export class Call"},
+		{"the SDK", http.MethodGet, "/sdk/index.js", http.StatusOK, "text/javascript; charset=utf-8", "export { Room"},
+		{"the SDK's modules", http.MethodGet, "/sdk/src/room.js", http.StatusOK, "text/javascript; charset=utf-8", "export class Room"},
+		{"the SDK's types", http.MethodGet, "/sdk/index.d.ts", http.StatusOK, "text/plain; charset=utf-8", "export declare class Room"},
+		{"not the SDK's tests", http.MethodGet, "/sdk/test/rtt.test.js", http.StatusNotFound, "", ""},
 		{"stylesheet", http.MethodGet, "/style.css", http.StatusOK, "text/css; charset=utf-8", ".tiles"},
 		{"icon", http.MethodGet, "/favicon.svg", http.StatusOK, "image/svg+xml", "<svg"},
-		{"head", http.MethodHead, "/js/api.js", http.StatusOK, "text/javascript; charset=utf-8", ""},
+		{"head", http.MethodHead, "/sdk/src/api.js", http.StatusOK, "text/javascript; charset=utf-8", ""},
 		{"unknown file", http.MethodGet, "/nope.js", http.StatusNotFound, "", ""},
 		{"directory", http.MethodGet, "/js/", http.StatusNotFound, "", ""},
 		{"dot segments stay inside", http.MethodGet, "/js/../../web.go", http.StatusNotFound, "", ""},
@@ -82,5 +85,22 @@ func TestIndexHasContentSecurityPolicy(t *testing.T) {
 		if !strings.Contains(csp, want) {
 			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
 		}
+	}
+}
+
+// TestSDKLoadsFromOtherOrigins: an app's page on another origin imports
+// the SDK from its orchestrator; module scripts load in CORS mode.
+func TestSDKLoadsFromOtherOrigins(t *testing.T) {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/sdk/index.js", nil)
+	req.Header.Set("Origin", "https://app.example")
+	web.Handler().ServeHTTP(rec, req)
+	if got := rec.Header().Get("Access-Control-Allow-Origin"); got != "*" {
+		t.Fatalf("Access-Control-Allow-Origin %q, want *", got)
+	}
+	rec = httptest.NewRecorder()
+	web.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/js/app.js", nil))
+	if got := rec.Header().Get("Access-Control-Allow-Origin"); got != "" {
+		t.Fatalf("the web client's own modules are not shared: Access-Control-Allow-Origin %q", got)
 	}
 }

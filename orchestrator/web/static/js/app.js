@@ -2,13 +2,12 @@
 // with host controls, chat and files, connection statistics and the
 // serving node's rewards. window.chroom is a small hook for end-to-end tests.
 
-import { Orchestrator } from "./api.js";
-import { Call, MAX_CHAT_CHARS, permissionsOf } from "./call.js";
-import { debugLog } from "./debuglog.js";
-import { MAX_FILE_BYTES } from "./files.js";
-import { rates } from "./stats.js";
-import { newClientKey } from "./attest.js";
-import { describeError, formatBitrate, formatBytes, formatUchr } from "./util.js";
+// Built on the Chroom JavaScript SDK (@chroom/client, sdk/js), which the
+// orchestrator serves at /sdk/.
+import {
+  Orchestrator, Room, MAX_CHAT_CHARS, permissionsOf, debugLog, MAX_FILE_BYTES, rates, newClientKey,
+  describeError, formatBitrate, formatBytes, formatUchr, measureNodes as measure,
+} from "/sdk/index.js";
 
 const STATS_UI_MS = 2_000;
 const REWARDS_MS = 10_000;
@@ -141,63 +140,20 @@ async function openMedia(audioOnly) {
   return null;
 }
 
+// measureNodes measures the media nodes the orchestrator proposes for
+// room (the SDK's measureNodes) and keeps the figures for the test hook.
+async function measureNodes(orchestrator, room) {
+  const { rtts, placement } = await measure(orchestrator, room);
+  hook.placement = placement;
+  if (placement) debugLog.add("media nodes measured", placement);
+  return rtts;
+}
+
 /**
  * joinRoom joins a room: it asks the orchestrator for a grant, captures
  * media, and connects to the media node. It resolves when joined and
  * rejects with the failed step's message.
  */
-// PLACEMENT_BUDGET_MS bounds the time spent measuring media nodes before
-// a join (all nodes in parallel); a node not measured in it is left out.
-const PLACEMENT_BUDGET_MS = 800;
-
-// measureNodes asks the orchestrator which media nodes could host room and
-// times a few GET /ping to each: {nodeID: ms}, the best of the pings
-// after the first (which also sets up the connection), or null when there
-// is nothing to choose (the room is live, one node) or nothing measured.
-// A new room goes to the nearest node (the orchestrator's selector).
-async function measureNodes(orchestrator, room) {
-  hook.placement = null;
-  let p;
-  try {
-    p = await orchestrator.placement(room);
-  } catch (e) {
-    debugLog.add("placement skipped", { error: describeError(e) });
-    return null;
-  }
-  if (p.nodes.length < 2) return null; // a live room: its nodes first, and others it may spread to
-  const started = performance.now();
-  const times = await Promise.all(p.nodes.map((n) => pingNode(n.ping_url, PLACEMENT_BUDGET_MS).then((ms) => [n.id, ms])));
-  const rtts = {};
-  for (const [id, ms] of times) if (ms !== null) rtts[id] = Math.max(0.1, Math.round(ms * 10) / 10);
-  hook.placement = { nodes: p.nodes.map((n) => n.id), rtts, tookMs: Math.round(performance.now() - started) };
-  debugLog.add("media nodes measured", hook.placement);
-  return Object.keys(rtts).length ? rtts : null;
-}
-
-// pingNode is the lowest round-trip time to url in ms over up to four
-// GETs within budgetMs, not counting the first; null if none came back.
-async function pingNode(url, budgetMs) {
-  if (typeof url !== "string" || !url) return null;
-  const until = performance.now() + budgetMs;
-  let best = null;
-  for (let i = 0; i < 4 && performance.now() < until; i++) {
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), Math.max(1, until - performance.now()));
-    const t0 = performance.now();
-    try {
-      await fetch(url, { cache: "no-store", mode: "cors", credentials: "omit", signal: ctl.signal });
-    } catch {
-      clearTimeout(timer);
-      break; // unreachable, blocked (mixed content) or out of time
-    } finally {
-      clearTimeout(timer);
-    }
-    const ms = performance.now() - t0;
-    if (i > 0 && (best === null || ms < best)) best = ms;
-  }
-  return best;
-}
-
 async function joinRoom({ room, name, role, audioOnly, unreachableNode } = {}) {
   if (hook.state === "joining" || hook.state === "joined" || hook.state === "reconnecting") throw new Error("already in a call; leave first");
   room = String(room ?? "").trim();
@@ -249,7 +205,7 @@ async function joinRoom({ room, name, role, audioOnly, unreachableNode } = {}) {
   }
 
   setStatus(`Connecting to media node ${shortId(hook.nodeId)}…`);
-  call = new Call({ grant: { ...grant, identity: hook.identity, room: hook.room, role: hook.role }, name, media, api, audioOnly: !!audioOnly });
+  call = new Room({ grant: { ...grant, identity: hook.identity, room: hook.room, role: hook.role }, name, media, api, audioOnly: !!audioOnly });
   wireCall(call);
   try {
     await call.open();

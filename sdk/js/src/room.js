@@ -1,4 +1,4 @@
-// Call is one session in a room on a media node: the signaling WebSocket,
+// Room is one session in a room on a media node: the signaling WebSocket,
 // one RTCPeerConnection, the "chroom" data channel and the local tracks
 // (medianode/signal/ws.go has the message shapes, medianode/sfu the room
 // events). It keeps the room state (participants, tracks, speakers) from
@@ -6,6 +6,11 @@
 //   "update"     participants, tracks, speakers or remote media changed
 //   "local"      a local track started, stopped or was muted
 //   "chat"       detail {from, name, text, at, self}
+//   "rtt"        detail {from, name, line, done, gap}: real-time text
+//                (rtt.js) — line is what from is typing now, done the
+//                lines it finished with this message
+//   "hand"       detail {identity, up}: a hand went up or down
+//   "data"       detail {from, payload}: an app's own data message
 //   "file"       detail: a file record (files.js)
 //   "notice"     detail {message, error}: something the user should know
 //   "connection" detail {state}: the PeerConnection's connection state
@@ -28,6 +33,9 @@ import { parseSections } from "./sdp.js";
 import { collectStats, Totals } from "./stats.js";
 import { grantId, signStatement } from "./attest.js";
 import { describeError } from "./util.js";
+import { applyEvent, applyHand, newRoomState, participantList, raisedHands } from "./roomstate.js";
+import { candidateInit, decodeEnvelope, decodeNodeMessage, iceUfrag, MAX_OFFER_RETRIES, Negotiation } from "./signaling.js";
+import { isRttMessage, RttReceiver, RttSender } from "./rtt.js";
 
 /** StepError is a failure of one named step of joining or calling. */
 export class StepError extends Error {
@@ -90,9 +98,6 @@ const STATS_REPORT_MS = 5_000;
 const USAGE_FIGURES = ["bytesReceived", "framesDecoded", "packetsReceived", "packetsLost", "bytesSent", "audioSamples"];
 // Re-offer delays after the node rejected an offer: 150 ms doubling to 3 s,
 // at most MAX_OFFER_RETRIES times in a row.
-const OFFER_RETRY_BASE_MS = 150;
-const OFFER_RETRY_MAX_MS = 3_000;
-const MAX_OFFER_RETRIES = 8;
 // How often the debug log samples receive and send figures.
 const DEBUG_STATS_MS = 2_000;
 const DATA_HIGH_WATER_BYTES = 1 << 20;
@@ -103,7 +108,7 @@ const MAX_DATA_MESSAGE_BYTES = 60 * 1024;
 export const MAX_CHAT_CHARS = 2000;
 const SOURCES = ["microphone", "camera", "screen"];
 
-export class Call extends EventTarget {
+export class Room extends EventTarget {
   /**
    * @param {object} opts
    * @param {object} opts.grant the orchestrator's join answer
@@ -120,16 +125,11 @@ export class Call extends EventTarget {
     this.room = grant.room;
     this.identity = grant.identity;
     this.name = name;
-    this.role = grant.role || "participant";
+    /** the room as this participant sees it (roomstate.js) */
+    this.state = newRoomState(grant.identity, name, grant.role || "participant");
     this.node = grant.media_node;
-    /** @type {Map<string, {identity, name, role, joinedAtUnixMs, self}>} */
-    this.participants = new Map();
-    /** @type {Map<string, {id, publisher, kind, source, muted}>} published tracks by ID */
-    this.tracks = new Map();
-    // Track IDs unpublished in this session. Participant snapshots from the
-    // node may still list them; they are never brought back.
-    this.goneTracks = new Set();
-    this.speakers = new Set();
+    this.rttOut = new RttSender();
+    this.rttIn = new RttReceiver();
     /** local[source] = {track, sender, pubId, muted, unpublished} */
     this.local = { camera: null, microphone: null, screen: null };
     this.localStream = new MediaStream();
@@ -142,8 +142,7 @@ export class Call extends EventTarget {
     this.connectionState = "new";
     this.chain = Promise.resolve();
     this.pendingCandidates = [];
-    this.offerFailures = 0; // offers the node rejected in a row
-    this.offerNotBefore = 0; // ms timestamp; back-off for the next offer
+    this.negotiation = new Negotiation(); // glare and the back-off after refused offers
     this.offerTimer = null;
     this.debugStatsBusy = false;
     this.localCandidates = []; // every candidate sent, to re-send after a rollback
@@ -157,6 +156,30 @@ export class Call extends EventTarget {
 
   get perms() {
     return permissionsOf(this.role);
+  }
+
+  /** role is this participant's role ("host", "presenter", "participant", "viewer", "speaker", "listener"). */
+  get role() {
+    return this.state.role;
+  }
+
+  set role(r) {
+    this.state.role = r;
+  }
+
+  /** participants by identity (roomstate.js ParticipantInfo). */
+  get participants() {
+    return this.state.participants;
+  }
+
+  /** published tracks by ID (roomstate.js TrackInfo). */
+  get tracks() {
+    return this.state.tracks;
+  }
+
+  /** identities speaking now. */
+  get speakers() {
+    return this.state.speakers;
   }
 
   #emit(type, detail) {
@@ -229,9 +252,9 @@ export class Call extends EventTarget {
       ws.onmessage = (ev) => {
         let msg;
         try {
-          msg = JSON.parse(ev.data);
-        } catch {
-          console.warn("chroom: ignoring a malformed message from the media node", ev.data);
+          msg = decodeNodeMessage(ev.data);
+        } catch (e) {
+          console.warn(`chroom: ignoring a malformed message from the media node (${e.message})`, ev.data);
           return;
         }
         if (settled) {
@@ -271,11 +294,12 @@ export class Call extends EventTarget {
   #setup(joined) {
     const me = joined.participant || { identity: this.identity, name: this.name, role: this.role };
     this.identity = me.identity || this.identity;
+    this.state.identity = this.identity;
     this.role = me.role || this.role;
     this.files.self = this.identity;
-    this.#upsertParticipant(me);
-    for (const p of joined.participants || []) this.#upsertParticipant(p);
-    for (const t of joined.tracks || []) this.#addTrackInfo(t);
+    this.#apply({ type: "participant_joined", participant: me });
+    for (const p of joined.participants || []) this.#apply({ type: "participant_joined", participant: p });
+    for (const t of joined.tracks || []) this.#apply({ type: "track_published", track: t });
 
     const iceServers = (joined.ice_servers || [])
       .filter((s) => s && s.urls)
@@ -407,14 +431,14 @@ export class Call extends EventTarget {
   #scheduleOffer(minWait = 0) {
     if (this.closed) return;
     clearTimeout(this.offerTimer);
-    const wait = Math.max(minWait, this.offerNotBefore - Date.now());
+    const wait = Math.max(minWait, this.negotiation.retryDelay(Date.now()));
     this.offerTimer = setTimeout(() => this.#enqueue(() => this.#makeOffer()), wait);
   }
 
   async #makeOffer() {
     // In any other state the browser fires negotiationneeded again once
     // the current exchange ends.
-    if (this.pc.signalingState !== "stable" || this.offerFailures > MAX_OFFER_RETRIES) return;
+    if (!this.negotiation.canOffer(this.pc.signalingState)) return;
     await this.pc.setLocalDescription();
     if (this.pc.localDescription.type !== "offer") return;
     this.#syncAnnouncements();
@@ -446,29 +470,27 @@ export class Call extends EventTarget {
   // reason than glare: roll back and offer again after a growing delay.
   async #recoverRejectedOffer(message) {
     if (this.pc.signalingState !== "have-local-offer") return;
-    this.offerFailures++;
+    const { giveUp } = this.negotiation.onRefused(Date.now());
     await this.pc.setLocalDescription({ type: "rollback" });
-    debugLog.add("own offer rolled back (refused)", { message, failures: this.offerFailures });
-    if (this.offerFailures > MAX_OFFER_RETRIES) {
-      this.#notice(`Publishing your media failed: the media node rejected ${this.offerFailures} offers in a row (${message}).`);
+    debugLog.add("own offer rolled back (refused)", { message, failures: this.negotiation.failures });
+    if (giveUp) {
+      this.#notice(`Publishing your media failed: the media node rejected ${MAX_OFFER_RETRIES + 1} offers in a row (${message}).`);
       return;
     }
-    const delay = Math.min(OFFER_RETRY_MAX_MS, OFFER_RETRY_BASE_MS * 2 ** (this.offerFailures - 1));
-    this.offerNotBefore = Date.now() + delay * (0.75 + Math.random() / 2);
     this.#scheduleOffer();
   }
 
   // resendCandidates sends again the candidates of the current local ICE
   // credentials: the node dropped those that came with a rejected offer.
   #resendCandidates() {
-    const ufrag = /a=ice-ufrag:(\S+)/.exec(this.pc.localDescription?.sdp || "")?.[1];
+    const ufrag = iceUfrag(this.pc.localDescription?.sdp);
     for (const c of this.localCandidates) {
       if (!ufrag || !c.usernameFragment || c.usernameFragment === ufrag) this.#send({ type: "candidate", candidate: c });
     }
   }
 
   async #onOffer(sdp) {
-    const glare = this.pc.signalingState !== "stable";
+    const glare = this.negotiation.onNodeOffer(this.pc.signalingState).rollback;
     debugLog.add("node offer received", { signaling: this.pc.signalingState, sections: describeSections(sdp) });
     if (glare) {
       // We are the polite peer: drop our pending offer (the node refuses
@@ -476,8 +498,7 @@ export class Call extends EventTarget {
       await this.pc.setLocalDescription({ type: "rollback" });
       debugLog.add("glare: own offer rolled back");
     }
-    const ufrag = (d) => /a=ice-ufrag:(\S+)/.exec(d || "")?.[1];
-    if (this.pc.remoteDescription && ufrag(sdp) !== ufrag(this.pc.remoteDescription.sdp) && this.iceRestartTimer) {
+    if (this.pc.remoteDescription && iceUfrag(sdp) !== iceUfrag(this.pc.remoteDescription.sdp) && this.iceRestartTimer) {
       // The node restarts ICE itself: give its restart the time ours
       // would have had before starting another one on top of it.
       clearTimeout(this.iceRestartTimer);
@@ -500,24 +521,20 @@ export class Call extends EventTarget {
   }
 
   async #onAnswer(sdp) {
-    if (this.pc.signalingState !== "have-local-offer") {
+    if (!this.negotiation.onNodeAnswer(this.pc.signalingState)) {
       debugLog.add("node answer ignored", { signaling: this.pc.signalingState });
       return;
     }
     await this.pc.setRemoteDescription({ type: "answer", sdp });
     debugLog.add("node answer applied", { sections: describeSections(sdp), encodings: describeEncodings(this.pc) });
     this.#recheckPublishedLayers();
-    this.offerFailures = 0;
-    this.offerNotBefore = 0;
     await this.#flushCandidates();
     this.#emit("update");
   }
 
   async #onCandidate(c) {
-    if (!c || !c.candidate) return;
-    const init = { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null };
-    if (init.sdpMid === null && init.sdpMLineIndex === null) init.sdpMLineIndex = 0;
-    if (c.usernameFragment) init.usernameFragment = c.usernameFragment;
+    const init = candidateInit(c);
+    if (!init) return;
     if (!this.pc.remoteDescription) {
       this.pendingCandidates.push(init);
       return;
@@ -660,7 +677,7 @@ export class Call extends EventTarget {
       ws.onmessage = (ev) => {
         let msg;
         try {
-          msg = JSON.parse(ev.data);
+          msg = decodeNodeMessage(ev.data);
         } catch {
           return;
         }
@@ -675,14 +692,17 @@ export class Call extends EventTarget {
         const old = this.ws;
         if (old) old.onclose = old.onmessage = null;
         this.ws = ws;
-        for (const p of msg.participants || []) this.#upsertParticipant(p);
-        for (const t of msg.tracks || []) this.#addTrackInfo(t);
+        for (const p of msg.participants || []) this.#apply({ type: "participant_joined", participant: p });
+        for (const t of msg.tracks || []) this.#apply({ type: "track_published", track: t });
         ws.onmessage = (e) => {
+          let m;
           try {
-            this.#onMessage(JSON.parse(e.data));
-          } catch {
-            console.warn("chroom: ignoring a malformed message from the media node", e.data);
+            m = decodeNodeMessage(e.data);
+          } catch (err) {
+            console.warn(`chroom: ignoring a malformed message from the media node (${err.message})`, e.data);
+            return;
           }
+          this.#onMessage(m);
         };
         ws.onclose = (e) => this.#onSocketClosed(e);
         resolve(true);
@@ -725,35 +745,13 @@ export class Call extends EventTarget {
         this.#enqueue(() => this.#onCandidate(msg.candidate));
         break;
       case "participant_joined":
-        if (msg.participant) this.#upsertParticipant(msg.participant);
-        this.#emit("update");
-        break;
       case "participant_left":
-        if (msg.participant) {
-          this.participants.delete(msg.participant.identity);
-          for (const [id, t] of this.tracks) if (t.publisher === msg.participant.identity) this.tracks.delete(id);
-          this.speakers.delete(msg.participant.identity);
-        }
-        this.#emit("update");
-        break;
       case "participant_updated":
-        if (msg.participant) this.#upsertParticipant(msg.participant);
-        this.#emit("update");
-        break;
       case "track_published":
-        if (msg.track) this.#addTrackInfo(msg.track);
-        this.#emit("update");
-        break;
       case "track_unpublished":
-        if (msg.track) this.#removeTrackInfo(msg.track);
-        this.#emit("update");
-        break;
       case "track_muted":
-        if (msg.track) this.#onTrackMuted(msg.track);
-        this.#emit("update");
-        break;
       case "speakers":
-        this.speakers = new Set(msg.speakers || []);
+        this.#apply(msg);
         this.#emit("update");
         break;
       case "room_ended":
@@ -922,57 +920,43 @@ export class Call extends EventTarget {
     }
   }
 
-  #upsertParticipant(info) {
-    if (!info || !info.identity) return;
-    const self = info.identity === this.identity;
-    const old = this.participants.get(info.identity);
-    this.participants.set(info.identity, {
-      identity: info.identity,
-      name: info.name || old?.name || (self ? this.name : ""),
-      role: info.role || old?.role || "participant",
-      joinedAtUnixMs: info.joined_at_unix_ms || old?.joinedAtUnixMs || 0,
-      self,
-    });
-    if (Array.isArray(info.tracks)) {
-      // The participant's tracks as of this event replace what we knew.
-      for (const [id, t] of this.tracks) if (t.publisher === info.identity && !info.tracks.some((n) => n.id === id)) this.tracks.delete(id);
-      for (const t of info.tracks) this.#addTrackInfo({ ...t, publisher: t.publisher || info.identity }, false);
-    }
-    if (self && info.role && info.role !== this.role) this.#onRoleChanged(this.role, info.role);
-  }
-
-  #addTrackInfo(t, fresh = true) {
-    if (!t || !t.id || this.goneTracks.has(t.id)) return;
-    const known = this.tracks.get(t.id);
-    this.tracks.set(t.id, { id: t.id, publisher: t.publisher, kind: t.kind, source: t.source, muted: !!t.muted });
-    if (t.publisher !== this.identity || (known && !fresh)) return;
-    // One of ours is now published: send a mute that waited for it.
-    for (const source of SOURCES) {
-      const slot = this.local[source];
-      if (slot && slot.pubId === t.id && slot.muted !== !!t.muted) this.#send({ type: "mute", track_id: t.id, muted: slot.muted });
-    }
-  }
-
-  #removeTrackInfo(t) {
-    this.tracks.delete(t.id);
-    this.goneTracks.add(t.id);
-    if (t.publisher !== this.identity) return;
-    for (const source of SOURCES) {
-      const slot = this.local[source];
-      if (slot && slot.pubId === t.id) {
-        slot.unpublished = true;
-        if (slot.track) this.#notice(`Your ${source} is no longer published.`, false);
-        this.#stopLocal(source);
-        this.#emit("local");
+  // apply applies a room event (roomstate.js) and acts on its effects on
+  // this participant's own tracks and role.
+  #apply(msg) {
+    for (const fx of applyEvent(this.state, msg)) {
+      switch (fx.type) {
+        case "own_track_published":
+          // One of ours is now published: send a mute that waited for it.
+          for (const source of SOURCES) {
+            const slot = this.local[source];
+            if (slot && slot.pubId === fx.track.id && slot.muted !== fx.track.muted) this.#send({ type: "mute", track_id: fx.track.id, muted: slot.muted });
+          }
+          break;
+        case "own_track_unpublished":
+          for (const source of SOURCES) {
+            const slot = this.local[source];
+            if (slot && slot.pubId === fx.track.id) {
+              slot.unpublished = true;
+              if (slot.track) this.#notice(`Your ${source} is no longer published.`, false);
+              this.#stopLocal(source);
+              this.#emit("local");
+            }
+          }
+          break;
+        case "own_track_muted":
+          this.#onOwnTrackMuted(fx.track);
+          break;
+        case "role_changed":
+          this.#onRoleChanged(fx.from, fx.to);
+          break;
+        case "left":
+          this.rttIn.forget(fx.identity);
+          break;
       }
     }
   }
 
-  #onTrackMuted(t) {
-    const known = this.tracks.get(t.id);
-    if (known) known.muted = !!t.muted;
-    else this.#addTrackInfo(t, false);
-    if (t.publisher !== this.identity) return;
+  #onOwnTrackMuted(t) {
     for (const source of SOURCES) {
       const slot = this.local[source];
       if (slot && slot.pubId === t.id && slot.muted !== !!t.muted) {
@@ -1002,13 +986,8 @@ export class Call extends EventTarget {
   // --- data channel ------------------------------------------------------
 
   #onData(data) {
-    let env;
-    try {
-      env = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!env || typeof env.from !== "string") return;
+    const env = decodeEnvelope(data);
+    if (!env) return;
     const payload = env.payload;
     if (typeof payload === "string") {
       // A client that sent plain text: show it as chat.
@@ -1018,6 +997,63 @@ export class Call extends EventTarget {
     if (!payload || typeof payload !== "object") return;
     if (payload.type === "chat" && typeof payload.text === "string") this.#receiveChat(env.from, payload.text);
     else if (typeof payload.type === "string" && payload.type.startsWith("file-")) this.files.receive(env.from, payload);
+    else if (payload.type === "rtt") this.#receiveRtt(env.from, payload);
+    else if (payload.type === "hand" && typeof payload.up === "boolean") {
+      if (applyHand(this.state, env.from, payload.up)) {
+        this.#emit("hand", { identity: env.from, up: payload.up });
+        this.#emit("update");
+      }
+    } else if (payload.type === "app") this.#emit("data", { from: env.from, payload: payload.data });
+  }
+
+  #receiveRtt(from, payload) {
+    if (!isRttMessage(payload)) return;
+    const r = this.rttIn.receive(from, payload);
+    if (r) this.#emit("rtt", { from, name: this.displayName(from), ...r });
+  }
+
+  /**
+   * sendRealtimeText sends the draft being typed as real-time text
+   * (rtt.js): only the edit since the last call goes out, so receivers
+   * see it character by character with corrections. endLine true ends
+   * the line (Enter). Resolves when sent; rejects without the data
+   * permission or a data channel.
+   * @param {string} draft the whole line as typed so far
+   * @param {{endLine?: boolean}} [opts]
+   */
+  async sendRealtimeText(draft, { endLine = false } = {}) {
+    if (!this.perms.data) throw new Error(`a ${this.role} may not send text`);
+    const msg = this.rttOut.update(draft);
+    if (msg) await this.sendData(msg);
+    if (endLine) await this.sendData(this.rttOut.newLine());
+    if (msg || endLine) this.#emit("rtt", { from: this.identity, name: this.name, line: endLine ? "" : this.rttOut.shown, done: endLine ? [String(draft)] : [], gap: false, self: true });
+  }
+
+  /**
+   * raiseHand raises (true) or lowers (false) this participant's hand:
+   * every participant sees it (participantList().handRaised, "hand"
+   * events); a host may invite a listener with a raised hand to the stage.
+   */
+  async raiseHand(up = true) {
+    await this.sendData({ type: "hand", up: !!up });
+    if (applyHand(this.state, this.identity, !!up)) {
+      this.#emit("hand", { identity: this.identity, up: !!up });
+      this.#emit("update");
+    }
+  }
+
+  /** raisedHands lists the identities with a hand up, earliest first. */
+  raisedHands() {
+    return raisedHands(this.state);
+  }
+
+  /**
+   * publishData sends an app's own JSON-serialisable value to everyone in
+   * the room; they get a "data" event {from, payload}. At most 60 KiB.
+   */
+  publishData(value) {
+    if (!this.perms.data) return Promise.reject(new Error(`a ${this.role} may not send data`));
+    return this.sendData({ type: "app", data: value });
   }
 
   #receiveChat(from, text) {
@@ -1222,24 +1258,14 @@ export class Call extends EventTarget {
     return out;
   }
 
-  /** participantList is the room's participants with their tracks and whether they speak. */
+  /** participantList is the room's participants with their tracks, whether they speak and whether their hand is up. */
   participantList() {
-    const list = [...this.participants.values()].map((p) => ({
-      identity: p.identity,
-      name: p.name,
-      role: p.role,
-      self: p.self,
-      joinedAtUnixMs: p.joinedAtUnixMs,
-      speaking: this.speakers.has(p.identity),
-      tracks: [...this.tracks.values()].filter((t) => t.publisher === p.identity).map((t) => ({ id: t.id, kind: t.kind, source: t.source, muted: t.muted })),
-    }));
-    list.sort((a, b) => (b.self - a.self) || (a.joinedAtUnixMs - b.joinedAtUnixMs) || a.identity.localeCompare(b.identity));
-    return list;
+    return participantList(this.state);
   }
 
   /** mergeParticipants takes the orchestrator's participant list (host view). */
   mergeParticipants(list) {
-    for (const p of list) this.#upsertParticipant(p);
+    for (const p of list) this.#apply({ type: "participant_updated", participant: p });
     this.#emit("update");
   }
 
