@@ -21,7 +21,8 @@ const VIDEO_CONSTRAINTS = { width: { ideal: 960 }, height: { ideal: 540 }, frame
 
 const $ = (id) => document.getElementById(id);
 
-const hook = { state: "idle", identity: null, room: null, nodeId: null, role: null, error: null, lastChat: [], timing: null };
+const hook = { state: "idle", identity: null, room: null, nodeId: null, role: null, error: null, lastChat: [], timing: null, rttLog: [] };
+const MAX_RTT_LOG = 2000;
 // How often, and for how long, the first decoded video frame and audio
 // sample are looked for after joining (for window.chroom.timing()).
 const FIRST_MEDIA_POLL_MS = 50;
@@ -264,6 +265,7 @@ function wireCall(c) {
   });
   c.addEventListener("local", () => render());
   c.addEventListener("chat", (e) => addChat(e.detail));
+  c.addEventListener("rtt", (e) => onRealtimeText(e.detail));
   c.addEventListener("file", (e) => renderFile(e.detail));
   c.addEventListener("notice", (e) => (e.detail.error ? showError(e.detail.message) : showNotice(e.detail.message)));
   c.addEventListener("connection", (e) => {
@@ -363,8 +365,17 @@ function enterCallUI() {
   uiTimers.push(setInterval(updateRewards, REWARDS_MS));
   updateStats();
   updateRewards();
+  $("rtt-panel").hidden = !realtimeTextWanted();
   render();
   $("chat-input").focus();
+}
+
+// realtimeTextWanted: the room has real-time text on (room option
+// realtime_text, set when the app created the room) or the page asked
+// for it (?rtt=1).
+function realtimeTextWanted() {
+  if (call?.grant?.room_options?.realtime_text) return true;
+  return /^(1|true|yes)$/i.test(new URLSearchParams(location.search).get("rtt") || "");
 }
 
 function leaveCallUI() {
@@ -386,6 +397,10 @@ function resetCallUI() {
   hook.lastChat.length = 0;
   fileItems.clear();
   $("chat-log").replaceChildren();
+  $("rtt-done").replaceChildren();
+  $("rtt-live").replaceChildren();
+  $("rtt-input").value = "";
+  hook.rttLog.length = 0;
   $("participants").replaceChildren();
   setList($("stats"), []);
   setList($("rewards"), []);
@@ -418,7 +433,7 @@ function renderControls() {
   $("end-room-button").hidden = !p.admin;
   $("refresh-participants").hidden = !p.admin;
   $("viewer-note").hidden = p.publish;
-  $("chat-input").disabled = $("chat-send").disabled = $("file-input").disabled = !p.data;
+  $("chat-input").disabled = $("chat-send").disabled = $("file-input").disabled = $("rtt-input").disabled = !p.data;
   $("chat-note").hidden = p.data;
   $("role-badge").textContent = call.role;
 }
@@ -662,6 +677,41 @@ function confirmButton(button, confirmText, action) {
   });
 }
 
+// --- real-time text -------------------------------------------------------------
+
+// onRealtimeText shows a real-time text update: finished lines go to the
+// log (announced politely by screen readers), the line being typed
+// replaces that person's live line. Someone typing opens the panel.
+function onRealtimeText(d) {
+  hook.rttLog.push({ from: d.from, line: d.line, done: d.done, gap: d.gap, self: !!d.self, at: Date.now() });
+  if (hook.rttLog.length > MAX_RTT_LOG) hook.rttLog.splice(0, hook.rttLog.length - MAX_RTT_LOG);
+  $("rtt-panel").hidden = false;
+  const who = d.self ? "You" : d.name;
+  for (const text of d.done) {
+    $("rtt-done").append(el("li", {}, el("span", { class: "chat-from", text: `${who}: ` }), el("span", { text })));
+  }
+  const live = $("rtt-live");
+  let li = [...live.children].find((x) => x.dataset.from === d.from);
+  if (!d.line) {
+    li?.remove();
+    return;
+  }
+  if (!li) {
+    li = el("li", {}, el("span", { class: "chat-from", text: `${who}: ` }), el("span", { class: "typing" }));
+    li.dataset.from = d.from;
+    live.append(li);
+  }
+  li.querySelector(".typing").textContent = d.line;
+}
+
+function sendRealtimeText({ endLine = false } = {}) {
+  const input = $("rtt-input");
+  if (!call || call.closed) return;
+  const draft = input.value;
+  if (endLine) input.value = "";
+  call.sendRealtimeText(draft, { endLine }).catch((e) => showError(`Sending live text failed: ${e.message}`));
+}
+
 // --- chat and files ----------------------------------------------------------
 
 function timeOf(at) {
@@ -882,6 +932,13 @@ function bindUI() {
       showError(e.message);
     }
   });
+  $("rtt-input").addEventListener("input", () => sendRealtimeText());
+  $("rtt-input").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      sendRealtimeText({ endLine: true });
+    }
+  });
   $("file-input").addEventListener("change", () => {
     const input = $("file-input");
     const files = [...input.files];
@@ -914,6 +971,12 @@ window.chroom = {
   get statementsAccepted() { return call ? call.statementsAccepted || 0 : 0; },
   /** the last error message shown, or null */
   get error() { return hook.error; },
+  /** real-time text updates, oldest first: {from, line, done, gap, self, at} */
+  get rttLog() { return hook.rttLog; },
+  /** the live-text panel's text: {done: ["Name: line", …], live: ["Name: typing", …]} */
+  rttShown() {
+    return { done: [...$("rtt-done").children].map((li) => li.textContent), live: [...$("rtt-live").children].map((li) => li.textContent) };
+  },
   /** chat messages, oldest first: {from, name, text, at, self} */
   get lastChat() { return hook.lastChat; },
   /** file records (files.js), oldest first */
