@@ -344,7 +344,9 @@ func TestNodeInfoAndOpenAPI(t *testing.T) {
 	require.Equal(t, 404, e.do("GET", "/v1/nodes/"+strings.Repeat("a", 40), "", "").status)
 	doc := e.do("GET", "/v1/openapi.json", "", "")
 	require.Equal(t, 200, doc.status)
-	require.Contains(t, doc.body["paths"], "/v1/rooms/{room}/join")
+	for _, path := range []string{"/v1/rooms", "/v1/rooms/{room}", "/v1/rooms/{room}/join", "/v1/rooms/{room}/placement", "/v1/rooms/{room}/participants"} {
+		require.Contains(t, doc.body["paths"], path)
+	}
 }
 
 // TestTwoOrchestrators: each room belongs to one of them; the other

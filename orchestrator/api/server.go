@@ -131,6 +131,9 @@ func New(cfg Config) *Server {
 // Handler returns the API routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/rooms", s.createRoom)
+	mux.HandleFunc("GET /v1/rooms", s.listRooms)
+	mux.HandleFunc("GET /v1/rooms/{room}", s.getRoom)
 	mux.HandleFunc("POST /v1/rooms/{room}/join", s.join)
 	mux.HandleFunc("GET /v1/rooms/{room}/placement", s.placement)
 	mux.HandleFunc("POST /v1/rooms/{room}/stats", s.stats)
@@ -317,6 +320,9 @@ type joinResponse struct {
 	// ChainID is the chain the grant and the client's usage statements
 	// are bound to.
 	ChainID string `json:"chain_id"`
+	// RoomOptions are the room's mode, metadata and features (an app's
+	// POST /v1/rooms; defaults otherwise).
+	RoomOptions RoomOptionsRef `json:"room_options"`
 }
 
 func (s *Server) join(w http.ResponseWriter, r *http.Request) {
@@ -459,6 +465,10 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, session.ErrRoleNotAllowed):
 		writeError(w, http.StatusForbidden, "role_not_allowed", err.Error())
 		return
+	case errors.Is(err, session.ErrRoomFull):
+		s.joins.WithLabelValues("room_full").Inc()
+		writeError(w, http.StatusConflict, "room_full", err.Error())
+		return
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())
 		return
@@ -475,7 +485,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 	s.joins.WithLabelValues("ok").Inc()
 	writeJSON(w, http.StatusOK, joinResponse{
 		Token: token, Room: room, Role: string(sess.Role), Identity: identity, ExpiresAtUnix: sess.ExpiresAt.Unix(), ChainID: s.cfg.ChainID,
-		MediaNode: mediaRef(node),
+		MediaNode: mediaRef(node), RoomOptions: s.roomOptionsRef(room),
 	})
 }
 
@@ -958,7 +968,11 @@ func (s *Server) endRoom(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// The room's session records stay until their grants expire: the
-	// receipts cut when the room ended are checked against them.
+	// receipts cut when the room ended are checked against them. Its
+	// options go: a room joined again starts with the defaults.
+	if err := s.book.DeleteOptions(room); err != nil {
+		s.log.Warn("room options not deleted", "room", room, "err", err)
+	}
 	s.cfg.Webhooks.Send(WebhookEvent{Event: EventRoomFinished, Room: room, NodeID: node})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -141,7 +141,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 		return nil, fmt.Errorf("receipts.queue: %w", err)
 	}
 	o.book.Restore(records, bans)
-	log.Info("session records loaded", "sessions", len(records), "bans", len(bans), "pruned", dropped)
+	rooms, badRooms, err := o.store.LoadRooms()
+	if err != nil {
+		return nil, fmt.Errorf("receipts.queue: rooms: %w", err)
+	}
+	o.book.RestoreOptions(rooms)
+	log.Info("session records loaded", "sessions", len(records), "bans", len(bans), "rooms", len(rooms), "pruned", dropped+badRooms)
 	rl := cfg.API.RateLimits
 	o.api = api.New(api.Config{Key: o.key, ChainID: chainID, PublicURL: cfg.HTTP.PublicURL, APIKeys: keys, KeyPolicies: policies, AllowAnonymousJoin: cfg.API.AllowAnonymousJoin, AnonymousBillApp: cfg.API.AnonymousBillApp, Webhooks: hooks,
 		Sessions: o.book, Region: cfg.Node.Region,

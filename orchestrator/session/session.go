@@ -158,6 +158,8 @@ type Book struct {
 	// down are nodes this orchestrator found unreachable (MarkDown), by
 	// ID, with when: not candidates until they report load after that.
 	down map[string]time.Time
+	// options are the rooms' options apps set (rooms.go), by room name.
+	options map[string]RoomOptions
 }
 
 type room struct {
@@ -629,6 +631,8 @@ func (e *BanError) Unwrap() error { return ErrBanned }
 //   - an anonymous join may not ask for host or presenter
 //     (ErrRoleNotAllowed);
 //   - an app's join may not pass its Quota (ErrQuota);
+//   - a room whose options set MaxParticipants takes no one past it
+//     (ErrRoomFull; QoS probes are not counted nor refused);
 //   - with no role asked, an app's first grant in the room hosts and every
 //     other grant is a participant; anonymous joins never host.
 //
@@ -659,6 +663,11 @@ func (b *Book) Admit(a Admission) (Record, error) {
 	}
 	if !anonymous {
 		if err := b.checkQuota(a, now); err != nil {
+			return Record{}, err
+		}
+	}
+	if !a.Probe {
+		if err := b.checkCapacity(r, a.Room, a.Identity, now); err != nil {
 			return Record{}, err
 		}
 	}
@@ -918,6 +927,7 @@ func (b *Book) Prune() {
 			delete(b.bans, roomName)
 		}
 	}
+	b.pruneOptions(now)
 	for name, r := range b.rooms {
 		live := r.members[:0]
 		for _, s := range r.members {

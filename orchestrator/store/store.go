@@ -8,6 +8,7 @@
 //	                  receipt this orchestrator countersigned
 //	sessions/v1       session records (grant ID → session.Record, JSON)
 //	bans/v1           bans (room, key → session.Ban, JSON)
+//	rooms/v1          room options apps set (name → session.RoomOptions, JSON)
 //
 // Every state change is one bbolt transaction, fsynced before the method
 // returns: a receipt is queued together with its index entry, and the
@@ -38,6 +39,7 @@ var (
 	countersignedBucket = []byte("countersigned/v1")
 	sessionsBucket      = []byte("sessions/v1")
 	bansBucket          = []byte("bans/v1")
+	roomsBucket         = []byte("rooms/v1")
 )
 
 // Store is the orchestrator's database. The embedded receipts.Store gives
@@ -51,7 +53,7 @@ type Store struct {
 // Files of earlier versions beside it (path+".journal", path+".sessions")
 // are merged into it once and renamed to *.merged.
 func Open(path string) (*Store, error) {
-	q, err := receipts.OpenWith(path, string(inflightBucket), string(countersignedBucket), string(sessionsBucket), string(bansBucket))
+	q, err := receipts.OpenWith(path, string(inflightBucket), string(countersignedBucket), string(sessionsBucket), string(bansBucket), string(roomsBucket))
 	if err != nil {
 		return nil, err
 	}
@@ -315,6 +317,49 @@ func (s *Store) PutBan(b session.Ban) error {
 		}
 		return bk.Put(key, v)
 	})
+}
+
+// PutRoom stores a room's options (session.RoomStore).
+func (s *Store) PutRoom(o session.RoomOptions) error {
+	v, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	return s.Update(func(tx *receipts.Tx) error { return tx.Bucket(roomsBucket).Put([]byte(o.Name), v) })
+}
+
+// DeleteRoom deletes a room's options (session.RoomStore).
+func (s *Store) DeleteRoom(name string) error {
+	return s.Update(func(tx *receipts.Tx) error { return tx.Bucket(roomsBucket).Delete([]byte(name)) })
+}
+
+// LoadRooms returns the stored room options; values that do not decode
+// are deleted and counted in dropped.
+func (s *Store) LoadRooms() (rooms []session.RoomOptions, dropped int, err error) {
+	err = s.Update(func(tx *receipts.Tx) error {
+		rooms, dropped = nil, 0
+		b := tx.Bucket(roomsBucket)
+		var bad [][]byte
+		if err := b.ForEach(func(k, v []byte) error {
+			var o session.RoomOptions
+			if json.Unmarshal(v, &o) != nil || o.Name != string(k) {
+				bad = append(bad, append([]byte(nil), k...))
+				return nil
+			}
+			rooms = append(rooms, o)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range bad {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		dropped = len(bad)
+		return nil
+	})
+	return rooms, dropped, err
 }
 
 func banKey(room, key string) []byte {
