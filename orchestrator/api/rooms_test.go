@@ -127,4 +127,3 @@ func TestRoomOptionsSurviveRestartAndExpire(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, rooms, "and deleted from the store")
 }
-
