@@ -23,7 +23,9 @@
 # takes a fresh devnet) and PROBE_JAIL_EPOCHS (3) sets
 # after how many failed probes in a row a media node is jailed; the
 # orchestrators then probe the media nodes each epoch, each probe measuring
-# PROBE_DURATION (5s; an orchestrator's default is 10s). VALIDATORS (1): how
+# PROBE_DURATION (5s; an orchestrator's default is 10s). EMBED_ORIGINS
+# (comma-separated origins, default none) may embed the API key's calls in
+# an <iframe> (/embed). VALIDATORS (1): how
 # many validators, each with an equal stake, its own home
 # (DEVNET_DIR/chroomd for the first, DEVNET_DIR/validator-<i> for the
 # others) and ports (each base port + i × PORT_STRIDE, default 100), all
@@ -62,6 +64,7 @@ NETWORK=${NETWORK:-0}
 EPOCH_DURATION=${EPOCH_DURATION:-30s}
 VOTING_PERIOD=${VOTING_PERIOD:-30s}
 PROBES=${PROBES:-0}
+EMBED_ORIGINS=${EMBED_ORIGINS:-}
 PROBE_JAIL_EPOCHS=${PROBE_JAIL_EPOCHS:-3}
 PROBE_DURATION=${PROBE_DURATION:-5s}
 VALIDATORS=${VALIDATORS:-1}
@@ -354,6 +357,13 @@ configure_orchestrator_in() {
   grep -q '^      bill_app:' "$cfg" || sed -i 's/^      max_rooms:.*/&\n      bill_app: x/' "$cfg"
   grep -q '^  anonymous_bill_app:' "$cfg" || sed -i 's/^  allow_anonymous_join:.*/&\n  anonymous_bill_app: x/' "$cfg"
   sed -i -e "s/^      bill_app:.*/      bill_app: $APP_ID/" -e "s/^  anonymous_bill_app:.*/  anonymous_bill_app: $APP_ID/" "$cfg"
+  # EMBED_ORIGINS (comma-separated): pages that may embed the API key's
+  # calls in an <iframe> (GET /embed?token=<grant>).
+  local origins="" o list
+  IFS=, read -ra list <<<"$EMBED_ORIGINS"
+  for o in "${list[@]}"; do [ -n "$o" ] && origins+="${origins:+, }\"$o\""; done
+  grep -q '^      embed_origins:' "$cfg" || sed -i 's/^      bill_app:.*/&\n      embed_origins: []/' "$cfg"
+  sed -i "s|^      embed_origins:.*|      embed_origins: [$origins]|" "$cfg"
 }
 
 print_help() {

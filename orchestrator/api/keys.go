@@ -28,6 +28,9 @@ type KeyPolicy struct {
 	// key's sessions: grants carry it (claim "app") and so do their
 	// receipts. Empty: the orchestrator's operator pays.
 	BillApp string
+	// EmbedOrigins may frame the app's calls (/embed): CSP
+	// frame-ancestors. Empty: nobody.
+	EmbedOrigins []string
 }
 
 func (p KeyPolicy) allows(scope string) bool {

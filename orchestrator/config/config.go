@@ -98,6 +98,10 @@ type APIKey struct {
 	// one of the app's orchestrator IDs. Empty: the orchestrator's
 	// operator account pays them itself.
 	BillApp string `yaml:"bill_app"`
+	// EmbedOrigins are the origins (scheme://host[:port]) whose pages may
+	// put this app's calls in an <iframe> (/embed): the page's CSP
+	// frame-ancestors. Empty: no page may frame them.
+	EmbedOrigins []string `yaml:"embed_origins"`
 }
 
 // API configures the public API.
@@ -282,6 +286,11 @@ func (c Config) Validate() error {
 		if k.BillApp != "" && !ValidAppID(k.BillApp) {
 			bad(fmt.Sprintf("api.keys[%d].bill_app", i), "must be an app ID of 1-64 characters a-z, 0-9 and '-', starting with a letter (or empty: the operator pays), got %q", k.BillApp)
 		}
+		for _, o := range k.EmbedOrigins {
+			if !ValidOrigin(o) {
+				bad(fmt.Sprintf("api.keys[%d].embed_origins", i), "must be origins like https://app.example or http://127.0.0.1:8080 (scheme, host and port only), got %q", o)
+			}
+		}
 	}
 	if c.API.AnonymousBillApp != "" && !ValidAppID(c.API.AnonymousBillApp) {
 		bad("api.anonymous_bill_app", "must be an app ID of 1-64 characters a-z, 0-9 and '-', starting with a letter (or empty: the operator pays), got %q", c.API.AnonymousBillApp)
@@ -332,4 +341,18 @@ func (c Config) Validate() error {
 		bad("receipts.client_bytes_factor", "must be at least 1")
 	}
 	return errors.Join(errs...)
+}
+
+// ValidOrigin reports whether o is a web origin (RFC 6454): http or https,
+// a host, an optional port, and nothing else (no path, query, user or
+// wildcard) — what CSP frame-ancestors may list safely.
+func ValidOrigin(o string) bool {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return false
+	}
+	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(u.Host, "*;, '\"") {
+		return false
+	}
+	return u.Scheme+"://"+u.Host == o
 }

@@ -90,6 +90,10 @@ api:
       # orchestrator's node ID must be one of the app's orchestrator IDs.
       # Empty: the operator account (chain.key_name) pays them.
       bill_app: "{{.BillApp}}"
+      # Origins whose pages may embed this app's calls in an <iframe>
+      # (GET /embed?token=<grant>), e.g. [https://support.example.com].
+      # Empty: no page may frame them (CSP frame-ancestors 'none').
+      embed_origins: []
   # Let the bundled web client join without an API key. Keep false on
   # public orchestrators unless you want open rooms.
   allow_anonymous_join: {{.Anonymous}}

@@ -128,7 +128,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Orchestrato
 	policies := map[string]api.KeyPolicy{}
 	for _, k := range cfg.API.Keys {
 		keys[k.Key] = k.Name
-		policies[k.Name] = api.KeyPolicy{RoomPrefixes: k.RoomPrefixes, Scopes: k.Scopes, MaxRooms: k.MaxRooms, MaxSessions: k.MaxSessions, BillApp: k.BillApp}
+		policies[k.Name] = api.KeyPolicy{RoomPrefixes: k.RoomPrefixes, Scopes: k.Scopes, MaxRooms: k.MaxRooms, MaxSessions: k.MaxSessions, BillApp: k.BillApp, EmbedOrigins: k.EmbedOrigins}
 	}
 	var hooks *api.Webhooks
 	if cfg.Webhooks.URL != "" {
@@ -215,6 +215,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", o.api.Handler())
 	mux.Handle("/", web.Handler())
+	mux.Handle("GET /embed", o.api.EmbedHandler()) // a call for an app's <iframe>
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		ok, why := o.ready()

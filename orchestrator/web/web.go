@@ -41,8 +41,31 @@ var contentTypes = map[string]string{
 // contentSecurityPolicy allows only the client's own scripts and styles.
 // connect-src stays open: the media node's WebSocket and another
 // orchestrator (after a room redirect) are on other origins.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
-	"media-src 'self' blob: mediastream:; connect-src 'self' http: https: ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+var contentSecurityPolicy = ContentSecurityPolicy(nil)
+
+// ContentSecurityPolicy is the web client's CSP with frame-ancestors
+// listing origins ('none' when there are none: no page may frame it).
+// Origins must be validated (config.ValidOrigin): they are copied as is.
+func ContentSecurityPolicy(origins []string) string {
+	ancestors := "'none'"
+	if len(origins) > 0 {
+		ancestors = strings.Join(origins, " ")
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+		"media-src 'self' blob: mediastream:; connect-src 'self' http: https: ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors " + ancestors
+}
+
+// EmbedGrantPlaceholder is the JSON data block of embed.html that the
+// /embed handler replaces with the call's join answer.
+const EmbedGrantPlaceholder = `<script type="application/json" id="chroom-grant">null</script>`
+
+// EmbedPage returns static/embed.html, whose EmbedGrantPlaceholder's
+// "null" the /embed handler replaces (the whole placeholder, with the
+// same element holding the JSON).
+func EmbedPage() []byte {
+	loadOnce.Do(load)
+	return files["/embed.html"].content
+}
 
 type file struct {
 	content     []byte

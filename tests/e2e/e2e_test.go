@@ -66,7 +66,7 @@ func devnetEnv() []string {
 	return append(os.Environ(), "DEVNET_DIR="+devnet, "NETWORK=1", "EPOCH_DURATION=60s",
 		fmt.Sprintf("RPC_PORT=%d", rpcPort), "P2P_PORT=21656", "GRPC_PORT=21090", fmt.Sprintf("API_PORT=%d", apiPort),
 		fmt.Sprintf("ORCH_HTTP=%d", orchHTTP), "ORCH_RPC=21801", fmt.Sprintf("MEDIA1_BASE=%d", media1Base), fmt.Sprintf("MEDIA2_BASE=%d", media2Base), "MEDIA_NODES=3",
-		"TURN_BASE=21477", "TURN_TLS_BASE=21487", "METRICS_BASE=21099", fmt.Sprintf("OWNER_PID=%d", os.Getpid()), "MEDIA_LOG_LEVEL=debug")
+		"TURN_BASE=21477", "TURN_TLS_BASE=21487", "METRICS_BASE=21099", fmt.Sprintf("EMBED_ORIGINS=http://127.0.0.1:%d", embedAllowedPort), fmt.Sprintf("OWNER_PID=%d", os.Getpid()), "MEDIA_LOG_LEVEL=debug")
 }
 
 func TestMain(m *testing.M) {

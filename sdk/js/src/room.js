@@ -1024,6 +1024,7 @@ export class Room extends EventTarget {
   async sendRealtimeText(draft, { endLine = false } = {}) {
     if (!this.perms.data) throw new Error(`a ${this.role} may not send text`);
     const msg = this.rttOut.update(draft);
+    if (!msg && endLine && this.rttOut.shown === "") return; // an empty line ends nothing
     if (msg) await this.sendData(msg);
     if (endLine) await this.sendData(this.rttOut.newLine());
     if (msg || endLine) this.#emit("rtt", { from: this.identity, name: this.name, line: endLine ? "" : this.rttOut.shown, done: endLine ? [String(draft)] : [], gap: false, self: true });

@@ -704,12 +704,18 @@ function onRealtimeText(d) {
   li.querySelector(".typing").textContent = d.line;
 }
 
+// sendRealtimeText sends the live-text box's edit. A newline in the box
+// (Enter where keydown could not be intercepted — some mobile keyboards,
+// synthetic input — or a pasted text) ends the line(s) before it.
 function sendRealtimeText({ endLine = false } = {}) {
   const input = $("rtt-input");
   if (!call || call.closed) return;
-  const draft = input.value;
-  if (endLine) input.value = "";
-  call.sendRealtimeText(draft, { endLine }).catch((e) => showError(`Sending live text failed: ${e.message}`));
+  const fail = (e) => showError(`Sending live text failed: ${e.message}`);
+  const lines = input.value.split(/\r?\n/);
+  const draft = lines.pop();
+  for (const line of lines) call.sendRealtimeText(line, { endLine: true }).catch(fail);
+  input.value = endLine ? "" : draft;
+  if (endLine || !lines.length || draft) call.sendRealtimeText(draft, { endLine }).catch(fail);
 }
 
 // --- chat and files ----------------------------------------------------------
