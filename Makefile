@@ -102,8 +102,8 @@ localnet: build ## run a chain on 127.0.0.1 in .localnet/: one validator, or VAL
 localnet-stop: ## stop a localnet started elsewhere
 	DEVNET_DIR=$(CURDIR)/.localnet bash scripts/devnet.sh down
 
-demo: build ## the whole network: chain (VALIDATORS=1 by default), ORCHESTRATORS=1 orchestrator(s) with the web client, MEDIA_NODES=2 media nodes, QoS probes on (PROBES=0 turns them off; Ctrl-C stops it)
-	DEVNET_DIR=$(CURDIR)/.demo NETWORK=1 FOREGROUND=1 VALIDATORS=$(or $(VALIDATORS),1) ORCHESTRATORS=$(or $(ORCHESTRATORS),1) MEDIA_NODES=$(or $(MEDIA_NODES),2) PROBES=$(or $(PROBES),1) bash scripts/devnet.sh up
+demo: build ## the whole network: chain (VALIDATORS=1 by default), ORCHESTRATORS=1 orchestrator(s) with the web client, MEDIA_NODES=2 media nodes, QoS probes on (PROBES=0 turns them off), the API key's calls embeddable from http://127.0.0.1:7900 (EMBED_ORIGINS; examples/support-call); Ctrl-C stops it
+	DEVNET_DIR=$(CURDIR)/.demo NETWORK=1 FOREGROUND=1 VALIDATORS=$(or $(VALIDATORS),1) ORCHESTRATORS=$(or $(ORCHESTRATORS),1) MEDIA_NODES=$(or $(MEDIA_NODES),2) PROBES=$(or $(PROBES),1) EMBED_ORIGINS=$(or $(EMBED_ORIGINS),http://127.0.0.1:7900) bash scripts/devnet.sh up
 
 demo-stop: ## stop the demo from another terminal
 	DEVNET_DIR=$(CURDIR)/.demo bash scripts/devnet.sh down

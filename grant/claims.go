@@ -69,6 +69,10 @@ type Claims struct {
 	// usage statements with it, and the orchestrator credits no more
 	// session time than those statements attest.
 	Cnf *Confirmation `json:"cnf,omitempty"`
+	// AudioOnly marks a session of an audio space (a room of mode
+	// audio_space): the media node lets it publish audio only and sends it
+	// no video, whatever its role.
+	AudioOnly bool `json:"audio_only,omitempty"`
 	Permissions
 }
 

@@ -375,7 +375,12 @@ Chroom is running: chain $CHAIN_ID, $ORCHESTRATORS orchestrator(s), $MEDIA_NODES
   Web client:      http://127.0.0.1:$ORCH_HTTP/?room=demo
   Second person:   open the same URL in another browser window (or tab) and join the same room
   API:             http://127.0.0.1:$ORCH_HTTP/v1/openapi.json
+  API key:         $(grep -m1 '^    - key: ' "$(orch_home 1)/config.yaml" | sed 's/^    - key: //') (apps' backends; Authorization: Bearer <key>)
+  JS SDK:          http://127.0.0.1:$ORCH_HTTP/sdk/index.js (sdk/js/README.md)
 MSG
+    if [ -n "$EMBED_ORIGINS" ]; then
+      echo "  Embeds allowed:  $EMBED_ORIGINS (try: go run ./examples/support-call -orchestrator http://127.0.0.1:$ORCH_HTTP -api-key <API key>)"
+    fi
     local o
     for ((o = 2; o <= ORCHESTRATORS; o++)); do
       echo "  Orchestrator $o:  http://127.0.0.1:$(orch_http "$o")/ (any orchestrator serves any room: a join is redirected to the room's owner)"

@@ -91,6 +91,10 @@ type JoinParams struct {
 	// AudioOnly: the session receives no video (an audio-only listener);
 	// SetVideoReceive changes it later.
 	AudioOnly bool
+	// AudioSpace: the session is in an audio space (the grant's
+	// audio_only): it may publish audio only and never receives video
+	// (SetVideoReceive cannot turn video on).
+	AudioSpace bool
 	// Relay makes a KindFull session a cascade relay leg (cascade.go):
 	// another media node receiving this room's local tracks, data and
 	// events. The room must be open here (ErrRoomNotFound otherwise).
@@ -141,6 +145,7 @@ type Participant struct {
 	sources      map[string]TrackSource // announced sources by track ID
 	slots        []*whepSlot            // a WHEP viewer's server-side tracks (whep.go)
 	noVideo      bool                   // receives no video (JoinParams.AudioOnly, SetVideoReceive)
+	audioSpace   bool                   // JoinParams.AudioSpace: audio in and out only
 	hostMuted    map[TrackSource]bool   // sources the host muted (HostMuteTrack)
 	dc           *webrtc.DataChannel
 	negotiating  bool // an SFU offer awaits the answer
@@ -212,7 +217,7 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 		log:     s.log.With("room", jp.Room, "participant", jp.Identity),
 		grantID: jp.GrantID, grantExpiry: jp.GrantExpiry, issuer: jp.Issuer,
 		published: map[string]*publishedTrack{}, subscriptions: map[string]*subscription{}, sources: map[string]TrackSource{},
-		hostMuted: map[TrackSource]bool{}, noVideo: jp.AudioOnly,
+		hostMuted: map[TrackSource]bool{}, noVideo: jp.AudioOnly || jp.AudioSpace, audioSpace: jp.AudioSpace,
 		bwe: takeEstimator(pc), realloc: make(chan struct{}, 1), stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
@@ -478,6 +483,8 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver)
 		refuse = "the grant does not allow publishing"
 	case (source == SourceScreen || source == SourceScreenAudio) && !p.perms.CanPublishScreen:
 		refuse = "the grant does not allow screen sharing"
+	case p.audioSpace && remote.Kind() != webrtc.RTPCodecTypeAudio:
+		refuse = "the room is an audio space: audio only"
 	case p.hostMuted[source]:
 		refuse = "the host muted your " + string(source)
 	case len(p.published) >= p.room.sfu.limits.MaxTracksPerParticipant:
@@ -613,6 +620,9 @@ func (p *Participant) unsubscribeFrom(trackID string) {
 // tracks again. Both renegotiate.
 func (p *Participant) SetVideoReceive(on bool) {
 	p.mu.Lock()
+	if p.audioSpace {
+		on = false // an audio space's sessions receive no video
+	}
 	changed := p.noVideo == on
 	p.noVideo = !on
 	var drop []string

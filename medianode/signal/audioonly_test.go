@@ -1,6 +1,7 @@
 package signal_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +77,44 @@ func TestAudioOnlyListenerReceivesNoVideo(t *testing.T) {
 			return false
 		}
 	}, "a subscription message without video is refused with an error")
+}
+
+// TestAudioSpaceIsAudioOnly: in an audio space (grants with audio_only)
+// a speaker's camera track is refused while its microphone is forwarded,
+// and a listener receives the audio but no video, even when it asks for
+// video.
+func TestAudioSpaceIsAudioOnly(t *testing.T) {
+	n := newNode(t)
+	space := func(c *grant.Claims) { c.AudioOnly = true }
+	// A call participant in the same room publishes video: an audio
+	// space's sessions still never receive it.
+	cam := n.connect("cam", n.grantFor("cam", "space", grant.RoleParticipant))
+	writeCam := cam.publishVP8("cam-video")
+	cam.offer()
+	speaker := n.connect("speaker", n.grantWith("speaker", "space", grant.RoleHost, space))
+	writeVideo := speaker.publishVP8("speaker-cam")
+	writeAudio := speaker.publishOpus("speaker-mic")
+	speaker.offer()
+	pump(t, func() { writeVideo(); writeAudio(); writeCam() })
+	eventually(t, func() bool {
+		select {
+		case m := <-speaker.msgs:
+			return m.Type == sfu.EventError && m.TrackID == "speaker-cam" && strings.Contains(m.Message, "audio space")
+		default:
+			return false
+		}
+	}, "the speaker's camera is refused: the room is an audio space")
+
+	listener := n.connect("listener", n.grantWith("listener", "space", grant.RoleViewer, space))
+	listener.offer()
+	eventually(t, func() bool { return listener.receivedOn("speaker-mic") > 50 }, "the listener hears the speaker")
+	listener.write(signal.ClientMessage{Type: "subscription", Video: new(true)})
+	time.Sleep(time.Second)
+	require.Zero(t, listener.receivedOn("speaker-cam"), "the refused camera reaches nobody")
+	require.Zero(t, listener.receivedOn("cam-video"), "an audio space's session gets no video, even asking for it")
+	r, ok := n.sfu.Room("space")
+	require.True(t, ok)
+	for _, tr := range r.Tracks() {
+		require.NotEqual(t, "speaker-cam", tr.ID, "the camera was never published")
+	}
 }

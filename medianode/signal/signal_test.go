@@ -101,7 +101,14 @@ func mustKey(t testing.TB) *format.NodeKey {
 // grantFor issues a grant for identity in room with role.
 func (n *node) grantFor(identity, room string, role grant.Role) string {
 	n.t.Helper()
+	return n.grantWith(identity, room, role, func(*grant.Claims) {})
+}
+
+// grantWith is grantFor with the claims changed by edit first.
+func (n *node) grantWith(identity, room string, role grant.Role, edit func(*grant.Claims)) string {
+	n.t.Helper()
 	c := grant.Claims{ChainID: testChainID, Type: grant.TypeJoin, Room: room, Role: role, Permissions: grant.DefaultPermissions(role)}
+	edit(&c)
 	c.Subject = identity
 	c.ID = "jti-" + fmt.Sprint(time.Now().UnixNano())
 	c.Audience = []string{n.nodeID}

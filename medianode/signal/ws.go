@@ -218,6 +218,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		GrantID: claims.ID, GrantExpiry: grantExpiry(claims), Issuer: claims.Issuer,
 		// ?audio_only=1: join as an audio-only listener (no video sent to it).
 		AudioOnly: r.URL.Query().Get("audio_only") == "1",
+		// An audio space's grant: audio in and out only.
+		AudioSpace: claims.AudioOnly,
 		// A relay grant: another media node pulls this room's local
 		// tracks for its own participants (cascading, medianode/cascade).
 		Relay: claims.Role == grant.RoleRelay,

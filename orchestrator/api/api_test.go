@@ -69,7 +69,9 @@ func (loads) Load(string) (*selector.Load, bool) {
 type admin struct {
 	mu      sync.Mutex
 	actions []string
-	parts   []api.Participant
+	// lastPerms are the permissions of the last SetRole.
+	lastPerms grant.Permissions
+	parts     []api.Participant
 	// open: participants by node ID and room, for FindRoom; finds counts
 	// FindRoom calls.
 	open  map[string]map[string]int
@@ -97,8 +99,11 @@ func (a *admin) RemoveParticipant(_ context.Context, node, room, id string) erro
 	a.record("remove " + room + " " + id)
 	return nil
 }
-func (a *admin) SetRole(_ context.Context, node, room, id string, role grant.Role, _ grant.Permissions) error {
+func (a *admin) SetRole(_ context.Context, node, room, id string, role grant.Role, p grant.Permissions) error {
 	a.record("role " + room + " " + id + " " + string(role))
+	a.mu.Lock()
+	a.lastPerms = p
+	a.mu.Unlock()
 	return nil
 }
 func (a *admin) EndRoom(_ context.Context, node, room string) error {

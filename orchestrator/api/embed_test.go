@@ -21,7 +21,7 @@ func TestEmbedFramedOnlyByTheAppsOrigins(t *testing.T) {
 	e := newEnv(t, true)
 	e.api = api.New(api.Config{Key: e.key, ChainID: testChainID, APIKeys: map[string]string{"secret-key": "app", "other-key": "other"}, AllowAnonymousJoin: true,
 		KeyPolicies: map[string]api.KeyPolicy{"app": {EmbedOrigins: []string{"https://support.example.com", "http://127.0.0.1:8080"}}},
-		Region: "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
+		Region:      "DE", Directory: e.dir, Loads: loads{}, Admin: e.admin, Rewards: rewards{}, Peers: e.peers})
 	e.srv.Config.Handler = e.api.Handler()
 	embed := httptest.NewServer(e.api.EmbedHandler())
 	defer embed.Close()

@@ -62,7 +62,7 @@ func (s *Server) keepRoom(ctx context.Context, name string) {
 	if !ok {
 		return
 	}
-	if err := s.admin.SetRole(cctx, s.book.NodeOf(name, next, node), name, next, grant.RoleHost, grant.DefaultPermissions(grant.RoleHost)); err != nil {
+	if err := s.admin.SetRole(cctx, s.book.NodeOf(name, next, node), name, next, grant.RoleHost, s.permissionsFor(name, grant.RoleHost)); err != nil {
 		return
 	}
 	if err := s.book.SetRole(name, next, grant.RoleHost); err != nil {

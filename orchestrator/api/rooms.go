@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/chroom/chroom/grant"
+
 	"github.com/chroom/chroom/orchestrator/session"
 )
 
@@ -186,4 +188,25 @@ func (s *Server) roomOptionsRef(room string) RoomOptionsRef {
 		return RoomOptionsRef{Mode: session.ModeCall}
 	}
 	return RoomOptionsRef{Mode: o.Mode, MaxParticipants: o.MaxParticipants, Metadata: o.Metadata, RealtimeText: o.RealtimeText}
+}
+
+// audioSpace reports whether room is an audio space (its options' mode).
+func (s *Server) audioSpace(room string) bool {
+	o, ok := s.book.Options(room)
+	return ok && o.Mode == session.ModeAudioSpace
+}
+
+// permissionsFor is what role may do in room: grant.DefaultPermissions,
+// except in an audio space, where nobody shares a screen (sessions send
+// audio only: the grant's audio_only) and listeners (viewers) may send
+// data — raise a hand, chat, live text — though not speak.
+func (s *Server) permissionsFor(room string, role grant.Role) grant.Permissions {
+	p := grant.DefaultPermissions(role)
+	if s.audioSpace(room) && role != grant.RoleRelay {
+		p.CanPublishScreen = false
+		if role == grant.RoleViewer {
+			p.CanPublishData = true
+		}
+	}
+	return p
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/chroom/chroom/grant"
 	"github.com/chroom/chroom/orchestrator/session"
 	"github.com/chroom/chroom/orchestrator/store"
 )
@@ -126,4 +127,54 @@ func TestRoomOptionsSurviveRestartAndExpire(t *testing.T) {
 	rooms, _, err = st.LoadRooms()
 	require.NoError(t, err)
 	require.Empty(t, rooms, "and deleted from the store")
+}
+
+// TestAudioSpaceRoles: in an audio space the app's first participant
+// hosts; everyone else listens unless an app asks for a speaker; an
+// anonymous join cannot take the stage; grants are audio-only, listeners
+// may send data (hands, chat, live text) but not publish, nobody shares a
+// screen; the host invites a listener to the stage with a role change.
+func TestAudioSpaceRoles(t *testing.T) {
+	e := newEnv(t, true)
+	require.Equal(t, http.StatusCreated, e.do("POST", "/v1/rooms", app, `{"name":"space","mode":"audio_space"}`).status)
+	claims := func(token string) *grant.Claims {
+		c, err := grant.PeekClaims(token)
+		require.NoError(t, err)
+		return c
+	}
+	hostTok, role := e.join("space", "host", app)
+	require.Equal(t, "host", role)
+	h := claims(hostTok)
+	require.True(t, h.AudioOnly, "audio space grants are audio-only")
+	require.True(t, h.CanPublish && h.CanAdmin)
+	require.False(t, h.CanPublishScreen, "no screens in an audio space")
+
+	_, role = e.join("space", "late", app)
+	require.Equal(t, "viewer", role, "asking no role, an app's later participants listen")
+	r := e.do("POST", "/v1/rooms/space/join", app, `{"identity":"speaker","name":"S","role":"participant"}`)
+	require.Equal(t, http.StatusOK, r.status, "an app may put a speaker on stage: %v", r.body)
+	require.Equal(t, "participant", r.body["role"])
+
+	anon := e.do("POST", "/v1/rooms/space/join", "", `{"name":"L"}`)
+	require.Equal(t, http.StatusOK, anon.status)
+	require.Equal(t, "viewer", anon.body["role"], "an anonymous join listens")
+	l := claims(anon.body["token"].(string))
+	require.True(t, l.AudioOnly)
+	require.False(t, l.CanPublish, "listeners do not speak")
+	require.True(t, l.CanPublishData, "listeners may raise a hand and write")
+	bad := e.do("POST", "/v1/rooms/space/join", "", `{"name":"L","role":"participant"}`)
+	require.Equal(t, http.StatusForbidden, bad.status, "an anonymous join cannot take the stage: %v", bad.body)
+	require.Contains(t, bad.body["error"].(map[string]any)["message"], "audio space")
+
+	// The host invites the listener to the stage.
+	ident := anon.body["identity"].(string)
+	require.Equal(t, http.StatusNoContent, e.do("POST", "/v1/rooms/space/participants/"+ident+"/role", hostTok, `{"role":"participant"}`).status)
+	require.Contains(t, e.admin.actions, "role space "+ident+" participant")
+	require.True(t, e.admin.lastPerms.CanPublish, "on stage: may speak")
+	require.False(t, e.admin.lastPerms.CanPublishScreen, "still no screens")
+
+	// A call room's grants are not audio-only.
+	callTok, _ := e.join("call", "x", app)
+	require.False(t, claims(callTok).AudioOnly)
+	require.True(t, claims(callTok).CanPublishScreen, "a call's host may share a screen")
 }

@@ -879,7 +879,7 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.adminCtx(r)
 	defer cancel()
-	if err := s.admin.SetRole(ctx, s.book.NodeOf(room, identity, node), room, identity, role, grant.DefaultPermissions(role)); err != nil {
+	if err := s.admin.SetRole(ctx, s.book.NodeOf(room, identity, node), room, identity, role, s.permissionsFor(room, role)); err != nil {
 		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
 		return
 	}
@@ -1004,7 +1004,8 @@ func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
 // role (default permissions), subject, audience (its media node), jti and
 // lifetime, and name.
 func (s *Server) claimsFor(sess session.Record, name string) grant.Claims {
-	c := grant.Claims{ChainID: s.cfg.ChainID, Type: grant.TypeJoin, Room: sess.Room, Role: sess.Role, Name: name, App: sess.BillApp, Permissions: grant.DefaultPermissions(sess.Role)}
+	c := grant.Claims{ChainID: s.cfg.ChainID, Type: grant.TypeJoin, Room: sess.Room, Role: sess.Role, Name: name, App: sess.BillApp, Permissions: s.permissionsFor(sess.Room, sess.Role),
+		AudioOnly: s.audioSpace(sess.Room) && sess.Role != grant.RoleRelay}
 	c.Subject, c.Audience, c.ID = sess.Identity, []string{sess.NodeID}, sess.JTI
 	c.NotBefore, c.ExpiresAt = jwtTime(sess.IssuedAt.Add(-session.GrantNotBeforeSkew)), jwtTime(sess.ExpiresAt)
 	c.IssuedAt = jwtTime(sess.IssuedAt) // exp − iat = GrantTTL, what media nodes bound (grants.max_lifetime)

@@ -633,6 +633,9 @@ func (e *BanError) Unwrap() error { return ErrBanned }
 //   - an app's join may not pass its Quota (ErrQuota);
 //   - a room whose options set MaxParticipants takes no one past it
 //     (ErrRoomFull; QoS probes are not counted nor refused);
+//   - in an audio space (ModeAudioSpace) an anonymous join may only
+//     listen (viewer; ErrRoleNotAllowed otherwise), and a join that asks
+//     no role listens too, unless it is an app's first (the host);
 //   - with no role asked, an app's first grant in the room hosts and every
 //     other grant is a participant; anonymous joins never host.
 //
@@ -675,8 +678,15 @@ func (b *Book) Admit(a Admission) (Record, error) {
 	if role == grant.RoleRelay {
 		return Record{}, fmt.Errorf("%w: relay grants are issued by AdmitRelay only", ErrRoleNotAllowed)
 	}
+	space := b.options[a.Room].Mode == ModeAudioSpace
+	if space && anonymous && role != "" && role != grant.RoleViewer {
+		return Record{}, fmt.Errorf("%w: in an audio space anonymous joins listen (viewer); the host invites to the stage", ErrRoleNotAllowed)
+	}
 	if role == "" {
 		role = grant.RoleParticipant
+		if space {
+			role = grant.RoleViewer // a listener; the host invites to the stage
+		}
 		if !anonymous && len(r.members) == 0 {
 			role = grant.RoleHost
 		}
