@@ -26,9 +26,15 @@ func TestRealtimeTextArrivesAsTyped(t *testing.T) {
 	require.NoError(t, chromedp.Run(ben, chromedp.Navigate(base+"/?room="+room+"&name=Ben&autojoin=1&rtt=1")))
 	waitFor(t, ann, "ann joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
 	waitFor(t, ben, "ben joins", `window.chroom && window.chroom.state === "joined"`, 30*time.Second)
-	// The data channels carry messages both ways before Ann types.
-	eval[any](t, ann, `window.chroom.sendChat("ready")`)
-	waitFor(t, ben, "ben gets ann's chat", `window.chroom.lastChat.some(m => m.text === "ready" && !m.self)`, 15*time.Second)
+	// Both data channels are open before Ann types: a message sent
+	// before Ben's opened would not reach him, so Ann says "ready" until
+	// he hears it.
+	deadline := time.Now().Add(20 * time.Second)
+	for !eval[bool](t, ben, `window.chroom.lastChat.some(m => m.text === "ready" && !m.self)`) {
+		require.True(t, time.Now().Before(deadline), "ben never got ann's chat")
+		eval[any](t, ann, `window.chroom.sendChat("ready")`)
+		time.Sleep(500 * time.Millisecond)
+	}
 
 	require.True(t, eval[bool](t, ben, `!document.getElementById("rtt-panel").hidden`), "the live-text panel is shown (?rtt=1)")
 	require.Equal(t, "polite", eval[string](t, ben, `document.getElementById("rtt-done").getAttribute("aria-live")`))

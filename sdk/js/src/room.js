@@ -154,8 +154,19 @@ export class Room extends EventTarget {
     this.files.addEventListener("file", (e) => this.#emit("file", e.detail));
   }
 
+  /**
+   * perms is what this participant may do now: its role's permissions
+   * (permissionsOf), and in an audio space (room_options.mode
+   * "audio_space", as the orchestrator grants them) listeners may send
+   * data — raise a hand, chat — and nobody shares a screen.
+   */
   get perms() {
-    return permissionsOf(this.role);
+    const p = { ...permissionsOf(this.role) };
+    if (this.grant?.room_options?.mode === "audio_space") {
+      p.data = true;
+      p.screen = false;
+    }
+    return p;
   }
 
   /** role is this participant's role ("host", "presenter", "participant", "viewer", "speaker", "listener"). */

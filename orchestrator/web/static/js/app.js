@@ -155,6 +155,21 @@ async function measureNodes(orchestrator, room) {
  * media, and connects to the media node. It resolves when joined and
  * rejects with the failed step's message.
  */
+// presetGrant is the join answer an app's backend put in the page's
+// fragment (#grant=<base64url of the JSON join answer>), or null. The
+// fragment never reaches a server.
+function presetGrant() {
+  const m = /(?:^#|&)grant=([A-Za-z0-9_-]+)/.exec(location.hash);
+  if (!m) return null;
+  try {
+    const b64 = m[1].replace(/-/g, "+").replace(/_/g, "/");
+    const g = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+    return g && typeof g.token === "string" && g.media_node ? g : null;
+  } catch {
+    return null;
+  }
+}
+
 async function joinRoom({ room, name, role, audioOnly, unreachableNode } = {}) {
   if (hook.state === "joining" || hook.state === "joined" || hook.state === "reconnecting") throw new Error("already in a call; leave first");
   room = String(room ?? "").trim();
@@ -183,13 +198,24 @@ async function joinRoom({ room, name, role, audioOnly, unreachableNode } = {}) {
 
   setStatus("Asking the orchestrator for a place in the room…");
   api = new Orchestrator();
-  const [clientKey, rttMs] = await Promise.all([newClientKey(), measureNodes(api, room)]);
   let grant;
-  try {
-    grant = await api.join(room, { name, role: role || undefined, clientKey: clientKey?.publicKey, rttMs, unreachableNode });
-  } catch (e) {
-    throw failJoin(e);
+  let clientKey = null;
+  const preset = presetGrant();
+  if (preset && preset.room === room && !unreachableNode) {
+    // A grant the app's backend obtained (#grant=…): join with it as is.
+    grant = preset;
+  } else {
+    const [key, rttMs] = await Promise.all([newClientKey(), measureNodes(api, room)]);
+    clientKey = key;
+    try {
+      grant = await api.join(room, { name, role: role || undefined, clientKey: clientKey?.publicKey, rttMs, unreachableNode });
+    } catch (e) {
+      throw failJoin(e);
+    }
   }
+  // An audio space sends and receives audio only.
+  if (grant.room_options?.mode === "audio_space") audioOnly = true;
+  hook.roomMode = grant.room_options?.mode || "call";
   grant.clientKey = clientKey;
   grant.receivedAt = performance.now();
   hook.attested = clientKey !== null;
@@ -260,12 +286,23 @@ function setJoinBusy(busy) {
 
 function wireCall(c) {
   c.addEventListener("update", () => {
+    const changed = hook.role !== c.role;
     hook.role = c.role;
     render();
+    if (changed) onStageChange(c);
   });
-  c.addEventListener("local", () => render());
+  c.addEventListener("local", () => {
+    if (hook.role !== c.role) {
+      hook.role = c.role;
+      onStageChange(c);
+    }
+    render();
+  });
   c.addEventListener("chat", (e) => addChat(e.detail));
   c.addEventListener("rtt", (e) => onRealtimeText(e.detail));
+  c.addEventListener("hand", (e) => {
+    if (e.detail.up && !e.detail.identity.startsWith(c.identity) && c.perms.admin) showNotice(`${c.displayName(e.detail.identity)} raised a hand.`);
+  });
   c.addEventListener("file", (e) => renderFile(e.detail));
   c.addEventListener("notice", (e) => (e.detail.error ? showError(e.detail.message) : showNotice(e.detail.message)));
   c.addEventListener("connection", (e) => {
@@ -435,7 +472,36 @@ function renderControls() {
   $("viewer-note").hidden = p.publish;
   $("chat-input").disabled = $("chat-send").disabled = $("file-input").disabled = $("rtt-input").disabled = !p.data;
   $("chat-note").hidden = p.data;
-  $("role-badge").textContent = call.role;
+  $("role-badge").textContent = roleLabel(call.role);
+  const hand = $("hand-button");
+  const up = call.raisedHands().includes(call.identity);
+  hand.hidden = !(inAudioSpace() && !p.publish && p.data);
+  hand.setAttribute("aria-pressed", String(up));
+  hand.textContent = up ? "Lower hand" : "Raise hand";
+}
+
+function inAudioSpace() {
+  return hook.roomMode === "audio_space";
+}
+
+// roleLabel names roles as an audio space calls them: listeners and
+// speakers on the stage.
+function roleLabel(role) {
+  if (!inAudioSpace()) return role;
+  return { viewer: "listener", participant: "speaker", presenter: "speaker" }[role] || role;
+}
+
+// onStageChange: in an audio space, a listener invited to the stage gets
+// the microphone on (and the hand down); one moved back to the audience
+// loses it (the node unpublished it).
+function onStageChange(c) {
+  if (!inAudioSpace()) return;
+  const mic = c.localState("microphone");
+  if (c.perms.publish && !mic.active) {
+    if (c.raisedHands().includes(c.identity)) c.raiseHand(false).catch(() => {});
+    showNotice("You are on the stage: your microphone is on.");
+    toggleSource("microphone");
+  }
 }
 
 // tileSpecs lists the tiles to show, in order: screen shares first (full
@@ -588,7 +654,7 @@ function renderParticipants() {
     if (!li) {
       li = el("li", { "data-identity": p.identity });
     }
-    const sig = JSON.stringify([p.name, p.role, p.tracks, isHost, p.self]);
+    const sig = JSON.stringify([p.name, p.role, p.tracks, isHost, p.self, p.handRaised]);
     if (li.dataset.sig !== sig) {
       li.dataset.sig = sig;
       li.replaceChildren(...participantRow(p, isHost));
@@ -608,7 +674,8 @@ function participantRow(p, isHost) {
     el("strong", { text: p.name || p.identity }),
     p.self ? " (you)" : null,
     " ",
-    el("span", { class: `role role-${p.role}`, text: p.role }),
+    el("span", { class: `role role-${p.role}`, text: roleLabel(p.role) }),
+    p.handRaised ? el("span", { class: "hand", text: " ✋", "aria-label": "raised a hand", title: "raised a hand" }) : null,
     el("span", { class: "speaking-label visually-hidden" }));
   who.title = p.identity;
   const media = p.tracks.length
@@ -630,6 +697,14 @@ function hostControls(p) {
       .then((ok) => { if (!ok) select.value = p.role; });
   });
   box.append(el("label", { class: "inline" }, "Role ", select));
+  if (inAudioSpace()) {
+    const onStage = p.role !== "viewer";
+    const stage = el("button", { type: "button", class: "stage-button", text: onStage ? "Move to audience" : "Invite to stage",
+      "aria-label": onStage ? `Move ${who} to the audience` : `Invite ${who} to the stage` });
+    stage.addEventListener("click", () => hostAction(stage, onStage ? `${who} is in the audience` : `${who} is on the stage`,
+      () => api.setRole(call.room, call.grant.token, p.identity, onStage ? "viewer" : "participant")));
+    box.append(stage);
+  }
   for (const t of p.tracks) {
     if (t.muted) continue;
     const b = el("button", { type: "button", text: `Mute ${SOURCE_LABEL[t.source] || t.kind}`, "aria-label": `Mute ${who}'s ${SOURCE_LABEL[t.source] || t.kind}` });
@@ -918,6 +993,11 @@ function bindUI() {
   $("camera-button").addEventListener("click", () => toggleSource("camera"));
   $("screen-button").addEventListener("click", toggleScreen);
   $("invite-button").addEventListener("click", copyInvite);
+  $("hand-button").addEventListener("click", () => {
+    if (!call) return;
+    const up = call.raisedHands().includes(call.identity);
+    call.raiseHand(!up).then(render, (e) => showError(`Raising your hand failed: ${e.message}`));
+  });
   $("leave-button").addEventListener("click", () => leave());
   confirmButton($("end-room-button"), "Confirm: end for everyone", () =>
     hostAction($("end-room-button"), "The room was ended", () => api.endRoom(call.room, call.grant.token)));
@@ -977,6 +1057,14 @@ window.chroom = {
   get statementsAccepted() { return call ? call.statementsAccepted || 0 : 0; },
   /** the last error message shown, or null */
   get error() { return hook.error; },
+  /** the room's mode: "call" or "audio_space" */
+  get roomMode() { return hook.roomMode || "call"; },
+  /** identities with a hand up, earliest first */
+  raisedHands() { return call ? call.raisedHands() : []; },
+  /** raiseHand(up) raises or lowers this participant's hand */
+  raiseHand(up = true) { return call ? call.raiseHand(up) : Promise.reject(new Error("not in a call")); },
+  /** remoteKinds() lists what the node sends: [{publisher, kind}] */
+  remoteKinds() { return call ? call.remoteMedia().map((m) => ({ publisher: m.publisher, kind: m.kind })) : []; },
   /** real-time text updates, oldest first: {from, line, done, gap, self, at} */
   get rttLog() { return hook.rttLog; },
   /** the live-text panel's text: {done: ["Name: line", …], live: ["Name: typing", …]} */
