@@ -60,6 +60,13 @@ type Permissions struct {
 	CanPublishScreen bool `json:"can_publish_screen"`
 	// CanAdmin allows room administration.
 	CanAdmin bool `json:"can_admin"`
+	// CanPublishSources, if not empty, are the only track sources the
+	// participant may publish ("camera", "microphone", "screen",
+	// "screen_audio"); the flags above still apply.
+	CanPublishSources []string `json:"can_publish_sources,omitempty"`
+	// Hidden: the others in the room are not told of the participant; it
+	// may subscribe but the media node refuses its media and data.
+	Hidden bool `json:"hidden,omitempty"`
 }
 
 // DefaultPermissions returns the permissions a role gets unless the

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"google.golang.org/grpc/codes"
@@ -67,12 +68,7 @@ func (s *MediaNodeServer) ListParticipants(ctx context.Context, req *rpcpb.ListP
 		if p.Relay() || p.Remote() {
 			continue // this node's own participants: each node lists its own
 		}
-		info := p.Info()
-		pi := &rpcpb.ParticipantInfo{Identity: info.Identity, Name: info.Name, Role: info.Role, JoinedAtUnixMs: info.JoinedAtUnixMs}
-		for _, t := range info.Tracks {
-			pi.Tracks = append(pi.Tracks, &rpcpb.TrackInfo{Id: t.ID, Kind: t.Kind, Source: string(t.Source), Muted: t.Muted})
-		}
-		out.Participants = append(out.Participants, pi)
+		out.Participants = append(out.Participants, participantInfo(p.Info()))
 	}
 	return out, nil
 }
@@ -143,11 +139,86 @@ func (s *MediaNodeServer) UpdatePermissions(ctx context.Context, req *rpcpb.Upda
 		return nil, status.Errorf(codes.InvalidArgument, "role %q is not host, presenter, participant or viewer", req.Role)
 	}
 	pp := req.Permissions
-	p.SetPermissions(req.Role, sfu.Permissions{
+	perms := sfu.Permissions{
 		CanPublish: pp.CanPublish, CanPublishScreen: pp.CanPublishScreen, CanSubscribe: pp.CanSubscribe,
-		CanPublishData: pp.CanPublishData, CanAdmin: pp.CanAdmin,
-	})
+		CanPublishData: pp.CanPublishData, CanAdmin: pp.CanAdmin, Hidden: pp.Hidden,
+	}
+	for _, src := range pp.CanPublishSources {
+		switch sfu.TrackSource(src) {
+		case sfu.SourceCamera, sfu.SourceMicrophone, sfu.SourceScreen, sfu.SourceScreenAudio:
+			perms.CanPublishSources = append(perms.CanPublishSources, sfu.TrackSource(src))
+		default:
+			return nil, status.Errorf(codes.InvalidArgument, "source %q is not camera, microphone, screen or screen_audio", src)
+		}
+	}
+	p.SetPermissions(req.Role, perms)
 	return &rpcpb.UpdatePermissionsResponse{}, nil
+}
+
+// UpdateParticipant implements rpcpb.MediaNodeServer.
+func (s *MediaNodeServer) UpdateParticipant(ctx context.Context, req *rpcpb.UpdateParticipantRequest) (*rpcpb.UpdateParticipantResponse, error) {
+	p, err := s.participant(ctx, req.Room, req.Identity)
+	if err != nil {
+		return nil, err
+	}
+	if p.Relay() || p.Remote() {
+		return nil, status.Errorf(codes.FailedPrecondition, "%q is a relay leg or another node's participant: change it on its own node", req.Identity)
+	}
+	var name, metadata *string
+	if req.SetName {
+		name = &req.Name
+	}
+	if req.SetMetadata {
+		metadata = &req.Metadata
+	}
+	info, err := p.UpdateInfo(name, metadata, req.Attributes)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return &rpcpb.UpdateParticipantResponse{Participant: participantInfo(info)}, nil
+}
+
+// SendData implements rpcpb.MediaNodeServer: the app's message goes to
+// the room's participants on this node (all, or the destinations).
+func (s *MediaNodeServer) SendData(ctx context.Context, req *rpcpb.SendDataRequest) (*rpcpb.SendDataResponse, error) {
+	if len(req.Payload) > MaxDataBytes || !json.Valid(req.Payload) {
+		return nil, status.Errorf(codes.InvalidArgument, "payload must be one JSON value of at most %d bytes", MaxDataBytes)
+	}
+	r, err := s.room(ctx, req.Room)
+	if err != nil {
+		return nil, err
+	}
+	n := r.SendServerData(req.Payload, req.DestinationIdentities)
+	return &rpcpb.SendDataResponse{Delivered: uint32(n)}, nil
+}
+
+// MaxDataBytes bounds SendData's payload (a data channel message of the
+// web client is at most 60 KiB too).
+const MaxDataBytes = 60 * 1024
+
+// UpdateSubscriptions implements rpcpb.MediaNodeServer.
+func (s *MediaNodeServer) UpdateSubscriptions(ctx context.Context, req *rpcpb.UpdateSubscriptionsRequest) (*rpcpb.UpdateSubscriptionsResponse, error) {
+	if len(req.TrackIds) == 0 || len(req.TrackIds) > 100 {
+		return nil, status.Error(codes.InvalidArgument, "track_ids: 1 to 100 track IDs")
+	}
+	p, err := s.participant(ctx, req.Room, req.Identity)
+	if err != nil {
+		return nil, err
+	}
+	if p.Relay() || p.Remote() {
+		return nil, status.Errorf(codes.FailedPrecondition, "%q is a relay leg or another node's participant: its node decides its subscriptions", req.Identity)
+	}
+	p.SetSubscribed(req.TrackIds, req.Subscribe)
+	return &rpcpb.UpdateSubscriptionsResponse{}, nil
+}
+
+func participantInfo(info sfu.ParticipantInfo) *rpcpb.ParticipantInfo {
+	pi := &rpcpb.ParticipantInfo{Identity: info.Identity, Name: info.Name, Role: info.Role, JoinedAtUnixMs: info.JoinedAtUnixMs,
+		Metadata: info.Metadata, Attributes: info.Attributes}
+	for _, t := range info.Tracks {
+		pi.Tracks = append(pi.Tracks, &rpcpb.TrackInfo{Id: t.ID, Kind: t.Kind, Source: string(t.Source), Muted: t.Muted})
+	}
+	return pi
 }
 
 // EndRoom implements rpcpb.MediaNodeServer.

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -81,6 +82,7 @@ func (s *SFU) AddRemote(room string, info ParticipantInfo, link *webrtc.PeerConn
 	}
 	p := &Participant{
 		room: r, identity: info.Identity, name: info.Name, kind: KindRemote, joinedAt: joined, pc: link, role: info.Role,
+		metadata: info.Metadata, attributes: maps.Clone(info.Attributes),
 		perms:     Permissions{CanPublish: true, CanPublishScreen: true, CanPublishData: true},
 		log:       s.log.With("room", room, "participant", info.Identity, "remote", true),
 		published: map[string]*publishedTrack{}, subscriptions: map[string]*subscription{}, sources: map[string]TrackSource{},
@@ -153,13 +155,15 @@ func (p *Participant) SetRemoteTrackMuted(trackID string, muted bool) {
 	}
 }
 
-// UpdateRemote mirrors a role or name change on the serving node.
+// UpdateRemote mirrors a change of role, name, metadata or attributes on
+// the serving node.
 func (p *Participant) UpdateRemote(info ParticipantInfo) {
 	if p.kind != KindRemote {
 		return
 	}
 	p.mu.Lock()
 	p.role, p.name = info.Role, info.Name
+	p.metadata, p.attributes = info.Metadata, maps.Clone(info.Attributes)
 	p.mu.Unlock()
 	p.room.broadcast(Event{Type: EventParticipantUpdated, Participant: p.infoPtr(), remote: true}, "")
 }
@@ -179,7 +183,7 @@ func (r *Room) Roster(viewer *Participant) ([]ParticipantInfo, []TrackInfo) {
 	var ps []ParticipantInfo
 	shown := map[string]bool{}
 	for _, o := range r.Participants() {
-		if o == viewer || o.relay || (viewer != nil && !viewer.mayReceiveFrom(o)) {
+		if o == viewer || o.relay || o.hidden() || (viewer != nil && !viewer.mayReceiveFrom(o)) {
 			continue
 		}
 		ps = append(ps, o.Info())

@@ -28,6 +28,9 @@ type ParticipantInfo struct {
 	// JoinedAtUnixMs is when the session started, in Unix milliseconds.
 	JoinedAtUnixMs int64       `json:"joined_at_unix_ms"`
 	Tracks         []TrackInfo `json:"tracks"`
+	// Metadata and Attributes are the app's (UpdateInfo).
+	Metadata   string            `json:"metadata,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // Event is one server-to-client notification.

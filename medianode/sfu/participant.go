@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +46,24 @@ type Permissions struct {
 	CanSubscribe     bool
 	CanPublishData   bool
 	CanAdmin         bool
+	// CanPublishSources, if not empty, are the only sources the
+	// participant may publish (the flags above still apply).
+	CanPublishSources []TrackSource
+	// Hidden: the others are not told of the participant (no participant
+	// events, not in their rosters); it may watch and listen but not
+	// publish media or data, which would reveal it.
+	Hidden bool
+}
+
+// allowsSource reports whether perms allow publishing a track of source.
+func (perms Permissions) allowsSource(source TrackSource) bool {
+	if !perms.CanPublish || perms.Hidden {
+		return false
+	}
+	if (source == SourceScreen || source == SourceScreenAudio) && !perms.CanPublishScreen {
+		return false
+	}
+	return len(perms.CanPublishSources) == 0 || slices.Contains(perms.CanPublishSources, source)
 }
 
 // Signal carries SFU-initiated signaling to a client. WHIP and WHEP
@@ -143,6 +163,9 @@ type Participant struct {
 	// (which simulcast layers this node needs) to its relay leg.
 	onLayers     func(trackID string, layers []bool)
 	sources      map[string]TrackSource // announced sources by track ID
+	metadata     string                 // the app's (UpdateInfo)
+	attributes   map[string]string      // the app's (UpdateInfo)
+	unsubscribed map[string]bool        // track IDs the app unsubscribed it from (SetSubscribed)
 	slots        []*whepSlot            // a WHEP viewer's server-side tracks (whep.go)
 	noVideo      bool                   // receives no video (JoinParams.AudioOnly, SetVideoReceive)
 	audioSpace   bool                   // JoinParams.AudioSpace: audio in and out only
@@ -255,7 +278,7 @@ func (s *SFU) Join(jp JoinParams) (*Participant, error) {
 			}
 		}
 	}
-	if jp.Kind == KindFull && !jp.Relay { // relay legs are not shown to participants
+	if jp.Kind == KindFull && !jp.Relay && !jp.Permissions.Hidden { // relay legs and hidden sessions are not shown to participants
 		room.broadcast(Event{Type: EventParticipantJoined, Participant: p.infoPtr()}, p.identity)
 	}
 	return p, nil
@@ -286,7 +309,8 @@ func (p *Participant) BytesOut() uint64 { return p.bytesOut.Load() }
 func (p *Participant) Info() ParticipantInfo {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	info := ParticipantInfo{Identity: p.identity, Name: p.name, Role: p.role, JoinedAtUnixMs: p.joinedAt.UnixMilli(), Tracks: []TrackInfo{}}
+	info := ParticipantInfo{Identity: p.identity, Name: p.name, Role: p.role, JoinedAtUnixMs: p.joinedAt.UnixMilli(), Tracks: []TrackInfo{},
+		Metadata: p.metadata, Attributes: maps.Clone(p.attributes)}
 	for _, t := range p.published {
 		t.mu.RLock()
 		info.Tracks = append(info.Tracks, t.info)
@@ -308,11 +332,11 @@ func (p *Participant) Permissions() (string, Permissions) {
 // Losing publish permission unpublishes the participant's tracks.
 func (p *Participant) SetPermissions(role string, perms Permissions) {
 	p.mu.Lock()
+	wasHidden := p.perms.Hidden
 	p.role, p.perms = role, perms
 	var drop []*publishedTrack
 	for _, t := range p.published {
-		screen := t.info.Source == SourceScreen || t.info.Source == SourceScreenAudio
-		if !perms.CanPublish || (screen && !perms.CanPublishScreen) {
+		if !perms.allowsSource(t.info.Source) {
 			drop = append(drop, t)
 		}
 	}
@@ -320,7 +344,26 @@ func (p *Participant) SetPermissions(role string, perms Permissions) {
 	for _, t := range drop {
 		p.room.unpublish(t)
 	}
-	p.room.broadcast(Event{Type: EventParticipantUpdated, Participant: p.infoPtr(), remote: p.kind == KindRemote}, "")
+	info := p.infoPtr()
+	switch {
+	case perms.Hidden && !wasHidden: // gone from the others' view
+		p.room.broadcast(Event{Type: EventParticipantLeft, Participant: &ParticipantInfo{Identity: p.identity, Name: info.Name, Role: role}, Reason: "hidden"}, p.identity)
+		p.sendEvent(Event{Type: EventParticipantUpdated, Participant: info})
+	case !perms.Hidden && wasHidden: // shown: the others see it join
+		p.room.broadcast(Event{Type: EventParticipantJoined, Participant: info}, p.identity)
+		p.sendEvent(Event{Type: EventParticipantUpdated, Participant: info})
+	case perms.Hidden:
+		p.sendEvent(Event{Type: EventParticipantUpdated, Participant: info})
+	default:
+		p.room.broadcast(Event{Type: EventParticipantUpdated, Participant: info, remote: p.kind == KindRemote}, "")
+	}
+}
+
+// hidden reports whether the participant is hidden from the others.
+func (p *Participant) hidden() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.perms.Hidden
 }
 
 func (p *Participant) meterIn(n int) {
@@ -357,13 +400,14 @@ func (p *Participant) sendEvent(ev Event) {
 	}
 }
 
-func (p *Participant) sendData(msg []byte) {
+func (p *Participant) sendData(msg []byte) bool {
 	p.mu.Lock()
 	dc := p.dc
 	p.mu.Unlock()
 	if dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen {
-		_ = dc.SendText(string(msg)) // the envelope is JSON text
+		return dc.SendText(string(msg)) == nil // the envelope is JSON text
 	}
+	return false
 }
 
 // audioLevelExtID returns the negotiated ID of the audio-level header
@@ -441,7 +485,7 @@ func (p *Participant) installHandlers() {
 		p.mu.Unlock()
 		dc.OnMessage(func(m webrtc.DataChannelMessage) {
 			p.mu.Lock()
-			allowed := p.perms.CanPublishData
+			allowed := p.perms.CanPublishData && !p.perms.Hidden
 			p.mu.Unlock()
 			if !allowed || len(m.Data) > p.room.sfu.limits.MaxDataMessageBytes {
 				p.sendEvent(Event{Type: EventError, Code: "data_refused", Message: fmt.Sprintf("data message refused: not permitted or larger than %d bytes", p.room.sfu.limits.MaxDataMessageBytes)})
@@ -483,6 +527,8 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver)
 		refuse = "the grant does not allow publishing"
 	case (source == SourceScreen || source == SourceScreenAudio) && !p.perms.CanPublishScreen:
 		refuse = "the grant does not allow screen sharing"
+	case !p.perms.allowsSource(source):
+		refuse = "the grant does not allow publishing the " + string(source)
 	case p.audioSpace && remote.Kind() != webrtc.RTPCodecTypeAudio:
 		refuse = "the room is an audio space: audio only"
 	case p.hostMuted[source]:
@@ -531,7 +577,7 @@ func (p *Participant) subscribeTo(t *publishedTrack) {
 	if layered {
 		subKey = RelayLayerTrackID(t.info.ID, LayerHigh)
 	}
-	if _, ok := p.subscriptions[subKey]; ok || p.subscribing[t.info.ID] || (p.noVideo && t.info.Kind == "video") {
+	if _, ok := p.subscriptions[subKey]; ok || p.subscribing[t.info.ID] || (p.noVideo && t.info.Kind == "video") || p.unsubscribed[t.info.ID] {
 		p.mu.Unlock()
 		return
 	}
@@ -643,6 +689,98 @@ func (p *Participant) SetVideoReceive(on bool) {
 	if on {
 		for _, info := range p.room.Tracks() {
 			if t, ok := p.room.track(info.ID); ok && info.Kind == "video" && t.publisher != p {
+				p.subscribeTo(t)
+			}
+		}
+	}
+}
+
+// Limits of UpdateInfo.
+const (
+	MaxMetadataBytes  = 4096
+	MaxAttributes     = 32
+	MaxAttributeBytes = 256 // a key or a value
+)
+
+// UpdateInfo changes the participant's display name (name non-nil),
+// metadata (metadata non-nil) and attributes (merged; an empty value
+// deletes the key), tells the room (participant_updated) and returns the
+// participant as it is now. Errors: a field past its limit (the name
+// 128 bytes, metadata 4096, 32 attributes of 256-byte keys and values).
+func (p *Participant) UpdateInfo(name, metadata *string, attrs map[string]string) (ParticipantInfo, error) {
+	if name != nil && len(*name) > 128 {
+		return ParticipantInfo{}, fmt.Errorf("name: at most 128 bytes")
+	}
+	if metadata != nil && len(*metadata) > MaxMetadataBytes {
+		return ParticipantInfo{}, fmt.Errorf("metadata: at most %d bytes", MaxMetadataBytes)
+	}
+	for k, v := range attrs {
+		if k == "" || len(k) > MaxAttributeBytes || len(v) > MaxAttributeBytes {
+			return ParticipantInfo{}, fmt.Errorf("attribute %q: keys of 1-%d bytes, values of at most %d", k, MaxAttributeBytes, MaxAttributeBytes)
+		}
+	}
+	p.mu.Lock()
+	if name != nil {
+		p.name = *name
+	}
+	if metadata != nil {
+		p.metadata = *metadata
+	}
+	next := maps.Clone(p.attributes)
+	if next == nil {
+		next = map[string]string{}
+	}
+	for k, v := range attrs {
+		if v == "" {
+			delete(next, k)
+		} else {
+			next[k] = v
+		}
+	}
+	if len(next) > MaxAttributes {
+		p.mu.Unlock()
+		return ParticipantInfo{}, fmt.Errorf("attributes: at most %d", MaxAttributes)
+	}
+	p.attributes = next
+	p.mu.Unlock()
+	info := p.Info()
+	if p.hidden() {
+		p.sendEvent(Event{Type: EventParticipantUpdated, Participant: &info})
+	} else {
+		p.room.broadcast(Event{Type: EventParticipantUpdated, Participant: &info, remote: p.kind == KindRemote}, "")
+	}
+	return info, nil
+}
+
+// SetSubscribed subscribes the participant to the tracks trackIDs (on)
+// or unsubscribes it from them (off). An unsubscribed track stays so —
+// also when it is published again — until subscribed again; subscribing
+// to a track that is not published only lifts that. Both renegotiate.
+func (p *Participant) SetSubscribed(trackIDs []string, on bool) {
+	p.mu.Lock()
+	if p.unsubscribed == nil {
+		p.unsubscribed = map[string]bool{}
+	}
+	var drop []string
+	for _, id := range trackIDs {
+		if on {
+			delete(p.unsubscribed, id)
+			continue
+		}
+		p.unsubscribed[id] = true
+		for key, s := range p.subscriptions {
+			if s.track.info.ID == id {
+				drop = append(drop, key)
+			}
+		}
+	}
+	p.mu.Unlock()
+	for _, key := range drop {
+		p.unsubscribeFrom(key)
+	}
+	if on {
+		for _, id := range trackIDs {
+			if t, ok := p.room.track(id); ok && t.publisher != p && p.mayReceiveFrom(t.publisher) {
 				p.subscribeTo(t)
 			}
 		}
@@ -1128,8 +1266,11 @@ func (p *Participant) Close(reason string) {
 		typ = noderpc.SessionConnectionAborted
 	}
 	p.sessionEvent(typ, nil, reason)
-	if (p.kind == KindFull && !p.relay) || p.kind == KindRemote {
-		p.room.broadcast(Event{Type: EventParticipantLeft, Participant: &ParticipantInfo{Identity: p.identity, Name: p.name, Role: p.role}, Reason: reason,
+	p.mu.Lock()
+	name, role, hidden := p.name, p.role, p.perms.Hidden
+	p.mu.Unlock()
+	if ((p.kind == KindFull && !p.relay) || p.kind == KindRemote) && !hidden {
+		p.room.broadcast(Event{Type: EventParticipantLeft, Participant: &ParticipantInfo{Identity: p.identity, Name: name, Role: role}, Reason: reason,
 			remote: p.kind == KindRemote}, p.identity)
 	}
 	if p.signal != nil {

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -200,10 +201,35 @@ func (r *Room) relayData(from string, payload []byte) {
 	r.sfu.metrics.dataMessages.Inc()
 }
 
+// SendServerData sends an app's data message (payload: one JSON value)
+// to the room's participants on this node that may subscribe, or only to
+// those in to; the envelope's from is "" and server true. It returns how
+// many it was sent to.
+func (r *Room) SendServerData(payload []byte, to []string) int {
+	out, err := json.Marshal(dataEnvelope{Server: true, Payload: payload})
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, p := range r.Participants() {
+		if _, perms := p.Permissions(); p.relay || p.kind == KindRemote || !perms.CanSubscribe || (len(to) > 0 && !slices.Contains(to, p.identity)) {
+			continue
+		}
+		if p.sendData(out) {
+			n++
+		}
+	}
+	r.sfu.metrics.dataMessages.Inc()
+	return n
+}
+
 // dataEnvelope is what subscribers receive on the data channel: the
 // sender's identity and its message as sent (JSON, or a JSON string).
 type dataEnvelope struct {
-	From    string          `json:"from"`
+	From string `json:"from"`
+	// Server marks a message the app sent through its orchestrator
+	// (SendServerData); From is then "".
+	Server  bool            `json:"server,omitempty"`
 	Payload json.RawMessage `json:"payload"`
 }
 

@@ -141,10 +141,14 @@ func (s *Server) authenticate(r *http.Request, action grant.Action) (*grant.Clai
 }
 
 func permissionsOf(c *grant.Claims) sfu.Permissions {
-	return sfu.Permissions{
+	p := sfu.Permissions{
 		CanPublish: c.CanPublish, CanPublishScreen: c.CanPublishScreen, CanSubscribe: c.CanSubscribe,
-		CanPublishData: c.CanPublishData, CanAdmin: c.CanAdmin,
+		CanPublishData: c.CanPublishData, CanAdmin: c.CanAdmin, Hidden: c.Hidden,
 	}
+	for _, s := range c.CanPublishSources {
+		p.CanPublishSources = append(p.CanPublishSources, sfu.TrackSource(s))
+	}
+	return p
 }
 
 // joinErrorStatus maps an sfu.Join error to its HTTP status: 409 for a

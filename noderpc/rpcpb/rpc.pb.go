@@ -425,6 +425,9 @@ type ParticipantInfo struct {
 	Role           string       `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
 	JoinedAtUnixMs int64        `protobuf:"varint,4,opt,name=joined_at_unix_ms,json=joinedAtUnixMs,proto3" json:"joined_at_unix_ms,omitempty"`
 	Tracks         []*TrackInfo `protobuf:"bytes,5,rep,name=tracks,proto3" json:"tracks,omitempty"`
+	// metadata and attributes are the app's (UpdateParticipant).
+	Metadata   string            `protobuf:"bytes,6,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Attributes map[string]string `protobuf:"bytes,7,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key,proto3" protobuf_val:"bytes,2,opt,name=value,proto3"`
 }
 
 func (m *ParticipantInfo) Reset()         { *m = ParticipantInfo{} }
@@ -491,6 +494,20 @@ func (m *ParticipantInfo) GetJoinedAtUnixMs() int64 {
 func (m *ParticipantInfo) GetTracks() []*TrackInfo {
 	if m != nil {
 		return m.Tracks
+	}
+	return nil
+}
+
+func (m *ParticipantInfo) GetMetadata() string {
+	if m != nil {
+		return m.Metadata
+	}
+	return ""
+}
+
+func (m *ParticipantInfo) GetAttributes() map[string]string {
+	if m != nil {
+		return m.Attributes
 	}
 	return nil
 }
@@ -939,6 +956,13 @@ type Permissions struct {
 	CanSubscribe     bool `protobuf:"varint,3,opt,name=can_subscribe,json=canSubscribe,proto3" json:"can_subscribe,omitempty"`
 	CanPublishData   bool `protobuf:"varint,4,opt,name=can_publish_data,json=canPublishData,proto3" json:"can_publish_data,omitempty"`
 	CanAdmin         bool `protobuf:"varint,5,opt,name=can_admin,json=canAdmin,proto3" json:"can_admin,omitempty"`
+	// can_publish_sources, if not empty, are the only track sources the
+	// participant may publish ("camera", "microphone", "screen",
+	// "screen_audio"); the flags above still apply.
+	CanPublishSources []string `protobuf:"bytes,6,rep,name=can_publish_sources,json=canPublishSources,proto3" json:"can_publish_sources,omitempty"`
+	// hidden: the others are not told of the participant; it may not
+	// publish media or data.
+	Hidden bool `protobuf:"varint,7,opt,name=hidden,proto3" json:"hidden,omitempty"`
 }
 
 func (m *Permissions) Reset()         { *m = Permissions{} }
@@ -1005,6 +1029,20 @@ func (m *Permissions) GetCanPublishData() bool {
 func (m *Permissions) GetCanAdmin() bool {
 	if m != nil {
 		return m.CanAdmin
+	}
+	return false
+}
+
+func (m *Permissions) GetCanPublishSources() []string {
+	if m != nil {
+		return m.CanPublishSources
+	}
+	return nil
+}
+
+func (m *Permissions) GetHidden() bool {
+	if m != nil {
+		return m.Hidden
 	}
 	return false
 }
@@ -1525,6 +1563,356 @@ func (m *PushSessionEventsResponse) GetHandled() []uint64 {
 	return nil
 }
 
+type UpdateParticipantRequest struct {
+	Room     string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Identity string `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	// set_name and set_metadata say whether to change name and metadata.
+	SetName     bool   `protobuf:"varint,3,opt,name=set_name,json=setName,proto3" json:"set_name,omitempty"`
+	Name        string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	SetMetadata bool   `protobuf:"varint,5,opt,name=set_metadata,json=setMetadata,proto3" json:"set_metadata,omitempty"`
+	Metadata    string `protobuf:"bytes,6,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// attributes are merged into the participant's: an empty value deletes
+	// its key.
+	Attributes map[string]string `protobuf:"bytes,7,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key,proto3" protobuf_val:"bytes,2,opt,name=value,proto3"`
+}
+
+func (m *UpdateParticipantRequest) Reset()         { *m = UpdateParticipantRequest{} }
+func (m *UpdateParticipantRequest) String() string { return proto.CompactTextString(m) }
+func (*UpdateParticipantRequest) ProtoMessage()    {}
+func (*UpdateParticipantRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_4f0bd67e4c5a2e2d, []int{27}
+}
+func (m *UpdateParticipantRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *UpdateParticipantRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_UpdateParticipantRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *UpdateParticipantRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_UpdateParticipantRequest.Merge(m, src)
+}
+func (m *UpdateParticipantRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *UpdateParticipantRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_UpdateParticipantRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_UpdateParticipantRequest proto.InternalMessageInfo
+
+func (m *UpdateParticipantRequest) GetRoom() string {
+	if m != nil {
+		return m.Room
+	}
+	return ""
+}
+
+func (m *UpdateParticipantRequest) GetIdentity() string {
+	if m != nil {
+		return m.Identity
+	}
+	return ""
+}
+
+func (m *UpdateParticipantRequest) GetSetName() bool {
+	if m != nil {
+		return m.SetName
+	}
+	return false
+}
+
+func (m *UpdateParticipantRequest) GetName() string {
+	if m != nil {
+		return m.Name
+	}
+	return ""
+}
+
+func (m *UpdateParticipantRequest) GetSetMetadata() bool {
+	if m != nil {
+		return m.SetMetadata
+	}
+	return false
+}
+
+func (m *UpdateParticipantRequest) GetMetadata() string {
+	if m != nil {
+		return m.Metadata
+	}
+	return ""
+}
+
+func (m *UpdateParticipantRequest) GetAttributes() map[string]string {
+	if m != nil {
+		return m.Attributes
+	}
+	return nil
+}
+
+type UpdateParticipantResponse struct {
+	Participant *ParticipantInfo `protobuf:"bytes,1,opt,name=participant,proto3" json:"participant,omitempty"`
+}
+
+func (m *UpdateParticipantResponse) Reset()         { *m = UpdateParticipantResponse{} }
+func (m *UpdateParticipantResponse) String() string { return proto.CompactTextString(m) }
+func (*UpdateParticipantResponse) ProtoMessage()    {}
+func (*UpdateParticipantResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_4f0bd67e4c5a2e2d, []int{28}
+}
+func (m *UpdateParticipantResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *UpdateParticipantResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_UpdateParticipantResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *UpdateParticipantResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_UpdateParticipantResponse.Merge(m, src)
+}
+func (m *UpdateParticipantResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *UpdateParticipantResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_UpdateParticipantResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_UpdateParticipantResponse proto.InternalMessageInfo
+
+func (m *UpdateParticipantResponse) GetParticipant() *ParticipantInfo {
+	if m != nil {
+		return m.Participant
+	}
+	return nil
+}
+
+type SendDataRequest struct {
+	Room string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// payload is one JSON value, at most 60 KiB.
+	Payload []byte `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	// destination_identities, if not empty, are the only recipients.
+	DestinationIdentities []string `protobuf:"bytes,3,rep,name=destination_identities,json=destinationIdentities,proto3" json:"destination_identities,omitempty"`
+}
+
+func (m *SendDataRequest) Reset()         { *m = SendDataRequest{} }
+func (m *SendDataRequest) String() string { return proto.CompactTextString(m) }
+func (*SendDataRequest) ProtoMessage()    {}
+func (*SendDataRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_4f0bd67e4c5a2e2d, []int{29}
+}
+func (m *SendDataRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *SendDataRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_SendDataRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *SendDataRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_SendDataRequest.Merge(m, src)
+}
+func (m *SendDataRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *SendDataRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_SendDataRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_SendDataRequest proto.InternalMessageInfo
+
+func (m *SendDataRequest) GetRoom() string {
+	if m != nil {
+		return m.Room
+	}
+	return ""
+}
+
+func (m *SendDataRequest) GetPayload() []byte {
+	if m != nil {
+		return m.Payload
+	}
+	return nil
+}
+
+func (m *SendDataRequest) GetDestinationIdentities() []string {
+	if m != nil {
+		return m.DestinationIdentities
+	}
+	return nil
+}
+
+type SendDataResponse struct {
+	// delivered counts the participants on this node it was sent to.
+	Delivered uint32 `protobuf:"varint,1,opt,name=delivered,proto3" json:"delivered,omitempty"`
+}
+
+func (m *SendDataResponse) Reset()         { *m = SendDataResponse{} }
+func (m *SendDataResponse) String() string { return proto.CompactTextString(m) }
+func (*SendDataResponse) ProtoMessage()    {}
+func (*SendDataResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_4f0bd67e4c5a2e2d, []int{30}
+}
+func (m *SendDataResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *SendDataResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_SendDataResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *SendDataResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_SendDataResponse.Merge(m, src)
+}
+func (m *SendDataResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *SendDataResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_SendDataResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_SendDataResponse proto.InternalMessageInfo
+
+func (m *SendDataResponse) GetDelivered() uint32 {
+	if m != nil {
+		return m.Delivered
+	}
+	return 0
+}
+
+type UpdateSubscriptionsRequest struct {
+	Room      string   `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Identity  string   `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	TrackIds  []string `protobuf:"bytes,3,rep,name=track_ids,json=trackIds,proto3" json:"track_ids,omitempty"`
+	Subscribe bool     `protobuf:"varint,4,opt,name=subscribe,proto3" json:"subscribe,omitempty"`
+}
+
+func (m *UpdateSubscriptionsRequest) Reset()         { *m = UpdateSubscriptionsRequest{} }
+func (m *UpdateSubscriptionsRequest) String() string { return proto.CompactTextString(m) }
+func (*UpdateSubscriptionsRequest) ProtoMessage()    {}
+func (*UpdateSubscriptionsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_4f0bd67e4c5a2e2d, []int{31}
+}
+func (m *UpdateSubscriptionsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *UpdateSubscriptionsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_UpdateSubscriptionsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *UpdateSubscriptionsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_UpdateSubscriptionsRequest.Merge(m, src)
+}
+func (m *UpdateSubscriptionsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *UpdateSubscriptionsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_UpdateSubscriptionsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_UpdateSubscriptionsRequest proto.InternalMessageInfo
+
+func (m *UpdateSubscriptionsRequest) GetRoom() string {
+	if m != nil {
+		return m.Room
+	}
+	return ""
+}
+
+func (m *UpdateSubscriptionsRequest) GetIdentity() string {
+	if m != nil {
+		return m.Identity
+	}
+	return ""
+}
+
+func (m *UpdateSubscriptionsRequest) GetTrackIds() []string {
+	if m != nil {
+		return m.TrackIds
+	}
+	return nil
+}
+
+func (m *UpdateSubscriptionsRequest) GetSubscribe() bool {
+	if m != nil {
+		return m.Subscribe
+	}
+	return false
+}
+
+type UpdateSubscriptionsResponse struct {
+}
+
+func (m *UpdateSubscriptionsResponse) Reset()         { *m = UpdateSubscriptionsResponse{} }
+func (m *UpdateSubscriptionsResponse) String() string { return proto.CompactTextString(m) }
+func (*UpdateSubscriptionsResponse) ProtoMessage()    {}
+func (*UpdateSubscriptionsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_4f0bd67e4c5a2e2d, []int{32}
+}
+func (m *UpdateSubscriptionsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *UpdateSubscriptionsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_UpdateSubscriptionsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *UpdateSubscriptionsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_UpdateSubscriptionsResponse.Merge(m, src)
+}
+func (m *UpdateSubscriptionsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *UpdateSubscriptionsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_UpdateSubscriptionsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_UpdateSubscriptionsResponse proto.InternalMessageInfo
+
 func init() {
 	proto.RegisterType((*LoadReport)(nil), "chroom.medianode.v1.LoadReport")
 	proto.RegisterType((*SignedLoadReport)(nil), "chroom.medianode.v1.SignedLoadReport")
@@ -1534,6 +1922,7 @@ func init() {
 	proto.RegisterType((*PushReceiptsResponse)(nil), "chroom.medianode.v1.PushReceiptsResponse")
 	proto.RegisterType((*ReceiptRefusal)(nil), "chroom.medianode.v1.ReceiptRefusal")
 	proto.RegisterType((*ParticipantInfo)(nil), "chroom.medianode.v1.ParticipantInfo")
+	proto.RegisterMapType((map[string]string)(nil), "chroom.medianode.v1.ParticipantInfo.AttributesEntry")
 	proto.RegisterType((*TrackInfo)(nil), "chroom.medianode.v1.TrackInfo")
 	proto.RegisterType((*FindRoomRequest)(nil), "chroom.medianode.v1.FindRoomRequest")
 	proto.RegisterType((*FindRoomResponse)(nil), "chroom.medianode.v1.FindRoomResponse")
@@ -1553,96 +1942,124 @@ func init() {
 	proto.RegisterType((*SessionEvent)(nil), "chroom.medianode.v1.SessionEvent")
 	proto.RegisterType((*PushSessionEventsRequest)(nil), "chroom.medianode.v1.PushSessionEventsRequest")
 	proto.RegisterType((*PushSessionEventsResponse)(nil), "chroom.medianode.v1.PushSessionEventsResponse")
+	proto.RegisterType((*UpdateParticipantRequest)(nil), "chroom.medianode.v1.UpdateParticipantRequest")
+	proto.RegisterMapType((map[string]string)(nil), "chroom.medianode.v1.UpdateParticipantRequest.AttributesEntry")
+	proto.RegisterType((*UpdateParticipantResponse)(nil), "chroom.medianode.v1.UpdateParticipantResponse")
+	proto.RegisterType((*SendDataRequest)(nil), "chroom.medianode.v1.SendDataRequest")
+	proto.RegisterType((*SendDataResponse)(nil), "chroom.medianode.v1.SendDataResponse")
+	proto.RegisterType((*UpdateSubscriptionsRequest)(nil), "chroom.medianode.v1.UpdateSubscriptionsRequest")
+	proto.RegisterType((*UpdateSubscriptionsResponse)(nil), "chroom.medianode.v1.UpdateSubscriptionsResponse")
 }
 
 func init() { proto.RegisterFile("chroom/medianode/v1/rpc.proto", fileDescriptor_4f0bd67e4c5a2e2d) }
 
 var fileDescriptor_4f0bd67e4c5a2e2d = []byte{
-	// 1332 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x57, 0xdd, 0x6e, 0x13, 0x47,
-	0x14, 0x66, 0x1d, 0xc7, 0x3f, 0xc7, 0xce, 0xdf, 0x80, 0x60, 0x63, 0x8a, 0x6b, 0x96, 0x04, 0x19,
-	0x35, 0x38, 0x22, 0x55, 0x91, 0x7a, 0xd1, 0x1f, 0x68, 0x69, 0x49, 0x81, 0x36, 0x9d, 0x10, 0x55,
-	0x42, 0xaa, 0xac, 0xf1, 0xee, 0x90, 0x4c, 0x63, 0xcf, 0x2e, 0x33, 0xbb, 0x51, 0xf3, 0x16, 0x5c,
-	0xf5, 0x01, 0xfa, 0x14, 0x7d, 0x04, 0x6e, 0x2a, 0x71, 0xc9, 0x65, 0x05, 0x2f, 0x52, 0xcd, 0xec,
-	0xac, 0x77, 0xd7, 0xde, 0x4d, 0x22, 0xae, 0xbc, 0xe7, 0xcc, 0x99, 0x73, 0xce, 0x7c, 0xe7, 0xd7,
-	0x70, 0xc3, 0x3d, 0x12, 0xbe, 0x3f, 0xd9, 0x9e, 0x50, 0x8f, 0x11, 0xee, 0x7b, 0x74, 0xfb, 0xe4,
-	0xde, 0xb6, 0x08, 0xdc, 0x41, 0x20, 0xfc, 0xd0, 0x47, 0x97, 0xe3, 0xe3, 0xc1, 0xf4, 0x78, 0x70,
-	0x72, 0xaf, 0xb3, 0x65, 0xee, 0x9c, 0x50, 0xc1, 0x5e, 0x32, 0x97, 0x84, 0xcc, 0xe7, 0xfa, 0x1a,
-	0x75, 0x29, 0x0b, 0xc2, 0xe4, 0x37, 0x56, 0xe1, 0xbc, 0xb3, 0x00, 0x9e, 0xfa, 0xc4, 0xc3, 0x34,
-	0xf0, 0x45, 0x88, 0xae, 0x41, 0x5d, 0xe9, 0x19, 0x32, 0xcf, 0xb6, 0x7a, 0x56, 0xbf, 0x89, 0x6b,
-	0x8a, 0xdc, 0xf5, 0xd4, 0x41, 0xc4, 0xd9, 0x9f, 0xc3, 0x89, 0xb4, 0x2b, 0x3d, 0xab, 0xbf, 0x80,
-	0x6b, 0x8a, 0x7c, 0x26, 0xd1, 0x15, 0x58, 0x54, 0xe6, 0xa4, 0xbd, 0xd0, 0xb3, 0xfa, 0x4b, 0x38,
-	0x26, 0x90, 0x03, 0xed, 0x80, 0x88, 0x90, 0xb9, 0x2c, 0x20, 0x3c, 0x94, 0x76, 0x55, 0x1f, 0xe6,
-	0x78, 0xe8, 0x53, 0x68, 0xd1, 0x43, 0x41, 0xa5, 0x1c, 0x1e, 0x8f, 0x02, 0x69, 0x2f, 0xf6, 0xac,
-	0x7e, 0x15, 0x43, 0xcc, 0x7a, 0x32, 0x0a, 0x24, 0xba, 0x09, 0x6d, 0x37, 0x88, 0x86, 0x01, 0x15,
-	0x13, 0x36, 0x1e, 0x53, 0xbb, 0xa6, 0x95, 0xb4, 0xdc, 0x20, 0xda, 0x33, 0x2c, 0xd4, 0x81, 0x86,
-	0x27, 0x08, 0xe3, 0x8c, 0x1f, 0xda, 0xf5, 0x9e, 0xd5, 0x6f, 0xe0, 0x29, 0xed, 0x3c, 0x86, 0xd5,
-	0x7d, 0x76, 0xc8, 0xa9, 0x97, 0x79, 0xdf, 0x55, 0xa8, 0x09, 0xfd, 0xa5, 0x9f, 0xd7, 0xc6, 0x86,
-	0x42, 0x9f, 0x40, 0x53, 0xb2, 0x43, 0x4e, 0xc2, 0x48, 0x50, 0xfd, 0xc0, 0x36, 0x4e, 0x19, 0x8e,
-	0x0d, 0x57, 0xf7, 0x22, 0x79, 0x94, 0xea, 0xc1, 0x54, 0x06, 0x3e, 0x97, 0xd4, 0x39, 0x86, 0xa5,
-	0x5f, 0x23, 0x1a, 0x51, 0x0f, 0xc7, 0xa8, 0xa2, 0x75, 0x68, 0xbc, 0x52, 0x8c, 0x04, 0xc1, 0x2a,
-	0xae, 0x6b, 0x7a, 0xd7, 0x43, 0xdf, 0x40, 0xdd, 0x60, 0xaf, 0x2d, 0xb4, 0x76, 0x36, 0x07, 0x26,
-	0x7e, 0xd9, 0x50, 0x0d, 0x4e, 0xee, 0x0d, 0x62, 0xb7, 0x8d, 0x4a, 0x9c, 0xdc, 0x72, 0x0e, 0xe0,
-	0xb2, 0x72, 0xc3, 0xf0, 0x25, 0xa6, 0xaf, 0x22, 0x2a, 0x43, 0xf4, 0x35, 0x34, 0x8c, 0x84, 0xb4,
-	0xad, 0xde, 0x42, 0xbf, 0xb5, 0xe3, 0x0c, 0x0a, 0x12, 0x63, 0x90, 0x73, 0x14, 0x4f, 0xef, 0x38,
-	0xaf, 0xe0, 0x4a, 0x5e, 0x6d, 0xfc, 0x36, 0x85, 0x2d, 0x71, 0x5d, 0x1a, 0x84, 0xd4, 0xd3, 0x7a,
-	0xab, 0x78, 0x4a, 0xa3, 0xaf, 0xd4, 0x5b, 0x5e, 0x46, 0x92, 0x7a, 0x76, 0x45, 0x9b, 0xbc, 0x55,
-	0x68, 0x32, 0x31, 0xa6, 0x44, 0xc9, 0x18, 0x27, 0x77, 0x9c, 0xef, 0x60, 0x39, 0x7f, 0x74, 0x16,
-	0x6e, 0x3a, 0x66, 0x44, 0xfa, 0x5c, 0xc3, 0xd6, 0xc4, 0x86, 0x72, 0xfe, 0xb1, 0x60, 0x65, 0x2f,
-	0x4d, 0xa8, 0x5d, 0xfe, 0xd2, 0x57, 0x3e, 0x33, 0x8f, 0xf2, 0x90, 0x85, 0xa7, 0x26, 0x81, 0xa7,
-	0x34, 0x42, 0x50, 0xe5, 0x64, 0x42, 0x8d, 0x16, 0xfd, 0xad, 0x78, 0xc2, 0x1f, 0x53, 0x9d, 0xbc,
-	0x4d, 0xac, 0xbf, 0xd1, 0x1d, 0x58, 0xfb, 0xc3, 0x67, 0x9c, 0x7a, 0x43, 0x12, 0x0e, 0x93, 0xa4,
-	0xaf, 0xea, 0xa4, 0x5f, 0x8e, 0x0f, 0x1e, 0x84, 0x07, 0x71, 0xf2, 0xdf, 0x87, 0x5a, 0x28, 0x88,
-	0x7b, 0xac, 0xb2, 0x57, 0xa1, 0xd0, 0x2d, 0x44, 0xe1, 0xb9, 0x12, 0x51, 0xee, 0x61, 0x23, 0xed,
-	0xfc, 0x0e, 0xcd, 0x29, 0x13, 0x2d, 0x43, 0x65, 0x5a, 0x6e, 0x15, 0xe6, 0x29, 0x9f, 0x8e, 0x19,
-	0xf7, 0x12, 0x3f, 0xd5, 0xb7, 0xc2, 0x40, 0xfa, 0x91, 0x70, 0x13, 0x4f, 0x0d, 0xa5, 0xaa, 0x6f,
-	0x12, 0xa9, 0x00, 0x55, 0x75, 0xf2, 0xc7, 0x84, 0xb3, 0x09, 0x2b, 0x3f, 0x30, 0xee, 0x61, 0xdf,
-	0x9f, 0x24, 0x49, 0xa2, 0x1f, 0xea, 0x4f, 0x8c, 0x19, 0xfd, 0xed, 0xdc, 0x87, 0xd5, 0x54, 0xcc,
-	0x04, 0x7d, 0xb6, 0x70, 0xad, 0xf9, 0xc2, 0x75, 0xee, 0xc2, 0xb5, 0xa7, 0x4c, 0x86, 0x19, 0xec,
-	0xe5, 0x59, 0x66, 0x3c, 0xb0, 0xe7, 0xc5, 0x8d, 0xb9, 0xc7, 0x73, 0xe6, 0x14, 0x8c, 0x1b, 0x85,
-	0x30, 0xce, 0xc4, 0x7a, 0xc6, 0x29, 0x09, 0xab, 0xcf, 0xa2, 0x90, 0x6a, 0x58, 0xcf, 0xf0, 0x26,
-	0x97, 0x21, 0x95, 0x99, 0x0c, 0x59, 0x87, 0x86, 0x0e, 0x90, 0x4a, 0xc2, 0x18, 0xe7, 0xba, 0xa6,
-	0x77, 0xbd, 0x12, 0xa0, 0x2f, 0xc3, 0x5a, 0xc6, 0xa8, 0xe9, 0x09, 0x3f, 0x81, 0x8d, 0xe9, 0xc4,
-	0x3f, 0xa1, 0x19, 0x87, 0x3f, 0xd2, 0x23, 0xe7, 0x3a, 0xac, 0x17, 0xe8, 0x32, 0x86, 0xde, 0x58,
-	0xd0, 0xd2, 0x9d, 0x50, 0x4a, 0xe6, 0x73, 0xdd, 0x50, 0x5d, 0xc2, 0x87, 0x41, 0x34, 0x1a, 0x33,
-	0x79, 0xa4, 0x6d, 0x34, 0x30, 0xb8, 0x84, 0xef, 0xc5, 0x1c, 0xb4, 0x05, 0x28, 0x23, 0x30, 0x94,
-	0xae, 0xa0, 0x34, 0xae, 0xaa, 0x06, 0x5e, 0x4d, 0xe5, 0xf6, 0x35, 0x1f, 0xdd, 0x82, 0x25, 0x25,
-	0x2d, 0xa3, 0x91, 0x74, 0x05, 0x1b, 0xc5, 0xa9, 0xd7, 0xc0, 0x6d, 0x97, 0xf0, 0xfd, 0x84, 0x87,
-	0xfa, 0xb0, 0x9a, 0x55, 0xe9, 0x91, 0x90, 0x18, 0x88, 0x96, 0x53, 0x85, 0xdf, 0x93, 0x90, 0xa0,
-	0xeb, 0xd0, 0x54, 0x92, 0xc4, 0x9b, 0x30, 0xae, 0x9b, 0x7d, 0x03, 0x37, 0x5c, 0xc2, 0x1f, 0x28,
-	0xda, 0xf9, 0xdb, 0x02, 0xfb, 0x20, 0xf0, 0x48, 0x48, 0x33, 0x0f, 0xfa, 0xd8, 0x30, 0x16, 0x15,
-	0xf5, 0x43, 0x68, 0x05, 0xa9, 0x66, 0xed, 0x62, 0x6b, 0xa7, 0x57, 0x9c, 0x67, 0x19, 0x0f, 0xb2,
-	0x97, 0x54, 0x30, 0x0a, 0x7c, 0x34, 0xc1, 0xd8, 0x80, 0xe5, 0x47, 0xe7, 0x97, 0xdc, 0x1a, 0xac,
-	0x3c, 0xca, 0x57, 0x9c, 0xf3, 0xda, 0x82, 0x95, 0xa7, 0x8c, 0x1f, 0x9f, 0x73, 0x15, 0xf5, 0xa0,
-	0x1d, 0x50, 0x2a, 0x86, 0xc9, 0x7c, 0x8e, 0x5f, 0x0d, 0x8a, 0xf7, 0x73, 0x3c, 0xa3, 0x6f, 0xc3,
-	0x8a, 0x96, 0xd0, 0x83, 0x6b, 0x3c, 0x8c, 0xc4, 0xd8, 0x40, 0xb0, 0xa4, 0xd8, 0xfb, 0x9a, 0x7b,
-	0x20, 0xc6, 0x2a, 0x4f, 0x04, 0x1d, 0x93, 0xd3, 0xe1, 0xa1, 0x20, 0x3c, 0xd4, 0x58, 0x34, 0x31,
-	0x68, 0xd6, 0x8f, 0x8a, 0xe3, 0x6c, 0xc1, 0x6a, 0xea, 0x91, 0xa9, 0x54, 0x1b, 0xea, 0x64, 0x2c,
-	0x28, 0xf1, 0x4e, 0x4d, 0x62, 0x25, 0xa4, 0xf3, 0x57, 0x05, 0xda, 0xfb, 0x54, 0xc3, 0xf1, 0xe8,
-	0x84, 0xf2, 0x33, 0x67, 0x20, 0x82, 0x6a, 0x78, 0x1a, 0x4c, 0x7b, 0xb0, 0xfa, 0x9e, 0x3e, 0x76,
-	0xa1, 0x24, 0xbc, 0xd5, 0xf9, 0x2a, 0xd5, 0x8e, 0x2b, 0xf5, 0x8b, 0x71, 0x95, 0x6a, 0x3a, 0xbf,
-	0xa5, 0xd4, 0x72, 0x5b, 0x4a, 0xb6, 0xb2, 0xeb, 0xf9, 0xca, 0xbe, 0x01, 0x10, 0x1f, 0xe9, 0xa6,
-	0xdb, 0xd0, 0x87, 0x4d, 0xcd, 0x79, 0xa2, 0x3a, 0xef, 0x4d, 0x68, 0xc7, 0xc7, 0xa6, 0xff, 0x36,
-	0xb5, 0x40, 0x4b, 0xf3, 0xf6, 0xe3, 0x26, 0x9c, 0x0e, 0x28, 0xc8, 0x0d, 0xa8, 0x03, 0xb0, 0xd5,
-	0x60, 0xcd, 0x62, 0x33, 0xcd, 0xe9, 0x2f, 0xa1, 0x46, 0x35, 0xc3, 0xb4, 0xbc, 0x9b, 0x85, 0xa9,
-	0x98, 0xbd, 0x8a, 0xcd, 0x05, 0xe7, 0x0b, 0x58, 0x2f, 0x50, 0x9b, 0x86, 0xe9, 0x88, 0x70, 0x6f,
-	0x3c, 0x9d, 0xd9, 0x09, 0xb9, 0xf3, 0x6f, 0x05, 0xda, 0xbf, 0x08, 0xf7, 0x88, 0xca, 0x50, 0x90,
-	0xd0, 0x17, 0xc8, 0x83, 0xe5, 0xfc, 0x56, 0x83, 0x36, 0x8b, 0x9d, 0x98, 0x59, 0xa2, 0x3a, 0x9f,
-	0x15, 0x97, 0x4d, 0xe1, 0x86, 0x84, 0x5c, 0x68, 0x67, 0xb7, 0x0b, 0xd4, 0x2f, 0xbd, 0x3c, 0xb3,
-	0xd7, 0x74, 0xee, 0x5c, 0x40, 0xd2, 0x18, 0x11, 0xb0, 0x36, 0x07, 0x09, 0xba, 0x5b, 0x7a, 0xbf,
-	0x28, 0x22, 0x9d, 0xc1, 0x45, 0xc5, 0x63, 0x9b, 0x3b, 0x6f, 0x16, 0xa1, 0xf9, 0x4c, 0x89, 0xaa,
-	0xea, 0x43, 0xbe, 0x2a, 0x99, 0xfc, 0x90, 0x43, 0x5b, 0x85, 0x1a, 0x4b, 0x46, 0x67, 0xe7, 0xee,
-	0x05, 0xa5, 0xcd, 0x93, 0x5f, 0x40, 0x73, 0x3a, 0x7a, 0x4a, 0x02, 0x37, 0x3b, 0x0f, 0x3b, 0xb7,
-	0xcf, 0x13, 0x4b, 0xe1, 0x9c, 0x9b, 0x3a, 0x25, 0x70, 0x96, 0x4d, 0xba, 0x12, 0x38, 0x4b, 0x87,
-	0x99, 0xb2, 0x39, 0xd7, 0x5c, 0x4b, 0x6c, 0x96, 0x0d, 0x8a, 0x12, 0x9b, 0xa5, 0x3d, 0x1b, 0x3d,
-	0x87, 0xba, 0xe9, 0xc6, 0xa8, 0x78, 0x7f, 0xcd, 0x77, 0xf4, 0xce, 0xc6, 0xd9, 0x42, 0x46, 0xeb,
-	0x6f, 0xd0, 0x48, 0xba, 0x27, 0xda, 0x28, 0x09, 0x6a, 0xae, 0xdd, 0x77, 0x36, 0xcf, 0x91, 0x4a,
-	0x15, 0x27, 0xfb, 0x5a, 0x89, 0xe2, 0x99, 0xad, 0xaf, 0x44, 0xf1, 0xec, 0xd2, 0xf7, 0xf0, 0xdb,
-	0x37, 0xef, 0xbb, 0xd6, 0xdb, 0xf7, 0x5d, 0xeb, 0xbf, 0xf7, 0x5d, 0xeb, 0xf5, 0x87, 0xee, 0xa5,
-	0xb7, 0x1f, 0xba, 0x97, 0xde, 0x7d, 0xe8, 0x5e, 0x7a, 0x71, 0xfb, 0x90, 0x85, 0x47, 0xd1, 0x68,
-	0xe0, 0xfa, 0x93, 0x6d, 0xf3, 0xbf, 0xd2, 0xfc, 0x28, 0x65, 0x22, 0x70, 0xd5, 0xbf, 0xd1, 0x60,
-	0x34, 0xaa, 0xe9, 0x7f, 0x93, 0x9f, 0xff, 0x1f, 0x00, 0x00, 0xff, 0xff, 0x2b, 0xcc, 0xa2, 0x91,
-	0xb1, 0x0e, 0x00, 0x00,
+	// 1677 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xb4, 0x58, 0x5f, 0x6f, 0x13, 0xcb,
+	0x15, 0x67, 0x1d, 0xe3, 0x3f, 0xc7, 0x4e, 0xe2, 0x4c, 0x28, 0x6c, 0x1c, 0x48, 0x9d, 0x25, 0x41,
+	0x46, 0x0d, 0x0e, 0xa4, 0x05, 0xb5, 0x95, 0x68, 0x0b, 0x6d, 0x28, 0x29, 0x84, 0xa6, 0x1b, 0x22,
+	0x24, 0x24, 0x64, 0x8d, 0x77, 0x87, 0x64, 0x1a, 0x7b, 0x77, 0x99, 0x99, 0xb5, 0xc8, 0x27, 0xe8,
+	0x63, 0x79, 0xea, 0x07, 0xe8, 0xa7, 0xb9, 0x2f, 0x57, 0xe2, 0xe9, 0x8a, 0xc7, 0x2b, 0x78, 0xba,
+	0xdf, 0xe2, 0x6a, 0x66, 0x67, 0xd7, 0x6b, 0x7b, 0xd7, 0x89, 0x40, 0xf7, 0xc9, 0x7b, 0xce, 0x9c,
+	0x39, 0xe7, 0xcc, 0xef, 0x9c, 0x39, 0xe7, 0x8c, 0xe1, 0x86, 0x73, 0xc2, 0x7c, 0x7f, 0xb0, 0x3d,
+	0x20, 0x2e, 0xc5, 0x9e, 0xef, 0x92, 0xed, 0xe1, 0xbd, 0x6d, 0x16, 0x38, 0x9d, 0x80, 0xf9, 0xc2,
+	0x47, 0xcb, 0xd1, 0x72, 0x27, 0x59, 0xee, 0x0c, 0xef, 0x35, 0xb7, 0xf4, 0x9e, 0x21, 0x61, 0xf4,
+	0x2d, 0x75, 0xb0, 0xa0, 0xbe, 0xa7, 0xb6, 0x11, 0x87, 0xd0, 0x40, 0xc4, 0xbf, 0x91, 0x0a, 0xeb,
+	0x93, 0x01, 0xf0, 0xdc, 0xc7, 0xae, 0x4d, 0x02, 0x9f, 0x09, 0x74, 0x0d, 0xca, 0x52, 0x4f, 0x97,
+	0xba, 0xa6, 0xd1, 0x32, 0xda, 0x55, 0xbb, 0x24, 0xc9, 0x3d, 0x57, 0x2e, 0x84, 0x1e, 0x7d, 0xdf,
+	0x1d, 0x70, 0xb3, 0xd0, 0x32, 0xda, 0x73, 0x76, 0x49, 0x92, 0xfb, 0x1c, 0x5d, 0x81, 0xcb, 0xd2,
+	0x1c, 0x37, 0xe7, 0x5a, 0x46, 0x7b, 0xde, 0x8e, 0x08, 0x64, 0x41, 0x3d, 0xc0, 0x4c, 0x50, 0x87,
+	0x06, 0xd8, 0x13, 0xdc, 0x2c, 0xaa, 0xc5, 0x31, 0x1e, 0xfa, 0x35, 0xd4, 0xc8, 0x31, 0x23, 0x9c,
+	0x77, 0x4f, 0x7b, 0x01, 0x37, 0x2f, 0xb7, 0x8c, 0x76, 0xd1, 0x86, 0x88, 0xf5, 0xac, 0x17, 0x70,
+	0xb4, 0x0e, 0x75, 0x27, 0x08, 0xbb, 0x01, 0x61, 0x03, 0xda, 0xef, 0x13, 0xb3, 0xa4, 0x94, 0xd4,
+	0x9c, 0x20, 0x3c, 0xd0, 0x2c, 0xd4, 0x84, 0x8a, 0xcb, 0x30, 0xf5, 0xa8, 0x77, 0x6c, 0x96, 0x5b,
+	0x46, 0xbb, 0x62, 0x27, 0xb4, 0xf5, 0x14, 0x1a, 0x87, 0xf4, 0xd8, 0x23, 0x6e, 0xea, 0x7c, 0x57,
+	0xa1, 0xc4, 0xd4, 0x97, 0x3a, 0x5e, 0xdd, 0xd6, 0x14, 0xba, 0x0e, 0x55, 0x4e, 0x8f, 0x3d, 0x2c,
+	0x42, 0x46, 0xd4, 0x01, 0xeb, 0xf6, 0x88, 0x61, 0x99, 0x70, 0xf5, 0x20, 0xe4, 0x27, 0x23, 0x3d,
+	0x36, 0xe1, 0x81, 0xef, 0x71, 0x62, 0x9d, 0xc2, 0xfc, 0xbf, 0x42, 0x12, 0x12, 0xd7, 0x8e, 0x50,
+	0x45, 0x2b, 0x50, 0x79, 0x27, 0x19, 0x31, 0x82, 0x45, 0xbb, 0xac, 0xe8, 0x3d, 0x17, 0xfd, 0x19,
+	0xca, 0x1a, 0x7b, 0x65, 0xa1, 0xb6, 0xb3, 0xd9, 0xd1, 0xf1, 0x4b, 0x87, 0xaa, 0x33, 0xbc, 0xd7,
+	0x89, 0xdc, 0xd6, 0x2a, 0xed, 0x78, 0x97, 0x75, 0x04, 0xcb, 0xd2, 0x0d, 0xcd, 0xe7, 0x36, 0x79,
+	0x17, 0x12, 0x2e, 0xd0, 0x9f, 0xa0, 0xa2, 0x25, 0xb8, 0x69, 0xb4, 0xe6, 0xda, 0xb5, 0x1d, 0xab,
+	0x93, 0x91, 0x18, 0x9d, 0x31, 0x47, 0xed, 0x64, 0x8f, 0xf5, 0x0e, 0xae, 0x8c, 0xab, 0x8d, 0xce,
+	0x26, 0xb1, 0xc5, 0x8e, 0x43, 0x02, 0x41, 0x5c, 0xa5, 0xb7, 0x68, 0x27, 0x34, 0x7a, 0x28, 0xcf,
+	0xf2, 0x36, 0xe4, 0xc4, 0x35, 0x0b, 0xca, 0xe4, 0xcd, 0x4c, 0x93, 0xb1, 0x31, 0x29, 0x8a, 0xfb,
+	0x76, 0xbc, 0xc7, 0xfa, 0x2b, 0x2c, 0x8c, 0x2f, 0xcd, 0xc2, 0x4d, 0xc5, 0x0c, 0x73, 0xdf, 0x53,
+	0xb0, 0x55, 0x6d, 0x4d, 0x59, 0x3f, 0x15, 0x60, 0xf1, 0x60, 0x94, 0x50, 0x7b, 0xde, 0x5b, 0x5f,
+	0xfa, 0x4c, 0x5d, 0xe2, 0x09, 0x2a, 0xce, 0x74, 0x02, 0x27, 0x34, 0x42, 0x50, 0xf4, 0xf0, 0x80,
+	0x68, 0x2d, 0xea, 0x5b, 0xf2, 0x98, 0xdf, 0x27, 0x2a, 0x79, 0xab, 0xb6, 0xfa, 0x46, 0xb7, 0x61,
+	0xe9, 0xdf, 0x3e, 0xf5, 0x88, 0xdb, 0xc5, 0xa2, 0x1b, 0x27, 0x7d, 0x51, 0x25, 0xfd, 0x42, 0xb4,
+	0xf0, 0x48, 0x1c, 0x45, 0xc9, 0xff, 0x00, 0x4a, 0x82, 0x61, 0xe7, 0x54, 0x66, 0xaf, 0x44, 0x61,
+	0x2d, 0x13, 0x85, 0x97, 0x52, 0x44, 0xba, 0x67, 0x6b, 0x69, 0xe9, 0xe6, 0x80, 0x08, 0xec, 0x62,
+	0x81, 0x55, 0x56, 0x57, 0xed, 0x84, 0x46, 0x2f, 0x01, 0xb0, 0x10, 0x8c, 0xf6, 0x42, 0x41, 0xb8,
+	0x59, 0x56, 0x7a, 0x7f, 0x97, 0xa9, 0x77, 0xe2, 0xf0, 0x9d, 0x47, 0xc9, 0xb6, 0x5d, 0x4f, 0xb0,
+	0x33, 0x3b, 0xa5, 0xa7, 0xf9, 0x10, 0x16, 0x27, 0x96, 0x51, 0x03, 0xe6, 0x4e, 0x49, 0x0c, 0x93,
+	0xfc, 0x94, 0x77, 0x79, 0x88, 0xfb, 0x61, 0x0c, 0x51, 0x44, 0xfc, 0xb1, 0xf0, 0x7b, 0xc3, 0x7a,
+	0x03, 0xd5, 0xe4, 0x14, 0x68, 0x01, 0x0a, 0x49, 0x7d, 0x28, 0x50, 0x57, 0x82, 0x78, 0x4a, 0x3d,
+	0x37, 0x06, 0x56, 0x7e, 0xcb, 0xa0, 0x71, 0x3f, 0x64, 0x4e, 0x0c, 0xad, 0xa6, 0xa4, 0x89, 0x41,
+	0x28, 0x33, 0xaa, 0xa8, 0x6e, 0x6b, 0x44, 0x58, 0x9b, 0xb0, 0xf8, 0x84, 0x7a, 0xae, 0xed, 0xfb,
+	0x83, 0x38, 0xab, 0x55, 0x64, 0xfc, 0x81, 0x36, 0xa3, 0xbe, 0xad, 0x07, 0xd0, 0x18, 0x89, 0xe9,
+	0x2c, 0x9d, 0xac, 0x34, 0xc6, 0x74, 0xa5, 0xb1, 0xee, 0xc0, 0xb5, 0xe7, 0x94, 0x8b, 0x14, 0x5e,
+	0x7c, 0x96, 0x19, 0x17, 0xcc, 0x69, 0x71, 0x6d, 0xee, 0xe9, 0x94, 0x39, 0x19, 0x9f, 0x8d, 0x8b,
+	0xc4, 0x67, 0xc2, 0x29, 0x0e, 0x8d, 0xfd, 0x50, 0x10, 0x05, 0xeb, 0x0c, 0x6f, 0xc6, 0x52, 0xba,
+	0x30, 0x91, 0xd2, 0x2b, 0x50, 0x51, 0x19, 0x25, 0x6f, 0x4d, 0x84, 0x73, 0x59, 0xd1, 0x7b, 0x6e,
+	0x0e, 0xd0, 0xcb, 0xb0, 0x94, 0x32, 0xaa, 0x8b, 0xd8, 0x3f, 0xc0, 0xb4, 0xc9, 0xc0, 0x1f, 0x92,
+	0x94, 0xc3, 0x5f, 0xe9, 0x91, 0xb5, 0x0a, 0x2b, 0x19, 0xba, 0xb4, 0xa1, 0x0f, 0x05, 0xa8, 0xa9,
+	0xd2, 0xcd, 0x39, 0xf5, 0x3d, 0xd5, 0x01, 0x1c, 0xec, 0x75, 0x83, 0xb0, 0xd7, 0xa7, 0xfc, 0x44,
+	0xd9, 0xa8, 0xd8, 0xe0, 0x60, 0xef, 0x20, 0xe2, 0xa0, 0x2d, 0x40, 0x29, 0x81, 0x2e, 0x77, 0x18,
+	0x21, 0x51, 0x19, 0xa8, 0xd8, 0x8d, 0x91, 0xdc, 0xa1, 0xe2, 0xa3, 0x9b, 0x30, 0x2f, 0xa5, 0x79,
+	0xd8, 0xe3, 0x0e, 0xa3, 0xbd, 0x28, 0xf5, 0x2a, 0x76, 0xdd, 0xc1, 0xde, 0x61, 0xcc, 0x43, 0x6d,
+	0x68, 0xa4, 0x55, 0xaa, 0x2b, 0x18, 0x41, 0xb4, 0x30, 0x52, 0xf8, 0x37, 0x79, 0x11, 0x57, 0xa1,
+	0x2a, 0x25, 0xb1, 0x3b, 0xa0, 0x9e, 0xea, 0x4e, 0x15, 0xbb, 0xe2, 0x60, 0xef, 0x91, 0xa4, 0x51,
+	0x07, 0x96, 0xc7, 0x3c, 0x53, 0xd9, 0xcd, 0xcd, 0x52, 0x6b, 0xae, 0x5d, 0xb5, 0x97, 0x52, 0xae,
+	0x45, 0x0b, 0xf2, 0x3e, 0x9c, 0x50, 0xd7, 0x25, 0x9e, 0x6e, 0x53, 0x9a, 0xb2, 0xfe, 0x6f, 0x80,
+	0x79, 0x14, 0xb8, 0x58, 0x90, 0x14, 0x30, 0x5f, 0x9b, 0x0e, 0x59, 0xd5, 0xec, 0x31, 0xd4, 0x82,
+	0x91, 0x66, 0x75, 0xd4, 0xda, 0x4e, 0x2b, 0x3b, 0x5f, 0x53, 0x1e, 0xa4, 0x37, 0xc9, 0xa0, 0x66,
+	0xf8, 0xa8, 0x83, 0xba, 0x01, 0x0b, 0xbb, 0xe7, 0x5f, 0xdd, 0x25, 0x58, 0xdc, 0x1d, 0xbf, 0xb9,
+	0xd6, 0x07, 0x03, 0x16, 0x9f, 0x53, 0xef, 0xf4, 0x9c, 0xad, 0xa8, 0x05, 0xf5, 0x80, 0x10, 0xd6,
+	0x8d, 0x07, 0x93, 0xe8, 0xd4, 0x20, 0x79, 0x2f, 0xa2, 0xe1, 0xe4, 0x16, 0x2c, 0x2a, 0x09, 0xd5,
+	0xb1, 0xfb, 0xdd, 0x90, 0xf5, 0x35, 0x04, 0xf3, 0x92, 0x7d, 0xa8, 0xb8, 0x47, 0xac, 0x2f, 0xf3,
+	0x8d, 0x91, 0x3e, 0x3e, 0xeb, 0x1e, 0x33, 0xec, 0x09, 0x85, 0x45, 0xd5, 0x06, 0xc5, 0xfa, 0xbb,
+	0xe4, 0x58, 0x5b, 0xd0, 0x18, 0x79, 0xa4, 0x6f, 0xbc, 0x09, 0x65, 0xdc, 0x67, 0x04, 0xbb, 0x67,
+	0x3a, 0x41, 0x63, 0xd2, 0xfa, 0x5f, 0x01, 0xea, 0x87, 0x44, 0xc1, 0xb1, 0x3b, 0x24, 0xde, 0xcc,
+	0xe6, 0x8f, 0xa0, 0x28, 0xce, 0x82, 0xa4, 0xf9, 0xc8, 0xef, 0xe4, 0xb0, 0x73, 0x39, 0xe1, 0x2d,
+	0x4e, 0xdf, 0x76, 0xe5, 0xb8, 0x54, 0x7f, 0x39, 0xba, 0xed, 0x8a, 0x1e, 0x1f, 0xcf, 0x4a, 0x63,
+	0xe3, 0x59, 0xba, 0x42, 0x94, 0xc7, 0x2b, 0xc4, 0x0d, 0x80, 0x68, 0x49, 0x15, 0xef, 0x8a, 0x5a,
+	0xac, 0x2a, 0xce, 0x33, 0x59, 0xc1, 0xd7, 0xa1, 0x1e, 0x2d, 0xeb, 0x3a, 0x5e, 0x55, 0x02, 0x35,
+	0xc5, 0x8b, 0xb2, 0x3a, 0xd5, 0x99, 0x61, 0xac, 0x33, 0x1f, 0x81, 0x29, 0x27, 0x8a, 0x34, 0x36,
+	0x49, 0x4e, 0xff, 0x01, 0x4a, 0x44, 0x31, 0x74, 0xe9, 0x5c, 0xcf, 0x4c, 0xc5, 0xf4, 0x56, 0x5b,
+	0x6f, 0xb0, 0xee, 0xc3, 0x4a, 0x86, 0xda, 0x51, 0x98, 0x4e, 0xb0, 0xe7, 0xf6, 0x93, 0x61, 0x25,
+	0x26, 0xad, 0x1f, 0x0a, 0xc9, 0x15, 0xfb, 0xe6, 0xfa, 0x26, 0xf1, 0xe4, 0x44, 0x74, 0xd5, 0x20,
+	0x11, 0x95, 0x97, 0x32, 0x27, 0xe2, 0x85, 0x9e, 0x25, 0x14, 0xbb, 0x98, 0x9a, 0x2f, 0xd6, 0xa1,
+	0x2e, 0xc5, 0x93, 0x66, 0x1f, 0x95, 0x91, 0x1a, 0x27, 0x62, 0x3f, 0xee, 0xf7, 0xb3, 0x66, 0x81,
+	0x37, 0x19, 0xb3, 0xc0, 0xc3, 0x4c, 0xc0, 0xf2, 0x0e, 0xf8, 0x4b, 0x0e, 0x05, 0x4e, 0x52, 0x16,
+	0xa6, 0x6b, 0x3d, 0x7a, 0x02, 0xb5, 0x54, 0xbb, 0x53, 0x0a, 0x2f, 0xda, 0x27, 0xd3, 0x1b, 0xad,
+	0x21, 0x2c, 0x1e, 0x12, 0xcf, 0x95, 0x15, 0x79, 0x56, 0xcc, 0x4c, 0x28, 0x07, 0xf8, 0xac, 0xef,
+	0x63, 0x57, 0x8f, 0xef, 0x31, 0x89, 0xee, 0xc3, 0x55, 0x97, 0x70, 0x41, 0x3d, 0x35, 0x5e, 0x77,
+	0x75, 0x24, 0x29, 0x91, 0x2f, 0x16, 0x59, 0xac, 0x7f, 0x95, 0x5a, 0xdd, 0x4b, 0x16, 0xad, 0xbb,
+	0xd0, 0x18, 0xd9, 0xd5, 0x67, 0xba, 0x0e, 0x55, 0x97, 0xf4, 0xe9, 0x90, 0x30, 0xe2, 0xea, 0x41,
+	0x63, 0xc4, 0xb0, 0xfe, 0x63, 0x40, 0x33, 0xc2, 0x43, 0x77, 0x9b, 0x40, 0x7c, 0x4b, 0x31, 0x5f,
+	0x85, 0x6a, 0x7c, 0x73, 0x63, 0x57, 0x2b, 0xfa, 0xea, 0x72, 0xf5, 0x5e, 0x49, 0xda, 0x5c, 0xd4,
+	0xbe, 0x46, 0x0c, 0xeb, 0x06, 0xac, 0x66, 0x3a, 0x12, 0x1d, 0x63, 0xe7, 0xfb, 0x02, 0xd4, 0xff,
+	0xc9, 0x9c, 0x13, 0xc2, 0x05, 0xc3, 0xc2, 0x67, 0xc8, 0x85, 0x85, 0xf1, 0xf7, 0x0d, 0xda, 0xcc,
+	0xbe, 0x95, 0x13, 0xcf, 0xa9, 0xe6, 0x6f, 0xb2, 0xe3, 0x99, 0xf9, 0x56, 0x42, 0x0e, 0xd4, 0xd3,
+	0xef, 0x0c, 0xd4, 0xce, 0xdd, 0x3c, 0xf1, 0xc2, 0x69, 0xde, 0xbe, 0x80, 0xa4, 0x36, 0xc2, 0x60,
+	0x69, 0xaa, 0x46, 0xa0, 0x3b, 0xb9, 0xfb, 0xb3, 0x4a, 0x54, 0xb3, 0x73, 0x51, 0x71, 0x8d, 0xe7,
+	0x7f, 0x2b, 0x50, 0xdd, 0x97, 0xa2, 0xb2, 0x1d, 0x21, 0x5f, 0xf6, 0x90, 0xf1, 0xe9, 0x11, 0x6d,
+	0x65, 0x6a, 0xcc, 0x99, 0x49, 0x9b, 0x77, 0x2e, 0x28, 0xad, 0x8f, 0xfc, 0x1a, 0xaa, 0xc9, 0x4c,
+	0x97, 0x13, 0xb8, 0xc9, 0x41, 0xb3, 0x79, 0xeb, 0x3c, 0xb1, 0x11, 0x9c, 0x53, 0xe3, 0x5c, 0x0e,
+	0x9c, 0x79, 0x23, 0x64, 0x0e, 0x9c, 0xb9, 0x53, 0xa2, 0xb4, 0x39, 0x35, 0x6d, 0xe4, 0xd8, 0xcc,
+	0x9b, 0x9c, 0x72, 0x6c, 0xe6, 0x0e, 0x31, 0xe8, 0x25, 0x94, 0xf5, 0x78, 0x82, 0xb2, 0x5f, 0xb2,
+	0xe3, 0x23, 0x4e, 0x73, 0x63, 0xb6, 0x90, 0xd6, 0xfa, 0x0a, 0x2a, 0xf1, 0x38, 0x81, 0x36, 0x72,
+	0x82, 0x3a, 0x36, 0xff, 0x34, 0x37, 0xcf, 0x91, 0x1a, 0x29, 0x8e, 0x1f, 0x42, 0x39, 0x8a, 0x27,
+	0x9e, 0x53, 0x39, 0x8a, 0xa7, 0x5e, 0x53, 0x23, 0xec, 0xcf, 0x8d, 0x77, 0x5e, 0xc7, 0x99, 0x8d,
+	0x7d, 0x46, 0xbc, 0x5f, 0x41, 0x25, 0xae, 0xb4, 0x39, 0x87, 0x99, 0x68, 0x00, 0x39, 0x87, 0x99,
+	0x2a, 0xd7, 0xef, 0x61, 0x39, 0xa3, 0x0c, 0xa2, 0xed, 0x19, 0xfe, 0x65, 0x55, 0xee, 0xe6, 0xdd,
+	0x8b, 0x6f, 0x88, 0x2c, 0x3f, 0xfe, 0xcb, 0x77, 0x9f, 0xd7, 0x8c, 0x8f, 0x9f, 0xd7, 0x8c, 0x1f,
+	0x3f, 0xaf, 0x19, 0x1f, 0xbe, 0xac, 0x5d, 0xfa, 0xf8, 0x65, 0xed, 0xd2, 0xa7, 0x2f, 0x6b, 0x97,
+	0x5e, 0xdf, 0x3a, 0xa6, 0xe2, 0x24, 0xec, 0x75, 0x1c, 0x7f, 0xb0, 0xad, 0xff, 0xa8, 0xd3, 0x3f,
+	0x52, 0x2f, 0x0b, 0x9c, 0x6d, 0x16, 0x38, 0x41, 0xaf, 0x57, 0x52, 0x7f, 0xcf, 0xfd, 0xf6, 0xe7,
+	0x00, 0x00, 0x00, 0xff, 0xff, 0x99, 0xf3, 0x5e, 0xbe, 0x02, 0x14, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -1840,6 +2257,16 @@ type MediaNodeClient interface {
 	// room from one that died finds the node(s) the room already lives on
 	// (DESIGN.md §3, rendezvous takeover). It reveals no identities.
 	FindRoom(ctx context.Context, in *FindRoomRequest, opts ...grpc.CallOption) (*FindRoomResponse, error)
+	// UpdateParticipant changes a participant's display name, metadata and
+	// attributes; everyone in the room is told (participant_updated).
+	UpdateParticipant(ctx context.Context, in *UpdateParticipantRequest, opts ...grpc.CallOption) (*UpdateParticipantResponse, error)
+	// SendData sends an app's data message (from the server, not a
+	// participant) to a room's participants, or to some of them.
+	SendData(ctx context.Context, in *SendDataRequest, opts ...grpc.CallOption) (*SendDataResponse, error)
+	// UpdateSubscriptions subscribes a participant to published tracks or
+	// unsubscribes it from them; an unsubscribed track stays so (also when
+	// republished) until subscribed again.
+	UpdateSubscriptions(ctx context.Context, in *UpdateSubscriptionsRequest, opts ...grpc.CallOption) (*UpdateSubscriptionsResponse, error)
 }
 
 type mediaNodeClient struct {
@@ -1913,6 +2340,33 @@ func (c *mediaNodeClient) FindRoom(ctx context.Context, in *FindRoomRequest, opt
 	return out, nil
 }
 
+func (c *mediaNodeClient) UpdateParticipant(ctx context.Context, in *UpdateParticipantRequest, opts ...grpc.CallOption) (*UpdateParticipantResponse, error) {
+	out := new(UpdateParticipantResponse)
+	err := c.cc.Invoke(ctx, "/chroom.medianode.v1.MediaNode/UpdateParticipant", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *mediaNodeClient) SendData(ctx context.Context, in *SendDataRequest, opts ...grpc.CallOption) (*SendDataResponse, error) {
+	out := new(SendDataResponse)
+	err := c.cc.Invoke(ctx, "/chroom.medianode.v1.MediaNode/SendData", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *mediaNodeClient) UpdateSubscriptions(ctx context.Context, in *UpdateSubscriptionsRequest, opts ...grpc.CallOption) (*UpdateSubscriptionsResponse, error) {
+	out := new(UpdateSubscriptionsResponse)
+	err := c.cc.Invoke(ctx, "/chroom.medianode.v1.MediaNode/UpdateSubscriptions", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MediaNodeServer is the server API for MediaNode service.
 type MediaNodeServer interface {
 	// ListParticipants lists a room's participants.
@@ -1937,6 +2391,16 @@ type MediaNodeServer interface {
 	// room from one that died finds the node(s) the room already lives on
 	// (DESIGN.md §3, rendezvous takeover). It reveals no identities.
 	FindRoom(context.Context, *FindRoomRequest) (*FindRoomResponse, error)
+	// UpdateParticipant changes a participant's display name, metadata and
+	// attributes; everyone in the room is told (participant_updated).
+	UpdateParticipant(context.Context, *UpdateParticipantRequest) (*UpdateParticipantResponse, error)
+	// SendData sends an app's data message (from the server, not a
+	// participant) to a room's participants, or to some of them.
+	SendData(context.Context, *SendDataRequest) (*SendDataResponse, error)
+	// UpdateSubscriptions subscribes a participant to published tracks or
+	// unsubscribes it from them; an unsubscribed track stays so (also when
+	// republished) until subscribed again.
+	UpdateSubscriptions(context.Context, *UpdateSubscriptionsRequest) (*UpdateSubscriptionsResponse, error)
 }
 
 // UnimplementedMediaNodeServer can be embedded to have forward compatible implementations.
@@ -1963,6 +2427,15 @@ func (*UnimplementedMediaNodeServer) LinkRoom(ctx context.Context, req *LinkRoom
 }
 func (*UnimplementedMediaNodeServer) FindRoom(ctx context.Context, req *FindRoomRequest) (*FindRoomResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method FindRoom not implemented")
+}
+func (*UnimplementedMediaNodeServer) UpdateParticipant(ctx context.Context, req *UpdateParticipantRequest) (*UpdateParticipantResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateParticipant not implemented")
+}
+func (*UnimplementedMediaNodeServer) SendData(ctx context.Context, req *SendDataRequest) (*SendDataResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SendData not implemented")
+}
+func (*UnimplementedMediaNodeServer) UpdateSubscriptions(ctx context.Context, req *UpdateSubscriptionsRequest) (*UpdateSubscriptionsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateSubscriptions not implemented")
 }
 
 func RegisterMediaNodeServer(s grpc1.Server, srv MediaNodeServer) {
@@ -2095,6 +2568,60 @@ func _MediaNode_FindRoom_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MediaNode_UpdateParticipant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateParticipantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MediaNodeServer).UpdateParticipant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/chroom.medianode.v1.MediaNode/UpdateParticipant",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MediaNodeServer).UpdateParticipant(ctx, req.(*UpdateParticipantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MediaNode_SendData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MediaNodeServer).SendData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/chroom.medianode.v1.MediaNode/SendData",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MediaNodeServer).SendData(ctx, req.(*SendDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MediaNode_UpdateSubscriptions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSubscriptionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MediaNodeServer).UpdateSubscriptions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/chroom.medianode.v1.MediaNode/UpdateSubscriptions",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MediaNodeServer).UpdateSubscriptions(ctx, req.(*UpdateSubscriptionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var MediaNode_serviceDesc = _MediaNode_serviceDesc
 var _MediaNode_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "chroom.medianode.v1.MediaNode",
@@ -2127,6 +2654,18 @@ var _MediaNode_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FindRoom",
 			Handler:    _MediaNode_FindRoom_Handler,
+		},
+		{
+			MethodName: "UpdateParticipant",
+			Handler:    _MediaNode_UpdateParticipant_Handler,
+		},
+		{
+			MethodName: "SendData",
+			Handler:    _MediaNode_SendData_Handler,
+		},
+		{
+			MethodName: "UpdateSubscriptions",
+			Handler:    _MediaNode_UpdateSubscriptions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -2445,6 +2984,32 @@ func (m *ParticipantInfo) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if len(m.Attributes) > 0 {
+		for k := range m.Attributes {
+			v := m.Attributes[k]
+			baseI := i
+			i -= len(v)
+			copy(dAtA[i:], v)
+			i = encodeVarintRpc(dAtA, i, uint64(len(v)))
+			i--
+			dAtA[i] = 0x12
+			i -= len(k)
+			copy(dAtA[i:], k)
+			i = encodeVarintRpc(dAtA, i, uint64(len(k)))
+			i--
+			dAtA[i] = 0xa
+			i = encodeVarintRpc(dAtA, i, uint64(baseI-i))
+			i--
+			dAtA[i] = 0x3a
+		}
+	}
+	if len(m.Metadata) > 0 {
+		i -= len(m.Metadata)
+		copy(dAtA[i:], m.Metadata)
+		i = encodeVarintRpc(dAtA, i, uint64(len(m.Metadata)))
+		i--
+		dAtA[i] = 0x32
+	}
 	if len(m.Tracks) > 0 {
 		for iNdEx := len(m.Tracks) - 1; iNdEx >= 0; iNdEx-- {
 			{
@@ -2824,6 +3389,25 @@ func (m *Permissions) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.Hidden {
+		i--
+		if m.Hidden {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x38
+	}
+	if len(m.CanPublishSources) > 0 {
+		for iNdEx := len(m.CanPublishSources) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.CanPublishSources[iNdEx])
+			copy(dAtA[i:], m.CanPublishSources[iNdEx])
+			i = encodeVarintRpc(dAtA, i, uint64(len(m.CanPublishSources[iNdEx])))
+			i--
+			dAtA[i] = 0x32
+		}
+	}
 	if m.CanAdmin {
 		i--
 		if m.CanAdmin {
@@ -3260,6 +3844,284 @@ func (m *PushSessionEventsResponse) MarshalToSizedBuffer(dAtA []byte) (int, erro
 	return len(dAtA) - i, nil
 }
 
+func (m *UpdateParticipantRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *UpdateParticipantRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *UpdateParticipantRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Attributes) > 0 {
+		for k := range m.Attributes {
+			v := m.Attributes[k]
+			baseI := i
+			i -= len(v)
+			copy(dAtA[i:], v)
+			i = encodeVarintRpc(dAtA, i, uint64(len(v)))
+			i--
+			dAtA[i] = 0x12
+			i -= len(k)
+			copy(dAtA[i:], k)
+			i = encodeVarintRpc(dAtA, i, uint64(len(k)))
+			i--
+			dAtA[i] = 0xa
+			i = encodeVarintRpc(dAtA, i, uint64(baseI-i))
+			i--
+			dAtA[i] = 0x3a
+		}
+	}
+	if len(m.Metadata) > 0 {
+		i -= len(m.Metadata)
+		copy(dAtA[i:], m.Metadata)
+		i = encodeVarintRpc(dAtA, i, uint64(len(m.Metadata)))
+		i--
+		dAtA[i] = 0x32
+	}
+	if m.SetMetadata {
+		i--
+		if m.SetMetadata {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x28
+	}
+	if len(m.Name) > 0 {
+		i -= len(m.Name)
+		copy(dAtA[i:], m.Name)
+		i = encodeVarintRpc(dAtA, i, uint64(len(m.Name)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.SetName {
+		i--
+		if m.SetName {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Identity) > 0 {
+		i -= len(m.Identity)
+		copy(dAtA[i:], m.Identity)
+		i = encodeVarintRpc(dAtA, i, uint64(len(m.Identity)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Room) > 0 {
+		i -= len(m.Room)
+		copy(dAtA[i:], m.Room)
+		i = encodeVarintRpc(dAtA, i, uint64(len(m.Room)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *UpdateParticipantResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *UpdateParticipantResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *UpdateParticipantResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Participant != nil {
+		{
+			size, err := m.Participant.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintRpc(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *SendDataRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *SendDataRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *SendDataRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.DestinationIdentities) > 0 {
+		for iNdEx := len(m.DestinationIdentities) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.DestinationIdentities[iNdEx])
+			copy(dAtA[i:], m.DestinationIdentities[iNdEx])
+			i = encodeVarintRpc(dAtA, i, uint64(len(m.DestinationIdentities[iNdEx])))
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if len(m.Payload) > 0 {
+		i -= len(m.Payload)
+		copy(dAtA[i:], m.Payload)
+		i = encodeVarintRpc(dAtA, i, uint64(len(m.Payload)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Room) > 0 {
+		i -= len(m.Room)
+		copy(dAtA[i:], m.Room)
+		i = encodeVarintRpc(dAtA, i, uint64(len(m.Room)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *SendDataResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *SendDataResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *SendDataResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Delivered != 0 {
+		i = encodeVarintRpc(dAtA, i, uint64(m.Delivered))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *UpdateSubscriptionsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *UpdateSubscriptionsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *UpdateSubscriptionsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Subscribe {
+		i--
+		if m.Subscribe {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x20
+	}
+	if len(m.TrackIds) > 0 {
+		for iNdEx := len(m.TrackIds) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.TrackIds[iNdEx])
+			copy(dAtA[i:], m.TrackIds[iNdEx])
+			i = encodeVarintRpc(dAtA, i, uint64(len(m.TrackIds[iNdEx])))
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if len(m.Identity) > 0 {
+		i -= len(m.Identity)
+		copy(dAtA[i:], m.Identity)
+		i = encodeVarintRpc(dAtA, i, uint64(len(m.Identity)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Room) > 0 {
+		i -= len(m.Room)
+		copy(dAtA[i:], m.Room)
+		i = encodeVarintRpc(dAtA, i, uint64(len(m.Room)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *UpdateSubscriptionsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *UpdateSubscriptionsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *UpdateSubscriptionsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintRpc(dAtA []byte, offset int, v uint64) int {
 	offset -= sovRpc(v)
 	base := offset
@@ -3424,6 +4286,18 @@ func (m *ParticipantInfo) Size() (n int) {
 			n += 1 + l + sovRpc(uint64(l))
 		}
 	}
+	l = len(m.Metadata)
+	if l > 0 {
+		n += 1 + l + sovRpc(uint64(l))
+	}
+	if len(m.Attributes) > 0 {
+		for k, v := range m.Attributes {
+			_ = k
+			_ = v
+			mapEntrySize := 1 + len(k) + sovRpc(uint64(len(k))) + 1 + len(v) + sovRpc(uint64(len(v)))
+			n += mapEntrySize + 1 + sovRpc(uint64(mapEntrySize))
+		}
+	}
 	return n
 }
 
@@ -3582,6 +4456,15 @@ func (m *Permissions) Size() (n int) {
 		n += 2
 	}
 	if m.CanAdmin {
+		n += 2
+	}
+	if len(m.CanPublishSources) > 0 {
+		for _, s := range m.CanPublishSources {
+			l = len(s)
+			n += 1 + l + sovRpc(uint64(l))
+		}
+	}
+	if m.Hidden {
 		n += 2
 	}
 	return n
@@ -3755,6 +4638,128 @@ func (m *PushSessionEventsResponse) Size() (n int) {
 		}
 		n += 1 + sovRpc(uint64(l)) + l
 	}
+	return n
+}
+
+func (m *UpdateParticipantRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Room)
+	if l > 0 {
+		n += 1 + l + sovRpc(uint64(l))
+	}
+	l = len(m.Identity)
+	if l > 0 {
+		n += 1 + l + sovRpc(uint64(l))
+	}
+	if m.SetName {
+		n += 2
+	}
+	l = len(m.Name)
+	if l > 0 {
+		n += 1 + l + sovRpc(uint64(l))
+	}
+	if m.SetMetadata {
+		n += 2
+	}
+	l = len(m.Metadata)
+	if l > 0 {
+		n += 1 + l + sovRpc(uint64(l))
+	}
+	if len(m.Attributes) > 0 {
+		for k, v := range m.Attributes {
+			_ = k
+			_ = v
+			mapEntrySize := 1 + len(k) + sovRpc(uint64(len(k))) + 1 + len(v) + sovRpc(uint64(len(v)))
+			n += mapEntrySize + 1 + sovRpc(uint64(mapEntrySize))
+		}
+	}
+	return n
+}
+
+func (m *UpdateParticipantResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Participant != nil {
+		l = m.Participant.Size()
+		n += 1 + l + sovRpc(uint64(l))
+	}
+	return n
+}
+
+func (m *SendDataRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Room)
+	if l > 0 {
+		n += 1 + l + sovRpc(uint64(l))
+	}
+	l = len(m.Payload)
+	if l > 0 {
+		n += 1 + l + sovRpc(uint64(l))
+	}
+	if len(m.DestinationIdentities) > 0 {
+		for _, s := range m.DestinationIdentities {
+			l = len(s)
+			n += 1 + l + sovRpc(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *SendDataResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Delivered != 0 {
+		n += 1 + sovRpc(uint64(m.Delivered))
+	}
+	return n
+}
+
+func (m *UpdateSubscriptionsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Room)
+	if l > 0 {
+		n += 1 + l + sovRpc(uint64(l))
+	}
+	l = len(m.Identity)
+	if l > 0 {
+		n += 1 + l + sovRpc(uint64(l))
+	}
+	if len(m.TrackIds) > 0 {
+		for _, s := range m.TrackIds {
+			l = len(s)
+			n += 1 + l + sovRpc(uint64(l))
+		}
+	}
+	if m.Subscribe {
+		n += 2
+	}
+	return n
+}
+
+func (m *UpdateSubscriptionsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
 	return n
 }
 
@@ -4756,6 +5761,165 @@ func (m *ParticipantInfo) Unmarshal(dAtA []byte) error {
 			if err := m.Tracks[len(m.Tracks)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Metadata", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Metadata = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Attributes", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Attributes == nil {
+				m.Attributes = make(map[string]string)
+			}
+			var mapkey string
+			var mapvalue string
+			for iNdEx < postIndex {
+				entryPreIndex := iNdEx
+				var wire uint64
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowRpc
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					wire |= uint64(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				fieldNum := int32(wire >> 3)
+				if fieldNum == 1 {
+					var stringLenmapkey uint64
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowRpc
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						stringLenmapkey |= uint64(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					intStringLenmapkey := int(stringLenmapkey)
+					if intStringLenmapkey < 0 {
+						return ErrInvalidLengthRpc
+					}
+					postStringIndexmapkey := iNdEx + intStringLenmapkey
+					if postStringIndexmapkey < 0 {
+						return ErrInvalidLengthRpc
+					}
+					if postStringIndexmapkey > l {
+						return io.ErrUnexpectedEOF
+					}
+					mapkey = string(dAtA[iNdEx:postStringIndexmapkey])
+					iNdEx = postStringIndexmapkey
+				} else if fieldNum == 2 {
+					var stringLenmapvalue uint64
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowRpc
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						stringLenmapvalue |= uint64(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					intStringLenmapvalue := int(stringLenmapvalue)
+					if intStringLenmapvalue < 0 {
+						return ErrInvalidLengthRpc
+					}
+					postStringIndexmapvalue := iNdEx + intStringLenmapvalue
+					if postStringIndexmapvalue < 0 {
+						return ErrInvalidLengthRpc
+					}
+					if postStringIndexmapvalue > l {
+						return io.ErrUnexpectedEOF
+					}
+					mapvalue = string(dAtA[iNdEx:postStringIndexmapvalue])
+					iNdEx = postStringIndexmapvalue
+				} else {
+					iNdEx = entryPreIndex
+					skippy, err := skipRpc(dAtA[iNdEx:])
+					if err != nil {
+						return err
+					}
+					if (skippy < 0) || (iNdEx+skippy) < 0 {
+						return ErrInvalidLengthRpc
+					}
+					if (iNdEx + skippy) > postIndex {
+						return io.ErrUnexpectedEOF
+					}
+					iNdEx += skippy
+				}
+			}
+			m.Attributes[mapkey] = mapvalue
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
@@ -5770,6 +6934,58 @@ func (m *Permissions) Unmarshal(dAtA []byte) error {
 				}
 			}
 			m.CanAdmin = bool(v != 0)
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CanPublishSources", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.CanPublishSources = append(m.CanPublishSources, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		case 7:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hidden", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Hidden = bool(v != 0)
 		default:
 			iNdEx = preIndex
 			skippy, err := skipRpc(dAtA[iNdEx:])
@@ -6936,6 +8152,870 @@ func (m *PushSessionEventsResponse) Unmarshal(dAtA []byte) error {
 			} else {
 				return fmt.Errorf("proto: wrong wireType = %d for field Handled", wireType)
 			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipRpc(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *UpdateParticipantRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowRpc
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: UpdateParticipantRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: UpdateParticipantRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Room", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Room = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Identity", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Identity = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SetName", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.SetName = bool(v != 0)
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Name", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Name = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SetMetadata", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.SetMetadata = bool(v != 0)
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Metadata", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Metadata = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Attributes", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Attributes == nil {
+				m.Attributes = make(map[string]string)
+			}
+			var mapkey string
+			var mapvalue string
+			for iNdEx < postIndex {
+				entryPreIndex := iNdEx
+				var wire uint64
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowRpc
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					wire |= uint64(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				fieldNum := int32(wire >> 3)
+				if fieldNum == 1 {
+					var stringLenmapkey uint64
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowRpc
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						stringLenmapkey |= uint64(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					intStringLenmapkey := int(stringLenmapkey)
+					if intStringLenmapkey < 0 {
+						return ErrInvalidLengthRpc
+					}
+					postStringIndexmapkey := iNdEx + intStringLenmapkey
+					if postStringIndexmapkey < 0 {
+						return ErrInvalidLengthRpc
+					}
+					if postStringIndexmapkey > l {
+						return io.ErrUnexpectedEOF
+					}
+					mapkey = string(dAtA[iNdEx:postStringIndexmapkey])
+					iNdEx = postStringIndexmapkey
+				} else if fieldNum == 2 {
+					var stringLenmapvalue uint64
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowRpc
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						stringLenmapvalue |= uint64(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					intStringLenmapvalue := int(stringLenmapvalue)
+					if intStringLenmapvalue < 0 {
+						return ErrInvalidLengthRpc
+					}
+					postStringIndexmapvalue := iNdEx + intStringLenmapvalue
+					if postStringIndexmapvalue < 0 {
+						return ErrInvalidLengthRpc
+					}
+					if postStringIndexmapvalue > l {
+						return io.ErrUnexpectedEOF
+					}
+					mapvalue = string(dAtA[iNdEx:postStringIndexmapvalue])
+					iNdEx = postStringIndexmapvalue
+				} else {
+					iNdEx = entryPreIndex
+					skippy, err := skipRpc(dAtA[iNdEx:])
+					if err != nil {
+						return err
+					}
+					if (skippy < 0) || (iNdEx+skippy) < 0 {
+						return ErrInvalidLengthRpc
+					}
+					if (iNdEx + skippy) > postIndex {
+						return io.ErrUnexpectedEOF
+					}
+					iNdEx += skippy
+				}
+			}
+			m.Attributes[mapkey] = mapvalue
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipRpc(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *UpdateParticipantResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowRpc
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: UpdateParticipantResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: UpdateParticipantResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Participant", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Participant == nil {
+				m.Participant = &ParticipantInfo{}
+			}
+			if err := m.Participant.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipRpc(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *SendDataRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowRpc
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: SendDataRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: SendDataRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Room", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Room = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Payload", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Payload = append(m.Payload[:0], dAtA[iNdEx:postIndex]...)
+			if m.Payload == nil {
+				m.Payload = []byte{}
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DestinationIdentities", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.DestinationIdentities = append(m.DestinationIdentities, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipRpc(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *SendDataResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowRpc
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: SendDataResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: SendDataResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Delivered", wireType)
+			}
+			m.Delivered = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Delivered |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipRpc(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *UpdateSubscriptionsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowRpc
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: UpdateSubscriptionsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: UpdateSubscriptionsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Room", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Room = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Identity", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Identity = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TrackIds", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthRpc
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.TrackIds = append(m.TrackIds, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Subscribe", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowRpc
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Subscribe = bool(v != 0)
+		default:
+			iNdEx = preIndex
+			skippy, err := skipRpc(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthRpc
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *UpdateSubscriptionsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowRpc
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: UpdateSubscriptionsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: UpdateSubscriptionsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
 		default:
 			iNdEx = preIndex
 			skippy, err := skipRpc(dAtA[iNdEx:])

@@ -91,6 +91,43 @@ func (a *admin) ListParticipants(_ context.Context, node, room string) ([]api.Pa
 	defer a.mu.Unlock()
 	return append([]api.Participant(nil), a.parts...), nil
 }
+func (a *admin) UpdateParticipant(_ context.Context, node, room, id string, u api.ParticipantUpdate) (api.Participant, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := range a.parts {
+		p := &a.parts[i]
+		if p.Identity != id {
+			continue
+		}
+		if u.Name != nil {
+			p.Name = *u.Name
+		}
+		if u.Metadata != nil {
+			p.Metadata = *u.Metadata
+		}
+		for k, v := range u.Attributes {
+			if p.Attributes == nil {
+				p.Attributes = map[string]string{}
+			}
+			if v == "" {
+				delete(p.Attributes, k)
+			} else {
+				p.Attributes[k] = v
+			}
+		}
+		a.actions = append(a.actions, "update "+room+" "+id)
+		return *p, nil
+	}
+	return api.Participant{}, errors.New("rpc error: code = NotFound")
+}
+func (a *admin) SendData(_ context.Context, node, room string, payload []byte, to []string) (int, error) {
+	a.record("data " + room + " " + string(payload) + " to " + strings.Join(to, ","))
+	return max(1, len(to)), nil
+}
+func (a *admin) UpdateSubscriptions(_ context.Context, node, room, id string, tracks []string, on bool) error {
+	a.record(fmt.Sprintf("subscriptions %s %s %v %v", room, id, tracks, on))
+	return nil
+}
 func (a *admin) MuteTrack(_ context.Context, node, room, id, track string, muted bool) error {
 	a.record(fmt.Sprintf("mute %s %s %s %v", room, id, track, muted))
 	return nil
@@ -349,9 +386,15 @@ func TestNodeInfoAndOpenAPI(t *testing.T) {
 	require.Equal(t, 404, e.do("GET", "/v1/nodes/"+strings.Repeat("a", 40), "", "").status)
 	doc := e.do("GET", "/v1/openapi.json", "", "")
 	require.Equal(t, 200, doc.status)
-	for _, path := range []string{"/v1/rooms", "/v1/rooms/{room}", "/v1/rooms/{room}/join", "/v1/rooms/{room}/placement", "/v1/rooms/{room}/participants"} {
-		require.Contains(t, doc.body["paths"], path)
+	paths := doc.body["paths"].(map[string]any)
+	for path, method := range map[string]string{"/v1/rooms": "post", "/v1/rooms/{room}": "get", "/v1/rooms/{room}/join": "post",
+		"/v1/rooms/{room}/placement": "get", "/v1/rooms/{room}/participants": "get", "/v1/rooms/{room}/participants/{identity}": "patch",
+		"/v1/rooms/{room}/data": "post", "/v1/rooms/{room}/participants/{identity}/subscriptions": "post"} {
+		require.Contains(t, paths, path)
+		require.Contains(t, paths[path], method, path)
 	}
+	require.Contains(t, paths["/v1/rooms/{room}"], "delete", "one entry per path holds every method")
+	require.Contains(t, paths["/v1/rooms/{room}/participants/{identity}"], "delete")
 }
 
 // TestTwoOrchestrators: each room belongs to one of them; the other

@@ -54,9 +54,12 @@ func (s *Server) keepRoom(ctx context.Context, name string) {
 			s.linkRoom(name, n, app)
 		}
 	}
-	present := make([]session.Present, len(ps))
-	for i, p := range ps {
-		present[i] = session.Present{Identity: p.Identity, Role: grant.Role(p.Role), JoinedAt: time.UnixMilli(p.JoinedAtUnixMs)}
+	present := make([]session.Present, 0, len(ps))
+	for _, p := range ps {
+		if s.book.Hidden(name, p.Identity) {
+			continue // a hidden session (a recorder) never hosts
+		}
+		present = append(present, session.Present{Identity: p.Identity, Role: grant.Role(p.Role), JoinedAt: time.UnixMilli(p.JoinedAtUnixMs)})
 	}
 	next, ok := session.Successor(present)
 	if !ok {

@@ -121,7 +121,11 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_room_options", err.Error())
 		return
 	}
-	_, existed := s.book.Options(req.Name)
+	old, existed := s.book.Options(req.Name)
+	if existed && old.App != "" && old.App != app {
+		writeError(w, http.StatusConflict, "room_taken", "room "+req.Name+" was created by another app")
+		return
+	}
 	o, err := s.book.SetOptions(opts)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())

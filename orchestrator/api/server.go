@@ -139,6 +139,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/rooms/{room}/stats", s.stats)
 	mux.HandleFunc("GET /v1/rooms/{room}/participants", s.listParticipants)
 	mux.HandleFunc("GET /v1/rooms/{room}/relays", s.listRelays)
+	mux.HandleFunc("GET /v1/rooms/{room}/participants/{identity}", s.getParticipant)
+	mux.HandleFunc("PATCH /v1/rooms/{room}/participants/{identity}", s.updateParticipant)
+	mux.HandleFunc("POST /v1/rooms/{room}/participants/{identity}/subscriptions", s.updateSubscriptions)
+	mux.HandleFunc("POST /v1/rooms/{room}/data", s.sendData)
 	mux.HandleFunc("POST /v1/rooms/{room}/participants/{identity}/role", s.setRole)
 	mux.HandleFunc("POST /v1/rooms/{room}/participants/{identity}/mute", s.mute)
 	mux.HandleFunc("DELETE /v1/rooms/{room}/participants/{identity}", s.remove)
@@ -158,7 +162,7 @@ func (s *Server) Handler() http.Handler {
 func withCORS(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
-		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
 		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-API-Key")
 		w.Header().Set("Access-Control-Expose-Headers", "Location")
 		if r.Method == http.MethodOptions {
@@ -292,6 +296,9 @@ type joinRequest struct {
 	// connection and resume failed). The orchestrator probes the node;
 	// if it does not answer either, the room moves to another node.
 	UnreachableNode string `json:"unreachable_node"`
+	// Hidden asks for a session the others in the room are not told of
+	// (it may watch and listen, not publish); API keys only.
+	Hidden bool `json:"hidden"`
 	// RTTMs are the client's measured round-trip times to the nodes
 	// GET …/placement named, in milliseconds by node ID; a new room goes to
 	// the nearest (selector.Select). At most 8, each in (0, 60000].
@@ -416,6 +423,10 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if req.Hidden && app == "" {
+		writeError(w, http.StatusForbidden, "hidden_not_allowed", "a hidden session needs an API key")
+		return
+	}
 	if !s.dir.Ready() {
 		writeError(w, http.StatusServiceUnavailable, "not_ready", "the orchestrator has not loaded the registry yet")
 		return
@@ -451,7 +462,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		bill = s.cfg.AnonymousBillApp
 	}
 	sess, err := s.book.Admit(session.Admission{Room: room, NodeID: nodeID, Identity: identity, App: app, BillApp: bill, IP: ip, Role: asked,
-		Quota: session.Quota{MaxRooms: pol.MaxRooms, MaxSessions: pol.MaxSessions}, ClientKey: clientKey})
+		Quota: session.Quota{MaxRooms: pol.MaxRooms, MaxSessions: pol.MaxSessions}, ClientKey: clientKey, Hidden: req.Hidden})
 	var banned *session.BanError
 	switch {
 	case errors.As(err, &banned):
@@ -879,7 +890,12 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.adminCtx(r)
 	defer cancel()
-	if err := s.admin.SetRole(ctx, s.book.NodeOf(room, identity, node), room, identity, role, s.permissionsFor(room, role)); err != nil {
+	perms := s.permissionsFor(room, role)
+	if s.book.Hidden(room, identity) {
+		// A role change keeps a hidden session hidden and silent.
+		perms.Hidden, perms.CanPublish, perms.CanPublishScreen, perms.CanPublishData = true, false, false, false
+	}
+	if err := s.admin.SetRole(ctx, s.book.NodeOf(room, identity, node), room, identity, role, perms); err != nil {
 		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
 		return
 	}
@@ -887,6 +903,7 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "the media node changed the role but recording it failed: "+err.Error())
 		return
 	}
+	s.cfg.Webhooks.Send(WebhookEvent{Event: EventParticipantUpdated, Room: room, NodeID: node, Participant: &Participant{Identity: identity, Role: string(role)}})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -915,6 +932,8 @@ func (s *Server) mute(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadGateway, "media_node_error", err.Error())
 		return
 	}
+	s.cfg.Webhooks.Send(WebhookEvent{Event: EventTrackMuted, Room: room, NodeID: node, Participant: &Participant{Identity: identity},
+		Track: &Track{ID: req.TrackID, Muted: req.Muted}})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -1006,6 +1025,9 @@ func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
 func (s *Server) claimsFor(sess session.Record, name string) grant.Claims {
 	c := grant.Claims{ChainID: s.cfg.ChainID, Type: grant.TypeJoin, Room: sess.Room, Role: sess.Role, Name: name, App: sess.BillApp, Permissions: s.permissionsFor(sess.Room, sess.Role),
 		AudioOnly: s.audioSpace(sess.Room) && sess.Role != grant.RoleRelay}
+	if sess.Hidden {
+		c.Hidden, c.CanPublish, c.CanPublishScreen, c.CanPublishData = true, false, false, false
+	}
 	c.Subject, c.Audience, c.ID = sess.Identity, []string{sess.NodeID}, sess.JTI
 	c.NotBefore, c.ExpiresAt = jwtTime(sess.IssuedAt.Add(-session.GrantNotBeforeSkew)), jwtTime(sess.ExpiresAt)
 	c.IssuedAt = jwtTime(sess.IssuedAt) // exp − iat = GrantTTL, what media nodes bound (grants.max_lifetime)

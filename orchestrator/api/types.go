@@ -41,6 +41,26 @@ type Participant struct {
 	Role           string  `json:"role"`
 	JoinedAtUnixMs int64   `json:"joined_at_unix_ms"`
 	Tracks         []Track `json:"tracks"`
+	// Metadata and Attributes are the app's (PATCH …/participants/{identity}).
+	Metadata   string            `json:"metadata,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// ParticipantUpdate changes a participant: nil fields stay; Attributes
+// are merged (an empty value deletes its key).
+type ParticipantUpdate struct {
+	Name, Metadata *string
+	Attributes     map[string]string
+}
+
+// ParticipantAdmin is the rest of the Media Node RPC room administration
+// (UpdateParticipant, SendData, UpdateSubscriptions); an Admin that
+// implements it serves PATCH …/participants/{identity}, POST …/data and
+// POST …/subscriptions (501 otherwise).
+type ParticipantAdmin interface {
+	UpdateParticipant(ctx context.Context, nodeID, room, identity string, u ParticipantUpdate) (Participant, error)
+	SendData(ctx context.Context, nodeID, room string, payload []byte, to []string) (delivered int, err error)
+	UpdateSubscriptions(ctx context.Context, nodeID, room, identity string, trackIDs []string, subscribe bool) error
 }
 
 // Track is a published track.

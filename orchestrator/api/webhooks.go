@@ -24,6 +24,11 @@ const (
 	EventParticipantConnectionAborted = "participant_connection_aborted"
 	EventTrackPublished               = "track_published"
 	EventTrackUnpublished             = "track_unpublished"
+	// EventParticipantUpdated: the app or the host changed a participant's
+	// role, permissions, name, metadata or attributes.
+	EventParticipantUpdated = "participant_updated"
+	// EventTrackMuted: the app or the host muted (or unmuted) a track.
+	EventTrackMuted = "track_muted"
 )
 
 // WebhookEvent is the JSON body POSTed to the webhook URL.

@@ -89,11 +89,7 @@ func (a *Admin) ListParticipants(ctx context.Context, nodeID, room string) ([]ap
 	}
 	out := make([]api.Participant, 0, len(res.Participants))
 	for _, p := range res.Participants {
-		ap := api.Participant{Identity: p.Identity, Name: p.Name, Role: p.Role, JoinedAtUnixMs: p.JoinedAtUnixMs, Tracks: []api.Track{}}
-		for _, t := range p.Tracks {
-			ap.Tracks = append(ap.Tracks, api.Track{ID: t.Id, Kind: t.Kind, Source: t.Source, Muted: t.Muted})
-		}
-		out = append(out, ap)
+		out = append(out, participant(p))
 	}
 	return out, nil
 }
@@ -139,8 +135,63 @@ func (a *Admin) SetRole(ctx context.Context, nodeID, room, identity string, role
 	}
 	_, err = c.UpdatePermissions(ctx, &rpcpb.UpdatePermissionsRequest{Room: room, Identity: identity, Role: string(role),
 		Permissions: &rpcpb.Permissions{CanPublish: p.CanPublish, CanPublishScreen: p.CanPublishScreen, CanSubscribe: p.CanSubscribe,
-			CanPublishData: p.CanPublishData, CanAdmin: p.CanAdmin}})
+			CanPublishData: p.CanPublishData, CanAdmin: p.CanAdmin, CanPublishSources: p.CanPublishSources, Hidden: p.Hidden}})
 	return err
+}
+
+// UpdateParticipant implements api.ParticipantAdmin.
+func (a *Admin) UpdateParticipant(ctx context.Context, nodeID, room, identity string, u api.ParticipantUpdate) (api.Participant, error) {
+	c, err := a.client(nodeID)
+	if err != nil {
+		return api.Participant{}, err
+	}
+	req := &rpcpb.UpdateParticipantRequest{Room: room, Identity: identity, Attributes: u.Attributes}
+	if u.Name != nil {
+		req.SetName, req.Name = true, *u.Name
+	}
+	if u.Metadata != nil {
+		req.SetMetadata, req.Metadata = true, *u.Metadata
+	}
+	res, err := c.UpdateParticipant(ctx, req)
+	if err != nil {
+		return api.Participant{}, err
+	}
+	return participant(res.Participant), nil
+}
+
+// SendData implements api.ParticipantAdmin.
+func (a *Admin) SendData(ctx context.Context, nodeID, room string, payload []byte, to []string) (int, error) {
+	c, err := a.client(nodeID)
+	if err != nil {
+		return 0, err
+	}
+	res, err := c.SendData(ctx, &rpcpb.SendDataRequest{Room: room, Payload: payload, DestinationIdentities: to})
+	if err != nil {
+		return 0, err
+	}
+	return int(res.Delivered), nil
+}
+
+// UpdateSubscriptions implements api.ParticipantAdmin.
+func (a *Admin) UpdateSubscriptions(ctx context.Context, nodeID, room, identity string, trackIDs []string, subscribe bool) error {
+	c, err := a.client(nodeID)
+	if err != nil {
+		return err
+	}
+	_, err = c.UpdateSubscriptions(ctx, &rpcpb.UpdateSubscriptionsRequest{Room: room, Identity: identity, TrackIds: trackIDs, Subscribe: subscribe})
+	return err
+}
+
+func participant(p *rpcpb.ParticipantInfo) api.Participant {
+	if p == nil {
+		return api.Participant{Tracks: []api.Track{}}
+	}
+	ap := api.Participant{Identity: p.Identity, Name: p.Name, Role: p.Role, JoinedAtUnixMs: p.JoinedAtUnixMs, Tracks: []api.Track{},
+		Metadata: p.Metadata, Attributes: p.Attributes}
+	for _, t := range p.Tracks {
+		ap.Tracks = append(ap.Tracks, api.Track{ID: t.Id, Kind: t.Kind, Source: t.Source, Muted: t.Muted})
+	}
+	return ap
 }
 
 // EndRoom implements api.Admin.

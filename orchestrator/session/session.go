@@ -92,6 +92,9 @@ type Record struct {
 	// is not work for the chain to pay, nor client evidence of quality
 	// (Checker returns ErrProbeSession).
 	Probe bool `json:",omitempty"`
+	// Hidden: the session is hidden from the others in the room (an app's
+	// recorder, a moderator watching); it may not publish.
+	Hidden bool `json:",omitempty"`
 }
 
 // Anonymous reports whether the record's identity was assigned to an
@@ -601,6 +604,8 @@ type Admission struct {
 	ClientKey []byte
 	// Probe marks a QoS probe's grant (Record.Probe).
 	Probe bool
+	// Hidden asks for a hidden session (Record.Hidden); apps only.
+	Hidden bool
 }
 
 // Errors of Admit.
@@ -687,12 +692,18 @@ func (b *Book) Admit(a Admission) (Record, error) {
 		if space {
 			role = grant.RoleViewer // a listener; the host invites to the stage
 		}
-		if !anonymous && len(r.members) == 0 {
+		// An app's first (visible) participant hosts; a hidden session
+		// (a recorder, say) never does, nor counts as first.
+		first := true
+		for _, m := range r.members {
+			first = first && (m.Hidden || m.Role == grant.RoleRelay || m.Probe)
+		}
+		if !anonymous && first && !a.Hidden {
 			role = grant.RoleHost
 		}
 	}
 	rec := &Record{JTI: jti, Room: a.Room, Identity: a.Identity, NodeID: a.NodeID, Role: role, App: a.App, BillApp: a.BillApp, ClientIP: a.IP,
-		IssuedAt: now, ExpiresAt: now.Add(b.p.GrantTTL), ClientKey: a.ClientKey, Probe: a.Probe}
+		IssuedAt: now, ExpiresAt: now.Add(b.p.GrantTTL), ClientKey: a.ClientKey, Probe: a.Probe, Hidden: a.Hidden && !anonymous}
 	if err := b.save(*rec); err != nil {
 		return Record{}, err
 	}
@@ -780,6 +791,46 @@ func (b *Book) SetRole(roomName, identity string, role grant.Role) error {
 		if m.Identity == identity && m.Role != role {
 			next := *m
 			next.Role = role
+			if err := b.save(next); err != nil {
+				return err
+			}
+			*m = next
+		}
+	}
+	return nil
+}
+
+// Hidden reports whether identity's sessions in room are hidden (its
+// latest grant's Record.Hidden).
+func (b *Book) Hidden(roomName, identity string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[roomName]
+	if !ok {
+		return false
+	}
+	hidden := false
+	for _, m := range r.members {
+		if m.Identity == identity {
+			hidden = m.Hidden
+		}
+	}
+	return hidden
+}
+
+// SetHidden records that identity's sessions in room are hidden or shown
+// (PATCH … permission.hidden), so its next grant and role changes keep it.
+func (b *Book) SetHidden(roomName, identity string, hidden bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.rooms[roomName]
+	if !ok {
+		return nil
+	}
+	for _, m := range r.members {
+		if m.Identity == identity && m.Hidden != hidden {
+			next := *m
+			next.Hidden = hidden
 			if err := b.save(next); err != nil {
 				return err
 			}

@@ -77,7 +77,8 @@ export interface RoomEventMap {
   chat: CustomEvent<{ from: string; name: string; text: string; at: number; self: boolean }>;
   rtt: CustomEvent<RttUpdate>;
   hand: CustomEvent<{ identity: string; up: boolean }>;
-  data: CustomEvent<{ from: string; payload: unknown }>;
+  /** from "" and server true: the app's server sent it (POST /v1/rooms/{room}/data) */
+  data: CustomEvent<{ from: string; server: boolean; payload: unknown }>;
   file: CustomEvent<object>;
   notice: CustomEvent<{ message: string; error: boolean }>;
   connection: CustomEvent<{ state: RTCPeerConnectionState }>;
@@ -92,6 +93,8 @@ export declare class Room extends EventTarget {
   name: string;
   role: string;
   readonly perms: Permissions;
+  /** the grant hides this session from the others (it may not publish) */
+  readonly hidden: boolean;
   readonly participants: Map<string, ParticipantInfo>;
   readonly tracks: Map<string, TrackInfo>;
   readonly speakers: Set<string>;
@@ -135,6 +138,8 @@ export declare class StepError extends Error {
 }
 
 export declare function permissionsOf(role: string): Permissions;
+/** A grant's claims (the JWT payload), unverified; null if unreadable. */
+export declare function grantClaims(token: string): Record<string, unknown> | null;
 export declare const MAX_CHAT_CHARS: number;
 export declare const MAX_FILE_BYTES: number;
 
@@ -202,7 +207,7 @@ export declare function raisedHands(state: RoomState): string[];
 
 export declare class SignalError extends Error {}
 export declare function decodeNodeMessage(text: string): { type: string; [k: string]: unknown };
-export declare function decodeEnvelope(data: unknown): { from: string; payload: unknown } | null;
+export declare function decodeEnvelope(data: unknown): { from: string; payload: unknown; server: boolean } | null;
 export declare function candidateInit(c: unknown): RTCIceCandidateInit | null;
 export declare class Negotiation {
   failures: number;

@@ -5,7 +5,7 @@
 // ES modules, no dependencies, no build step: import it from a CDN, from
 // the orchestrator that serves it at /sdk/index.js, or from npm.
 
-export { Room, StepError, permissionsOf, MAX_CHAT_CHARS } from "./src/room.js";
+export { Room, StepError, permissionsOf, grantClaims, MAX_CHAT_CHARS } from "./src/room.js";
 export { Orchestrator, ApiError } from "./src/api.js";
 export { newClientKey } from "./src/attest.js";
 export { MAX_FILE_BYTES } from "./src/files.js";

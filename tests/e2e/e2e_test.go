@@ -59,6 +59,9 @@ func chroomd(t *testing.T, args ...string) string {
 	return run(t, filepath.Join(root, "build", "chroomd"), append(args, "--node", fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort))...)
 }
 
+// devnetEpoch is the devnet's reward epoch (EPOCH_DURATION in devnetEnv).
+const devnetEpoch = 60 * time.Second
+
 func devnetEnv() []string {
 	// 60 s reward epochs: short enough for rewards within a test, long
 	// enough that receipts queued through a 30 s chain outage are still for

@@ -37,6 +37,19 @@ import { applyEvent, applyHand, newRoomState, participantList, raisedHands } fro
 import { candidateInit, decodeEnvelope, decodeNodeMessage, iceUfrag, MAX_OFFER_RETRIES, Negotiation } from "./signaling.js";
 import { isRttMessage, RttReceiver, RttSender } from "./rtt.js";
 
+/**
+ * grantClaims reads a grant's claims (the JWT payload, RFC 7519 §3)
+ * without verifying it — the media node does that; null if unreadable.
+ */
+export function grantClaims(token) {
+  try {
+    const b64 = String(token).split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+  } catch {
+    return null;
+  }
+}
+
 /** StepError is a failure of one named step of joining or calling. */
 export class StepError extends Error {
   constructor(step, message) {
@@ -166,7 +179,20 @@ export class Room extends EventTarget {
       p.data = true;
       p.screen = false;
     }
+    if (this.hidden) {
+      // A hidden session (the grant's "hidden"): it watches, unseen.
+      p.publish = p.screen = p.data = false;
+    }
     return p;
+  }
+
+  /**
+   * hidden: the grant hides this session from the others (it may not
+   * publish). Read from the grant each time; an app that shows the
+   * session later (PATCH … permission) gives its client a new grant.
+   */
+  get hidden() {
+    return grantClaims(this.grant?.token)?.hidden === true;
   }
 
   /** role is this participant's role ("host", "presenter", "participant", "viewer", "speaker", "listener"). */
@@ -999,6 +1025,11 @@ export class Room extends EventTarget {
   #onData(data) {
     const env = decodeEnvelope(data);
     if (!env) return;
+    if (env.server) {
+      // The app's own message, sent through its orchestrator.
+      this.#emit("data", { from: "", server: true, payload: env.payload });
+      return;
+    }
     const payload = env.payload;
     if (typeof payload === "string") {
       // A client that sent plain text: show it as chat.
@@ -1014,7 +1045,7 @@ export class Room extends EventTarget {
         this.#emit("hand", { identity: env.from, up: payload.up });
         this.#emit("update");
       }
-    } else if (payload.type === "app") this.#emit("data", { from: env.from, payload: payload.data });
+    } else if (payload.type === "app") this.#emit("data", { from: env.from, server: false, payload: payload.data });
   }
 
   #receiveRtt(from, payload) {

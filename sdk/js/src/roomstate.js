@@ -162,8 +162,10 @@ function upsertParticipant(state, info, fx) {
     role: info.role || old?.role || "participant",
     joinedAtUnixMs: info.joined_at_unix_ms || old?.joinedAtUnixMs || 0,
     self,
-    metadata: typeof info.metadata === "string" ? info.metadata : old?.metadata || "",
-    attributes: info.attributes && typeof info.attributes === "object" ? { ...info.attributes } : old?.attributes || {},
+    // The node sends a participant whole: no metadata or attributes means
+    // none (they were cleared).
+    metadata: typeof info.metadata === "string" ? info.metadata : "",
+    attributes: info.attributes && typeof info.attributes === "object" ? { ...info.attributes } : {},
   });
   if (Array.isArray(info.tracks)) {
     // The participant's tracks as of this event replace what we knew.

@@ -65,8 +65,10 @@ export function iceUfrag(sdp) {
 
 /**
  * decodeEnvelope parses a data channel message as the node relays it:
- * {from: identity, payload: any}. Returns {from, payload} or null if it
- * is not one (a client may send anything; it is never trusted further).
+ * {from: identity, payload: any}, or from the app's server (POST
+ * /v1/rooms/{room}/data) {from: "", server: true, payload}. Returns
+ * {from, payload, server} or null if it is not one (a client may send
+ * anything; it is never trusted further).
  */
 export function decodeEnvelope(data) {
   if (typeof data !== "string") return null;
@@ -76,8 +78,10 @@ export function decodeEnvelope(data) {
   } catch {
     return null;
   }
-  if (!env || typeof env !== "object" || typeof env.from !== "string" || !env.from) return null;
-  return { from: env.from, payload: env.payload };
+  if (!env || typeof env !== "object" || typeof env.from !== "string") return null;
+  if (env.server === true) return { from: "", payload: env.payload, server: true };
+  if (!env.from) return null;
+  return { from: env.from, payload: env.payload, server: false };
 }
 
 /** Back-off of offers the node refuses: 150 ms doubling to 3 s, ±25 %. */

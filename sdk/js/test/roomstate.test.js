@@ -81,12 +81,15 @@ test("hands go up in order and come down; strangers' hands are ignored", () => {
   assert.deepEqual(raisedHands(s), [], "a hand leaves with its participant");
 });
 
-test("metadata and attributes are kept across updates that omit them", () => {
+test("metadata and attributes follow each update; omitted means cleared (the node sends participants whole)", () => {
   const s = newRoomState("me");
   applyEvent(s, joined("ann", { metadata: "{\"seat\":3}", attributes: { lang: "de" } }));
-  applyEvent(s, { type: "participant_updated", participant: { identity: "ann", name: "Ann B" } });
-  const ann = participantList(s).find((p) => p.identity === "ann");
-  assert.equal(ann.name, "Ann B");
+  let ann = participantList(s).find((p) => p.identity === "ann");
   assert.equal(ann.metadata, "{\"seat\":3}");
   assert.deepEqual(ann.attributes, { lang: "de" });
+  applyEvent(s, { type: "participant_updated", participant: { identity: "ann", name: "Ann B", attributes: { lang: "fr" } } });
+  ann = participantList(s).find((p) => p.identity === "ann");
+  assert.equal(ann.name, "Ann B");
+  assert.equal(ann.metadata, "", "cleared");
+  assert.deepEqual(ann.attributes, { lang: "fr" });
 });

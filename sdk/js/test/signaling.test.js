@@ -23,7 +23,8 @@ test("candidates: end-of-candidates is none, a bare one is for the first section
 });
 
 test("data envelopes: from and payload, anything else dropped", () => {
-  assert.deepEqual(decodeEnvelope('{"from":"ann","payload":{"type":"chat","text":"hi"}}'), { from: "ann", payload: { type: "chat", text: "hi" } });
+  assert.deepEqual(decodeEnvelope('{"from":"ann","payload":{"type":"chat","text":"hi"}}'), { from: "ann", payload: { type: "chat", text: "hi" }, server: false });
+  assert.deepEqual(decodeEnvelope('{"from":"","server":true,"payload":{"alert":1}}'), { from: "", payload: { alert: 1 }, server: true }, "the app's server");
   for (const bad of ["nope", '{"payload":1}', '{"from":""}', "null", 5]) assert.equal(decodeEnvelope(bad), null, String(bad));
 });
 

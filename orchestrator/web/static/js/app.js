@@ -301,7 +301,7 @@ function wireCall(c) {
   c.addEventListener("chat", (e) => addChat(e.detail));
   c.addEventListener("rtt", (e) => onRealtimeText(e.detail));
   c.addEventListener("hand", (e) => {
-    if (e.detail.up && !e.detail.identity.startsWith(c.identity) && c.perms.admin) showNotice(`${c.displayName(e.detail.identity)} raised a hand.`);
+    if (e.detail.up && e.detail.identity !== c.identity && c.perms.admin) showNotice(`${c.displayName(e.detail.identity)} raised a hand.`);
   });
   c.addEventListener("file", (e) => renderFile(e.detail));
   c.addEventListener("notice", (e) => (e.detail.error ? showError(e.detail.message) : showNotice(e.detail.message)));
