@@ -89,6 +89,8 @@ export async function connect({ grant, orchestrator, room, name = "Guest", role,
     grant = await api.join(room, { name, role, clientKey: clientKey?.publicKey, rttMs: rtts });
   }
   grant = { ...grant, clientKey, receivedAt: performance.now() };
+  // An audio space sends and receives audio only (the node enforces it).
+  if (grant.room_options?.mode === "audio_space") audioOnly = true;
   const r = new Room({ grant, name, media, api, audioOnly });
   await r.open();
   return r;
